@@ -1,0 +1,55 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+
+	"github.com/modelgate/modelgate/pkg/finding"
+	"github.com/modelgate/modelgate/pkg/gate"
+	"github.com/modelgate/modelgate/pkg/report"
+)
+
+// checkFlags are the flags of every command that checks a repository.
+type checkFlags struct {
+	manifests string
+}
+
+func (c *checkFlags) register(fs interface {
+	StringVar(*string, string, string, string)
+}) {
+	fs.StringVar(&c.manifests, "manifests", "", "glob of manifest files, relative to DIR (default \"models/**/model.{yaml,yml,json}\")")
+}
+
+func (c *checkFlags) options(dir string) gate.Options {
+	return gate.Options{Root: dir, Glob: c.manifests}
+}
+
+func runValidate(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	fs := newFlagSet("validate", stderr)
+	var check checkFlags
+	check.register(fs)
+	format := fs.String("format", "text", "output format: text or json")
+	dir, err := parse(fs, args)
+	if err != nil {
+		return usageError(err, stderr)
+	}
+	write, ok := map[string]func(io.Writer, *gate.Result) error{"text": report.Text, "json": report.JSON}[*format]
+	if !ok {
+		fmt.Fprintf(stderr, "action validate: unknown format %q (want text or json)\n", *format)
+		return exitUsage
+	}
+	res, err := gate.Run(ctx, check.options(dir))
+	if err != nil {
+		fmt.Fprintf(stderr, "action validate: %v\n", err)
+		return exitUsage
+	}
+	if err := write(stdout, res); err != nil {
+		fmt.Fprintf(stderr, "action validate: write report: %v\n", err)
+		return exitUsage
+	}
+	if res.Failed(finding.Error) {
+		return exitFindings
+	}
+	return exitOK
+}

@@ -1,0 +1,73 @@
+package report
+
+import (
+	"encoding/json"
+	"io"
+	"time"
+
+	"github.com/modelgate/modelgate/pkg/finding"
+	"github.com/modelgate/modelgate/pkg/gate"
+)
+
+// JSONVersion is the version of the JSON report's format. It changes only
+// when a field is removed or changes meaning; new fields may appear.
+const JSONVersion = 1
+
+// JSONReport is the machine-readable report.
+type JSONReport struct {
+	Version  int               `json:"version"`
+	Tool     string            `json:"tool"`
+	Root     string            `json:"root"`
+	Time     time.Time         `json:"time"`
+	Passed   bool              `json:"passed"`
+	Summary  Summary           `json:"summary"`
+	Models   []JSONModel       `json:"models"`
+	Findings []finding.Finding `json:"findings"`
+}
+
+// JSONModel is one model version in the JSON report.
+type JSONModel struct {
+	ID       string   `json:"id"`
+	Name     string   `json:"name"`
+	Version  string   `json:"version"`
+	File     string   `json:"file"`
+	Stage    string   `json:"stage,omitempty"`
+	Owner    string   `json:"owner,omitempty"`
+	Parents  []string `json:"parents"`
+	External []string `json:"external"`
+	Status   string   `json:"status"`
+}
+
+// NewJSON builds the JSON report of a result.
+func NewJSON(r *gate.Result) JSONReport {
+	status := ModelStatus(r.Findings)
+	models := make([]JSONModel, 0, len(r.Graph.IDs()))
+	for _, id := range r.Graph.IDs() {
+		n := r.Graph.Node(id)
+		m := n.Manifest
+		models = append(models, JSONModel{
+			ID: id, Name: m.Metadata.Name, Version: m.Metadata.Version, File: m.File,
+			Stage: m.Spec.Lifecycle.Stage, Owner: m.Metadata.Owner,
+			Parents: nonNil(n.Parents), External: nonNil(n.External), Status: string(status(id)),
+		})
+	}
+	s := Summarize(r)
+	return JSONReport{
+		Version: JSONVersion, Tool: "modelgate", Root: r.Root, Time: r.Now.UTC(), Passed: s.Errors == 0,
+		Summary: s, Models: models, Findings: nonNil(r.Findings),
+	}
+}
+
+// JSON writes the JSON report of a result, indented.
+func JSON(w io.Writer, r *gate.Result) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(NewJSON(r))
+}
+
+func nonNil[T any](s []T) []T {
+	if s == nil {
+		return []T{}
+	}
+	return s
+}
