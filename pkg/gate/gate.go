@@ -28,6 +28,7 @@ type Options struct {
 
 // Result is everything one check found.
 type Result struct {
+	// Root is the repository's directory as the caller named it.
 	Root  string
 	Now   time.Time
 	Repo  *repository.Repository
@@ -48,9 +49,12 @@ func Run(ctx context.Context, opts Options) (*Result, error) {
 	}
 	graph := lineage.Build(repo.Models)
 	findings := append(repo.Findings, lineageFindings(graph)...)
+	if len(repo.Files) == 0 {
+		findings = append(findings, emptyFinding(opts))
+	}
 	attachModels(findings, repo.Models)
 	finding.Sort(findings)
-	return &Result{Root: repo.Root, Now: opts.Now, Repo: repo, Graph: graph, Findings: findings}, nil
+	return &Result{Root: opts.Root, Now: opts.Now, Repo: repo, Graph: graph, Findings: findings}, nil
 }
 
 // lineageSeverity is how much a lineage problem matters when no policy says
@@ -72,6 +76,19 @@ func lineageFindings(g *lineage.Graph) []finding.Finding {
 		})
 	}
 	return out
+}
+
+// emptyFinding warns that nothing was checked: usually a wrong directory
+// or pattern, which must not pass silently.
+func emptyFinding(opts Options) finding.Finding {
+	glob := opts.Glob
+	if glob == "" {
+		glob = repository.DefaultGlob
+	}
+	return finding.Finding{
+		Rule: "repository/empty", Title: "No manifests", Severity: finding.Warning,
+		Message: fmt.Sprintf("no manifest matches %q under %s; nothing was checked", glob, opts.Root),
+	}
 }
 
 // attachModels names the model of findings that know only their file.

@@ -217,6 +217,7 @@ func versionsOf(ids []string) []string {
 	return out
 }
 
+// indexPath is the path of item i of the list at key.
 func indexPath(key string, i int) string {
-	return manifest.JoinPath([]string{key, strconv.Itoa(i)})
+	return key + "[" + strconv.Itoa(i) + "]"
 }

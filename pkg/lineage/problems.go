@@ -47,6 +47,9 @@ var checksumPattern = regexp.MustCompile(`^(sha256:[0-9a-f]{64}|sha512:[0-9a-f]{
 func checkNode(n *Node) {
 	m, l := n.Manifest, n.Manifest.Lineage
 	if l == nil {
+		if m.Spec.LineageRef != "" {
+			return // the lineage file could not be read; that is reported where it is read
+		}
 		n.add(Problem{Kind: MissingLineage, Path: "spec", Message: "manifest declares no lineage (spec.lineage)"})
 		return
 	}

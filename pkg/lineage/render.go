@@ -134,7 +134,7 @@ func mermaidText(s string) string {
 	var b strings.Builder
 	for _, r := range s {
 		switch r {
-		case '"', '<', '>', '&', '#', '`', '\\', '|', '[', ']', '{', '}', '(', ')', ';', ':', '@':
+		case '"', '<', '>', '&', '#', '%', '`', '\\', '|', '[', ']', '{', '}', '(', ')', ';', ':', '@':
 			fmt.Fprintf(&b, "#%d;", r)
 		case '\n', '\r', '\t':
 			b.WriteByte(' ')

@@ -152,6 +152,8 @@ func (c *yamlConverter) merge(out map[string]any, m *yaml.Node, path string, dep
 		sources = []any{v}
 	case []any:
 		sources = v
+	default:
+		sources = []any{v}
 	}
 	for _, s := range sources {
 		src, ok := s.(map[string]any)

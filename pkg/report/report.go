@@ -20,7 +20,7 @@ type Summary struct {
 func Summarize(r *gate.Result) Summary {
 	n := finding.Count(r.Findings)
 	return Summary{
-		Manifests: len(r.Repo.Models),
+		Manifests: len(r.Repo.Files),
 		Models:    len(r.Graph.IDs()),
 		Errors:    n[finding.Error],
 		Warnings:  n[finding.Warning],

@@ -22,10 +22,14 @@ func Text(w io.Writer, r *gate.Result) error {
 		byFile[f.File] = append(byFile[f.File], i)
 	}
 	for _, file := range files {
-		fmt.Fprintln(bw, plain(file))
+		heading := plain(file)
+		if file == "" {
+			heading = "(repository)"
+		}
+		fmt.Fprintln(bw, heading)
 		for _, i := range byFile[file] {
 			f := r.Findings[i]
-			fmt.Fprintf(bw, "  %4d:%-3d %-8s %s  [%s]\n", f.Line, f.Column, f.Severity, plain(f.Message), plain(f.Rule))
+			fmt.Fprintf(bw, "  %8s %-8s %s  [%s]\n", where(f.Line, f.Column), f.Severity, plain(f.Message), plain(f.Rule))
 		}
 		fmt.Fprintln(bw)
 	}
@@ -43,6 +47,14 @@ func Text(w io.Writer, r *gate.Result) error {
 	}
 	fmt.Fprintf(bw, "modelgate %s: %d manifests, %d errors, %d warnings, %d notes\n", verdict, s.Manifests, s.Errors, s.Warnings, s.Infos)
 	return bw.Flush()
+}
+
+// where formats a position as line:column, or "-" when there is none.
+func where(line, column int) string {
+	if line == 0 {
+		return "-"
+	}
+	return fmt.Sprintf("%d:%d", line, column)
 }
 
 // plain makes text from a repository safe for a terminal: control

@@ -49,7 +49,9 @@ type Options struct {
 // Repository is what was read: the manifests that could be decoded, sorted
 // by file, and the findings of reading them.
 type Repository struct {
-	Root     string
+	Root string
+	// Files are the manifest files found, relative to Root, sorted.
+	Files    []string
 	Models   []*manifest.Manifest
 	Findings []finding.Finding
 }
@@ -79,7 +81,7 @@ func Load(ctx context.Context, opts Options) (*Repository, error) {
 	if err := parallel(ctx, len(files), opts.Workers, func(i int) { results[i] = r.read(files[i]) }); err != nil {
 		return nil, err
 	}
-	repo := &Repository{Root: realRoot}
+	repo := &Repository{Root: realRoot, Files: files}
 	for _, res := range results {
 		if res.model != nil {
 			repo.Models = append(repo.Models, res.model)
