@@ -106,7 +106,6 @@ func (c *jsonConverter) value(path string, depth int) (any, error) {
 
 func (c *jsonConverter) object(path string, depth int) (any, error) {
 	out := make(map[string]any)
-	seen := make(map[string]Position)
 	for c.dec.More() {
 		keyStart := c.position(c.nextStart())
 		tok, err := c.token()
@@ -117,11 +116,10 @@ func (c *jsonConverter) object(path string, depth int) (any, error) {
 		if !ok {
 			return nil, &SyntaxError{Line: keyStart.Line, Column: keyStart.Column, Msg: "invalid JSON: object key is not a string"}
 		}
-		if first, dup := seen[key]; dup {
-			return nil, &SyntaxError{Line: keyStart.Line, Column: keyStart.Column, Msg: fmt.Sprintf("duplicate key %q (first defined at line %d)", key, first.Line)}
-		}
-		seen[key] = keyStart
 		p := childKey(path, key)
+		if _, dup := out[key]; dup {
+			return nil, &SyntaxError{Line: keyStart.Line, Column: keyStart.Column, Msg: fmt.Sprintf("duplicate key %q (first defined at line %d)", key, c.pos[p].Line)}
+		}
 		c.pos[p] = keyStart
 		v, err := c.value(p, depth+1)
 		if err != nil {

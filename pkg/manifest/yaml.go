@@ -108,7 +108,6 @@ func (c *yamlConverter) sequence(n *yaml.Node, path string, depth int) (any, err
 
 func (c *yamlConverter) mapping(n *yaml.Node, path string, depth int) (any, error) {
 	out := make(map[string]any, len(n.Content)/2)
-	seen := make(map[string]*yaml.Node, len(n.Content)/2)
 	var merges []*yaml.Node
 	for i := 0; i+1 < len(n.Content); i += 2 {
 		k, v := n.Content[i], n.Content[i+1]
@@ -119,11 +118,10 @@ func (c *yamlConverter) mapping(n *yaml.Node, path string, depth int) (any, erro
 			merges = append(merges, v)
 			continue
 		}
-		if first, dup := seen[k.Value]; dup {
-			return nil, &SyntaxError{Line: k.Line, Column: k.Column, Msg: fmt.Sprintf("duplicate key %q (first defined at line %d)", k.Value, first.Line)}
-		}
-		seen[k.Value] = k
 		p := childKey(path, k.Value)
+		if _, dup := out[k.Value]; dup {
+			return nil, &SyntaxError{Line: k.Line, Column: k.Column, Msg: fmt.Sprintf("duplicate key %q (first defined at line %d)", k.Value, c.pos[p].Line)}
+		}
 		c.pos[p] = Position{Line: k.Line, Column: k.Column}
 		val, err := c.value(v, p, depth+1)
 		if err != nil {

@@ -16,7 +16,12 @@ import (
 // reader reads one manifest and its lineage.
 type reader struct {
 	root string
-	opts Options
+	// fsys opens files that might lead outside the repository.
+	fsys *os.Root
+	// walked holds the directories the walk visited: real directories
+	// inside the repository, where only the file itself can be a link.
+	walked map[string]bool
+	opts   Options
 }
 
 type result struct {
@@ -99,23 +104,19 @@ func (r reader) decode(rel string) (*manifest.Document, *finding.Finding) {
 	return doc, nil
 }
 
-// readFile reads a file of the repository, refusing files that resolve
-// outside it (through symbolic links) and files over the size limit, which
-// it never reads whole.
+// readFile reads a file of the repository through an os.Root, which refuses
+// paths that resolve outside the repository (through "..", absolute paths or
+// symbolic links), and refuses files over the size limit without reading
+// them whole.
 func (r reader) readFile(rel string) ([]byte, error) {
-	full := filepath.Join(r.root, filepath.FromSlash(rel))
-	real, err := filepath.EvalSymlinks(full)
+	f, err := r.open(rel)
 	if err != nil {
-		if errors.Is(err, os.ErrNotExist) {
+		switch {
+		case errors.Is(err, os.ErrNotExist):
 			return nil, fmt.Errorf("%s does not exist", rel)
+		case strings.Contains(err.Error(), "escapes from parent"):
+			return nil, fmt.Errorf("%s is a symbolic link: %w", rel, errOutside)
 		}
-		return nil, fmt.Errorf("resolve %s: %w", rel, err)
-	}
-	if within, _ := filepath.Rel(r.root, real); within == ".." || strings.HasPrefix(within, ".."+string(filepath.Separator)) || filepath.IsAbs(within) {
-		return nil, fmt.Errorf("%s is a symbolic link to %s: %w", rel, real, errOutside)
-	}
-	f, err := os.Open(real)
-	if err != nil {
 		return nil, fmt.Errorf("open %s: %w", rel, err)
 	}
 	defer f.Close()
@@ -126,16 +127,47 @@ func (r reader) readFile(rel string) ([]byte, error) {
 	if !info.Mode().IsRegular() {
 		return nil, fmt.Errorf("%s is not a regular file", rel)
 	}
-	max := r.opts.Limits.MaxBytes
-	if info.Size() > max {
-		return nil, fmt.Errorf("%s is %d bytes, over the limit of %d bytes", rel, info.Size(), max)
+	limit := r.opts.Limits.MaxBytes
+	if info.Size() > limit {
+		return nil, fmt.Errorf("%s is %d bytes, over the limit of %d bytes", rel, info.Size(), limit)
 	}
-	data, err := io.ReadAll(io.LimitReader(f, max+1))
+	data := make([]byte, 0, info.Size()+1)
+	data, err = readAll(io.LimitReader(f, limit+1), data)
 	if err != nil {
 		return nil, fmt.Errorf("read %s: %w", rel, err)
 	}
-	if int64(len(data)) > max {
-		return nil, fmt.Errorf("%s grew over the limit of %d bytes while being read", rel, max)
+	if int64(len(data)) > limit {
+		return nil, fmt.Errorf("%s grew over the limit of %d bytes while being read", rel, limit)
 	}
 	return data, nil
+}
+
+// open opens a file of the repository. A regular file in a walked directory
+// is opened directly; anything else goes through the os.Root, which checks
+// every component of the path.
+func (r reader) open(rel string) (*os.File, error) {
+	if r.walked[path.Dir(rel)] {
+		full := filepath.Join(r.root, filepath.FromSlash(rel))
+		if info, err := os.Lstat(full); err == nil && info.Mode().IsRegular() {
+			return os.Open(full)
+		}
+	}
+	return r.fsys.Open(filepath.FromSlash(rel))
+}
+
+// readAll appends everything r yields to buf.
+func readAll(r io.Reader, buf []byte) ([]byte, error) {
+	for {
+		if len(buf) == cap(buf) {
+			buf = append(buf, 0)[:len(buf)]
+		}
+		n, err := r.Read(buf[len(buf):cap(buf)])
+		buf = buf[:len(buf)+n]
+		if errors.Is(err, io.EOF) {
+			return buf, nil
+		}
+		if err != nil {
+			return buf, err
+		}
+	}
 }

@@ -72,11 +72,16 @@ func Load(ctx context.Context, opts Options) (*Repository, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open repository: %w", err)
 	}
-	files, err := find(ctx, realRoot, opts.Glob)
+	files, dirs, err := find(ctx, realRoot, opts.Glob)
 	if err != nil {
 		return nil, err
 	}
-	r := reader{root: realRoot, opts: opts}
+	fsys, err := os.OpenRoot(realRoot)
+	if err != nil {
+		return nil, fmt.Errorf("open repository: %w", err)
+	}
+	defer fsys.Close()
+	r := reader{root: realRoot, fsys: fsys, walked: dirs, opts: opts}
 	results := make([]result, len(files))
 	if err := parallel(ctx, len(files), opts.Workers, func(i int) { results[i] = r.read(files[i]) }); err != nil {
 		return nil, err
@@ -117,17 +122,19 @@ func (o Options) withDefaults() (Options, error) {
 	return o, nil
 }
 
-// find lists the files under root whose relative path matches glob, sorted.
-// Directories that never hold manifests (.git, node_modules) are skipped.
-func find(ctx context.Context, root, glob string) ([]string, error) {
+// find lists the files under root whose relative path matches glob, sorted,
+// and the directories it walked (which are real directories, not symbolic
+// links). Directories that never hold manifests (.git, node_modules) are
+// skipped.
+func find(ctx context.Context, root, glob string) (files []string, dirs map[string]bool, err error) {
 	info, err := os.Stat(root)
 	if err != nil {
-		return nil, fmt.Errorf("open repository: %w", err)
+		return nil, nil, fmt.Errorf("open repository: %w", err)
 	}
 	if !info.IsDir() {
-		return nil, fmt.Errorf("open repository: %s is not a directory", root)
+		return nil, nil, fmt.Errorf("open repository: %s is not a directory", root)
 	}
-	var files []string
+	dirs = make(map[string]bool)
 	err = filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
 		if err != nil {
 			if path == root {
@@ -140,9 +147,14 @@ func find(ctx context.Context, root, glob string) ([]string, error) {
 		}
 		rel := filepath.ToSlash(strings.TrimPrefix(path, root+string(filepath.Separator)))
 		if d.IsDir() {
-			if path != root && (d.Name() == ".git" || d.Name() == "node_modules") {
+			if path == root {
+				dirs["."] = true
+				return nil
+			}
+			if d.Name() == ".git" || d.Name() == "node_modules" {
 				return filepath.SkipDir
 			}
+			dirs[rel] = true
 			return nil
 		}
 		if ok, _ := doublestar.Match(glob, rel); ok {
@@ -151,10 +163,10 @@ func find(ctx context.Context, root, glob string) ([]string, error) {
 		return nil
 	})
 	if err != nil {
-		return nil, fmt.Errorf("list manifests: %w", err)
+		return nil, nil, fmt.Errorf("list manifests: %w", err)
 	}
 	slices.Sort(files)
-	return files, nil
+	return files, dirs, nil
 }
 
 // parallel calls work(i) for i in [0, n) on the given number of goroutines.
