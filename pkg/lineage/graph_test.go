@@ -95,9 +95,11 @@ func TestGraphProblems(t *testing.T) {
 			},
 		},
 		{
-			name:   "self parent",
-			models: func(t *testing.T) []*manifest.Manifest { return []*manifest.Manifest{model(t, "a@1.0.0", "x", "a@1.0.0")} },
-			want:   map[string][]ProblemKind{"a@1.0.0": {SelfParent}},
+			name: "self parent",
+			models: func(t *testing.T) []*manifest.Manifest {
+				return []*manifest.Manifest{model(t, "a@1.0.0", "x", "a@1.0.0")}
+			},
+			want: map[string][]ProblemKind{"a@1.0.0": {SelfParent}},
 			check: func(t *testing.T, g *Graph) {
 				assert.Equal(t, "spec.lineage.parent_models[1]", g.ProblemsOf("a@1.0.0")[0].Path)
 			},

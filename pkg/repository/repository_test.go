@@ -76,10 +76,12 @@ func TestLoadReportsBadFilesAndChecksTheRest(t *testing.T) {
 			msg:  "path leads outside the repository",
 		},
 		{
-			name:  "absolute lineage path",
-			setup: func(t *testing.T, root string) { write(t, root, "models/b/model.yaml", manifestYAML("b", "/etc/passwd")) },
-			want:  []string{"models/b/model.yaml:7 lineage/file"},
-			msg:   "path leads outside the repository",
+			name: "absolute lineage path",
+			setup: func(t *testing.T, root string) {
+				write(t, root, "models/b/model.yaml", manifestYAML("b", "/etc/passwd"))
+			},
+			want: []string{"models/b/model.yaml:7 lineage/file"},
+			msg:  "path leads outside the repository",
 		},
 		{
 			name: "lineage file is a symlink out of the repository",
