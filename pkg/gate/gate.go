@@ -24,6 +24,10 @@ type Options struct {
 	Schemas *manifest.Schemas
 	// Now is the time of the run; zero means time.Now.
 	Now time.Time
+	// BaseRef, when set, is the revision changes are measured against (a
+	// pull request's base branch). When it cannot be read the check goes on
+	// without the comparison and says so in a warning.
+	BaseRef string
 }
 
 // Result is everything one check found.
@@ -33,6 +37,8 @@ type Result struct {
 	Now   time.Time
 	Repo  *repository.Repository
 	Graph *lineage.Graph
+	// Base is the comparison with BaseRef; nil without one.
+	Base *Base
 	// Findings are sorted worst first.
 	Findings []finding.Finding
 }
@@ -43,6 +49,13 @@ func Run(ctx context.Context, opts Options) (*Result, error) {
 	if opts.Now.IsZero() {
 		opts.Now = time.Now()
 	}
+	if opts.Schemas == nil {
+		s, err := manifest.CompileSchemas()
+		if err != nil {
+			return nil, err
+		}
+		opts.Schemas = s
+	}
 	repo, err := repository.Load(ctx, repository.Options{Root: opts.Root, Glob: opts.Glob, Schemas: opts.Schemas})
 	if err != nil {
 		return nil, fmt.Errorf("load: %w", err)
@@ -52,9 +65,18 @@ func Run(ctx context.Context, opts Options) (*Result, error) {
 	if len(repo.Files) == 0 {
 		findings = append(findings, emptyFinding(opts))
 	}
+	res := &Result{Root: opts.Root, Now: opts.Now, Repo: repo, Graph: graph}
+	if opts.BaseRef != "" {
+		base, err := loadBase(ctx, opts)
+		if err != nil {
+			findings = append(findings, baseWarning(opts.BaseRef, err))
+		}
+		res.Base = base
+	}
 	attachModels(findings, repo.Models)
 	finding.Sort(findings)
-	return &Result{Root: opts.Root, Now: opts.Now, Repo: repo, Graph: graph, Findings: findings}, nil
+	res.Findings = findings
+	return res, nil
 }
 
 // lineageSeverity is how much a lineage problem matters when no policy says
