@@ -1,6 +1,7 @@
 package report
 
 import (
+	_ "embed"
 	"encoding/json"
 	"io"
 	"time"
@@ -8,6 +9,12 @@ import (
 	"github.com/modelgate/modelgate/pkg/finding"
 	"github.com/modelgate/modelgate/pkg/gate"
 )
+
+// JSONSchema returns the JSON Schema of the report, which documents it.
+func JSONSchema() []byte { return reportSchema }
+
+//go:embed schema/report.schema.json
+var reportSchema []byte
 
 // JSONVersion is the version of the JSON report's format. It changes only
 // when a field is removed or changes meaning; new fields may appear.
@@ -20,6 +27,7 @@ type JSONReport struct {
 	Root     string            `json:"root"`
 	Time     time.Time         `json:"time"`
 	Passed   bool              `json:"passed"`
+	Base     *JSONBase         `json:"base,omitempty"`
 	Summary  Summary           `json:"summary"`
 	Models   []JSONModel       `json:"models"`
 	Findings []finding.Finding `json:"findings"`
@@ -36,6 +44,13 @@ type JSONModel struct {
 	Parents  []string `json:"parents"`
 	External []string `json:"external"`
 	Status   string   `json:"status"`
+	Change   string   `json:"change,omitempty"`
+}
+
+// JSONBase names the revision a report compared with.
+type JSONBase struct {
+	Ref    string `json:"ref"`
+	Commit string `json:"commit"`
 }
 
 // NewJSON builds the JSON report of a result.
@@ -49,11 +64,16 @@ func NewJSON(r *gate.Result) JSONReport {
 			ID: id, Name: m.Metadata.Name, Version: m.Metadata.Version, File: m.File,
 			Stage: m.Spec.Lifecycle.Stage, Owner: m.Metadata.Owner,
 			Parents: nonNil(n.Parents), External: nonNil(n.External), Status: string(status(id)),
+			Change: change(r, id),
 		})
+	}
+	var base *JSONBase
+	if r.Base != nil {
+		base = &JSONBase{Ref: r.Base.Ref, Commit: r.Base.Commit}
 	}
 	s := Summarize(r)
 	return JSONReport{
-		Version: JSONVersion, Tool: "modelgate", Root: r.Root, Time: r.Now.UTC(), Passed: s.Errors == 0,
+		Version: JSONVersion, Tool: "modelgate", Root: r.Root, Time: r.Now.UTC(), Passed: s.Errors == 0, Base: base,
 		Summary: s, Models: models, Findings: nonNil(r.Findings),
 	}
 }
@@ -63,6 +83,15 @@ func JSON(w io.Writer, r *gate.Result) error {
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
 	return enc.Encode(NewJSON(r))
+}
+
+// change is a model's change against the base, or "" without a base.
+func change(r *gate.Result, id string) string {
+	if r.Base == nil {
+		return ""
+	}
+	c, _ := r.Change(id)
+	return string(c)
 }
 
 func nonNil[T any](s []T) []T {
