@@ -19,6 +19,7 @@ commands:
   validate    check manifests and lineage; exit 1 on errors
   lineage     print the lineage graph (--format mermaid|dot)
   inventory   list the model versions (--format markdown|json)
+  github      run as the GitHub Action (configured by INPUT_* and GITHUB_* variables)
   version     print the version
 
 Run "action <command> -h" for the flags of a command.
@@ -51,6 +52,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		"validate":  runValidate,
 		"lineage":   runLineage,
 		"inventory": runInventory,
+		"github":    runGitHub,
 	}
 	switch cmd := args[0]; {
 	case commands[cmd] != nil:

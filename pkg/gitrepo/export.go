@@ -139,3 +139,19 @@ func writeFile(target string, r io.Reader) error {
 	}
 	return f.Close()
 }
+
+// ChangedFiles returns the files under the directory that differ between
+// commit base and the work tree's HEAD, relative to the directory.
+func (r *Repo) ChangedFiles(ctx context.Context, base string) ([]string, error) {
+	out, err := r.git(ctx, "diff", "--name-only", "--relative", "--no-renames", "--end-of-options", base, "HEAD", "--")
+	if err != nil {
+		return nil, fmt.Errorf("changed files since %s: %w", base, err)
+	}
+	var files []string
+	for _, line := range strings.Split(string(out), "\n") {
+		if line != "" {
+			files = append(files, line)
+		}
+	}
+	return files, nil
+}

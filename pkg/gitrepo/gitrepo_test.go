@@ -38,6 +38,10 @@ func TestAddedAndExport(t *testing.T) {
 	_, err = repo.Resolve(ctx, "nope")
 	assert.ErrorIs(t, err, ErrUnknownRevision)
 
+	changed, err := repo.ChangedFiles(ctx, first)
+	require.NoError(t, err)
+	assert.Equal(t, []string{"models/a/model.yaml", "models/b/model.yaml"}, changed)
+
 	dest := t.TempDir()
 	require.NoError(t, repo.Export(ctx, first, dest, "models"))
 	got, err := os.ReadFile(filepath.Join(dest, "models/a/model.yaml"))

@@ -53,9 +53,10 @@ type JSONBase struct {
 	Commit string `json:"commit"`
 }
 
-// NewJSON builds the JSON report of a result.
-func NewJSON(r *gate.Result) JSONReport {
-	status := ModelStatus(r.Findings)
+// NewJSON builds the JSON report of a result with the given findings (the
+// result's own, or a selection of them).
+func NewJSON(r *gate.Result, fs []finding.Finding) JSONReport {
+	status := ModelStatus(fs)
 	models := make([]JSONModel, 0, len(r.Graph.IDs()))
 	for _, id := range r.Graph.IDs() {
 		n := r.Graph.Node(id)
@@ -71,10 +72,10 @@ func NewJSON(r *gate.Result) JSONReport {
 	if r.Base != nil {
 		base = &JSONBase{Ref: r.Base.Ref, Commit: r.Base.Commit}
 	}
-	s := Summarize(r)
+	s := summarize(r, fs)
 	return JSONReport{
 		Version: JSONVersion, Tool: "modelgate", Root: r.Root, Time: r.Now.UTC(), Passed: s.Errors == 0, Base: base,
-		Summary: s, Models: models, Findings: nonNil(r.Findings),
+		Summary: s, Models: models, Findings: nonNil(fs),
 	}
 }
 
@@ -82,7 +83,7 @@ func NewJSON(r *gate.Result) JSONReport {
 func JSON(w io.Writer, r *gate.Result) error {
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
-	return enc.Encode(NewJSON(r))
+	return enc.Encode(NewJSON(r, r.Findings))
 }
 
 // change is a model's change against the base, or "" without a base.

@@ -17,8 +17,10 @@ type Summary struct {
 }
 
 // Summarize counts a result.
-func Summarize(r *gate.Result) Summary {
-	n := finding.Count(r.Findings)
+func Summarize(r *gate.Result) Summary { return summarize(r, r.Findings) }
+
+func summarize(r *gate.Result, fs []finding.Finding) Summary {
+	n := finding.Count(fs)
 	return Summary{
 		Manifests: len(r.Repo.Files),
 		Models:    len(r.Graph.IDs()),
