@@ -13,30 +13,32 @@ import (
 // checkFlags are the flags of every command that checks a repository.
 type checkFlags struct {
 	manifests string
+	baseRef   string
 }
 
 func (c *checkFlags) register(fs interface {
 	StringVar(*string, string, string, string)
 }) {
 	fs.StringVar(&c.manifests, "manifests", "", "glob of manifest files, relative to DIR (default \"models/**/model.{yaml,yml,json}\")")
+	fs.StringVar(&c.baseRef, "base-ref", "", "git revision to compare with (e.g. origin/main): fills the change of each model")
 }
 
 func (c *checkFlags) options(dir string) gate.Options {
-	return gate.Options{Root: dir, Glob: c.manifests}
+	return gate.Options{Root: dir, Glob: c.manifests, BaseRef: c.baseRef}
 }
 
 func runValidate(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs := newFlagSet("validate", stderr)
 	var check checkFlags
 	check.register(fs)
-	format := fs.String("format", "text", "output format: text or json")
+	format := fs.String("format", "text", "output format: text, json, markdown (the job summary) or sarif")
 	dir, err := parse(fs, args)
 	if err != nil {
 		return usageError(err, stderr)
 	}
-	write, ok := map[string]func(io.Writer, *gate.Result) error{"text": report.Text, "json": report.JSON}[*format]
+	write, ok := map[string]func(io.Writer, *gate.Result) error{"text": report.Text, "json": report.JSON, "markdown": writeMarkdown, "sarif": writeSARIF}[*format]
 	if !ok {
-		fmt.Fprintf(stderr, "action validate: unknown format %q (want text or json)\n", *format)
+		fmt.Fprintf(stderr, "action validate: unknown format %q (want text, json, markdown or sarif)\n", *format)
 		return exitUsage
 	}
 	res, err := gate.Run(ctx, check.options(dir))
@@ -52,4 +54,13 @@ func runValidate(ctx context.Context, args []string, stdout, stderr io.Writer) i
 		return exitFindings
 	}
 	return exitOK
+}
+
+func writeMarkdown(w io.Writer, r *gate.Result) error {
+	_, err := io.WriteString(w, report.JobSummary(r, report.SummaryOptions{}))
+	return err
+}
+
+func writeSARIF(w io.Writer, r *gate.Result) error {
+	return report.SARIF(w, r.Findings, report.SARIFOptions{Version: version, InformationURI: "https://github.com/modelgate/modelgate"})
 }
