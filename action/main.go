@@ -10,6 +10,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"runtime/debug"
 	"syscall"
 )
 
@@ -36,7 +37,16 @@ const (
 	exitUsage    = 2
 )
 
+// batchGCPercent is the garbage collector's target for a check: a run is a
+// short batch job that keeps most of what it allocates until the report is
+// written, so collecting less often saves a quarter of its CPU time (see
+// BenchmarkCheck10k) for a few more megabytes. GOGC, when set, wins.
+const batchGCPercent = 400
+
 func main() {
+	if os.Getenv("GOGC") == "" {
+		debug.SetGCPercent(batchGCPercent)
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	code := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
 	stop()
