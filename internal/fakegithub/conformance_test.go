@@ -101,6 +101,22 @@ func scenario(s *Server) PullRequest {
 	return pr
 }
 
+func TestEveryOperationHasAHandler(t *testing.T) {
+	sp, err := loadSpecOnce()
+	require.NoError(t, err)
+	var routes []string
+	for p, item := range sp.doc.Paths.Map() {
+		for method := range item.Operations() {
+			routes = append(routes, method+" "+p)
+		}
+	}
+	var handled []string
+	for r := range handlers {
+		handled = append(handled, r)
+	}
+	assert.ElementsMatch(t, routes, handled, "operations.txt and handlers.go list the same operations")
+}
+
 func TestEveryOperationConforms(t *testing.T) {
 	s := New(t)
 	pr := scenario(s)

@@ -160,7 +160,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	call.body = rec.Body
-	s.handle(rw, call)
+	s.handle(rw, rec, call)
 }
 
 // record appends a finished request.

@@ -360,3 +360,14 @@ func TestConcurrentRequests(t *testing.T) {
 	}
 	assert.Len(t, ids, 8, "ids are unique")
 }
+
+func TestPageBounds(t *testing.T) {
+	s := New(t)
+	scenario(s)
+	s.AddComment("octo/models", 7, "alice", "one")
+	for _, q := range []string{"page=4611686018427387904&per_page=4", "per_page=1000", "page=0&per_page=0"} {
+		resp := send(t, s, "GET", "/repos/octo/models/issues/7/comments?"+q, "", nil)
+		assert.Equal(t, http.StatusOK, resp.StatusCode, q)
+		resp.Body.Close()
+	}
+}
