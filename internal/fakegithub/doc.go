@@ -49,7 +49,14 @@
 // testdata/webhooks (from @octokit/webhooks-examples, version in
 // testdata/webhooks/VERSION); change them with plain map edits or SetPath,
 // and deliver them with SignedRequest, which sets X-Hub-Signature-256,
-// X-GitHub-Event and X-GitHub-Delivery as GitHub does.
+// X-GitHub-Event and X-GitHub-Delivery as GitHub does. CommentEvent,
+// PullRequestEvent, DeploymentEvent and DeploymentStatusEvent build the
+// payload for something the fake holds, so that the delivery and the API
+// agree:
+//
+//	c := gh.AddComment("octo/models", 7, "alice", "/canary")
+//	req := fakegithub.SignedRequest(t, bot.URL+"/webhook", secret, "issue_comment", "d1",
+//		gh.CommentEvent(t, "octo/models", c.ID, "created"))
 //
 // # Regenerating the OpenAPI subset and the webhook examples
 //
