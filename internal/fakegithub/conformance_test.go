@@ -10,6 +10,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/bradleyfalzon/ghinstallation/v2"
 	"github.com/getkin/kin-openapi/openapi3filter"
@@ -264,4 +265,16 @@ func decode(t *testing.T, resp *http.Response) map[string]any {
 	var m map[string]any
 	require.NoError(t, json.NewDecoder(resp.Body).Decode(&m))
 	return m
+}
+
+func TestClock(t *testing.T) {
+	s := New(t)
+	scenario(s)
+	later := time.Date(2030, 5, 6, 7, 8, 9, 0, time.UTC)
+	s.SetClock(func() time.Time { return later })
+	gh, _ := newClient(t, s)
+	c, _, err := gh.Issues.CreateComment(context.Background(), "octo", "models", 7, &github.IssueComment{Body: github.String("x")})
+	require.NoError(t, err, "tokens keep to the real clock")
+	assert.Equal(t, later, c.GetCreatedAt().Time)
+	assert.Equal(t, later, s.Requests()[0].Time)
 }

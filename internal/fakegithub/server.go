@@ -89,8 +89,9 @@ func New(t testing.TB) *Server {
 // Transport.BaseURL takes it without the trailing slash.
 func (s *Server) URL() string { return s.http.URL + BasePath + "/" }
 
-// SetClock replaces the clock that stamps created_at and updated_at times and
-// token expiry (default time.Now).
+// SetClock replaces the clock that stamps created_at and updated_at times
+// (default time.Now). Tokens and JWTs keep to the real clock, as the clients
+// that cache them do; ExpireTokens ends tokens early.
 func (s *Server) SetClock(now func() time.Time) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
