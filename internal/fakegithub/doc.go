@@ -39,7 +39,10 @@
 //
 // Faults: FailNext makes the next n requests matching a method and a path
 // pattern answer 500, 502, 404, or 403 with primary (x-ratelimit-remaining: 0,
-// x-ratelimit-reset) or secondary (retry-after) rate-limit headers.
+// x-ratelimit-reset 2 s ahead) or secondary (retry-after: 1) rate-limit
+// headers; the waits are GitHub's form with test-sized values. Every other
+// answer carries x-ratelimit-* headers whose remaining count goes down from
+// 5000 but never reaches 0.
 //
 // Deployments: POST .../deployments without required_contexts answers 409
 // when a commit status of the ref is not success, as GitHub does; the payload

@@ -40,6 +40,7 @@ type Server struct {
 	requests   []Request
 	violations []string
 	faults     []*faultRule
+	rateReset  time.Time // when the rate-limit window of x-ratelimit-reset ends
 	app        appAuth
 	tokens     map[string]token
 	repos      map[string]*repoState
@@ -66,12 +67,13 @@ func New(t testing.TB) *Server {
 		t.Fatalf("fakegithub: %v", err)
 	}
 	s := &Server{
-		t:      t,
-		spec:   sp,
-		now:    time.Now,
-		nextID: 1000,
-		tokens: map[string]token{},
-		repos:  map[string]*repoState{},
+		t:         t,
+		spec:      sp,
+		now:       time.Now,
+		nextID:    1000,
+		rateReset: time.Now().Add(time.Hour),
+		tokens:    map[string]token{},
+		repos:     map[string]*repoState{},
 	}
 	s.http = httptest.NewServer(s)
 	t.Cleanup(func() {
@@ -127,6 +129,11 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	rw := &statusWriter{ResponseWriter: w}
 	defer func() { s.record(rec, rw.status) }()
+	s.mu.Lock()
+	setRateHeaders(w.Header(), len(s.requests)+1, s.rateReset)
+	s.mu.Unlock()
+	w.Header().Set("X-GitHub-Media-Type", "github.v3; format=json")
+	w.Header().Set("X-GitHub-Request-Id", fmt.Sprintf("FAKE:%X", rec.Time.UnixNano()))
 
 	p, ok := strings.CutPrefix(r.URL.EscapedPath(), BasePath)
 	if !ok || p == "" {
@@ -157,7 +164,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if f := s.takeFault(r.Method, rec.Path); f != nil {
-		f.write(rw, s.clock())
+		f.write(rw)
 		return
 	}
 	call.body = rec.Body

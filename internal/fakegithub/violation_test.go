@@ -8,6 +8,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/google/go-github/v60/github"
 	"github.com/stretchr/testify/assert"
@@ -257,7 +258,7 @@ func TestFaults(t *testing.T) {
 		var rl *github.RateLimitError
 		require.True(t, errors.As(err, &rl), "got %T %v", err, err)
 		assert.Equal(t, 0, rl.Rate.Remaining)
-		assert.False(t, rl.Rate.Reset.IsZero())
+		assert.WithinDuration(t, time.Now().Add(2*time.Second), rl.Rate.Reset.Time, 2*time.Second)
 	})
 	t.Run("secondary rate limit", func(t *testing.T) {
 		s := New(t)
@@ -268,8 +269,22 @@ func TestFaults(t *testing.T) {
 		var abuse *github.AbuseRateLimitError
 		require.True(t, errors.As(err, &abuse), "got %T %v", err, err)
 		require.NotNil(t, abuse.RetryAfter)
-		assert.Equal(t, "1m0s", abuse.RetryAfter.String())
+		assert.Equal(t, time.Second, *abuse.RetryAfter)
 	})
+}
+
+func TestRateHeaders(t *testing.T) {
+	s := New(t)
+	scenario(s)
+	gh, _ := newClient(t, s)
+	_, resp, err := gh.Repositories.Get(context.Background(), "octo", "models")
+	require.NoError(t, err)
+	assert.Equal(t, 5000, resp.Rate.Limit)
+	assert.Equal(t, 4999, resp.Rate.Remaining)
+	assert.True(t, resp.Rate.Reset.After(time.Now()))
+	_, resp, err = gh.Repositories.Get(context.Background(), "octo", "models")
+	require.NoError(t, err)
+	assert.Equal(t, 4998, resp.Rate.Remaining)
 }
 
 func TestDeploymentNeedsGreenContexts(t *testing.T) {
