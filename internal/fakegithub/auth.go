@@ -96,7 +96,7 @@ var appOnly = map[string]bool{
 
 // authorize answers 401 when the request's credential is missing, unknown or
 // expired for its operation.
-func (s *Server) authorize(r *http.Request, c *call) (int, string) {
+func (s *Server) authorize(c *call) (int, string) {
 	if c.auth == "" {
 		return http.StatusUnauthorized, "Requires authentication"
 	}

@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
-	"net/url"
 	"strings"
 	"sync"
 	"testing"
@@ -48,11 +47,7 @@ func (rc *responseChecker) RoundTrip(req *http.Request) (*http.Response, error) 
 	resp.Body = io.NopCloser(bytes.NewReader(body))
 
 	p := strings.TrimPrefix(req.URL.EscapedPath(), BasePath)
-	vr := req.Clone(req.Context())
-	vr.URL = &url.URL{Scheme: "https", Host: "api.github.com", RawQuery: req.URL.RawQuery, RawPath: routablePath(p)}
-	vr.URL.Path, _ = url.PathUnescape(routablePath(p))
-	vr.Host = vr.URL.Host
-	vr.Body = io.NopCloser(bytes.NewReader(reqBody))
+	vr := asGitHubRequest(req, p, reqBody)
 	route, params, err := rc.s.spec.router.FindRoute(vr)
 	if err != nil {
 		return resp, nil // the fake reports unknown routes itself

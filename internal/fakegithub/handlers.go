@@ -355,6 +355,16 @@ func (s *Server) getContents(w http.ResponseWriter, c *call) {
 		writeJSON(w, http.StatusOK, s.content(r, ref, p, content, true))
 		return
 	}
+	if dir := s.listDir(r, ref, p, files); dir != nil {
+		writeJSON(w, http.StatusOK, dir)
+		return
+	}
+	writeError(w, http.StatusNotFound, "Not Found")
+}
+
+// listDir renders the entries of directory p (the root when empty) among
+// files, or nil when there is no such directory.
+func (s *Server) listDir(r *repoState, ref, p string, files map[string][]byte) []obj {
 	var dir []obj
 	seen := map[string]bool{}
 	for _, fp := range sortedPaths(files) {
@@ -376,11 +386,7 @@ func (s *Server) getContents(w http.ResponseWriter, c *call) {
 		}
 		dir = append(dir, entry)
 	}
-	if dir == nil {
-		writeError(w, http.StatusNotFound, "Not Found")
-		return
-	}
-	writeJSON(w, http.StatusOK, dir)
+	return dir
 }
 
 // filesAt returns the files at a ref, trying the ref as given and then the

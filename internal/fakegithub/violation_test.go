@@ -126,7 +126,7 @@ func TestBadRequestsAreViolations(t *testing.T) {
 		},
 		{
 			name: "body not JSON", method: "POST", path: "/repos/octo/models/issues/7/comments",
-			body: `{"body":`, wantStatus: 400, wantViolation: "not JSON",
+			body: `{"body":`, wantStatus: 400, wantViolation: "Problems parsing JSON",
 		},
 		{
 			name: "body not an object", method: "POST", path: "/repos/octo/models/issues/7/comments",
