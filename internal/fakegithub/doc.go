@@ -19,8 +19,11 @@
 //
 // Every request is validated with kin-openapi against
 // testdata/github/openapi.json (method, path, path and query parameters,
-// JSON body) and must carry a User-Agent and a known X-GitHub-Api-Version if
-// any. A request GitHub would refuse is answered as GitHub would (404 for an
+// Content-Type, JSON body) and must carry a User-Agent and a known
+// X-GitHub-Api-Version if any. The description is the authority: where
+// github.com is more lenient (a JSON body sent without Content-Type), the
+// fake is not. One exception: a body of JSON null counts as no body, which
+// ghinstallation sends and GitHub accepts. A request GitHub would refuse is answered as GitHub would (404 for an
 // unknown route, 422 for an invalid request, with GitHub's JSON error body)
 // and recorded as a violation; at cleanup each violation fails the test with
 // t.Errorf, so a scenario cannot forget to check. Violations lists them

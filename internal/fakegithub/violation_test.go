@@ -129,6 +129,15 @@ func TestBadRequestsAreViolations(t *testing.T) {
 			body: `{"body":`, wantStatus: 400, wantViolation: "Problems parsing JSON",
 		},
 		{
+			name: "no body", method: "POST", path: "/repos/octo/models/issues/7/comments",
+			wantStatus: 422, wantViolation: "value is required but missing",
+		},
+		{
+			name: "body not declared JSON", method: "POST", path: "/repos/octo/models/issues/7/comments",
+			body: `{"body":"hi"}`, header: map[string]string{"Content-Type": "text/plain"},
+			wantStatus: 422, wantViolation: `Content-Type has unexpected value "text/plain"`,
+		},
+		{
 			name: "body not an object", method: "POST", path: "/repos/octo/models/issues/7/comments",
 			body: `["hi"]`, wantStatus: 422, wantViolation: "value must be an object",
 		},
