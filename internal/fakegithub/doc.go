@@ -55,7 +55,11 @@
 // testdata/webhooks (from @octokit/webhooks-examples, version in
 // testdata/webhooks/VERSION); change them with plain map edits or SetPath,
 // and deliver them with SignedRequest, which sets X-Hub-Signature-256,
-// X-GitHub-Event and X-GitHub-Delivery as GitHub does. CommentEvent,
+// X-GitHub-Event and X-GitHub-Delivery as GitHub does. The examples are
+// GitHub's as they are: their repository is Codertocat/Hello-World, the
+// issue_comment examples comment on an issue (no issue.pull_request), the
+// edited and deleted ones carry no installation, and installation.created
+// names installation 957387 rather than InstallationID. CommentEvent,
 // PullRequestEvent, DeploymentEvent and DeploymentStatusEvent build the
 // payload for something the fake holds, so that the delivery and the API
 // agree:
