@@ -36,7 +36,8 @@
 // AppPrivateKeyPEM to give to ghinstallation. Every other call needs an
 // installation token, from POST /app/installations/1/access_tokens or from
 // InstallationToken; a missing, unknown or expired token (see ExpireTokens)
-// gets 401 "Bad credentials", which is GitHub's answer and not a violation.
+// gets GitHub's 401, which is not a violation. A bot under test is configured
+// with AppID as MODELGATE_APP_ID and AppPrivateKeyPEM as MODELGATE_PRIVATE_KEY.
 // What the App writes (comments, reactions, deployments, statuses) is by
 // BotLogin, "modelgate[bot]".
 //
