@@ -157,3 +157,45 @@ func sameContent(a, b *manifest.Manifest) bool {
 	}
 	return a.Lineage == nil || reflect.DeepEqual(a.Lineage.Value(), b.Lineage.Value())
 }
+
+// Renames pairs each added version with a deleted one that has the same
+// artifact digest (the same trained model under a new name or version):
+// map from the added id to the deleted id.
+func (r *Result) Renames() map[string]string {
+	deleted := r.Deleted()
+	if len(deleted) == 0 {
+		return nil
+	}
+	byDigest := make(map[string]string, len(deleted))
+	for _, id := range deleted {
+		if d := r.Base.Graph.Node(id).Manifest.Spec.Artifact.Digest; d != "" {
+			byDigest[d] = id
+		}
+	}
+	out := make(map[string]string)
+	for _, id := range r.Changed() {
+		if c, _ := r.Change(id); c != Added {
+			continue
+		}
+		if old, ok := byDigest[r.Graph.Node(id).Manifest.Spec.Artifact.Digest]; ok {
+			out[id] = old
+		}
+	}
+	return out
+}
+
+// renameFindings note each rename on the new manifest, so a reviewer sees
+// that a deletion is not a loss.
+func renameFindings(r *Result) []finding.Finding {
+	var out []finding.Finding
+	for id, old := range r.Renames() {
+		m := r.Graph.Node(id).Manifest
+		line, col, _ := m.Doc.Locate("metadata.name")
+		out = append(out, finding.Finding{
+			Rule: "change/renamed", Title: "Renamed model", Severity: finding.Info, Model: id,
+			File: m.File, Line: line, Column: col, Path: "metadata.name",
+			Message: fmt.Sprintf("%s replaces %s (%s), which this change deletes: same artifact digest", id, old, r.Base.Graph.Node(old).Manifest.File),
+		})
+	}
+	return out
+}

@@ -58,6 +58,30 @@ func TestBaseComparison(t *testing.T) {
 	}
 	assert.Equal(t, []string{"fraud-detector@3.3.0", "text-encoder@1.1.0"}, res.Changed())
 	assert.Equal(t, []string{"churn-predictor@1.0.0"}, res.Deleted())
+	assert.Empty(t, res.Renames())
+}
+
+func TestRenameIsReported(t *testing.T) {
+	repo := gittest.New(t)
+	repo.CopyDir("../../testdata/example")
+	repo.Commit("models")
+	old := filepath.Join(repo.Dir, "models/churn-predictor/2.0.0")
+	src, err := os.ReadFile(filepath.Join(old, "model.yaml"))
+	require.NoError(t, err)
+	require.NoError(t, os.RemoveAll(old))
+	repo.Write("models/retention-scorer/2.0.0/model.yaml", strings.ReplaceAll(string(src), "name: churn-predictor", "name: retention-scorer"))
+	repo.Write("models/retention-scorer/2.0.0/lineage.json", `{"model_id": "retention-scorer", "version": "2.0.0"}`)
+	repo.Commit("rename")
+
+	res, err := Run(context.Background(), Options{Root: repo.Dir, BaseRef: "HEAD~1"})
+	require.NoError(t, err)
+	assert.Equal(t, map[string]string{"retention-scorer@2.0.0": "churn-predictor@2.0.0"}, res.Renames())
+	require.Len(t, res.Findings, 1)
+	f := res.Findings[0]
+	assert.Equal(t, "change/renamed", f.Rule)
+	assert.Equal(t, "models/retention-scorer/2.0.0/model.yaml", f.File)
+	assert.Equal(t, 4, f.Line)
+	assert.Contains(t, f.Message, "replaces churn-predictor@2.0.0")
 }
 
 func TestBaseInSubdirectory(t *testing.T) {

@@ -72,6 +72,9 @@ func Run(ctx context.Context, opts Options) (*Result, error) {
 			findings = append(findings, baseWarning(opts.BaseRef, err))
 		}
 		res.Base = base
+		if base != nil {
+			findings = append(findings, renameFindings(res)...)
+		}
 	}
 	attachModels(findings, repo.Models)
 	finding.Sort(findings)
