@@ -7,7 +7,6 @@ import (
 	"io"
 	"time"
 
-	"github.com/modelgate/modelgate/pkg/gate"
 	"github.com/modelgate/modelgate/pkg/gitrepo"
 	"github.com/modelgate/modelgate/pkg/inventory"
 )
@@ -26,9 +25,8 @@ func runInventory(ctx context.Context, args []string, stdout, stderr io.Writer) 
 		fmt.Fprintf(stderr, "action inventory: unknown format %q (want markdown or json)\n", *format)
 		return exitUsage
 	}
-	res, err := gate.Run(ctx, check.options(dir))
-	if err != nil {
-		fmt.Fprintf(stderr, "action inventory: %v\n", err)
+	res, ok := check.run(ctx, "inventory", dir, stderr)
+	if !ok {
 		return exitUsage
 	}
 	added, err := addedTimes(ctx, dir)

@@ -6,7 +6,6 @@ import (
 	"io"
 	"strings"
 
-	"github.com/modelgate/modelgate/pkg/gate"
 	"github.com/modelgate/modelgate/pkg/lineage"
 	"github.com/modelgate/modelgate/pkg/report"
 )
@@ -25,9 +24,8 @@ func runLineage(ctx context.Context, args []string, stdout, stderr io.Writer) in
 		fmt.Fprintf(stderr, "action lineage: unknown format %q (want mermaid or dot)\n", *format)
 		return exitUsage
 	}
-	res, err := gate.Run(ctx, check.options(dir))
-	if err != nil {
-		fmt.Fprintf(stderr, "action lineage: %v\n", err)
+	res, ok := check.run(ctx, "lineage", dir, stderr)
+	if !ok {
 		return exitUsage
 	}
 	view := lineage.View{Status: make(map[string]lineage.Status)}

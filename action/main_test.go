@@ -4,20 +4,18 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"flag"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/modelgate/modelgate/internal/golden"
+
 	"github.com/modelgate/modelgate/pkg/inventory"
 	"github.com/modelgate/modelgate/pkg/report"
 )
-
-var update = flag.Bool("update", false, "rewrite the golden files")
 
 const (
 	example = "../testdata/example"
@@ -28,17 +26,6 @@ func runCLI(args ...string) (code int, stdout, stderr string) {
 	var out, errOut bytes.Buffer
 	code = run(context.Background(), args, &out, &errOut)
 	return code, out.String(), errOut.String()
-}
-
-func golden(t *testing.T, name, got string) {
-	t.Helper()
-	path := filepath.Join("testdata", name)
-	if *update {
-		require.NoError(t, os.WriteFile(path, []byte(got), 0o644))
-	}
-	want, err := os.ReadFile(path)
-	require.NoError(t, err, "run go test -update to create %s", path)
-	assert.Equal(t, string(want), got)
 }
 
 func TestExitCodes(t *testing.T) {
@@ -75,9 +62,9 @@ func TestExitCodes(t *testing.T) {
 
 func TestValidateText(t *testing.T) {
 	_, out, _ := runCLI("validate", broken)
-	golden(t, "broken.txt", out)
+	golden.Assert(t, "broken.txt", out)
 	_, out, _ = runCLI("validate", example)
-	golden(t, "example.txt", out)
+	golden.Assert(t, "example.txt", out)
 }
 
 func TestValidateJSON(t *testing.T) {
@@ -99,7 +86,7 @@ func TestLineage(t *testing.T) {
 	for _, format := range []string{"mermaid", "dot"} {
 		code, out, stderr := runCLI("lineage", example, "--format", format)
 		require.Equal(t, exitOK, code, stderr)
-		golden(t, "example-lineage."+format, out)
+		golden.Assert(t, "example-lineage."+format, out)
 	}
 	code, out, _ := runCLI("lineage", example, "--model", "support-router@0.4.0")
 	require.Equal(t, exitOK, code)

@@ -27,6 +27,17 @@ func (c *checkFlags) options(dir string) gate.Options {
 	return gate.Options{Root: dir, Glob: c.manifests, BaseRef: c.baseRef}
 }
 
+// run checks the repository for a command; ok is false, with the reason
+// printed, when the check could not run.
+func (c *checkFlags) run(ctx context.Context, command, dir string, stderr io.Writer) (res *gate.Result, ok bool) {
+	res, err := gate.Run(ctx, c.options(dir))
+	if err != nil {
+		fmt.Fprintf(stderr, "action %s: %v\n", command, err)
+		return nil, false
+	}
+	return res, true
+}
+
 func runValidate(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs := newFlagSet("validate", stderr)
 	var check checkFlags
@@ -41,9 +52,8 @@ func runValidate(ctx context.Context, args []string, stdout, stderr io.Writer) i
 		fmt.Fprintf(stderr, "action validate: unknown format %q (want text, json, markdown or sarif)\n", *format)
 		return exitUsage
 	}
-	res, err := gate.Run(ctx, check.options(dir))
-	if err != nil {
-		fmt.Fprintf(stderr, "action validate: %v\n", err)
+	res, ok := check.run(ctx, "validate", dir, stderr)
+	if !ok {
 		return exitUsage
 	}
 	if err := write(stdout, res); err != nil {

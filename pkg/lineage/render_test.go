@@ -3,30 +3,16 @@ package lineage
 import (
 	"bytes"
 	"encoding/json"
-	"flag"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/modelgate/modelgate/internal/golden"
+
 	"github.com/modelgate/modelgate/pkg/manifest"
 )
-
-var update = flag.Bool("update", false, "rewrite the golden files")
-
-func golden(t *testing.T, name string, got []byte) {
-	t.Helper()
-	path := filepath.Join("testdata", name)
-	if *update {
-		require.NoError(t, os.WriteFile(path, got, 0o644))
-	}
-	want, err := os.ReadFile(path)
-	require.NoError(t, err, "run go test -update to create %s", path)
-	assert.Equal(t, string(want), string(got))
-}
 
 func sampleGraph(t *testing.T) *Graph {
 	return Build([]*manifest.Manifest{
@@ -52,7 +38,7 @@ func TestRender(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			var b bytes.Buffer
 			require.NoError(t, tt.draw(&b, tt.view))
-			golden(t, tt.name, b.Bytes())
+			golden.Assert(t, tt.name, b.String())
 		})
 	}
 }

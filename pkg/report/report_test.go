@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"flag"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -17,23 +16,12 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/modelgate/modelgate/internal/golden"
+
 	"github.com/modelgate/modelgate/internal/gittest"
 	"github.com/modelgate/modelgate/pkg/finding"
 	"github.com/modelgate/modelgate/pkg/gate"
 )
-
-var update = flag.Bool("update", false, "rewrite the golden files")
-
-func golden(t *testing.T, name, got string) {
-	t.Helper()
-	path := filepath.Join("testdata", name)
-	if *update {
-		require.NoError(t, os.WriteFile(path, []byte(got), 0o644))
-	}
-	want, err := os.ReadFile(path)
-	require.NoError(t, err, "run go test -update to create %s", path)
-	assert.Equal(t, string(want), got)
-}
 
 func check(t *testing.T, root string, opts ...func(*gate.Options)) *gate.Result {
 	t.Helper()
@@ -162,7 +150,7 @@ func TestJSONMatchesItsSchema(t *testing.T) {
 func TestText(t *testing.T) {
 	var b bytes.Buffer
 	require.NoError(t, Text(&b, check(t, "../../testdata/broken")))
-	golden(t, "broken.txt", b.String())
+	golden.Assert(t, "broken.txt", b.String())
 	assert.Equal(t, `a\x1b[31m\x0ab`, plain("a\x1b[31m\nb"))
 }
 
@@ -205,7 +193,7 @@ func TestJobSummaryWithBase(t *testing.T) {
 	res.Base.Commit = "0123456789abcdef0123456789abcdef01234567"
 	res.Findings = append(res.Findings, finding.Finding{Rule: "modelgate.metrics.deny", Severity: finding.Error, Message: "f1 0.91 is below 0.92 for tier high " + hostile, File: "models/fraud-detector/3.2.0/model.yaml", Line: 17, Column: 5, Model: "fraud-detector@3.2.0"})
 	out := JobSummary(res, SummaryOptions{BlobURL: "https://github.com/o/r/blob/abc/"})
-	golden(t, "summary-base.md", out)
+	golden.Assert(t, "summary-base.md", out)
 	assert.Contains(t, out, "| `fraud-detector@3.2.0` | f1 | 0.95 (3.2.0) | 0.91 | ▼ -4.2 % 🔴 |")
 	assert.Contains(t, out, "| `fraud-detector@3.2.0` | latency\\_p99\\_ms | 45 (3.2.0) | 52 | ▲ +15.6 % 🔴 |")
 	assert.Contains(t, out, "| `churn-predictor@1.0.0` | deleted |")
@@ -234,5 +222,5 @@ func TestJobSummaryStaysUnderTheLimit(t *testing.T) {
 
 	small := JobSummary(res, SummaryOptions{Findings: hostileFindings(3)})
 	assert.NotContains(t, small, "more findings are not shown")
-	golden(t, "summary-findings.md", small)
+	golden.Assert(t, "summary-findings.md", small)
 }
