@@ -106,7 +106,7 @@ func zToT(z, df float64) float64 {
 			return math.Inf(1)
 		}
 	}
-	for range 80 {
+	for range 50 {
 		mid := (lo + hi) / 2
 		if studentUpperTail(mid, df) > q {
 			lo = mid

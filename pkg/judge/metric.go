@@ -133,6 +133,7 @@ func (j *Judge) conclude(res *Result, dir Direction, e estimate) {
 	if res.CI[0] > res.CI[1] {
 		res.CI[0], res.CI[1] = res.CI[1], res.CI[0]
 	}
+	res.CI[0] = max(res.CI[0], -1) // a non-negative metric cannot fall by more than 100 %
 	significant := logL >= math.Log(1/alpha)
 	switch {
 	case significant && e.bad > e.tol:

@@ -34,6 +34,9 @@ func newMixture(nb, nc int, tau float64) mixture {
 // logOneSided is log Λ for "the effect is > 0" (a half-normal prior),
 // given the normalized statistic z = estimate/se.
 func (m mixture) logOneSided(z float64) float64 {
+	if z <= 0 {
+		return math.Inf(-1) // Λ < 1 whenever the canary is not worse: p = 1
+	}
 	lphi := math.Log(normalCDF(z * math.Sqrt(m.rho)))
 	return math.Ln2 + 0.5*math.Log1p(-m.rho) + m.rho*z*z/2 + lphi
 }

@@ -36,6 +36,7 @@ func (r Results) WriteMarkdown(w io.Writer, peeking bool) error {
 		}
 		b.WriteString("\n")
 	}
+	b.WriteString("\n")
 	_, err := io.WriteString(w, b.String())
 	return err
 }

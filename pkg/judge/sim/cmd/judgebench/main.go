@@ -32,6 +32,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs.IntVar(&opts.Workers, "workers", opts.Workers, "parallel workers")
 	fs.Uint64Var(&opts.Seed, "seed", opts.Seed, "random seed")
 	sizes := fs.String("sizes", "10,30,100,300", "final samples per side, comma-separated")
+	only := fs.String("only", "", "run only the scenarios whose name contains this")
 	cfg := judge.DefaultConfig()
 	fs.Float64Var(&cfg.Confidence, "confidence", cfg.Confidence, "our judge's confidence (1 - α)")
 	fs.Float64Var(&cfg.PriorScale, "prior", cfg.PriorScale, "our judge's mixture prior scale")
@@ -49,7 +50,13 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return 2
 	}
 	judges := []sim.Judge{sim.Ours{J: ours}, sim.NewKayenta(), sim.MeanRule{}}
-	res, err := sim.Run(ctx, opts, sim.Scenarios(), judges)
+	var scenarios []sim.Scenario
+	for _, sc := range sim.Scenarios() {
+		if strings.Contains(sc.Name, *only) {
+			scenarios = append(scenarios, sc)
+		}
+	}
+	res, err := sim.Run(ctx, opts, scenarios, judges)
 	if err != nil {
 		fmt.Fprintf(stderr, "judgebench: %v\n", err)
 		return 1
@@ -59,7 +66,6 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 			fmt.Fprintf(stderr, "judgebench: %v\n", err)
 			return 1
 		}
-		fmt.Fprintln(stdout)
 	}
 	failed := 0
 	for _, c := range res.Targets() {
