@@ -8,6 +8,8 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"runtime"
+	"sync"
 
 	"github.com/modelgate/modelgate/pkg/judge"
 	"github.com/modelgate/modelgate/pkg/judge/jsonl"
@@ -62,48 +64,88 @@ func runJudge(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 }
 
 // judgeLines streams in to out and returns how many lines got an error.
-// Output is flushed whenever no more input is buffered, so that a caller
-// holding a pipe open gets each decision as soon as its case is complete.
+// Lines are judged in batches on every CPU and written in order; a batch
+// ends early when no more input is buffered, so a caller holding a pipe
+// open gets each decision as soon as its case is complete.
 func judgeLines(ctx context.Context, j *judge.Judge, in io.Reader, out io.Writer, maxLine int) (int, error) {
 	r := bufio.NewReaderSize(in, 256<<10)
 	w := bufio.NewWriterSize(out, 256<<10)
-	failed := 0
-	for n := 1; ; n++ {
+	failed, n := 0, 0
+	for {
 		if err := ctx.Err(); err != nil {
-			return failed, errors.Join(fmt.Errorf("line %d: %w", n, err), w.Flush())
+			return failed, errors.Join(fmt.Errorf("line %d: %w", n+1, err), w.Flush())
 		}
-		if r.Buffered() == 0 {
-			if err := w.Flush(); err != nil {
+		batch, eof, err := readBatch(r, n, maxLine)
+		if err != nil {
+			return failed, errors.Join(err, w.Flush())
+		}
+		n += len(batch)
+		for _, res := range judgeBatch(j, batch, maxLine) {
+			if bytes.Contains(res, []byte(`"error":`)) {
+				failed++
+			}
+			if _, err := w.Write(append(res, '\n')); err != nil {
 				return failed, fmt.Errorf("write: %w", err)
 			}
 		}
-		line, tooLong, err := readLine(r, maxLine)
-		if errors.Is(err, io.EOF) && line == nil && !tooLong {
-			break
-		}
-		if err != nil && !errors.Is(err, io.EOF) {
-			return failed, errors.Join(fmt.Errorf("read line %d: %w", n, err), w.Flush())
-		}
-		var res []byte
-		if tooLong {
-			res = fmt.Appendf(nil, `{"line":%d,"error":"line longer than %d bytes (see -max-line)"}`, n, maxLine)
-		} else {
-			res = jsonl.Judge(j, n, line)
-		}
-		if bytes.Contains(res, []byte(`"error":`)) {
-			failed++
-		}
-		if _, err := w.Write(append(res, '\n')); err != nil {
+		if err := w.Flush(); err != nil {
 			return failed, fmt.Errorf("write: %w", err)
 		}
-		if errors.Is(err, io.EOF) {
-			break
+		if eof {
+			return failed, nil
 		}
 	}
-	if err := w.Flush(); err != nil {
-		return failed, fmt.Errorf("write: %w", err)
+}
+
+// item is one input line.
+type item struct {
+	n       int
+	line    []byte
+	tooLong bool
+}
+
+const batchSize = 256
+
+// readBatch reads at least one line (unless the input has ended) and more
+// while they are already buffered, up to batchSize.
+func readBatch(r *bufio.Reader, last, maxLine int) (batch []item, eof bool, err error) {
+	for len(batch) < batchSize && (len(batch) == 0 || r.Buffered() > 0) {
+		line, tooLong, err := readLine(r, maxLine)
+		if errors.Is(err, io.EOF) && line == nil && !tooLong {
+			return batch, true, nil
+		}
+		if err != nil && !errors.Is(err, io.EOF) {
+			return nil, false, fmt.Errorf("read line %d: %w", last+len(batch)+1, err)
+		}
+		batch = append(batch, item{n: last + len(batch) + 1, line: line, tooLong: tooLong})
+		if err != nil {
+			return batch, true, nil
+		}
 	}
-	return failed, nil
+	return batch, false, nil
+}
+
+// judgeBatch judges the lines of a batch in parallel, results in order.
+func judgeBatch(j *judge.Judge, batch []item, maxLine int) [][]byte {
+	results := make([][]byte, len(batch))
+	workers := min(runtime.GOMAXPROCS(0), len(batch))
+	var wg sync.WaitGroup
+	for w := range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := w; i < len(batch); i += workers {
+				it := batch[i]
+				if it.tooLong {
+					results[i] = fmt.Appendf(nil, `{"line":%d,"error":"line longer than %d bytes (see -max-line)"}`, it.n, maxLine)
+					continue
+				}
+				results[i] = jsonl.Judge(j, it.n, it.line)
+			}
+		}()
+	}
+	wg.Wait()
+	return results
 }
 
 // readLine returns the next line without its newline. A line longer than

@@ -49,7 +49,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "judgebench: %v\n", err)
 		return 2
 	}
-	judges := []sim.Judge{sim.Ours{J: ours}, sim.NewKayenta(), sim.MeanRule{}}
+	judges := []sim.Judge{sim.Ours{J: ours}, sim.NewKayenta(), sim.MeanRule{}, sim.NewKayentaBonferroni()}
 	var scenarios []sim.Scenario
 	for _, sc := range sim.Scenarios() {
 		if strings.Contains(sc.Name, *only) {
