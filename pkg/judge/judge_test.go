@@ -118,6 +118,8 @@ func TestBadSamplesGiveNoData(t *testing.T) {
 		{"all equal", same, same, "no variation", 0},
 		{"baseline all zeros", make([]float64, 20), good, "baseline mean is 0", 0},
 		{"too many samples", make([]float64, 1_000_001), good, "more than the 1000000 accepted", 0},
+		{"overflowing change", []float64{0, 1e-300, 2e-300, 1e-300, 3e-300}, []float64{1e300, 2e300, 1e300, 3e300, 1e300},
+			"samples out of range", 0},
 	}
 	j := newJudge(t)
 	for _, tt := range tests {

@@ -97,7 +97,7 @@ func (j *Judge) estimate(m Metric) (estimate, string) {
 		if m.Direction == DecreaseIsBad {
 			est.tol = -math.Log1p(-m.Tolerance)
 		}
-		return est, noVariation(est)
+		return est, degenerate(est)
 	}
 	b, c := moments(m.Baseline), moments(m.Canary)
 	if b.loc == 0 {
@@ -108,12 +108,16 @@ func (j *Judge) estimate(m Metric) (estimate, string) {
 	est.bad *= sign / b.loc
 	est.se /= b.loc
 	est.tol, est.scale = m.Tolerance, "mean"
-	return est, noVariation(est)
+	return est, degenerate(est)
 }
 
-func noVariation(e estimate) string {
-	if e.se == 0 || math.IsNaN(e.se) {
+// degenerate says why an estimate cannot be tested, or "".
+func degenerate(e estimate) string {
+	switch {
+	case e.se == 0:
 		return "no variation in either side's samples"
+	case math.IsNaN(e.bad) || math.IsInf(e.bad, 0) || math.IsNaN(e.se) || math.IsInf(e.se, 0):
+		return "samples out of range: the relative change or its error overflows"
 	}
 	return ""
 }
@@ -171,8 +175,11 @@ type side struct {
 func combine(b, c side) estimate {
 	v := b.v + c.v
 	df := math.Inf(1)
-	if den := b.v*b.v/b.df + c.v*c.v/c.df; den > 0 {
-		df = v * v / den
+	if v > 0 && !math.IsInf(v, 1) {
+		fb, fc := b.v/v, c.v/v // shares of the variance, so that nothing overflows
+		if den := fb*fb/b.df + fc*fc/c.df; den > 0 {
+			df = 1 / den
+		}
 	}
 	return estimate{bad: c.loc - b.loc, se: math.Sqrt(v), df: df}
 }
