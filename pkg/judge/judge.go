@@ -11,6 +11,14 @@
 // analysis interval: the chance that a canary that changed nothing is ever
 // failed stays below 1 - Confidence.
 //
+// Calling it. The judge is pure and keeps no state: at every analysis
+// interval, pass each metric of the rollout plan with all its samples since
+// the window opened; act on a "fail" at once (the test stays valid however
+// often it is run), promote on "pass" when the window is over or earlier
+// when every Result is WithinTolerance, and wait or ask a human on
+// "inconclusive". Result.String renders a line for a PR comment; see
+// ACCURACY.md for the method and its measured accuracy.
+//
 // Feeding samples. Each sample is one observation of the metric: typically
 // the metric's value over one short interval (latency_p99_ms per minute), the
 // same interval length on both sides. Values must be non-negative, because
@@ -84,7 +92,25 @@ type Metric struct {
 	Critical bool
 	Baseline []float64
 	Canary   []float64
+	// Scale forces the working scale; by default (ScaleAuto) it is ScaleLog
+	// when every sample is positive and ScaleMean otherwise. Callers that
+	// know a metric is a rate should set ScaleMean: with unequal traffic the
+	// side with fewer events per interval has a lower mean log (Jensen), by
+	// about 1/(2·events per interval).
+	Scale Scale
 }
+
+// Scale is the scale a metric is compared on.
+type Scale string
+
+// The scales.
+const (
+	ScaleAuto Scale = ""
+	// ScaleLog compares 10 % trimmed means of logs (latency, memory, cost, F1).
+	ScaleLog Scale = "log"
+	// ScaleMean compares plain means (rates and counts).
+	ScaleMean Scale = "mean"
+)
 
 // Result is one metric's judgement.
 type Result struct {
@@ -104,8 +130,8 @@ type Result struct {
 	// WithinTolerance is true when the whole interval is on the good side of
 	// the tolerance: the data rule out a regression beyond it.
 	WithinTolerance bool
-	// Scale is "log" (trimmed means of logs) or "mean" (plain means).
-	Scale string
+	// Scale is the scale the metric was compared on.
+	Scale Scale
 	// BaselineN and CanaryN are the numbers of samples used.
 	BaselineN, CanaryN int
 	// Reason says why a metric has no data or failed, in words.

@@ -62,7 +62,7 @@ func TestMetricVerdicts(t *testing.T) {
 			assert.Greater(t, r.CI[1], tt.change, "the interval holds the truth")
 			assert.Less(t, r.CI[0], r.Change)
 			assert.Greater(t, r.CI[1], r.Change)
-			assert.Equal(t, "log", r.Scale)
+			assert.Equal(t, ScaleLog, r.Scale)
 			if tt.verdict == Fail {
 				assert.Less(t, r.P, 0.01)
 				assert.Contains(t, r.Reason, "beyond tolerance")
@@ -84,9 +84,23 @@ func TestRatesWithZerosUseMeans(t *testing.T) {
 	r, err := newJudge(t).Metric(Metric{Name: "error_rate", Direction: IncreaseIsBad, Tolerance: 0.1,
 		Baseline: base, Canary: can})
 	require.NoError(t, err)
-	assert.Equal(t, "mean", r.Scale)
+	assert.Equal(t, ScaleMean, r.Scale)
 	assert.Equal(t, Fail, r.Verdict, r.String())
 	assert.InDelta(t, 1.0, r.Change, 0.01)
+}
+
+func TestForcedScale(t *testing.T) {
+	base, can := lognormal(11, 50, 0.005, 0.3), lognormal(12, 50, 0.005, 0.3)
+	j := newJudge(t)
+	m := Metric{Name: "error_rate", Direction: IncreaseIsBad, Tolerance: 0.1, Baseline: base, Canary: can, Scale: ScaleMean}
+	r, err := j.Metric(m)
+	require.NoError(t, err)
+	assert.Equal(t, ScaleMean, r.Scale)
+	m.Scale, m.Canary = ScaleLog, append([]float64{0}, can...)
+	r, err = j.Metric(m)
+	require.NoError(t, err)
+	assert.Equal(t, NoData, r.Verdict)
+	assert.Equal(t, "the log scale needs positive samples", r.Reason)
 }
 
 func TestBadSamplesGiveNoData(t *testing.T) {
@@ -154,6 +168,7 @@ func TestInvalidPlanIsAnError(t *testing.T) {
 		{"NaN tolerance", m(func(x *Metric) { x.Tolerance = math.NaN() }), "tolerance NaN"},
 		{"infinite tolerance", m(func(x *Metric) { x.Tolerance = math.Inf(1) }), "tolerance +Inf"},
 		{"decrease beyond 100 %", m(func(x *Metric) { x.Direction, x.Tolerance = DecreaseIsBad, 1 }), "must be below 1"},
+		{"unknown scale", m(func(x *Metric) { x.Scale = "sqrt" }), `scale "sqrt"`},
 		{"name twice", append(m(func(*Metric) {}), latency(good, good)), "listed twice"},
 	}
 	j := newJudge(t)

@@ -12,7 +12,7 @@ type estimate struct {
 	bad    float64 // effect in the bad direction
 	se, df float64
 	tol    float64 // the tolerance on the same scale, > 0
-	scale  string
+	scale  Scale
 }
 
 // Metric judges one metric. It returns an error only when the metric's
@@ -48,6 +48,9 @@ func validate(m Metric) error {
 	case !(m.Tolerance > 0) || math.IsInf(m.Tolerance, 1):
 		return fmt.Errorf("%w: metric %q: tolerance %v: must be a positive relative change (0.05 = 5 %%)",
 			ErrInvalidMetric, m.Name, m.Tolerance)
+	case m.Scale != ScaleAuto && m.Scale != ScaleLog && m.Scale != ScaleMean:
+		return fmt.Errorf("%w: metric %q: scale %q: want %q, %q or empty",
+			ErrInvalidMetric, m.Name, m.Scale, ScaleLog, ScaleMean)
 	case m.Direction == DecreaseIsBad && m.Tolerance >= 1:
 		return fmt.Errorf("%w: metric %q: tolerance %v: a decrease of 100 %% or more is impossible; must be below 1",
 			ErrInvalidMetric, m.Name, m.Tolerance)
@@ -89,11 +92,15 @@ func (j *Judge) estimate(m Metric) (estimate, string) {
 	if m.Direction == DecreaseIsBad {
 		sign = -1
 	}
-	if positive(m.Baseline) && positive(m.Canary) {
+	logOK := positive(m.Baseline) && positive(m.Canary)
+	if m.Scale == ScaleLog && !logOK {
+		return estimate{}, "the log scale needs positive samples"
+	}
+	if logOK && m.Scale != ScaleMean {
 		b, c := yuen(m.Baseline, j.cfg.Trim), yuen(m.Canary, j.cfg.Trim)
 		est := combine(b, c)
 		est.bad *= sign
-		est.tol, est.scale = math.Log1p(m.Tolerance), "log"
+		est.tol, est.scale = math.Log1p(m.Tolerance), ScaleLog
 		if m.Direction == DecreaseIsBad {
 			est.tol = -math.Log1p(-m.Tolerance)
 		}
@@ -107,7 +114,7 @@ func (j *Judge) estimate(m Metric) (estimate, string) {
 	// Relative to the baseline mean: (c - b) / b.
 	est.bad *= sign / b.loc
 	est.se /= b.loc
-	est.tol, est.scale = m.Tolerance, "mean"
+	est.tol, est.scale = m.Tolerance, ScaleMean
 	return est, degenerate(est)
 }
 
@@ -155,7 +162,7 @@ func toChange(dir Direction, e estimate, bad float64) float64 {
 	if dir == DecreaseIsBad {
 		d = -bad
 	}
-	if e.scale == "log" {
+	if e.scale == ScaleLog {
 		return math.Expm1(d)
 	}
 	return d

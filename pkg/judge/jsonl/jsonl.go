@@ -13,7 +13,7 @@
 // missing id, trailing data and non-numbers are errors); a line that cannot
 // be judged gets {"id":...,"line":N,"error":"..."} with the id echoed when
 // it could be read, and no decision; a metric with verdict "nodata" has
-// null change, ci and p and a "reason".
+// null change, ci and p and a "reason"; numbers have 6 significant digits.
 package jsonl
 
 import (
@@ -23,6 +23,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"strconv"
 
 	"github.com/modelgate/modelgate/pkg/judge"
 )
@@ -132,13 +133,15 @@ func Encode(id json.RawMessage, rep judge.Report) Output {
 	return out
 }
 
-// finite returns a pointer to x, or nil (JSON null) when x is not finite:
-// an interval can be unbounded when the baseline is almost all zeros.
+// finite returns a pointer to x rounded to 6 significant digits (stable
+// across platforms, and more than the statistics are worth), or nil (JSON
+// null) when x is not finite.
 func finite(x float64) *float64 {
 	if math.IsNaN(x) || math.IsInf(x, 0) {
 		return nil
 	}
-	return &x
+	r, _ := strconv.ParseFloat(strconv.FormatFloat(x, 'g', 6, 64), 64)
+	return &r
 }
 
 // peekID reads the id of a line that failed, if the line starts with a
