@@ -40,6 +40,9 @@ func runJudge(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 	fs.Float64Var(&cfg.MarginalScore, "marginal", cfg.MarginalScore, "score below which the canary fails")
 	maxLine := fs.Int("max-line", 64<<20, "longest input line in bytes; longer lines get an error")
 	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return 0
+		}
 		return 2
 	}
 	if fs.NArg() > 0 {

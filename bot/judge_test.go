@@ -85,6 +85,13 @@ func TestJudgeUsageErrors(t *testing.T) {
 	}
 }
 
+func TestJudgeHelp(t *testing.T) {
+	var stdout, stderr bytes.Buffer
+	assert.Equal(t, 0, runJudge(context.Background(), []string{"-h"}, strings.NewReader(""), &stdout, &stderr))
+	assert.Contains(t, stderr.String(), "usage: bot judge")
+	assert.Contains(t, stderr.String(), "-max-line")
+}
+
 func TestJudgeReadErrorAndCancel(t *testing.T) {
 	var stdout, stderr bytes.Buffer
 	code := runJudge(context.Background(), nil, iotest.ErrReader(io.ErrClosedPipe), &stdout, &stderr)
