@@ -22,7 +22,8 @@ const (
 	MaxPoints = 11000
 )
 
-// Prometheus is a Provider that sends range queries to a Prometheus server.
+// Prometheus is a Provider that sends range queries to a Prometheus server;
+// it is safe for concurrent use.
 type Prometheus struct {
 	api     v1.API
 	timeout time.Duration

@@ -23,7 +23,8 @@ type ProviderConfig struct {
 	Timeout time.Duration // per query; 0 means DefaultTimeout
 }
 
-// Registry holds the bot's providers by name.
+// Registry holds the bot's providers by name. Add providers before the
+// registry is shared; lookups may then run concurrently.
 type Registry struct {
 	providers map[string]Provider
 }
