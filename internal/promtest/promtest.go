@@ -89,7 +89,7 @@ func backfill(promtool, dir, data, openMetrics string) error {
 	return nil
 }
 
-var errPortTaken = errors.New("port taken")
+var errPortTaken = errors.New("another process took the free port before prometheus could listen on it")
 
 // server is a running Prometheus and what it logged.
 type server struct {

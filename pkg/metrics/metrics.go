@@ -73,8 +73,8 @@ func (e *Error) Is(target error) bool { return target == e.Kind }
 // Unwrap returns the underlying error.
 func (e *Error) Unwrap() error { return e.Err }
 
-// Check reports what is wrong with q's window, before anything is sent.
-func (q Query) Check(maxPoints int) error {
+// check reports what is wrong with q's window, before anything is sent.
+func (q Query) check(maxPoints int) error {
 	switch {
 	case q.Step <= 0:
 		return fmt.Errorf("step %v: must be positive", q.Step)

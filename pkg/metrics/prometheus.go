@@ -52,7 +52,7 @@ func (p *Prometheus) Samples(ctx context.Context, q Query) (Series, error) {
 	if err != nil {
 		return Series{}, err
 	}
-	if err := q.Check(MaxPoints); err != nil {
+	if err := q.check(MaxPoints); err != nil {
 		return Series{}, &Error{Kind: ErrBadQuery, Query: query, Msg: err.Error()}
 	}
 	reqCtx, cancel := context.WithTimeout(ctx, p.timeout)

@@ -200,9 +200,9 @@ func TestQueryCheckAtTheLimit(t *testing.T) {
 	q := window
 	q.Step = time.Second
 	q.End = q.Start.Add(11000 * time.Second)
-	assert.NoError(t, q.Check(MaxPoints), "Prometheus accepts range/step == 11000")
+	assert.NoError(t, q.check(MaxPoints), "Prometheus accepts range/step == 11000")
 	q.End = q.End.Add(time.Second)
-	assert.Error(t, q.Check(MaxPoints))
+	assert.Error(t, q.check(MaxPoints))
 }
 
 func TestNewPrometheusRefusesAddresses(t *testing.T) {
