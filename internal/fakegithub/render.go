@@ -77,7 +77,7 @@ func (s *Server) repository(r *repoState) obj {
 		"homepage": nil, "language": nil, "mirror_url": nil, "license": nil,
 		"forks": 0, "forks_count": 0, "open_issues": 0, "open_issues_count": 0, "size": 0,
 		"stargazers_count": 0, "watchers": 0, "watchers_count": 0, "network_count": 0, "subscribers_count": 0,
-		"has_issues": true, "has_projects": true, "has_wiki": true, "has_pages": false, "has_discussions": false,
+		"has_issues": true, "has_downloads": true, "has_projects": true, "has_wiki": true, "has_pages": false, "has_discussions": false,
 		"archived": false, "disabled": false,
 		"pushed_at": created, "created_at": created, "updated_at": created,
 	}

@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/getkin/kin-openapi/openapi3"
 	"github.com/getkin/kin-openapi/openapi3filter"
 	"github.com/getkin/kin-openapi/routers"
 )
@@ -214,7 +215,13 @@ func (s *Server) validate(r *http.Request, p string, body []byte) (*call, int, s
 	vr.URL.Path, _ = url.PathUnescape(routablePath(p))
 	vr.URL.RawPath = routablePath(p)
 	vr.Host = vr.URL.Host
+	if string(bytes.TrimSpace(body)) == "null" {
+		// GitHub takes a null body as none (ghinstallation sends one);
+		// the description's schemas do not say so.
+		body = nil
+	}
 	vr.Body = io.NopCloser(bytes.NewReader(body))
+	vr.ContentLength = int64(len(body))
 	route, params, err := s.spec.router.FindRoute(vr)
 	if errors.Is(err, routers.ErrMethodNotAllowed) {
 		return nil, http.StatusNotFound, "Not Found (no such operation in GitHub's API: method not allowed)"
@@ -234,15 +241,9 @@ func (s *Server) validate(r *http.Request, p string, body []byte) (*call, int, s
 	for k, v := range params {
 		c.params[k], _ = url.PathUnescape(v)
 	}
-	in := &openapi3filter.RequestValidationInput{
-		Request:    vr,
-		PathParams: params,
-		Route:      route,
-		Options: &openapi3filter.Options{
-			AuthenticationFunc: openapi3filter.NoopAuthenticationFunc,
-			MultiError:         true,
-		},
-	}
+	opts := &openapi3filter.Options{AuthenticationFunc: openapi3filter.NoopAuthenticationFunc, MultiError: true}
+	opts.WithCustomSchemaErrorFunc(schemaMessage)
+	in := &openapi3filter.RequestValidationInput{Request: vr, PathParams: params, Route: route, Options: opts}
 	if err := openapi3filter.ValidateRequest(r.Context(), in); err != nil {
 		return c, http.StatusUnprocessableEntity, "Invalid request: " + oneLine(err.Error())
 	}
@@ -258,6 +259,20 @@ func routablePath(p string) string {
 		return strings.Join(parts, "/")
 	}
 	return p
+}
+
+// schemaMessage says where a value breaks its schema and what it was,
+// without kin-openapi's dump of the whole schema.
+func schemaMessage(err *openapi3.SchemaError) string {
+	reason := err.Reason
+	if reason == "" {
+		reason = "does not match " + err.SchemaField
+	}
+	got, _ := json.Marshal(err.Value)
+	if len(got) > 80 {
+		got = append(got[:77], "..."...)
+	}
+	return fmt.Sprintf("at /%s: %s (got %s)", strings.Join(err.JSONPointer(), "/"), reason, got)
 }
 
 func oneLine(s string) string {

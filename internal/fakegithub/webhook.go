@@ -42,7 +42,9 @@ func LoadWebhook(t testing.TB, name string) map[string]any {
 
 // SetPath sets the value at a dotted path in a payload, e.g.
 // SetPath(m, "comment.body", "/canary"), making the objects on the way that
-// are missing. A number in the path indexes an array.
+// are missing or null. A number in the path indexes an array. It panics when
+// the path runs through a value that is not an object or array, or past the
+// end of an array: a mistake in the test.
 func SetPath(m map[string]any, path string, value any) {
 	keys := strings.Split(path, ".")
 	var cur any = m
@@ -55,7 +57,7 @@ func SetPath(m map[string]any, path string, value any) {
 				return
 			}
 			next := node[k]
-			if _, isMap := next.(map[string]any); !isMap && !isList(next) {
+			if next == nil {
 				next = map[string]any{}
 				node[k] = next
 			}
@@ -94,11 +96,6 @@ func GetPath(m map[string]any, path string) any {
 		}
 	}
 	return cur
-}
-
-func isList(v any) bool {
-	_, ok := v.([]any)
-	return ok
 }
 
 // Signature returns the X-Hub-Signature-256 value GitHub sends for body.
