@@ -222,3 +222,11 @@ func (t *CountingTransport) RoundTrip(req *http.Request) (*http.Response, error)
 	}
 	return resp, err
 }
+
+// CallsFrom returns the requests counted so far in ctx's CallCounter, or 0.
+func CallsFrom(ctx context.Context) int {
+	if c, ok := ctx.Value(counterKey{}).(*CallCounter); ok {
+		return c.Count()
+	}
+	return 0
+}
