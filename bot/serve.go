@@ -38,6 +38,8 @@ type serveConfig struct {
 	MaxBody       int64
 	LogLevel      string
 	LogFormat     string
+	// retry tunes the GitHub retry middleware; tests shorten its waits.
+	retry githubapp.RetryTransport
 }
 
 func parseServeFlags(args []string, stderr io.Writer) (serveConfig, error) {
@@ -142,6 +144,7 @@ type server struct {
 	log      *slog.Logger
 	store    store.Store
 	clients  *githubapp.ClientCreator
+	commands *chatops.Service
 	worker   *githubapp.Worker
 	webhook  *githubapp.WebhookHandler
 	registry *prometheus.Registry
@@ -158,6 +161,7 @@ func newServer(ctx context.Context, cfg serveConfig, log *slog.Logger, reg *prom
 	apiMetrics := githubapp.NewAPIMetrics(reg)
 	clients, err := githubapp.NewClientCreator(githubapp.ClientConfig{
 		AppID: cfg.AppID, PrivateKey: key, BaseURL: cfg.GitHubURL, UserAgent: "modelgate/" + version, Metrics: apiMetrics,
+		Retry: cfg.retry,
 	})
 	if err != nil {
 		return nil, err
@@ -179,7 +183,7 @@ func newServer(ctx context.Context, cfg serveConfig, log *slog.Logger, reg *prom
 		st.Close()
 		return nil, err
 	}
-	s := &server{cfg: cfg, log: log, store: st, clients: clients, registry: reg}
+	s := &server{cfg: cfg, log: log, store: st, clients: clients, commands: commands, registry: reg}
 	s.worker = &githubapp.Worker{Queue: st, Dispatcher: dispatcher, Concurrency: cfg.Workers, Logger: log,
 		Metrics: githubapp.NewWorkerMetrics(reg)}
 	s.webhook = &githubapp.WebhookHandler{Secret: []byte(cfg.WebhookSecret), MaxBody: cfg.MaxBody, Queue: st,

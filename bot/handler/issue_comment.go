@@ -17,6 +17,7 @@ type Clients interface {
 
 // CommentService runs the commands in comments.
 type CommentService interface {
+	Relevant(ev chatops.CommentEvent) bool
 	HandleComment(ctx context.Context, gh chatops.GitHub, ev chatops.CommentEvent) error
 }
 
@@ -48,6 +49,9 @@ func (h IssueComment) Handle(ctx context.Context, e githubapp.Event) error {
 		Body:          p.Comment.GetBody(),
 		Commenter:     p.Comment.GetUser().GetLogin(),
 		CommenterType: p.Comment.GetUser().GetType(),
+	}
+	if !h.Commands.Relevant(ev) {
+		return nil // edited, deleted, by a bot, or no command: no client needed
 	}
 	client, err := h.Clients.Installation(p.GetInstallation().GetID())
 	if err != nil {

@@ -91,6 +91,16 @@ func (s *Service) HandleComment(ctx context.Context, gh GitHub, ev CommentEvent)
 	return s.finish(ctx, r, out)
 }
 
+// Relevant reports whether a comment event may hold a command for the bot;
+// callers skip the rest (and any GitHub client) when it does not.
+func (s *Service) Relevant(ev CommentEvent) bool {
+	if s.ignore(ev) != "" {
+		return false
+	}
+	_, err := Parse(ev.Body)
+	return !errors.Is(err, ErrNotCommand)
+}
+
 // ignore says why a comment is not for us, or "".
 func (s *Service) ignore(ev CommentEvent) string {
 	switch {
