@@ -93,7 +93,10 @@ func (s *scenario) stop() {
 
 type testWriter struct{ t *testing.T }
 
-func (w testWriter) Write(p []byte) (int, error) { w.t.Log(strings.TrimSpace(string(p))); return len(p), nil }
+func (w testWriter) Write(p []byte) (int, error) {
+	w.t.Log(strings.TrimSpace(string(p)))
+	return len(p), nil
+}
 
 // comment posts a comment on pull request n in the fake and returns the
 // issue_comment.created payload GitHub would send for it.
