@@ -176,7 +176,7 @@ func newServer(ctx context.Context, cfg serveConfig, log *slog.Logger, reg *prom
 		Calls: githubapp.CallsFrom, Logger: log,
 	}
 	dispatcher, err := githubapp.NewDispatcher(
-		handler.IssueComment{Clients: clients, Commands: commands},
+		&handler.IssueComment{Clients: clients, Commands: commands},
 		handler.Installation{Clients: clients, Logger: log},
 	)
 	if err != nil {

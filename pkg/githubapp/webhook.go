@@ -1,8 +1,8 @@
 package githubapp
 
 import (
+	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/modelgate/modelgate/pkg/store"
+	"github.com/valyala/fastjson"
 )
 
 // DefaultMaxBody is GitHub's own cap on a webhook payload (25 MB).
@@ -73,7 +74,7 @@ func (h *WebhookHandler) serve(r *http.Request) (int, string) {
 	if event == "" || id == "" || len(id) > 128 {
 		return http.StatusBadRequest, "missing X-GitHub-Event or X-GitHub-Delivery"
 	}
-	if !json.Valid(body) {
+	if fastjson.ValidateBytes(body) != nil { // several times cheaper than json.Valid on the ack path
 		h.log(r).Warn("webhook refused", "reason", "malformed JSON")
 		return http.StatusBadRequest, "malformed JSON payload"
 	}
@@ -88,19 +89,22 @@ func (h *WebhookHandler) serve(r *http.Request) (int, string) {
 }
 
 func (h *WebhookHandler) readBody(r *http.Request) ([]byte, int, error) {
-	max := h.MaxBody
-	if max <= 0 {
-		max = DefaultMaxBody
+	limit := h.MaxBody
+	if limit <= 0 {
+		limit = DefaultMaxBody
 	}
-	if r.ContentLength > max {
-		return nil, http.StatusRequestEntityTooLarge, fmt.Errorf("body of %d bytes is over the %d-byte limit", r.ContentLength, max)
+	if r.ContentLength > limit {
+		return nil, http.StatusRequestEntityTooLarge, fmt.Errorf("body of %d bytes is over the %d-byte limit", r.ContentLength, limit)
 	}
-	body, err := io.ReadAll(io.LimitReader(r.Body, max+1))
+	// Sized from Content-Length (already capped) so the body is read without regrowing.
+	buf := bytes.NewBuffer(make([]byte, 0, max(r.ContentLength, 0)+bytes.MinRead))
+	_, err := buf.ReadFrom(io.LimitReader(r.Body, limit+1))
+	body := buf.Bytes()
 	if err != nil {
 		return nil, http.StatusBadRequest, fmt.Errorf("read body: %w", err)
 	}
-	if int64(len(body)) > max {
-		return nil, http.StatusRequestEntityTooLarge, fmt.Errorf("body is over the %d-byte limit", max)
+	if int64(len(body)) > limit {
+		return nil, http.StatusRequestEntityTooLarge, fmt.Errorf("body is over the %d-byte limit", limit)
 	}
 	return body, 0, nil
 }

@@ -21,6 +21,9 @@ type batcher struct {
 	quit     chan struct{}
 	done     chan struct{}
 	once     sync.Once
+
+	mu     sync.RWMutex // held for reading while sending, so Close sees every send
+	closed bool
 }
 
 type insertRequest struct {
@@ -47,11 +50,16 @@ func newBatcher(db *sql.DB, max int) *batcher {
 
 func (b *batcher) insert(ctx context.Context, d Delivery) (bool, error) {
 	req := insertRequest{d: d, reply: make(chan insertResult, 1)}
+	b.mu.RLock()
+	if b.closed {
+		b.mu.RUnlock()
+		return false, errClosed
+	}
 	select {
 	case b.requests <- req:
-	case <-b.quit:
-		return false, errClosed
+		b.mu.RUnlock()
 	case <-ctx.Done():
+		b.mu.RUnlock()
 		return false, ctx.Err()
 	}
 	select {
@@ -63,7 +71,12 @@ func (b *batcher) insert(ctx context.Context, d Delivery) (bool, error) {
 }
 
 func (b *batcher) close() {
-	b.once.Do(func() { close(b.quit) })
+	b.once.Do(func() {
+		b.mu.Lock()
+		b.closed = true
+		b.mu.Unlock()
+		close(b.quit)
+	})
 	<-b.done
 }
 
@@ -74,7 +87,7 @@ func (b *batcher) loop() {
 		case req := <-b.requests:
 			b.flush(b.gather(req))
 		case <-b.quit:
-			b.drain()
+			b.drain() // no send can start now: closed is set
 			return
 		}
 	}
@@ -124,22 +137,32 @@ func (b *batcher) write(batch []insertRequest) ([]insertResult, error) {
 		return nil, fmt.Errorf("enqueue delivery: begin: %w", err)
 	}
 	defer tx.Rollback()
-	stmt, err := tx.PrepareContext(ctx, `INSERT INTO deliveries (id, event, payload, received_at, next_attempt)
-		VALUES (?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING`)
+	stmt, err := tx.PrepareContext(ctx, `INSERT INTO deliveries (id, event, received_at, next_attempt)
+		VALUES (?, ?, ?, ?) ON CONFLICT (id) DO NOTHING`)
 	if err != nil {
 		return nil, fmt.Errorf("enqueue delivery: prepare: %w", err)
 	}
 	defer stmt.Close()
+	payloads, err := tx.PrepareContext(ctx, `INSERT INTO delivery_payloads (id, payload) VALUES (?, ?)`)
+	if err != nil {
+		return nil, fmt.Errorf("enqueue delivery: prepare: %w", err)
+	}
+	defer payloads.Close()
 	results := make([]insertResult, len(batch))
 	for i, req := range batch {
 		d := req.d
-		res, err := stmt.ExecContext(ctx, d.ID, d.Event, d.Payload, ms(d.ReceivedAt), ms(d.ReceivedAt))
+		res, err := stmt.ExecContext(ctx, d.ID, d.Event, ms(d.ReceivedAt), ms(d.ReceivedAt))
 		if err != nil {
 			results[i].err = fmt.Errorf("enqueue delivery %s: %w", d.ID, err)
 			continue
 		}
-		n, _ := res.RowsAffected()
-		results[i].inserted = n == 1
+		if n, _ := res.RowsAffected(); n == 0 {
+			continue // known already
+		}
+		if _, err := payloads.ExecContext(ctx, d.ID, nonNil(d.Payload)); err != nil {
+			return nil, fmt.Errorf("enqueue delivery %s: payload: %w", d.ID, err)
+		}
+		results[i].inserted = true
 	}
 	if err := tx.Commit(); err != nil {
 		return nil, fmt.Errorf("enqueue delivery: commit: %w", err)

@@ -10,6 +10,7 @@ import (
 	"net/url"
 	"sort"
 	"strconv"
+	"sync"
 	"time"
 
 	"modernc.org/sqlite"
@@ -34,6 +35,10 @@ type SQLite struct {
 	read  *sql.DB
 	now   func() time.Time
 	batch *batcher
+	stop  chan struct{}
+	done  chan struct{}
+
+	closeOnce sync.Once
 }
 
 var _ Store = (*SQLite)(nil)
@@ -62,12 +67,33 @@ func OpenSQLite(ctx context.Context, path string, opts SQLiteOptions) (*SQLite, 
 		return nil, fmt.Errorf("migrate %s: %w", path, err)
 	}
 	s.batch = newBatcher(write, opts.MaxBatch)
+	s.stop, s.done = make(chan struct{}), make(chan struct{})
+	go s.checkpoints(time.Second)
 	return s, nil
+}
+
+// checkpoints copies the WAL into the database every interval without
+// blocking the writer (PASSIVE), so that commits stay short.
+func (s *SQLite) checkpoints(every time.Duration) {
+	defer close(s.done)
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		select {
+		case <-s.stop:
+			s.read.Exec(`PRAGMA wal_checkpoint(TRUNCATE)`)
+			return
+		case <-t.C:
+			s.read.Exec(`PRAGMA wal_checkpoint(PASSIVE)`)
+		}
+	}
 }
 
 func openDB(path string, conns int, txlock string) (*sql.DB, error) {
 	q := url.Values{}
-	for _, p := range []string{"journal_mode(WAL)", "synchronous(FULL)", "busy_timeout(10000)", "foreign_keys(1)"} {
+	// wal_autocheckpoint(0): a commit never stops to checkpoint; checkpoints
+	// runs it in the background on a reader connection instead.
+	for _, p := range []string{"journal_mode(WAL)", "synchronous(FULL)", "busy_timeout(10000)", "foreign_keys(1)", "wal_autocheckpoint(0)"} {
 		q.Add("_pragma", p)
 	}
 	q.Set("_txlock", txlock)
@@ -93,6 +119,8 @@ func (s *SQLite) Ping(ctx context.Context) error {
 // Close flushes pending inserts and closes the database.
 func (s *SQLite) Close() error {
 	s.batch.close()
+	s.closeOnce.Do(func() { close(s.stop) })
+	<-s.done
 	return s.closeDBs()
 }
 

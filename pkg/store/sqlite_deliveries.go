@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"sort"
+	"strings"
 	"time"
 )
 
@@ -26,14 +27,16 @@ func (s *SQLite) ClaimDeliveries(ctx context.Context, worker string, limit int, 
 	now := s.now()
 	var out []Delivery
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		// A claimed delivery's next_attempt is its lease's end, so one index
+		// range finds both the due and the abandoned ones.
 		rows, err := tx.QueryContext(ctx, `UPDATE deliveries
-			SET state = 'processing', attempts = attempts + 1, lease_owner = ?, lease_until = ?
+			SET state = 'processing', attempts = attempts + 1, lease_owner = ?, lease_until = ?, next_attempt = ?
 			WHERE id IN (
 				SELECT id FROM deliveries
-				WHERE (state = 'pending' AND next_attempt <= ?) OR (state = 'processing' AND lease_until <= ?)
+				WHERE state IN ('pending', 'processing') AND next_attempt <= ?
 				ORDER BY next_attempt LIMIT ?)
-			RETURNING id, event, payload, attempts, processed, received_at, next_attempt`,
-			worker, ms(now.Add(lease)), ms(now), ms(now), limit)
+			RETURNING id, event, attempts, processed, received_at, next_attempt`,
+			worker, ms(now.Add(lease)), ms(now.Add(lease)), ms(now), limit)
 		if err != nil {
 			return err
 		}
@@ -41,13 +44,16 @@ func (s *SQLite) ClaimDeliveries(ctx context.Context, worker string, limit int, 
 		for rows.Next() {
 			d := Delivery{State: DeliveryProcessing}
 			var received, next int64
-			if err := rows.Scan(&d.ID, &d.Event, &d.Payload, &d.Attempts, &d.Processed, &received, &next); err != nil {
+			if err := rows.Scan(&d.ID, &d.Event, &d.Attempts, &d.Processed, &received, &next); err != nil {
 				return err
 			}
 			d.ReceivedAt, d.NextAttempt = fromMS(received), fromMS(next)
 			out = append(out, d)
 		}
-		return rows.Err()
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		return loadPayloads(ctx, tx, out)
 	})
 	if err != nil {
 		return nil, fmt.Errorf("claim deliveries: %w", err)
@@ -63,14 +69,13 @@ func (s *SQLite) CompleteDeliveries(ctx context.Context, worker string, outcomes
 		return nil
 	}
 	now := ms(s.now())
+	var done []any
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
 		for _, o := range outcomes {
 			var err error
 			switch {
 			case o.Err == nil:
-				_, err = tx.ExecContext(ctx, `UPDATE deliveries SET state = 'done', processed = processed + 1,
-					done_at = ?, last_error = '', lease_owner = '', lease_until = 0
-					WHERE id = ? AND lease_owner = ? AND state = 'processing'`, now, o.ID, worker)
+				done = append(done, o.ID)
 			case o.RetryAt.IsZero():
 				_, err = tx.ExecContext(ctx, `UPDATE deliveries SET state = 'failed', done_at = ?, last_error = ?,
 					lease_owner = '', lease_until = 0
@@ -84,7 +89,15 @@ func (s *SQLite) CompleteDeliveries(ctx context.Context, worker string, outcomes
 				return fmt.Errorf("delivery %s: %w", o.ID, err)
 			}
 		}
-		return nil
+		if len(done) == 0 {
+			return nil
+		}
+		// One statement for all successes: the common case costs one parse.
+		args := append([]any{now, worker}, done...)
+		_, err := tx.ExecContext(ctx, `UPDATE deliveries SET state = 'done', processed = processed + 1,
+			done_at = ?, last_error = '', lease_owner = '', lease_until = 0
+			WHERE lease_owner = ? AND state = 'processing' AND id IN (`+placeholders(len(done))+`)`, args...)
+		return err
 	})
 	if err != nil {
 		return fmt.Errorf("complete deliveries: %w", err)
@@ -97,8 +110,8 @@ func (s *SQLite) GetDelivery(ctx context.Context, id string) (Delivery, error) {
 	d := Delivery{ID: id}
 	var received, next, done int64
 	var state string
-	err := s.read.QueryRowContext(ctx, `SELECT event, payload, state, attempts, processed, last_error,
-		received_at, next_attempt, done_at FROM deliveries WHERE id = ?`, id).
+	err := s.read.QueryRowContext(ctx, `SELECT event, coalesce(p.payload, x''), state, attempts, processed, last_error,
+		received_at, next_attempt, done_at FROM deliveries d LEFT JOIN delivery_payloads p USING (id) WHERE d.id = ?`, id).
 		Scan(&d.Event, &d.Payload, &state, &d.Attempts, &d.Processed, &d.LastError, &received, &next, &done)
 	if errors.Is(err, sql.ErrNoRows) {
 		return Delivery{}, fmt.Errorf("delivery %s: %w", id, ErrNotFound)
@@ -142,4 +155,35 @@ func (s *SQLite) DeliveryStats(ctx context.Context) (DeliveryStats, error) {
 		st.OldestPendingAge = s.now().Sub(fromMS(oldest.Int64))
 	}
 	return st, nil
+}
+
+// loadPayloads fills in the payloads of claimed deliveries.
+func loadPayloads(ctx context.Context, tx *sql.Tx, ds []Delivery) error {
+	if len(ds) == 0 {
+		return nil
+	}
+	ids := make([]any, len(ds))
+	index := make(map[string]int, len(ds))
+	for i, d := range ds {
+		ids[i], index[d.ID] = d.ID, i
+	}
+	rows, err := tx.QueryContext(ctx, `SELECT id, payload FROM delivery_payloads WHERE id IN (`+placeholders(len(ids))+`)`, ids...)
+	if err != nil {
+		return fmt.Errorf("payloads: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var id string
+		var payload []byte
+		if err := rows.Scan(&id, &payload); err != nil {
+			return fmt.Errorf("payloads: %w", err)
+		}
+		ds[index[id]].Payload = payload
+	}
+	return rows.Err()
+}
+
+// placeholders returns "?, ?, ?" for n values.
+func placeholders(n int) string {
+	return strings.TrimSuffix(strings.Repeat("?, ", n), ", ")
 }

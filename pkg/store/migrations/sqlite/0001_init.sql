@@ -3,10 +3,11 @@
 -- PostgreSQL with only INTEGER PRIMARY KEY -> BIGINT GENERATED ALWAYS AS IDENTITY
 -- and BLOB -> BYTEA.
 
+-- A delivery's state lives apart from its payload: SQLite rewrites a whole
+-- row on UPDATE, and the queue updates state three times per delivery.
 CREATE TABLE deliveries (
 	id            TEXT    PRIMARY KEY,          -- X-GitHub-Delivery
 	event         TEXT    NOT NULL,
-	payload       BLOB    NOT NULL,
 	state         TEXT    NOT NULL DEFAULT 'pending',
 	attempts      INTEGER NOT NULL DEFAULT 0,
 	processed     INTEGER NOT NULL DEFAULT 0,   -- completions; more than 1 is a bug
@@ -18,6 +19,11 @@ CREATE TABLE deliveries (
 	done_at       BIGINT  NOT NULL DEFAULT 0
 );
 CREATE INDEX deliveries_due ON deliveries (state, next_attempt);
+
+CREATE TABLE delivery_payloads (
+	id      TEXT PRIMARY KEY REFERENCES deliveries (id),
+	payload BLOB NOT NULL
+);
 
 CREATE TABLE commands (
 	id          INTEGER PRIMARY KEY,
