@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 )
 
@@ -130,6 +131,8 @@ func (b *batcher) flush(batch []insertRequest) {
 	}
 }
 
+// write stores a batch with two multi-row statements: the queue rows, whose
+// RETURNING names the new ones, then the payloads of those.
 func (b *batcher) write(batch []insertRequest) ([]insertResult, error) {
 	ctx := context.Background() // one caller's cancellation must not fail the others
 	tx, err := b.db.BeginTx(ctx, nil)
@@ -137,35 +140,51 @@ func (b *batcher) write(batch []insertRequest) ([]insertResult, error) {
 		return nil, fmt.Errorf("enqueue delivery: begin: %w", err)
 	}
 	defer tx.Rollback()
-	stmt, err := tx.PrepareContext(ctx, `INSERT INTO deliveries (id, event, received_at, next_attempt)
-		VALUES (?, ?, ?, ?) ON CONFLICT (id) DO NOTHING`)
-	if err != nil {
-		return nil, fmt.Errorf("enqueue delivery: prepare: %w", err)
-	}
-	defer stmt.Close()
-	payloads, err := tx.PrepareContext(ctx, `INSERT INTO delivery_payloads (id, payload) VALUES (?, ?)`)
-	if err != nil {
-		return nil, fmt.Errorf("enqueue delivery: prepare: %w", err)
-	}
-	defer payloads.Close()
-	results := make([]insertResult, len(batch))
-	for i, req := range batch {
+	args := make([]any, 0, 4*len(batch))
+	for _, req := range batch {
 		d := req.d
-		res, err := stmt.ExecContext(ctx, d.ID, d.Event, ms(d.ReceivedAt), ms(d.ReceivedAt))
-		if err != nil {
-			results[i].err = fmt.Errorf("enqueue delivery %s: %w", d.ID, err)
-			continue
+		args = append(args, d.ID, d.Event, ms(d.ReceivedAt), ms(d.ReceivedAt))
+	}
+	rows, err := tx.QueryContext(ctx, `INSERT INTO deliveries (id, event, received_at, next_attempt) VALUES `+
+		tuples(len(batch), 4)+` ON CONFLICT (id) DO NOTHING RETURNING id`, args...)
+	if err != nil {
+		return nil, fmt.Errorf("enqueue deliveries: %w", err)
+	}
+	fresh := map[string]bool{}
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			rows.Close()
+			return nil, fmt.Errorf("enqueue deliveries: %w", err)
 		}
-		if n, _ := res.RowsAffected(); n == 0 {
-			continue // known already
+		fresh[id] = true
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("enqueue deliveries: %w", err)
+	}
+	results := make([]insertResult, len(batch))
+	args = args[:0]
+	for i, req := range batch {
+		if fresh[req.d.ID] { // the first of a batch's duplicates wins
+			delete(fresh, req.d.ID)
+			results[i].inserted = true
+			args = append(args, req.d.ID, nonNil(req.d.Payload))
 		}
-		if _, err := payloads.ExecContext(ctx, d.ID, nonNil(d.Payload)); err != nil {
-			return nil, fmt.Errorf("enqueue delivery %s: payload: %w", d.ID, err)
+	}
+	if len(args) > 0 {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO delivery_payloads (id, payload) VALUES `+tuples(len(args)/2, 2), args...); err != nil {
+			return nil, fmt.Errorf("enqueue deliveries: payloads: %w", err)
 		}
-		results[i].inserted = true
 	}
 	if err := tx.Commit(); err != nil {
-		return nil, fmt.Errorf("enqueue delivery: commit: %w", err)
+		return nil, fmt.Errorf("enqueue deliveries: commit: %w", err)
 	}
 	return results, nil
+}
+
+// tuples returns "(?, ?), (?, ?)" for rows of width values.
+func tuples(rows, width int) string {
+	one := "(" + placeholders(width) + ")"
+	return strings.TrimSuffix(strings.Repeat(one+", ", rows), ", ")
 }
