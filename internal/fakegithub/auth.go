@@ -72,7 +72,7 @@ func (s *Server) ExpireTokens() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for k, tok := range s.tokens {
-		tok.expires = s.now().Add(-time.Second)
+		tok.expires = time.Now().Add(-time.Second)
 		s.tokens[k] = tok
 	}
 }
@@ -84,7 +84,7 @@ func (s *Server) issueToken() string {
 		s.t.Fatalf("fakegithub: token: %v", err)
 	}
 	v := "ghs_" + hex.EncodeToString(b)
-	s.tokens[v] = token{installation: InstallationID, expires: s.now().Add(tokenLifetime)}
+	s.tokens[v] = token{installation: InstallationID, expires: time.Now().Add(tokenLifetime)}
 	return v
 }
 
@@ -96,7 +96,7 @@ var appOnly = map[string]bool{
 
 // authorize answers 401 when the request's credential is missing, unknown or
 // expired for its operation.
-func (s *Server) authorize(r *http.Request, c *call) (int, string) {
+func (s *Server) authorize(c *call) (int, string) {
 	if c.auth == "" {
 		return http.StatusUnauthorized, "Requires authentication"
 	}
@@ -109,7 +109,7 @@ func (s *Server) authorize(r *http.Request, c *call) (int, string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	tok, ok := s.tokens[c.auth]
-	if !ok || !s.now().Before(tok.expires) {
+	if !ok || !time.Now().Before(tok.expires) {
 		return http.StatusUnauthorized, "Bad credentials"
 	}
 	return 0, ""
@@ -138,7 +138,7 @@ func (s *Server) checkJWT(jwt string) error {
 		return fmt.Errorf("'Issuer' claim ('iss') must be the App id %d, got %v", AppID, claims.Iss)
 	}
 	s.mu.Lock()
-	key, now := s.app.key, s.now()
+	key, now := s.app.key, time.Now()
 	s.mu.Unlock()
 	if claims.Exp == 0 || now.Unix() >= claims.Exp || claims.Exp-claims.Iat > 600 {
 		return fmt.Errorf("'Expiration time' claim ('exp') is too far in the future or in the past")

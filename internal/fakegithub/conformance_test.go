@@ -6,10 +6,10 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
-	"net/url"
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/bradleyfalzon/ghinstallation/v2"
 	"github.com/getkin/kin-openapi/openapi3filter"
@@ -47,11 +47,7 @@ func (rc *responseChecker) RoundTrip(req *http.Request) (*http.Response, error) 
 	resp.Body = io.NopCloser(bytes.NewReader(body))
 
 	p := strings.TrimPrefix(req.URL.EscapedPath(), BasePath)
-	vr := req.Clone(req.Context())
-	vr.URL = &url.URL{Scheme: "https", Host: "api.github.com", RawQuery: req.URL.RawQuery, RawPath: routablePath(p)}
-	vr.URL.Path, _ = url.PathUnescape(routablePath(p))
-	vr.Host = vr.URL.Host
-	vr.Body = io.NopCloser(bytes.NewReader(reqBody))
+	vr := asGitHubRequest(req, p, reqBody)
 	route, params, err := rc.s.spec.router.FindRoute(vr)
 	if err != nil {
 		return resp, nil // the fake reports unknown routes itself
@@ -99,6 +95,22 @@ func scenario(s *Server) PullRequest {
 	s.SetStatus("octo/models", pr.HeadSHA, Status{Context: "ci", State: "success"})
 	s.AddCheckRun("octo/models", pr.HeadSHA, CheckRun{Name: "validate"})
 	return pr
+}
+
+func TestEveryOperationHasAHandler(t *testing.T) {
+	sp, err := loadSpecOnce()
+	require.NoError(t, err)
+	var routes []string
+	for p, item := range sp.doc.Paths.Map() {
+		for method := range item.Operations() {
+			routes = append(routes, method+" "+p)
+		}
+	}
+	var handled []string
+	for r := range handlers {
+		handled = append(handled, r)
+	}
+	assert.ElementsMatch(t, routes, handled, "operations.txt and handlers.go list the same operations")
 }
 
 func TestEveryOperationConforms(t *testing.T) {
@@ -248,4 +260,16 @@ func decode(t *testing.T, resp *http.Response) map[string]any {
 	var m map[string]any
 	require.NoError(t, json.NewDecoder(resp.Body).Decode(&m))
 	return m
+}
+
+func TestClock(t *testing.T) {
+	s := New(t)
+	scenario(s)
+	later := time.Date(2030, 5, 6, 7, 8, 9, 0, time.UTC)
+	s.SetClock(func() time.Time { return later })
+	gh, _ := newClient(t, s)
+	c, _, err := gh.Issues.CreateComment(context.Background(), "octo", "models", 7, &github.IssueComment{Body: github.String("x")})
+	require.NoError(t, err, "tokens keep to the real clock")
+	assert.Equal(t, later, c.GetCreatedAt().Time)
+	assert.Equal(t, later, s.Requests()[0].Time)
 }

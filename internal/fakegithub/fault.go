@@ -16,9 +16,23 @@ const (
 	ServerError          Fault = iota + 1 // 500 Internal Server Error
 	BadGateway                            // 502 Bad Gateway
 	NotFound                              // 404 Not Found
-	RateLimited                           // 403, primary rate limit: x-ratelimit-remaining 0 and x-ratelimit-reset in a minute
-	SecondaryRateLimited                  // 403, secondary rate limit: retry-after 60
+	RateLimited                           // 403, primary rate limit: x-ratelimit-remaining 0, x-ratelimit-reset in 2 s
+	SecondaryRateLimited                  // 403, secondary rate limit: retry-after 1 (s)
 )
+
+// rateLimit is the primary rate limit of an installation.
+const rateLimit = 5000
+
+// setRateHeaders sets the rate-limit headers GitHub sends on every answer:
+// the nth request of the server leaves rateLimit-n, but never 0, which only
+// the RateLimited fault answers.
+func setRateHeaders(h http.Header, n int, reset time.Time) {
+	h.Set("X-RateLimit-Limit", fmt.Sprint(rateLimit))
+	h.Set("X-RateLimit-Remaining", fmt.Sprint(max(rateLimit-n, 1)))
+	h.Set("X-RateLimit-Used", fmt.Sprint(min(n, rateLimit-1)))
+	h.Set("X-RateLimit-Reset", fmt.Sprint(reset.Unix()))
+	h.Set("X-RateLimit-Resource", "core")
+}
 
 // faultRule answers the next n matching requests with a fault.
 type faultRule struct {
@@ -58,8 +72,10 @@ func (s *Server) takeFault(method, p string) *Fault {
 	return nil
 }
 
-// write answers the fault as GitHub would.
-func (f Fault) write(w http.ResponseWriter, now time.Time) {
+// write answers the fault as GitHub would, with waits short enough for
+// tests (GitHub's are minutes). Reset times are on the real clock, which the
+// clients compare them with.
+func (f Fault) write(w http.ResponseWriter) {
 	switch f {
 	case ServerError:
 		writeError(w, http.StatusInternalServerError, "Server Error")
@@ -71,17 +87,15 @@ func (f Fault) write(w http.ResponseWriter, now time.Time) {
 		writeError(w, http.StatusNotFound, "Not Found")
 	case RateLimited:
 		h := w.Header()
-		h.Set("X-RateLimit-Limit", "5000")
 		h.Set("X-RateLimit-Remaining", "0")
-		h.Set("X-RateLimit-Used", "5000")
-		h.Set("X-RateLimit-Reset", fmt.Sprint(now.Add(time.Minute).Unix()))
-		h.Set("X-RateLimit-Resource", "core")
+		h.Set("X-RateLimit-Used", fmt.Sprint(rateLimit))
+		h.Set("X-RateLimit-Reset", fmt.Sprint(time.Now().Add(2*time.Second).Unix()))
 		writeJSON(w, http.StatusForbidden, map[string]any{
 			"message":           "API rate limit exceeded for installation ID 1.",
 			"documentation_url": "https://docs.github.com/rest/overview/rate-limits-for-the-rest-api#about-the-primary-rate-limit",
 		})
 	case SecondaryRateLimited:
-		w.Header().Set("Retry-After", "60")
+		w.Header().Set("Retry-After", "1")
 		writeJSON(w, http.StatusForbidden, map[string]any{
 			"message":           "You have exceeded a secondary rate limit. Please wait a few minutes before you try again.",
 			"documentation_url": "https://docs.github.com/rest/overview/rate-limits-for-the-rest-api#about-secondary-rate-limits",

@@ -38,11 +38,14 @@ var handlers = map[string]handler{
 	"GET /repos/{owner}/{repo}/commits/{ref}/check-runs":                (*Server).listCheckRuns,
 }
 
-// handle runs the handler of a validated call.
-func (s *Server) handle(w http.ResponseWriter, c *call) {
+// handle runs the handler of a validated call. An operation of the subset
+// without a handler is the fake's gap, answered 501 and reported, so that no
+// test passes on it.
+func (s *Server) handle(w http.ResponseWriter, rec *Request, c *call) {
 	h, ok := handlers[c.route]
 	if !ok {
-		writeError(w, http.StatusNotImplemented, "fakegithub: "+c.route+" is in the OpenAPI subset but has no handler")
+		s.violate(rec, "fakegithub has no handler for %s (add one in handlers.go)", c.route)
+		writeError(w, http.StatusNotImplemented, "fakegithub: no handler for "+c.route)
 		return
 	}
 	s.mu.Lock()
@@ -83,11 +86,15 @@ func page[T any](w http.ResponseWriter, c *call, items []T) []T {
 	if per <= 0 {
 		per = 30
 	}
+	per = min(per, 100) // GitHub's largest page
 	pg, _ := strconv.Atoi(c.query.Get("page"))
 	if pg <= 0 {
 		pg = 1
 	}
-	start := min((pg-1)*per, len(items))
+	start := len(items)
+	if pg-1 < len(items)/per+1 {
+		start = min((pg-1)*per, len(items))
+	}
 	end := min(start+per, len(items))
 	if end < len(items) {
 		q := c.query
@@ -348,6 +355,16 @@ func (s *Server) getContents(w http.ResponseWriter, c *call) {
 		writeJSON(w, http.StatusOK, s.content(r, ref, p, content, true))
 		return
 	}
+	if dir := s.listDir(r, ref, p, files); dir != nil {
+		writeJSON(w, http.StatusOK, dir)
+		return
+	}
+	writeError(w, http.StatusNotFound, "Not Found")
+}
+
+// listDir renders the entries of directory p (the root when empty) among
+// files, or nil when there is no such directory.
+func (s *Server) listDir(r *repoState, ref, p string, files map[string][]byte) []obj {
 	var dir []obj
 	seen := map[string]bool{}
 	for _, fp := range sortedPaths(files) {
@@ -369,11 +386,7 @@ func (s *Server) getContents(w http.ResponseWriter, c *call) {
 		}
 		dir = append(dir, entry)
 	}
-	if dir == nil {
-		writeError(w, http.StatusNotFound, "Not Found")
-		return
-	}
-	writeJSON(w, http.StatusOK, dir)
+	return dir
 }
 
 // filesAt returns the files at a ref, trying the ref as given and then the

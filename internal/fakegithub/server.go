@@ -40,6 +40,7 @@ type Server struct {
 	requests   []Request
 	violations []string
 	faults     []*faultRule
+	rateReset  time.Time // when the rate-limit window of x-ratelimit-reset ends
 	app        appAuth
 	tokens     map[string]token
 	repos      map[string]*repoState
@@ -66,12 +67,13 @@ func New(t testing.TB) *Server {
 		t.Fatalf("fakegithub: %v", err)
 	}
 	s := &Server{
-		t:      t,
-		spec:   sp,
-		now:    time.Now,
-		nextID: 1000,
-		tokens: map[string]token{},
-		repos:  map[string]*repoState{},
+		t:         t,
+		spec:      sp,
+		now:       time.Now,
+		nextID:    1000,
+		rateReset: time.Now().Add(time.Hour),
+		tokens:    map[string]token{},
+		repos:     map[string]*repoState{},
 	}
 	s.http = httptest.NewServer(s)
 	t.Cleanup(func() {
@@ -89,8 +91,9 @@ func New(t testing.TB) *Server {
 // Transport.BaseURL takes it without the trailing slash.
 func (s *Server) URL() string { return s.http.URL + BasePath + "/" }
 
-// SetClock replaces the clock that stamps created_at and updated_at times and
-// token expiry (default time.Now).
+// SetClock replaces the clock that stamps created_at and updated_at times
+// (default time.Now). Tokens and JWTs keep to the real clock, as the clients
+// that cache them do; ExpireTokens ends tokens early.
 func (s *Server) SetClock(now func() time.Time) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -113,54 +116,58 @@ func (s *Server) Violations() []string {
 
 // ServeHTTP validates, records and answers one request.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	body, err := io.ReadAll(r.Body)
-	if err != nil {
-		http.Error(w, err.Error(), http.StatusBadRequest)
-		return
-	}
-	rec := &Request{
-		Method: r.Method,
-		Query:  r.URL.Query(),
-		Header: r.Header.Clone(),
-		Time:   s.clock(),
-	}
+	rec := &Request{Method: r.Method, Path: r.URL.Path, Query: r.URL.Query(), Header: r.Header.Clone(), Time: s.clock()}
 	rw := &statusWriter{ResponseWriter: w}
 	defer func() { s.record(rec, rw.status) }()
-
-	p, ok := strings.CutPrefix(r.URL.EscapedPath(), BasePath)
-	if !ok || p == "" {
-		rec.Path = r.URL.Path
-		s.violate(rec, "path is not under %s", BasePath)
-		writeError(rw, http.StatusNotFound, "Not Found")
-		return
-	}
-	rec.Path, _ = url.PathUnescape(p)
-	if len(body) > 0 {
-		if err := json.Unmarshal(body, &rec.Body); err != nil {
-			s.violate(rec, "body is not JSON: %v", err)
-			writeError(rw, http.StatusBadRequest, "Problems parsing JSON")
-			return
-		}
-	}
-	call, status, msg := s.validate(r, p, body)
-	if call != nil {
-		rec.Operation = call.op
-	}
+	s.setHeaders(w.Header(), rec.Time)
+	c, status, msg := s.accept(r, rec)
 	if status != 0 {
 		s.violate(rec, "%s", msg)
 		writeError(rw, status, msg)
 		return
 	}
-	if status, msg := s.authorize(r, call); status != 0 {
+	if status, msg := s.authorize(c); status != 0 {
 		writeError(rw, status, msg)
 		return
 	}
 	if f := s.takeFault(r.Method, rec.Path); f != nil {
-		f.write(rw, s.clock())
+		f.write(rw)
 		return
 	}
-	call.body = rec.Body
-	s.handle(rw, call)
+	s.handle(rw, rec, c)
+}
+
+// setHeaders sets the headers GitHub puts on every answer.
+func (s *Server) setHeaders(h http.Header, now time.Time) {
+	s.mu.Lock()
+	setRateHeaders(h, len(s.requests)+1, s.rateReset)
+	s.mu.Unlock()
+	h.Set("X-GitHub-Media-Type", "github.v3; format=json")
+	h.Set("X-GitHub-Request-Id", fmt.Sprintf("FAKE:%X", now.UnixNano()))
+}
+
+// accept reads a request into rec and validates it. A non-zero status and
+// a message say that GitHub would refuse it.
+func (s *Server) accept(r *http.Request, rec *Request) (*call, int, string) {
+	body, err := io.ReadAll(r.Body)
+	if err != nil {
+		return nil, http.StatusBadRequest, "read body: " + err.Error()
+	}
+	p, ok := strings.CutPrefix(r.URL.EscapedPath(), BasePath)
+	if !ok || p == "" {
+		return nil, http.StatusNotFound, "Not Found (the path is not under " + BasePath + ")"
+	}
+	rec.Path, _ = url.PathUnescape(p)
+	if len(body) > 0 {
+		if err := json.Unmarshal(body, &rec.Body); err != nil {
+			return nil, http.StatusBadRequest, "Problems parsing JSON: " + err.Error()
+		}
+	}
+	c, status, msg := s.validate(r, p, body)
+	if c != nil {
+		rec.Operation, c.body = c.op, rec.Body
+	}
+	return c, status, msg
 }
 
 // record appends a finished request.
@@ -194,34 +201,19 @@ type call struct {
 	route  string            // "METHOD /path/{template}"
 	params map[string]string // path parameters, unescaped
 	query  url.Values
-	header http.Header
 	body   any
 	auth   string // the token, without its scheme
 	self   string // the request's absolute URL without its query
 }
 
-// validate checks r (whose path under BasePath, still escaped, is p) against
-// the OpenAPI description. It returns a non-zero status and a message when
-// GitHub would refuse the request.
+// validate checks r (whose path under BasePath, still escaped, is p)
+// against the OpenAPI description. It returns a non-zero status and a
+// message when GitHub would refuse the request.
 func (s *Server) validate(r *http.Request, p string, body []byte) (*call, int, string) {
-	if r.Header.Get("User-Agent") == "" {
-		return nil, http.StatusForbidden, "Request forbidden by administrative rules. Please make sure your request has a User-Agent header"
+	if status, msg := checkHeaders(r.Header); status != 0 {
+		return nil, status, msg
 	}
-	if v := r.Header.Get("X-GitHub-Api-Version"); v != "" && !apiVersions[v] {
-		return nil, http.StatusBadRequest, fmt.Sprintf("API version %q is not supported", v)
-	}
-	vr := r.Clone(r.Context())
-	vr.URL = &url.URL{Scheme: "https", Host: "api.github.com", RawQuery: r.URL.RawQuery}
-	vr.URL.Path, _ = url.PathUnescape(routablePath(p))
-	vr.URL.RawPath = routablePath(p)
-	vr.Host = vr.URL.Host
-	if string(bytes.TrimSpace(body)) == "null" {
-		// GitHub takes a null body as none (ghinstallation sends one);
-		// the description's schemas do not say so.
-		body = nil
-	}
-	vr.Body = io.NopCloser(bytes.NewReader(body))
-	vr.ContentLength = int64(len(body))
+	vr := asGitHubRequest(r, p, body)
 	route, params, err := s.spec.router.FindRoute(vr)
 	if errors.Is(err, routers.ErrMethodNotAllowed) {
 		return nil, http.StatusNotFound, "Not Found (no such operation in GitHub's API: method not allowed)"
@@ -234,7 +226,6 @@ func (s *Server) validate(r *http.Request, p string, body []byte) (*call, int, s
 		route:  route.Method + " " + route.Path,
 		params: map[string]string{},
 		query:  r.URL.Query(),
-		header: r.Header,
 		auth:   bearer(r.Header.Get("Authorization")),
 		self:   s.http.URL + r.URL.EscapedPath(),
 	}
@@ -248,6 +239,34 @@ func (s *Server) validate(r *http.Request, p string, body []byte) (*call, int, s
 		return c, http.StatusUnprocessableEntity, "Invalid request: " + oneLine(err.Error())
 	}
 	return c, 0, ""
+}
+
+// checkHeaders checks the headers GitHub requires of every request.
+func checkHeaders(h http.Header) (int, string) {
+	if h.Get("User-Agent") == "" {
+		return http.StatusForbidden, "Request forbidden by administrative rules. Please make sure your request has a User-Agent header"
+	}
+	if v := h.Get("X-GitHub-Api-Version"); v != "" && !apiVersions[v] {
+		return http.StatusBadRequest, fmt.Sprintf("API version %q is not supported", v)
+	}
+	return 0, ""
+}
+
+// asGitHubRequest copies r as a request to api.github.com, the server of
+// the description, with path p (under BasePath, escaped) and body.
+func asGitHubRequest(r *http.Request, p string, body []byte) *http.Request {
+	vr := r.Clone(r.Context())
+	vr.URL = &url.URL{Scheme: "https", Host: "api.github.com", RawQuery: r.URL.RawQuery, RawPath: routablePath(p)}
+	vr.URL.Path, _ = url.PathUnescape(vr.URL.RawPath)
+	vr.Host = vr.URL.Host
+	if string(bytes.TrimSpace(body)) == "null" {
+		// GitHub takes a null body as none (ghinstallation sends one);
+		// the description's schemas do not say so.
+		body = nil
+	}
+	vr.Body = io.NopCloser(bytes.NewReader(body))
+	vr.ContentLength = int64(len(body))
+	return vr
 }
 
 // routablePath escapes the slashes of a contents path, which GitHub takes

@@ -372,7 +372,7 @@ func (s *Server) Comments(repo string, number int) []Comment {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	var out []Comment
-	for _, c := range s.repo(repo).comments {
+	for _, c := range s.lookup(repo).comments {
 		if c.Issue == number {
 			out = append(out, *c)
 		}
@@ -384,13 +384,7 @@ func (s *Server) Comments(repo string, number int) []Comment {
 func (s *Server) Reactions(repo string, commentID int64) []Reaction {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	var out []Reaction
-	for _, rc := range s.repo(repo).reactions {
-		if rc.CommentID == commentID {
-			out = append(out, rc)
-		}
-	}
-	return out
+	return filter(s.lookup(repo).reactions, func(rc Reaction) bool { return rc.CommentID == commentID })
 }
 
 // AddDeployment stores a deployment as if it had been made earlier (say,
@@ -437,7 +431,7 @@ func (s *Server) Deployments(repo string) []Deployment {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	var out []Deployment
-	for _, d := range s.repo(repo).deployments {
+	for _, d := range s.lookup(repo).deployments {
 		out = append(out, *d)
 	}
 	return out
@@ -482,13 +476,27 @@ func (s *Server) addDeploymentStatus(r *repoState, d *Deployment, st DeploymentS
 func (s *Server) DeploymentStatuses(repo string, deploymentID int64) []DeploymentStatus {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	var out []DeploymentStatus
-	for _, st := range s.repo(repo).depStatuses {
-		if st.DeploymentID == deploymentID {
-			out = append(out, st)
+	return filter(s.lookup(repo).depStatuses, func(st DeploymentStatus) bool { return st.DeploymentID == deploymentID })
+}
+
+// filter returns a new slice of the items that keep accepts.
+func filter[T any](items []T, keep func(T) bool) []T {
+	var out []T
+	for _, it := range items {
+		if keep(it) {
+			out = append(out, it)
 		}
 	}
 	return out
+}
+
+// lookup returns the state of a repository, or an empty one for a
+// repository the fake does not know; s.mu must be held.
+func (s *Server) lookup(fullName string) *repoState {
+	if r, ok := s.repos[fullName]; ok {
+		return r
+	}
+	return &repoState{}
 }
 
 // deployment finds a deployment by id.

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/google/go-github/v60/github"
 	"github.com/stretchr/testify/assert"
@@ -125,7 +126,16 @@ func TestBadRequestsAreViolations(t *testing.T) {
 		},
 		{
 			name: "body not JSON", method: "POST", path: "/repos/octo/models/issues/7/comments",
-			body: `{"body":`, wantStatus: 400, wantViolation: "not JSON",
+			body: `{"body":`, wantStatus: 400, wantViolation: "Problems parsing JSON",
+		},
+		{
+			name: "no body", method: "POST", path: "/repos/octo/models/issues/7/comments",
+			wantStatus: 422, wantViolation: "value is required but missing",
+		},
+		{
+			name: "body not declared JSON", method: "POST", path: "/repos/octo/models/issues/7/comments",
+			body: `{"body":"hi"}`, header: map[string]string{"Content-Type": "text/plain"},
+			wantStatus: 422, wantViolation: `Content-Type has unexpected value "text/plain"`,
 		},
 		{
 			name: "body not an object", method: "POST", path: "/repos/octo/models/issues/7/comments",
@@ -257,7 +267,7 @@ func TestFaults(t *testing.T) {
 		var rl *github.RateLimitError
 		require.True(t, errors.As(err, &rl), "got %T %v", err, err)
 		assert.Equal(t, 0, rl.Rate.Remaining)
-		assert.False(t, rl.Rate.Reset.IsZero())
+		assert.WithinDuration(t, time.Now().Add(2*time.Second), rl.Rate.Reset.Time, 2*time.Second)
 	})
 	t.Run("secondary rate limit", func(t *testing.T) {
 		s := New(t)
@@ -268,8 +278,22 @@ func TestFaults(t *testing.T) {
 		var abuse *github.AbuseRateLimitError
 		require.True(t, errors.As(err, &abuse), "got %T %v", err, err)
 		require.NotNil(t, abuse.RetryAfter)
-		assert.Equal(t, "1m0s", abuse.RetryAfter.String())
+		assert.Equal(t, time.Second, *abuse.RetryAfter)
 	})
+}
+
+func TestRateHeaders(t *testing.T) {
+	s := New(t)
+	scenario(s)
+	gh, _ := newClient(t, s)
+	_, resp, err := gh.Repositories.Get(context.Background(), "octo", "models")
+	require.NoError(t, err)
+	assert.Equal(t, 5000, resp.Rate.Limit)
+	assert.Equal(t, 4999, resp.Rate.Remaining)
+	assert.True(t, resp.Rate.Reset.After(time.Now()))
+	_, resp, err = gh.Repositories.Get(context.Background(), "octo", "models")
+	require.NoError(t, err)
+	assert.Equal(t, 4998, resp.Rate.Remaining)
 }
 
 func TestDeploymentNeedsGreenContexts(t *testing.T) {
@@ -359,4 +383,15 @@ func TestConcurrentRequests(t *testing.T) {
 		ids[d.ID] = true
 	}
 	assert.Len(t, ids, 8, "ids are unique")
+}
+
+func TestPageBounds(t *testing.T) {
+	s := New(t)
+	scenario(s)
+	s.AddComment("octo/models", 7, "alice", "one")
+	for _, q := range []string{"page=4611686018427387904&per_page=4", "per_page=1000", "page=0&per_page=0"} {
+		resp := send(t, s, "GET", "/repos/octo/models/issues/7/comments?"+q, "", nil)
+		assert.Equal(t, http.StatusOK, resp.StatusCode, q)
+		resp.Body.Close()
+	}
 }

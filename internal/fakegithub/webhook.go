@@ -20,6 +20,7 @@ const webhookDir = "testdata/webhooks"
 // LoadWebhook reads a webhook payload example from testdata/webhooks; name is
 // "<event>.<action>" (e.g. "issue_comment.created") or "<event>" for events
 // without actions (e.g. "ping"). Each call returns a fresh copy to modify.
+// Numbers are json.Number, so that ids survive re-encoding exactly.
 func LoadWebhook(t testing.TB, name string) map[string]any {
 	t.Helper()
 	root, err := moduleRoot()
@@ -76,6 +77,15 @@ func SetPath(m map[string]any, path string, value any) {
 			panic("fakegithub: SetPath " + path + ": " + strings.Join(keys[:i], ".") + " is not an object")
 		}
 	}
+}
+
+// SetRepository points a payload at repository fullName ("owner/name"):
+// repository.full_name, repository.name and repository.owner.login.
+func SetRepository(m map[string]any, fullName string) {
+	owner, name, _ := strings.Cut(fullName, "/")
+	SetPath(m, "repository.full_name", fullName)
+	SetPath(m, "repository.name", name)
+	SetPath(m, "repository.owner.login", owner)
 }
 
 // GetPath returns the value at a dotted path in a payload, or nil.

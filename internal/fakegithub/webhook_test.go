@@ -88,6 +88,19 @@ func TestSetPath(t *testing.T) {
 	assert.NotEqual(t, "/canary fraud-detector", GetPath(fresh, "comment.body"), "each load is a fresh copy")
 }
 
+func TestSetRepository(t *testing.T) {
+	m := LoadWebhook(t, "pull_request.opened")
+	SetRepository(m, "octo/models")
+	body, err := json.Marshal(m)
+	require.NoError(t, err)
+	ev, err := github.ParseWebHook("pull_request", body)
+	require.NoError(t, err)
+	repo := ev.(*github.PullRequestEvent).GetRepo()
+	assert.Equal(t, "octo/models", repo.GetFullName())
+	assert.Equal(t, "models", repo.GetName())
+	assert.Equal(t, "octo", repo.GetOwner().GetLogin())
+}
+
 func TestWebhookIDsStayExact(t *testing.T) {
 	m := LoadWebhook(t, "installation.created")
 	body, err := json.Marshal(m)
