@@ -31,6 +31,9 @@ type Worker struct {
 	Poll        time.Duration // how often to look without a wake-up; default 1s
 	Timeout     time.Duration // per delivery; default 2m
 	MaxAttempts int           // default 5
+	// Linger is how long a woken worker waits for more deliveries before
+	// claiming, so that a claim takes a batch rather than one; default 10ms.
+	Linger time.Duration
 	Logger      *slog.Logger
 	Metrics     *WorkerMetrics
 	Now         func() time.Time
@@ -78,16 +81,36 @@ func (w *Worker) loop(ctx context.Context, name string) {
 		if err != nil && ctx.Err() == nil {
 			w.logger().Error("worker: queue", "err", err)
 		}
-		if n > 0 && err == nil {
-			continue // there may be more
+		if n >= w.batch() && err == nil {
+			continue // a full batch: there may be more at once
 		}
 		select {
 		case <-ctx.Done():
 			return
 		case <-w.wakeChan():
-			w.Notify() // pass the wake-up on to another idle worker
+			w.linger(ctx)
 		case <-ticker.C:
 		}
+	}
+}
+
+func (w *Worker) batch() int {
+	if w.Batch <= 0 {
+		return 32
+	}
+	return w.Batch
+}
+
+func (w *Worker) linger(ctx context.Context) {
+	d := w.Linger
+	if d == 0 {
+		d = 10 * time.Millisecond
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+	case <-ctx.Done():
 	}
 }
 
@@ -98,11 +121,7 @@ func (w *Worker) RunOnce(ctx context.Context, name string) (int, error) {
 	if lease <= 0 {
 		lease = 5 * time.Minute
 	}
-	batch := w.Batch
-	if batch <= 0 {
-		batch = 32
-	}
-	ds, err := w.Queue.ClaimDeliveries(ctx, name, batch, lease)
+	ds, err := w.Queue.ClaimDeliveries(ctx, name, w.batch(), lease)
 	if err != nil || len(ds) == 0 {
 		return 0, err
 	}
