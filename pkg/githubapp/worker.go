@@ -33,10 +33,10 @@ type Worker struct {
 	MaxAttempts int           // default 5
 	// Linger is how long a woken worker waits for more deliveries before
 	// claiming, so that a claim takes a batch rather than one; default 10ms.
-	Linger time.Duration
-	Logger      *slog.Logger
-	Metrics     *WorkerMetrics
-	Now         func() time.Time
+	Linger  time.Duration
+	Logger  *slog.Logger
+	Metrics *WorkerMetrics
+	Now     func() time.Time
 
 	wakeOnce sync.Once
 	wake     chan struct{}
