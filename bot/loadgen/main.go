@@ -5,9 +5,17 @@
 // Then it checks the bot's store: every accepted delivery stored once and
 // processed exactly once, none lost.
 //
-//	go build -o /tmp/bot ./bot && go run ./bot/loadgen -bot /tmp/bot -n 20000 -rate 2000
+//	go build -o /tmp/bot ./bot && go run ./bot/loadgen -bot /tmp/bot -n 20000 -c 32
 //
-// It sends only to 127.0.0.1 and stops after -n deliveries or -duration.
+// -c alone measures capacity (closed loop: each connection sends when
+// answered); -rate R sends on a fixed schedule and counts latency from
+// the scheduled time, so a slow bot cannot hide its queueing. "bot cpu"
+// is the bot's own CPU time per request, a figure that does not depend on
+// what else the machine runs. Run it from the module root (the default
+// -fixture is testdata/webhooks/issue_comment.created.json, a comment
+// without a command, so the bot makes no GitHub API calls; its GitHub URL
+// points at a closed loopback port). It sends only to 127.0.0.1 and stops
+// after -n deliveries or -duration.
 package main
 
 import (
