@@ -184,10 +184,10 @@ func newServer(ctx context.Context, cfg serveConfig, log *slog.Logger, reg *prom
 		return nil, err
 	}
 	s := &server{cfg: cfg, log: log, store: st, clients: clients, commands: commands, registry: reg}
-	s.worker = &githubapp.Worker{Queue: st, Dispatcher: dispatcher, Concurrency: cfg.Workers, Logger: log,
+	s.worker = &githubapp.Worker{Queue: st, Direct: st, Dispatcher: dispatcher, Concurrency: cfg.Workers, Logger: log,
 		Metrics: githubapp.NewWorkerMetrics(reg)}
-	s.webhook = &githubapp.WebhookHandler{Secret: []byte(cfg.WebhookSecret), MaxBody: cfg.MaxBody, Queue: st,
-		Handles: dispatcher.Handles, Notify: s.worker.Notify, Logger: log, Metrics: githubapp.NewWebhookMetrics(reg)}
+	s.webhook = &githubapp.WebhookHandler{Secret: []byte(cfg.WebhookSecret), MaxBody: cfg.MaxBody, Queue: s.worker,
+		Handles: dispatcher.Handles, Logger: log, Metrics: githubapp.NewWebhookMetrics(reg)}
 	return s, nil
 }
 

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"os"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/google/go-github/v60/github"
@@ -19,11 +20,25 @@ type ClaimQueue interface {
 	CompleteDeliveries(ctx context.Context, worker string, outcomes []store.DeliveryOutcome) error
 }
 
+// DirectQueue stores deliveries either for any worker to claim, or already
+// leased to the worker that holds them in memory.
+type DirectQueue interface {
+	EnqueueDelivery(ctx context.Context, d store.Delivery) (bool, error)
+	EnqueueClaimedDelivery(ctx context.Context, d store.Delivery, worker string, lease time.Duration) (bool, error)
+}
+
 // Worker takes deliveries from the durable queue and dispatches them. A
 // delivery is completed only after its handler returns, so a crash loses
 // nothing: the lease runs out and another worker takes it again.
+//
+// While Run runs, the Worker is also the webhook handler's Queue: a new
+// delivery is stored already leased to this process and handed to a
+// worker in memory, which spares a claim (a write transaction and a
+// payload read) per batch. When the hand-off buffer is full, or when
+// Direct is nil, deliveries are stored for claiming as usual.
 type Worker struct {
 	Queue       ClaimQueue
+	Direct      DirectQueue
 	Dispatcher  *Dispatcher
 	Concurrency int           // goroutines; default 4
 	Batch       int           // deliveries claimed at once; default 32
@@ -40,6 +55,46 @@ type Worker struct {
 
 	wakeOnce sync.Once
 	wake     chan struct{}
+
+	running atomic.Bool
+	name    string              // lease owner of the deliveries handed over in memory
+	hand    chan store.Delivery // deliveries handed over; capacity = slots
+	slots   chan struct{}       // a free slot in hand, taken before storing
+}
+
+// EnqueueDelivery stores d and, while the worker runs and has room, hands
+// it over in memory; otherwise it wakes a worker to claim it.
+func (w *Worker) EnqueueDelivery(ctx context.Context, d store.Delivery) (bool, error) {
+	if !w.running.Load() || w.Direct == nil || !w.reserve() {
+		inserted, err := w.pending(ctx, d)
+		if inserted {
+			w.Notify()
+		}
+		return inserted, err
+	}
+	inserted, err := w.Direct.EnqueueClaimedDelivery(ctx, d, w.name, w.lease())
+	if err != nil || !inserted {
+		<-w.slots
+		return inserted, err
+	}
+	w.hand <- d // never blocks: a slot was reserved
+	return true, nil
+}
+
+func (w *Worker) pending(ctx context.Context, d store.Delivery) (bool, error) {
+	if w.Direct == nil {
+		return false, errors.New("worker has no queue to store deliveries in")
+	}
+	return w.Direct.EnqueueDelivery(ctx, d)
+}
+
+func (w *Worker) reserve() bool {
+	select {
+	case w.slots <- struct{}{}:
+		return true
+	default:
+		return false
+	}
 }
 
 // Notify wakes an idle worker; it never blocks.
@@ -56,8 +111,14 @@ func (w *Worker) wakeChan() chan struct{} {
 }
 
 // Run works until ctx ends, then waits for deliveries in hand to finish.
+// Call it once.
 func (w *Worker) Run(ctx context.Context) {
 	host, _ := os.Hostname()
+	w.name = fmt.Sprintf("%s/%d/direct", host, os.Getpid())
+	w.hand = make(chan store.Delivery, 4*w.batch())
+	w.slots = make(chan struct{}, 4*w.batch())
+	w.running.Store(true)
+	defer w.running.Store(false)
 	var wg sync.WaitGroup
 	for i := range max(w.Concurrency, 1) {
 		wg.Add(1)
@@ -86,11 +147,41 @@ func (w *Worker) loop(ctx context.Context, name string) {
 		}
 		select {
 		case <-ctx.Done():
+			w.takeHanded(ctx, nil) // the webhook server has stopped: finish what was handed over
 			return
+		case d := <-w.hand:
+			w.takeHanded(ctx, []store.Delivery{d})
 		case <-w.wakeChan():
 			w.linger(ctx)
 		case <-ticker.C:
 		}
+	}
+}
+
+// takeHanded processes deliveries handed over in memory, with first and
+// whatever else is waiting, in batches.
+func (w *Worker) takeHanded(ctx context.Context, first []store.Delivery) {
+	batch := first
+	for {
+		for len(batch) < w.batch() {
+			select {
+			case d := <-w.hand:
+				batch = append(batch, d)
+				continue
+			default:
+			}
+			break
+		}
+		if len(batch) == 0 {
+			return
+		}
+		if err := w.complete(ctx, w.name, batch); err != nil {
+			w.logger().Error("worker: queue", "err", err)
+		}
+		for range batch {
+			<-w.slots
+		}
+		batch = nil
 	}
 }
 
@@ -117,14 +208,15 @@ func (w *Worker) linger(ctx context.Context) {
 // RunOnce claims one batch, processes it and records the outcomes; it
 // returns how many deliveries it handled.
 func (w *Worker) RunOnce(ctx context.Context, name string) (int, error) {
-	lease := w.Lease
-	if lease <= 0 {
-		lease = 5 * time.Minute
-	}
-	ds, err := w.Queue.ClaimDeliveries(ctx, name, w.batch(), lease)
+	ds, err := w.Queue.ClaimDeliveries(ctx, name, w.batch(), w.lease())
 	if err != nil || len(ds) == 0 {
 		return 0, err
 	}
+	return len(ds), w.complete(ctx, name, ds)
+}
+
+// complete processes ds, leased to name, and records the outcomes.
+func (w *Worker) complete(ctx context.Context, name string, ds []store.Delivery) error {
 	if w.Metrics != nil {
 		w.Metrics.backlog.Add(float64(len(ds)))
 		defer w.Metrics.backlog.Sub(float64(len(ds)))
@@ -134,10 +226,14 @@ func (w *Worker) RunOnce(ctx context.Context, name string) (int, error) {
 		outcomes = append(outcomes, w.process(ctx, d))
 	}
 	// Record outcomes even when ctx has ended: the work is done.
-	if err := w.Queue.CompleteDeliveries(context.WithoutCancel(ctx), name, outcomes); err != nil {
-		return len(ds), err
+	return w.Queue.CompleteDeliveries(context.WithoutCancel(ctx), name, outcomes)
+}
+
+func (w *Worker) lease() time.Duration {
+	if w.Lease <= 0 {
+		return 5 * time.Minute
 	}
-	return len(ds), nil
+	return w.Lease
 }
 
 func (w *Worker) process(ctx context.Context, d store.Delivery) store.DeliveryOutcome {

@@ -3,6 +3,7 @@ package githubapp
 import (
 	"context"
 	"errors"
+	"fmt"
 	"path/filepath"
 	"sync"
 	"testing"
@@ -78,4 +79,43 @@ func TestRetryAtHonoursRateLimitReset(t *testing.T) {
 	assert.Equal(t, now.Add(time.Hour), at)
 	assert.Equal(t, now.Add(10*time.Second), w.retryAt(1, errors.New("x")))
 	assert.True(t, w.retryAt(5, errors.New("x")).IsZero(), "gives up after MaxAttempts")
+}
+
+func TestWorkerHandsNewDeliveriesOverInMemory(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	st, err := store.OpenSQLite(ctx, filepath.Join(t.TempDir(), "q.db"), store.SQLiteOptions{})
+	require.NoError(t, err)
+	defer st.Close()
+	h := &recordingHandler{}
+	d, err := NewDispatcher(h)
+	require.NoError(t, err)
+	w := &Worker{Queue: st, Direct: st, Dispatcher: d, Poll: time.Hour, Concurrency: 2, Batch: 2}
+
+	// Before Run, deliveries are stored for claiming.
+	ins, err := w.EnqueueDelivery(ctx, store.Delivery{ID: "early", Event: "issue_comment", Payload: []byte("{}")})
+	require.NoError(t, err)
+	assert.True(t, ins)
+	done := make(chan struct{})
+	go func() { w.Run(ctx); close(done) }()
+	require.Eventually(t, func() bool { return w.running.Load() }, 5*time.Second, time.Millisecond)
+	for i := range 20 {
+		ins, err := w.EnqueueDelivery(ctx, store.Delivery{ID: fmt.Sprint("d", i), Event: "issue_comment", Payload: []byte("{}")})
+		require.NoError(t, err)
+		assert.True(t, ins)
+	}
+	ins, err = w.EnqueueDelivery(ctx, store.Delivery{ID: "d0", Event: "issue_comment", Payload: []byte("{}")})
+	require.NoError(t, err)
+	assert.False(t, ins, "a redelivery is not handed over again")
+	require.Eventually(t, func() bool {
+		s, err := st.DeliveryStats(ctx)
+		return err == nil && s.ByState[store.DeliveryDone] == 21
+	}, 10*time.Second, 5*time.Millisecond)
+	cancel()
+	<-done
+	s, err := st.DeliveryStats(context.Background())
+	require.NoError(t, err)
+	assert.Zero(t, s.ProcessedTwice)
+	h.mu.Lock()
+	assert.Len(t, h.seen, 21)
+	h.mu.Unlock()
 }

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"strings"
 	"sync"
+	"time"
 )
 
 // errClosed is returned to inserts that arrive after Close.
@@ -28,8 +29,10 @@ type batcher struct {
 }
 
 type insertRequest struct {
-	d     Delivery
-	reply chan insertResult
+	d          Delivery
+	owner      string // non-empty: stored already leased to owner
+	leaseUntil time.Time
+	reply      chan insertResult
 }
 
 type insertResult struct {
@@ -49,8 +52,8 @@ func newBatcher(db *sql.DB, max int) *batcher {
 	return b
 }
 
-func (b *batcher) insert(ctx context.Context, d Delivery) (bool, error) {
-	req := insertRequest{d: d, reply: make(chan insertResult, 1)}
+func (b *batcher) insert(ctx context.Context, req insertRequest) (bool, error) {
+	req.reply = make(chan insertResult, 1)
 	b.mu.RLock()
 	if b.closed {
 		b.mu.RUnlock()
@@ -140,13 +143,17 @@ func (b *batcher) write(batch []insertRequest) ([]insertResult, error) {
 		return nil, fmt.Errorf("enqueue delivery: begin: %w", err)
 	}
 	defer tx.Rollback()
-	args := make([]any, 0, 4*len(batch))
+	args := make([]any, 0, 7*len(batch))
 	for _, req := range batch {
 		d := req.d
-		args = append(args, d.ID, d.Event, ms(d.ReceivedAt), ms(d.ReceivedAt))
+		state, next := DeliveryPending, d.ReceivedAt
+		if req.owner != "" {
+			state, next = DeliveryProcessing, req.leaseUntil // a claimed delivery is due again when its lease ends
+		}
+		args = append(args, d.ID, d.Event, ms(d.ReceivedAt), ms(next), string(state), req.owner, ms(req.leaseUntil))
 	}
-	rows, err := tx.QueryContext(ctx, `INSERT INTO deliveries (id, event, received_at, next_attempt) VALUES `+
-		tuples(len(batch), 4)+` ON CONFLICT (id) DO NOTHING RETURNING id`, args...)
+	rows, err := tx.QueryContext(ctx, `INSERT INTO deliveries (id, event, received_at, next_attempt, state, lease_owner, lease_until)
+		VALUES `+tuples(len(batch), 7)+` ON CONFLICT (id) DO NOTHING RETURNING id`, args...)
 	if err != nil {
 		return nil, fmt.Errorf("enqueue deliveries: %w", err)
 	}

@@ -18,7 +18,20 @@ func (s *SQLite) EnqueueDelivery(ctx context.Context, d Delivery) (bool, error) 
 	if d.ReceivedAt.IsZero() {
 		d.ReceivedAt = s.now()
 	}
-	return s.batch.insert(ctx, d)
+	return s.batch.insert(ctx, insertRequest{d: d})
+}
+
+// EnqueueClaimedDelivery stores d like EnqueueDelivery, but already leased
+// to worker, which has it in memory and will complete it; should that
+// worker die, the lease runs out and any worker claims it.
+func (s *SQLite) EnqueueClaimedDelivery(ctx context.Context, d Delivery, worker string, lease time.Duration) (bool, error) {
+	if d.ID == "" || worker == "" {
+		return false, fmt.Errorf("enqueue delivery: empty id or worker")
+	}
+	if d.ReceivedAt.IsZero() {
+		d.ReceivedAt = s.now()
+	}
+	return s.batch.insert(ctx, insertRequest{d: d, owner: worker, leaseUntil: s.now().Add(lease)})
 }
 
 // ClaimDeliveries leases up to limit due deliveries, oldest first; a

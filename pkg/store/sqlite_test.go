@@ -270,3 +270,33 @@ func TestEnqueueAfterClose(t *testing.T) {
 	_, err = s.EnqueueDelivery(context.Background(), Delivery{ID: "x", Event: "e", Payload: []byte("{}")})
 	assert.ErrorIs(t, err, errClosed)
 }
+
+func TestEnqueueClaimedDelivery(t *testing.T) {
+	s, c := openTest(t)
+	ctx := context.Background()
+	ins, err := s.EnqueueClaimedDelivery(ctx, Delivery{ID: "m", Event: "e", Payload: []byte("{}")}, "mem", time.Minute)
+	require.NoError(t, err)
+	assert.True(t, ins)
+	ins, err = s.EnqueueClaimedDelivery(ctx, Delivery{ID: "m", Event: "e"}, "mem", time.Minute)
+	require.NoError(t, err)
+	assert.False(t, ins)
+	got, err := s.ClaimDeliveries(ctx, "other", 10, time.Minute)
+	require.NoError(t, err)
+	assert.Empty(t, got, "leased at insert")
+	require.NoError(t, s.CompleteDeliveries(ctx, "mem", []DeliveryOutcome{{ID: "m"}}))
+	d, err := s.GetDelivery(ctx, "m")
+	require.NoError(t, err)
+	assert.Equal(t, DeliveryDone, d.State)
+	assert.Equal(t, 1, d.Processed)
+
+	// A worker that dies with it in memory: the lease runs out.
+	_, err = s.EnqueueClaimedDelivery(ctx, Delivery{ID: "lost", Event: "e", Payload: []byte("{}")}, "dead", time.Minute)
+	require.NoError(t, err)
+	c.Add(2 * time.Minute)
+	got, err = s.ClaimDeliveries(ctx, "other", 10, time.Minute)
+	require.NoError(t, err)
+	require.Len(t, got, 1)
+	assert.Equal(t, []byte("{}"), got[0].Payload)
+	_, err = s.EnqueueClaimedDelivery(ctx, Delivery{ID: "x"}, "", time.Minute)
+	assert.ErrorContains(t, err, "empty id or worker")
+}

@@ -59,6 +59,9 @@ type Deliveries interface {
 	// EnqueueDelivery stores a delivery unless its id is already known;
 	// inserted reports whether it was new. It returns once the row is durable.
 	EnqueueDelivery(ctx context.Context, d Delivery) (inserted bool, err error)
+	// EnqueueClaimedDelivery is EnqueueDelivery for a delivery the caller
+	// keeps in memory and processes itself: stored already leased to worker.
+	EnqueueClaimedDelivery(ctx context.Context, d Delivery, worker string, lease time.Duration) (inserted bool, err error)
 	// ClaimDeliveries leases up to limit due deliveries to worker for lease.
 	ClaimDeliveries(ctx context.Context, worker string, limit int, lease time.Duration) ([]Delivery, error)
 	// CompleteDeliveries records the outcome of claimed deliveries.
