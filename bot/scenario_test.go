@@ -471,3 +471,21 @@ func TestScenarioEndpoints(t *testing.T) {
 	assert.Contains(t, string(b), `modelgate_github_requests_total{code="201",method="POST"}`)
 	assert.Contains(t, string(b), `modelgate_deliveries_processed_total{event="issue_comment",result="done"} 1`)
 }
+
+func TestScenarioWorkersRunning(t *testing.T) {
+	s := newScenario(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { s.srv.worker.Run(ctx); close(done) }()
+	defer func() { cancel(); <-done }()
+	require.Eventually(t, func() bool {
+		// Deliveries sent before Run starts go through the claim path; after, in memory.
+		code, _ := s.deliver("issue_comment", fmt.Sprint("d-", time.Now().UnixNano()), s.comment(1, "alice", "/help"))
+		return code == http.StatusAccepted && len(s.replies(1)) > 0
+	}, 10*time.Second, 50*time.Millisecond)
+	code, _ := s.deliver("issue_comment", "d-last", s.comment(1, "alice", "/status"))
+	require.Equal(t, http.StatusAccepted, code)
+	require.Eventually(t, func() bool { return s.delivery("d-last").State == store.DeliveryDone }, 10*time.Second, 10*time.Millisecond)
+	assert.Contains(t, s.replies(1)[len(s.replies(1))-1], "No rollout has been started")
+	assert.Zero(t, s.stats().ProcessedTwice)
+}
