@@ -2,11 +2,275 @@ package main
 
 import (
 	"context"
+	"errors"
+	"flag"
 	"fmt"
 	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/modelgate/modelgate/bot/handler"
+	"github.com/modelgate/modelgate/pkg/chatops"
+	"github.com/modelgate/modelgate/pkg/githubapp"
+	"github.com/modelgate/modelgate/pkg/store"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
 )
 
-func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	fmt.Fprintln(stderr, "bot serve: not built yet")
-	return 2
+// serveConfig is everything `bot serve` is told, by flags or MODELGATE_* variables.
+type serveConfig struct {
+	AppID         int64
+	PrivateKey    string // PEM text or a file path
+	WebhookSecret string
+	GitHubURL     string
+	Listen        string
+	DB            string
+	PrometheusURL string
+	BotLogin      string
+	Workers       int
+	MaxBody       int64
+	LogLevel      string
+	LogFormat     string
+	// retry tunes the GitHub retry middleware; tests shorten its waits.
+	retry githubapp.RetryTransport
 }
+
+func parseServeFlags(args []string, stderr io.Writer) (serveConfig, error) {
+	var c serveConfig
+	fs := flag.NewFlagSet("bot serve", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	appID := fs.String("app-id", os.Getenv("MODELGATE_APP_ID"), "GitHub App id (MODELGATE_APP_ID)")
+	fs.StringVar(&c.PrivateKey, "private-key", os.Getenv("MODELGATE_PRIVATE_KEY"), "App private key, PEM text or file path (MODELGATE_PRIVATE_KEY)")
+	fs.StringVar(&c.WebhookSecret, "webhook-secret", os.Getenv("MODELGATE_WEBHOOK_SECRET"), "webhook secret (MODELGATE_WEBHOOK_SECRET)")
+	fs.StringVar(&c.GitHubURL, "github-url", envOr("MODELGATE_GITHUB_URL", githubapp.DefaultBaseURL), "GitHub REST API base URL (MODELGATE_GITHUB_URL)")
+	fs.StringVar(&c.Listen, "listen", envOr("MODELGATE_LISTEN", ":8080"), "listen address (MODELGATE_LISTEN)")
+	fs.StringVar(&c.DB, "db", envOr("MODELGATE_DB", "modelgate.db"), "SQLite file, or a postgres:// URL (MODELGATE_DB)")
+	fs.StringVar(&c.PrometheusURL, "prometheus-url", os.Getenv("MODELGATE_PROMETHEUS_URL"), "default Prometheus provider (MODELGATE_PROMETHEUS_URL)")
+	fs.StringVar(&c.BotLogin, "bot-login", "modelgate[bot]", "the App's own login, whose comments are ignored")
+	fs.IntVar(&c.Workers, "workers", 4, "delivery workers")
+	fs.Int64Var(&c.MaxBody, "max-body", githubapp.DefaultMaxBody, "largest webhook body accepted, in bytes")
+	fs.StringVar(&c.LogLevel, "log-level", "info", "debug, info, warn or error")
+	fs.StringVar(&c.LogFormat, "log-format", "json", "json or text")
+	if err := fs.Parse(args); err != nil {
+		return c, err
+	}
+	if fs.NArg() > 0 {
+		return c, fmt.Errorf("unexpected argument %q", fs.Arg(0))
+	}
+	var missing []string
+	if *appID == "" {
+		missing = append(missing, "--app-id/MODELGATE_APP_ID")
+	} else if id, err := strconv.ParseInt(*appID, 10, 64); err != nil || id <= 0 {
+		return c, fmt.Errorf("app id %q: want a positive number", *appID)
+	} else {
+		c.AppID = id
+	}
+	if c.PrivateKey == "" {
+		missing = append(missing, "--private-key/MODELGATE_PRIVATE_KEY")
+	}
+	if c.WebhookSecret == "" {
+		missing = append(missing, "--webhook-secret/MODELGATE_WEBHOOK_SECRET")
+	}
+	if len(missing) > 0 {
+		return c, fmt.Errorf("missing %s", strings.Join(missing, ", "))
+	}
+	return c, nil
+}
+
+func envOr(name, def string) string {
+	if v := os.Getenv(name); v != "" {
+		return v
+	}
+	return def
+}
+
+func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	cfg, err := parseServeFlags(args, stderr)
+	if errors.Is(err, flag.ErrHelp) {
+		return 0
+	}
+	if err != nil {
+		fmt.Fprintf(stderr, "bot serve: %v\n", err)
+		return 2
+	}
+	logger, err := newLogger(cfg, stderr)
+	if err != nil {
+		fmt.Fprintf(stderr, "bot serve: %v\n", err)
+		return 2
+	}
+	srv, err := newServer(ctx, cfg, logger, prometheus.NewRegistry())
+	if err != nil {
+		fmt.Fprintf(stderr, "bot serve: %v\n", err)
+		return 2
+	}
+	defer srv.Close()
+	ln, err := net.Listen("tcp", cfg.Listen)
+	if err != nil {
+		fmt.Fprintf(stderr, "bot serve: listen: %v\n", err)
+		return 2
+	}
+	if err := srv.Serve(ctx, ln); err != nil {
+		logger.Error("server stopped", "err", err)
+		return 1
+	}
+	return 0
+}
+
+func newLogger(cfg serveConfig, w io.Writer) (*slog.Logger, error) {
+	var level slog.Level
+	if err := level.UnmarshalText([]byte(cfg.LogLevel)); err != nil {
+		return nil, fmt.Errorf("log level %q: %w", cfg.LogLevel, err)
+	}
+	opts := &slog.HandlerOptions{Level: level}
+	switch cfg.LogFormat {
+	case "json":
+		return slog.New(slog.NewJSONHandler(w, opts)), nil
+	case "text":
+		return slog.New(slog.NewTextHandler(w, opts)), nil
+	}
+	return nil, fmt.Errorf("log format %q: want json or text", cfg.LogFormat)
+}
+
+// server is the wired bot: store, GitHub clients, webhook intake, workers.
+type server struct {
+	cfg      serveConfig
+	log      *slog.Logger
+	store    store.Store
+	clients  *githubapp.ClientCreator
+	commands *chatops.Service
+	worker   *githubapp.Worker
+	webhook  *githubapp.WebhookHandler
+	registry *prometheus.Registry
+	mu       sync.Mutex
+	draining bool
+}
+
+// newServer wires the bot; the caller closes it.
+func newServer(ctx context.Context, cfg serveConfig, log *slog.Logger, reg *prometheus.Registry) (*server, error) {
+	key, err := githubapp.ReadPrivateKey(cfg.PrivateKey)
+	if err != nil {
+		return nil, err
+	}
+	apiMetrics := githubapp.NewAPIMetrics(reg)
+	clients, err := githubapp.NewClientCreator(githubapp.ClientConfig{
+		AppID: cfg.AppID, PrivateKey: key, BaseURL: cfg.GitHubURL, UserAgent: "modelgate/" + version, Metrics: apiMetrics,
+		Retry: cfg.retry,
+	})
+	if err != nil {
+		return nil, err
+	}
+	st, err := openStore(ctx, cfg.DB)
+	if err != nil {
+		return nil, err
+	}
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	commands := &chatops.Service{
+		Store: st, Rollouts: chatops.RecordOnly{Audit: st}, BotLogin: cfg.BotLogin,
+		Calls: githubapp.CallsFrom, Logger: log,
+	}
+	dispatcher, err := githubapp.NewDispatcher(
+		&handler.IssueComment{Clients: clients, Commands: commands},
+		handler.Installation{Clients: clients, Logger: log},
+	)
+	if err != nil {
+		st.Close()
+		return nil, err
+	}
+	s := &server{cfg: cfg, log: log, store: st, clients: clients, commands: commands, registry: reg}
+	s.worker = &githubapp.Worker{Queue: st, Direct: st, Dispatcher: dispatcher, Concurrency: cfg.Workers, Logger: log,
+		Metrics: githubapp.NewWorkerMetrics(reg)}
+	s.webhook = &githubapp.WebhookHandler{Secret: []byte(cfg.WebhookSecret), MaxBody: cfg.MaxBody, Queue: s.worker,
+		Handles: dispatcher.Handles, Logger: log, Metrics: githubapp.NewWebhookMetrics(reg)}
+	return s, nil
+}
+
+// openStore opens the SQLite file, or refuses a PostgreSQL URL until that
+// implementation exists.
+func openStore(ctx context.Context, db string) (store.Store, error) {
+	if strings.HasPrefix(db, "postgres://") || strings.HasPrefix(db, "postgresql://") {
+		return nil, fmt.Errorf("store %s: PostgreSQL is not supported yet; use a SQLite file path", redactURL(db))
+	}
+	st, err := store.OpenSQLite(ctx, db, store.SQLiteOptions{})
+	if err != nil {
+		return nil, fmt.Errorf("store: %w", err)
+	}
+	return st, nil
+}
+
+func redactURL(u string) string {
+	if at := strings.LastIndex(u, "@"); at >= 0 {
+		return "postgres://…" + u[at:]
+	}
+	return u
+}
+
+// Handler routes the four endpoints.
+func (s *server) Handler() http.Handler {
+	mux := http.NewServeMux()
+	mux.Handle("POST /webhook", s.webhook)
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { io.WriteString(w, "ok\n") })
+	mux.HandleFunc("GET /readyz", s.ready)
+	mux.Handle("GET /metrics", promhttp.HandlerFor(s.registry, promhttp.HandlerOpts{Registry: s.registry}))
+	return mux
+}
+
+func (s *server) ready(w http.ResponseWriter, r *http.Request) {
+	s.mu.Lock()
+	draining := s.draining
+	s.mu.Unlock()
+	if draining {
+		http.Error(w, "shutting down", http.StatusServiceUnavailable)
+		return
+	}
+	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+	defer cancel()
+	if err := s.store.Ping(ctx); err != nil {
+		http.Error(w, "store: "+err.Error(), http.StatusServiceUnavailable)
+		return
+	}
+	io.WriteString(w, "ready\n")
+}
+
+// Serve answers on ln and runs the workers until ctx ends, then drains:
+// stops taking deliveries, lets in-flight requests and work finish.
+func (s *server) Serve(ctx context.Context, ln net.Listener) error {
+	hs := &http.Server{Handler: s.Handler(), ReadHeaderTimeout: 5 * time.Second, ReadTimeout: 30 * time.Second,
+		WriteTimeout: 30 * time.Second, IdleTimeout: 2 * time.Minute}
+	workCtx, stopWork := context.WithCancel(context.WithoutCancel(ctx))
+	defer stopWork()
+	workersDone := make(chan struct{})
+	go func() { s.worker.Run(workCtx); close(workersDone) }()
+	errc := make(chan error, 1)
+	go func() { errc <- hs.Serve(ln) }()
+	s.log.Info("listening", "addr", ln.Addr().String(), "github", s.cfg.GitHubURL, "db", s.cfg.DB)
+	var err error
+	select {
+	case err = <-errc:
+	case <-ctx.Done():
+	}
+	s.mu.Lock()
+	s.draining = true
+	s.mu.Unlock()
+	shutCtx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	if serr := hs.Shutdown(shutCtx); serr != nil && err == nil {
+		err = serr
+	}
+	stopWork()
+	<-workersDone
+	s.log.Info("stopped")
+	if errors.Is(err, http.ErrServerClosed) {
+		return nil
+	}
+	return err
+}
+
+// Close releases the store.
+func (s *server) Close() error { return s.store.Close() }

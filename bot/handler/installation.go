@@ -1,0 +1,44 @@
+package handler
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+
+	"github.com/google/go-github/v60/github"
+	"github.com/modelgate/modelgate/pkg/githubapp"
+)
+
+// Forgetter drops an installation's cached client.
+type Forgetter interface {
+	Forget(installationID int64)
+}
+
+// Installation handles installation events: an uninstalled App forgets
+// the installation's client and token.
+type Installation struct {
+	Clients Forgetter
+	Logger  *slog.Logger
+}
+
+// Handles names the events.
+func (h Installation) Handles() []string { return []string{"installation"} }
+
+// Handle forgets a deleted or suspended installation.
+func (h Installation) Handle(_ context.Context, e githubapp.Event) error {
+	var p github.InstallationEvent
+	if err := json.Unmarshal(e.Payload, &p); err != nil {
+		return githubapp.Permanent(fmt.Errorf("decode installation payload: %w", err))
+	}
+	id := p.GetInstallation().GetID()
+	switch p.GetAction() {
+	case "deleted", "suspend":
+		h.Clients.Forget(id)
+	}
+	if h.Logger != nil {
+		h.Logger.Info("installation "+p.GetAction(), "delivery", e.DeliveryID, "installation", id,
+			"account", p.GetInstallation().GetAccount().GetLogin())
+	}
+	return nil
+}

@@ -1,0 +1,112 @@
+package chatops
+
+import (
+	"context"
+	"errors"
+
+	"github.com/modelgate/modelgate/pkg/store"
+)
+
+// ErrNotFound is what a GitHub implementation returns for a 404.
+var ErrNotFound = errors.New("not found on GitHub")
+
+// Repo names a repository.
+type Repo struct {
+	Owner string
+	Name  string
+}
+
+// FullName is "owner/name".
+func (r Repo) FullName() string { return r.Owner + "/" + r.Name }
+
+// PullRequest is what the commands need to know of a pull request.
+type PullRequest struct {
+	Number  int
+	Author  string
+	Labels  []string
+	Draft   bool
+	State   string // open, closed
+	Merged  bool
+	HeadSHA string
+	// HeadRepo is the full name of the repository the head branch lives in;
+	// another than the base repository means a fork.
+	HeadRepo string
+}
+
+// ChangedFile is one file a pull request touches.
+type ChangedFile struct {
+	Path   string
+	Status string // added, modified, removed, renamed, ...
+}
+
+// GitHub is the part of GitHub's API that commands use, for one installation.
+// Implementations map a 404 to ErrNotFound.
+type GitHub interface {
+	AddReaction(ctx context.Context, repo Repo, commentID int64, content string) error
+	CreateComment(ctx context.Context, repo Repo, number int, body string) error
+	// Permission returns admin, maintain, write, triage, read or none.
+	Permission(ctx context.Context, repo Repo, login string) (string, error)
+	PullRequest(ctx context.Context, repo Repo, number int) (PullRequest, error)
+	// Approvers returns who approved in their latest review.
+	Approvers(ctx context.Context, repo Repo, number int) ([]string, error)
+	ChangedFiles(ctx context.Context, repo Repo, number int) ([]ChangedFile, error)
+	FileAt(ctx context.Context, repo Repo, path, ref string) ([]byte, error)
+}
+
+// PolicyAuthorizer evaluates the governance authorization rules (package
+// modelgate.authz); reasons, when there are any, refuse the command.
+type PolicyAuthorizer interface {
+	Authorize(ctx context.Context, input map[string]any) (reasons []string, err error)
+}
+
+// Store is the durable state the commands read and write.
+type Store interface {
+	RecordCommand(ctx context.Context, c store.Command) (store.Command, bool, error)
+	UpdateCommand(ctx context.Context, id int64, state, outcome string, apiCalls int) error
+	ListCommands(ctx context.Context, repo string, pr int, limit int) ([]store.Command, error)
+	ListRollouts(ctx context.Context, f store.RolloutFilter) ([]store.Rollout, error)
+	ListLocks(ctx context.Context, repo string) ([]store.Lock, error)
+	AppendAudit(ctx context.Context, e store.AuditEntry) (int64, error)
+}
+
+// Target is a model a rollout command acts on, as its manifest at the pull
+// request's head declares it.
+type Target struct {
+	Model       string
+	Version     string
+	Environment string
+	Path        string
+	Manifest    map[string]any
+}
+
+// Request is an authorized rollout command handed to Rollouts.
+type Request struct {
+	Command     Command
+	Repo        Repo
+	PullRequest PullRequest
+	Commenter   string
+	DeliveryID  string
+	CommentID   int64
+	Targets     []Target // the models named, or the one the PR changes
+	GitHub      GitHub
+}
+
+// Outcome is what a handler has to say about a command.
+type Outcome struct {
+	Reply   string // Markdown for the PR comment
+	Refused bool   // the command was not carried out (locked, conflicting rollout, ...)
+	Reason  string // for the audit log
+}
+
+// Rollouts carries out authorized rollout commands; the canary engine
+// implements it.
+type Rollouts interface {
+	Canary(ctx context.Context, r Request) (Outcome, error)
+	Promote(ctx context.Context, r Request) (Outcome, error)
+	Rollback(ctx context.Context, r Request) (Outcome, error)
+	Abort(ctx context.Context, r Request) (Outcome, error)
+	Pause(ctx context.Context, r Request) (Outcome, error)
+	Resume(ctx context.Context, r Request) (Outcome, error)
+	Lock(ctx context.Context, r Request) (Outcome, error)
+	Unlock(ctx context.Context, r Request) (Outcome, error)
+}

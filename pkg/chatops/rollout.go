@@ -1,0 +1,256 @@
+package chatops
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"path"
+	"slices"
+	"strings"
+
+	"github.com/modelgate/modelgate/pkg/store"
+	"go.yaml.in/yaml/v3"
+)
+
+// rollout authorizes a command that changes a rollout or a lock, then
+// routes it to Rollouts.
+func (s *Service) rollout(ctx context.Context, r *run, perm string) (Outcome, error) {
+	pr, err := r.gh.PullRequest(ctx, r.ev.Repo, r.ev.Number)
+	if errors.Is(err, ErrNotFound) {
+		return refuse("pull request #%d was not found.", r.ev.Number), nil
+	}
+	if err != nil {
+		return Outcome{}, fmt.Errorf("pull request #%d: %w", r.ev.Number, err)
+	}
+	if pr.State != "open" {
+		return refuse("#%d is %s; rollout commands need an open pull request.", pr.Number, pr.State), nil
+	}
+	if pr.HeadRepo != r.ev.Repo.FullName() {
+		return refuse("#%d comes from the fork %s; modelgate deploys only branches of %s.",
+			pr.Number, escapeText(pr.HeadRepo), r.ev.Repo.FullName()), nil
+	}
+	targets, refusal, err := s.targets(ctx, r, pr)
+	if err != nil || refusal != "" {
+		return refuse("%s", refusal), err
+	}
+	approvers, err := r.gh.Approvers(ctx, r.ev.Repo, pr.Number)
+	if err != nil {
+		return Outcome{}, fmt.Errorf("reviews of #%d: %w", pr.Number, err)
+	}
+	if reasons, err := s.authorize(ctx, r, perm, pr, approvers, targets); err != nil || len(reasons) > 0 {
+		return refuse("The governance policies refuse `/%s`:\n%s", r.cmd.Name, bullets(reasons)), err
+	}
+	return s.route(ctx, Request{
+		Command: r.cmd, Repo: r.ev.Repo, PullRequest: pr, Commenter: r.ev.Commenter,
+		DeliveryID: r.ev.DeliveryID, CommentID: r.ev.CommentID, Targets: targets, GitHub: r.gh,
+	})
+}
+
+func (s *Service) route(ctx context.Context, req Request) (Outcome, error) {
+	handlers := map[string]func(context.Context, Request) (Outcome, error){
+		Canary: s.Rollouts.Canary, Promote: s.Rollouts.Promote, Rollback: s.Rollouts.Rollback,
+		Abort: s.Rollouts.Abort, Pause: s.Rollouts.Pause, Resume: s.Rollouts.Resume,
+		Lock: s.Rollouts.Lock, Unlock: s.Rollouts.Unlock,
+	}
+	h, ok := handlers[req.Command.Name]
+	if !ok {
+		return Outcome{}, fmt.Errorf("no handler for /%s", req.Command.Name)
+	}
+	out, err := h(ctx, req)
+	if err != nil {
+		return Outcome{}, fmt.Errorf("/%s: %w", req.Command.Name, err)
+	}
+	return out, nil
+}
+
+// targets finds the models a command acts on among the manifests the pull
+// request changes: those named, or all of them when none is named.
+func (s *Service) targets(ctx context.Context, r *run, pr PullRequest) ([]Target, string, error) {
+	switch r.cmd.Name {
+	case Canary, Promote, Rollback:
+	default:
+		return nil, "", nil
+	}
+	files, err := r.gh.ChangedFiles(ctx, r.ev.Repo, pr.Number)
+	if err != nil {
+		return nil, "", fmt.Errorf("files of #%d: %w", pr.Number, err)
+	}
+	var found []Target
+	for _, f := range files {
+		if f.Status == "removed" || !s.isManifest(f.Path) {
+			continue
+		}
+		t, err := s.loadTarget(ctx, r, f.Path, pr.HeadSHA)
+		if err != nil {
+			return nil, "", err
+		}
+		found = append(found, t)
+	}
+	return pickTargets(r.cmd, pr.Number, found)
+}
+
+func pickTargets(cmd Command, number int, found []Target) ([]Target, string, error) {
+	names := make([]string, len(found))
+	for i, t := range found {
+		names[i] = t.Model
+	}
+	if len(found) == 0 {
+		return nil, fmt.Sprintf("#%d changes no model manifest, so there is nothing to roll out.", number), nil
+	}
+	if len(cmd.Models) == 0 {
+		if len(found) > 1 && cmd.Name != Canary {
+			return nil, fmt.Sprintf("#%d changes several models (%s): name one, e.g. `/%s %s`.",
+				number, escapeText(strings.Join(names, ", ")), cmd.Name, found[0].Model), nil
+		}
+		return found, "", nil
+	}
+	var picked []Target
+	for _, m := range cmd.Models {
+		i := slices.Index(names, m)
+		if i < 0 {
+			return nil, fmt.Sprintf("#%d changes no manifest of model `%s` (it changes: %s).",
+				number, m, escapeText(strings.Join(names, ", "))), nil
+		}
+		picked = append(picked, found[i])
+	}
+	return picked, "", nil
+}
+
+// loadTarget reads a manifest at the pull request's head.
+func (s *Service) loadTarget(ctx context.Context, r *run, file, sha string) (Target, error) {
+	raw, err := r.gh.FileAt(ctx, r.ev.Repo, file, sha)
+	if err != nil {
+		return Target{}, fmt.Errorf("read %s at %s: %w", file, sha, err)
+	}
+	var m map[string]any
+	if err := yaml.Unmarshal(raw, &m); err != nil {
+		return Target{Path: file, Model: "(unreadable " + file + ")"}, nil
+	}
+	return Target{
+		Model:       str(dig(m, "metadata", "name")),
+		Version:     str(dig(m, "metadata", "version")),
+		Environment: str(dig(m, "spec", "rollout", "environment")),
+		Path:        file,
+		Manifest:    m,
+	}, nil
+}
+
+func (s *Service) isManifest(p string) bool {
+	if s.IsManifest != nil {
+		return s.IsManifest(p)
+	}
+	return DefaultIsManifest(p)
+}
+
+// DefaultIsManifest matches the default manifest glob, models/**/model.{yaml,yml,json}.
+func DefaultIsManifest(p string) bool {
+	switch path.Base(p) {
+	case "model.yaml", "model.yml", "model.json":
+		return strings.HasPrefix(p, "models/")
+	}
+	return false
+}
+
+// authorize asks the governance policies, once per target model.
+func (s *Service) authorize(ctx context.Context, r *run, perm string, pr PullRequest, approvers []string, targets []Target) ([]string, error) {
+	if s.Policy == nil {
+		return nil, nil
+	}
+	if len(targets) == 0 {
+		targets = []Target{{Environment: r.cmd.Environment}}
+	}
+	var reasons []string
+	for _, t := range targets {
+		input, err := s.policyInput(ctx, r, perm, pr, approvers, t)
+		if err != nil {
+			return nil, err
+		}
+		got, err := s.Policy.Authorize(ctx, input)
+		if err != nil {
+			return nil, fmt.Errorf("authorize /%s: %w", r.cmd.Name, err)
+		}
+		for _, why := range got {
+			if t.Model != "" && len(targets) > 1 {
+				why = t.Model + ": " + why
+			}
+			reasons = append(reasons, why)
+		}
+	}
+	return reasons, nil
+}
+
+// policyInput builds the input of package modelgate.authz.
+func (s *Service) policyInput(ctx context.Context, r *run, perm string, pr PullRequest, approvers []string, t Target) (map[string]any, error) {
+	var manifest any
+	if t.Manifest != nil {
+		manifest = t.Manifest
+	}
+	var ro any
+	if t.Model != "" {
+		active, err := s.Store.ListRollouts(ctx, store.RolloutFilter{
+			Repo: r.ev.Repo.FullName(), Model: t.Model, Environment: t.Environment, ActiveOnly: true, Limit: 1})
+		if err != nil {
+			return nil, err
+		}
+		if len(active) > 0 {
+			ro = map[string]any{"id": active[0].ID, "stage": active[0].Stage, "traffic_percent": active[0].TrafficPercent,
+				"state": active[0].State, "version": active[0].Version}
+		}
+	}
+	env := t.Environment
+	if r.cmd.Environment != "" {
+		env = r.cmd.Environment
+	}
+	return map[string]any{
+		"command": map[string]any{"name": r.cmd.Name, "args": stringsAny(r.cmd.Args), "model": nullable(t.Model),
+			"environment": nullable(env), "dry_run": r.cmd.DryRun, "reason": r.cmd.Reason},
+		"commenter": map[string]any{"login": r.ev.Commenter, "permission": perm},
+		"manifest":  manifest,
+		"pull_request": map[string]any{"number": pr.Number, "author": pr.Author, "labels": stringsAny(pr.Labels),
+			"approvals": len(approvers), "approvers": stringsAny(approvers), "draft": pr.Draft, "head_sha": pr.HeadSHA},
+		"rollout": ro,
+	}, nil
+}
+
+func dig(m map[string]any, keys ...string) any {
+	var v any = m
+	for _, k := range keys {
+		mm, ok := v.(map[string]any)
+		if !ok {
+			return nil
+		}
+		v = mm[k]
+	}
+	return v
+}
+
+func str(v any) string {
+	if v == nil {
+		return ""
+	}
+	return fmt.Sprint(v)
+}
+
+func nullable(s string) any {
+	if s == "" {
+		return nil
+	}
+	return s
+}
+
+// stringsAny converts for policy input, where OPA wants []any.
+func stringsAny(ss []string) []any {
+	out := make([]any, len(ss))
+	for i, s := range ss {
+		out[i] = s
+	}
+	return out
+}
+
+func bullets(items []string) string {
+	var b strings.Builder
+	for _, it := range items {
+		fmt.Fprintf(&b, "- %s\n", escapeText(it))
+	}
+	return strings.TrimSuffix(b.String(), "\n")
+}

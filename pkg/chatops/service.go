@@ -1,0 +1,214 @@
+package chatops
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+	"time"
+
+	"github.com/modelgate/modelgate/pkg/store"
+)
+
+// CommentEvent is a comment on an issue or pull request, as the webhook said.
+type CommentEvent struct {
+	DeliveryID    string
+	Action        string // created, edited, deleted
+	Repo          Repo
+	Number        int
+	IsPullRequest bool
+	CommentID     int64
+	Body          string
+	Commenter     string
+	CommenterType string // User, Bot, Organization
+}
+
+// Service runs the commands found in comments: parse, acknowledge,
+// authorize, route, reply, and record every decision.
+type Service struct {
+	Store    Store
+	Policy   PolicyAuthorizer // nil: no governance rules beyond write access
+	Rollouts Rollouts
+	// BotLogin is the App's own login ("modelgate[bot]"), never obeyed.
+	BotLogin string
+	// IsManifest picks the model manifests among a PR's files.
+	IsManifest func(path string) bool
+	// Calls, if set, tells how many GitHub requests ctx has made so far.
+	Calls  func(ctx context.Context) int
+	Logger *slog.Logger
+	Now    func() time.Time
+}
+
+// Reactions the bot leaves on a command comment.
+const (
+	ReactionSeen = "eyes"
+)
+
+// run is one command in progress.
+type run struct {
+	ev     CommentEvent
+	gh     GitHub
+	cmd    Command
+	record store.Command
+	log    *slog.Logger
+}
+
+// HandleComment handles one comment event. It returns an error only for
+// failures worth retrying (GitHub or the store unreachable); everything the
+// commenter did wrong is answered in a reply.
+func (s *Service) HandleComment(ctx context.Context, gh GitHub, ev CommentEvent) error {
+	log := s.logger().With("delivery", ev.DeliveryID, "repo", ev.Repo.FullName(), "pr", ev.Number, "commenter", ev.Commenter)
+	if why := s.ignore(ev); why != "" {
+		log.Debug("comment ignored", "reason", why)
+		return nil
+	}
+	cmd, perr := Parse(ev.Body)
+	if errors.Is(perr, ErrNotCommand) {
+		return nil
+	}
+	r := &run{ev: ev, gh: gh, cmd: cmd, log: log.With("command", cmd.Name)}
+	rec, created, err := s.Store.RecordCommand(ctx, store.Command{
+		DeliveryID: ev.DeliveryID, Repo: ev.Repo.FullName(), PR: ev.Number, CommentID: ev.CommentID,
+		Commenter: ev.Commenter, Name: cmd.Name, Args: cmd.Line, State: "received",
+	})
+	if err != nil {
+		return err
+	}
+	if !created && rec.State != "received" {
+		r.log.Info("command already handled", "state", rec.State)
+		return nil
+	}
+	r.record = rec
+	if err := gh.AddReaction(ctx, ev.Repo, ev.CommentID, ReactionSeen); err != nil && !errors.Is(err, ErrNotFound) {
+		return fmt.Errorf("react to comment %d: %w", ev.CommentID, err)
+	}
+	out, err := s.execute(ctx, r, perr)
+	if err != nil {
+		return err
+	}
+	return s.finish(ctx, r, out)
+}
+
+// Relevant reports whether a comment event may hold a command for the bot;
+// callers skip the rest (and any GitHub client) when it does not.
+func (s *Service) Relevant(ev CommentEvent) bool {
+	if s.ignore(ev) != "" {
+		return false
+	}
+	_, err := Parse(ev.Body)
+	return !errors.Is(err, ErrNotCommand)
+}
+
+// ignore says why a comment is not for us, or "".
+func (s *Service) ignore(ev CommentEvent) string {
+	switch {
+	case ev.Action != "created":
+		return "comment " + ev.Action
+	case ev.CommenterType == "Bot" || strings.HasSuffix(ev.Commenter, "[bot]"):
+		return "comment by a bot"
+	case s.BotLogin != "" && strings.EqualFold(ev.Commenter, s.BotLogin):
+		return "comment by modelgate itself"
+	}
+	return ""
+}
+
+// execute decides and carries out the command.
+func (s *Service) execute(ctx context.Context, r *run, parseErr error) (Outcome, error) {
+	if !r.ev.IsPullRequest {
+		return refuse("modelgate commands work on pull requests; #%d is an issue.", r.ev.Number), nil
+	}
+	if parseErr != nil {
+		return refuse("%s\n\n%s", escapeText(parseErr.Error()), "Type `/help` for the commands."), nil
+	}
+	perm, err := r.gh.Permission(ctx, r.ev.Repo, r.ev.Commenter)
+	if errors.Is(err, ErrNotFound) {
+		perm, err = "none", nil
+	}
+	if err != nil {
+		return Outcome{}, fmt.Errorf("permission of %s: %w", r.ev.Commenter, err)
+	}
+	if !atLeastWrite(perm) {
+		return refuse("@%s needs write access to %s to run `/%s` (has: %s).",
+			r.ev.Commenter, r.ev.Repo.FullName(), r.cmd.Name, perm), nil
+	}
+	switch r.cmd.Name {
+	case Help:
+		return Outcome{Reply: helpText}, nil
+	case Status:
+		return s.status(ctx, r)
+	}
+	return s.rollout(ctx, r, perm)
+}
+
+func atLeastWrite(perm string) bool {
+	switch perm {
+	case "admin", "maintain", "write":
+		return true
+	}
+	return false
+}
+
+func refuse(format string, args ...any) Outcome {
+	msg := fmt.Sprintf(format, args...)
+	return Outcome{Refused: true, Reply: msg, Reason: msg}
+}
+
+// finish replies, and records the outcome in the command row and the audit log.
+func (s *Service) finish(ctx context.Context, r *run, out Outcome) error {
+	state := "done"
+	if out.Refused {
+		state = "refused"
+	}
+	reply := fmt.Sprintf("> %s\n\n%s", escapeText(r.cmd.Line), out.Reply)
+	if err := r.gh.CreateComment(ctx, r.ev.Repo, r.ev.Number, reply); errors.Is(err, ErrNotFound) {
+		r.log.Warn("reply impossible: the pull request is gone", "err", err)
+	} else if err != nil {
+		return fmt.Errorf("reply: %w", err)
+	}
+	calls := 0
+	if s.Calls != nil {
+		calls = s.Calls(ctx)
+	}
+	reason := out.Reason
+	if reason == "" {
+		reason = firstLine(out.Reply)
+	}
+	if err := s.Store.UpdateCommand(ctx, r.record.ID, state, reason, calls); err != nil {
+		return err
+	}
+	if _, err := s.Store.AppendAudit(ctx, store.AuditEntry{
+		At: s.now(), Actor: r.ev.Commenter, Action: "command." + r.cmd.Name, Repo: r.ev.Repo.FullName(),
+		PR: r.ev.Number, Model: strings.Join(r.cmd.Models, ","), Environment: r.cmd.Environment,
+		Decision: state, Reason: reason, DeliveryID: r.ev.DeliveryID, Details: detailsJSON(r.cmd),
+	}); err != nil {
+		return err
+	}
+	r.log.Info("command "+state, "reason", reason, "api_calls", calls)
+	return nil
+}
+
+func detailsJSON(c Command) []byte {
+	b, _ := json.Marshal(map[string]any{"line": c.Line, "dry_run": c.DryRun, "reason": c.Reason})
+	return b
+}
+
+func firstLine(s string) string {
+	line, _, _ := strings.Cut(s, "\n")
+	return line
+}
+
+func (s *Service) logger() *slog.Logger {
+	if s.Logger == nil {
+		return slog.New(slog.DiscardHandler)
+	}
+	return s.Logger
+}
+
+func (s *Service) now() time.Time {
+	if s.Now != nil {
+		return s.Now()
+	}
+	return time.Now()
+}

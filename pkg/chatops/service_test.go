@@ -1,0 +1,271 @@
+package chatops
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/modelgate/modelgate/pkg/store"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// memGitHub is an in-memory GitHub for the service's unit tests; the
+// scenario tests in bot/ use the OpenAPI-checked fake instead.
+type memGitHub struct {
+	mu        sync.Mutex
+	perms     map[string]string
+	pr        PullRequest
+	prErr     error
+	approvers []string
+	files     map[string]string
+	calls     []string
+	reactions []string
+	comments  []string
+	failReply error
+}
+
+func (g *memGitHub) call(s string) { g.mu.Lock(); g.calls = append(g.calls, s); g.mu.Unlock() }
+
+func (g *memGitHub) AddReaction(_ context.Context, _ Repo, id int64, content string) error {
+	g.call("react")
+	g.reactions = append(g.reactions, content)
+	return nil
+}
+func (g *memGitHub) CreateComment(_ context.Context, _ Repo, _ int, body string) error {
+	g.call("comment")
+	if g.failReply != nil {
+		return g.failReply
+	}
+	g.comments = append(g.comments, body)
+	return nil
+}
+func (g *memGitHub) Permission(_ context.Context, _ Repo, login string) (string, error) {
+	g.call("permission")
+	p, ok := g.perms[login]
+	if !ok {
+		return "", ErrNotFound
+	}
+	return p, nil
+}
+func (g *memGitHub) PullRequest(context.Context, Repo, int) (PullRequest, error) {
+	g.call("pr")
+	return g.pr, g.prErr
+}
+func (g *memGitHub) Approvers(context.Context, Repo, int) ([]string, error) {
+	g.call("reviews")
+	return g.approvers, nil
+}
+func (g *memGitHub) ChangedFiles(context.Context, Repo, int) ([]ChangedFile, error) {
+	g.call("files")
+	var out []ChangedFile
+	for p := range g.files {
+		out = append(out, ChangedFile{Path: p, Status: "modified"})
+	}
+	out = append(out, ChangedFile{Path: "README.md", Status: "modified"})
+	return out, nil
+}
+func (g *memGitHub) FileAt(_ context.Context, _ Repo, p, ref string) ([]byte, error) {
+	g.call("content")
+	return []byte(g.files[p]), nil
+}
+
+type fakePolicy struct {
+	inputs  []map[string]any
+	reasons []string
+	err     error
+}
+
+func (p *fakePolicy) Authorize(_ context.Context, in map[string]any) ([]string, error) {
+	p.inputs = append(p.inputs, in)
+	return p.reasons, p.err
+}
+
+const manifest = `apiVersion: modelgate.dev/v1
+kind: Model
+metadata: {name: fraud, version: 3.2.0}
+spec:
+  governance: {risk_tier: high}
+  rollout: {environment: production}
+`
+
+func newService(t *testing.T) (*Service, *store.SQLite, *fakePolicy) {
+	st, err := store.OpenSQLite(context.Background(), filepath.Join(t.TempDir(), "s.db"), store.SQLiteOptions{})
+	require.NoError(t, err)
+	t.Cleanup(func() { st.Close() })
+	pol := &fakePolicy{}
+	return &Service{Store: st, Policy: pol, Rollouts: RecordOnly{Audit: st}, BotLogin: "modelgate[bot]"}, st, pol
+}
+
+func newGitHub() *memGitHub {
+	return &memGitHub{
+		perms: map[string]string{"alice": "write", "root": "admin", "rita": "read"},
+		pr:    PullRequest{Number: 7, Author: "bob", State: "open", HeadSHA: "abc123", HeadRepo: "octo/models", Labels: []string{"ml"}},
+		files: map[string]string{"models/fraud/model.yaml": manifest},
+	}
+}
+
+var repo = Repo{Owner: "octo", Name: "models"}
+
+func event(id, user, body string) CommentEvent {
+	return CommentEvent{DeliveryID: id, Action: "created", Repo: repo, Number: 7, IsPullRequest: true,
+		CommentID: 99, Body: body, Commenter: user, CommenterType: "User"}
+}
+
+func TestHandleCommentOutcomes(t *testing.T) {
+	tests := []struct {
+		name    string
+		ev      func(CommentEvent) CommentEvent
+		setup   func(*memGitHub, *fakePolicy)
+		calls   string
+		reply   string // substring; "" means no reply at all
+		state   string
+		refused bool
+	}{
+		{name: "help", ev: body("/help"), calls: "react permission comment", reply: "modelgate commands", state: "done"},
+		{name: "not a command", ev: body("LGTM"), calls: ""},
+		{name: "edited", ev: func(e CommentEvent) CommentEvent { e.Action = "edited"; e.Body = "/help"; return e }, calls: ""},
+		{name: "deleted", ev: func(e CommentEvent) CommentEvent { e.Action = "deleted"; e.Body = "/help"; return e }, calls: ""},
+		{name: "other bot", ev: func(e CommentEvent) CommentEvent {
+			e.Commenter, e.CommenterType, e.Body = "dependabot[bot]", "Bot", "/canary"
+			return e
+		}, calls: ""},
+		{name: "own comment", ev: func(e CommentEvent) CommentEvent {
+			e.Commenter, e.CommenterType, e.Body = "modelgate[bot]", "Bot", "/help"
+			return e
+		}, calls: ""},
+		{name: "issue not PR", ev: func(e CommentEvent) CommentEvent { e.IsPullRequest = false; e.Body = "/canary"; return e },
+			calls: "react comment", reply: "work on pull requests", state: "refused"},
+		{name: "unknown command", ev: body("/deploy"), calls: "react comment", reply: "unknown command /deploy", state: "refused"},
+		{name: "usage error", ev: body("/abort now"), calls: "react comment", reply: "takes no arguments", state: "refused"},
+		{name: "read access", ev: user("rita", "/canary"), calls: "react permission comment", reply: "@rita needs write access to octo/models to run `/canary` (has: read)", state: "refused"},
+		{name: "no access (404)", ev: user("mallory", "/canary"), calls: "react permission comment", reply: "(has: none)", state: "refused"},
+		{name: "status", ev: body("/status"), calls: "react permission comment", reply: "No rollout has been started", state: "done"},
+		{name: "canary authorized", ev: body("/canary"), calls: "react permission pr files content reviews comment",
+			reply: "`/canary` for fraud is authorized and recorded, but the rollout engine is not enabled", state: "done"},
+		{name: "policy refuses", ev: body("/promote"), setup: func(_ *memGitHub, p *fakePolicy) {
+			p.reasons = []string{"a high-risk model needs 2 approvals before it leaves 5 % (has 0)"}
+		}, calls: "react permission pr files content reviews comment", reply: "- a high-risk model needs 2 approvals", state: "refused"},
+		{name: "fork", ev: body("/canary"), setup: func(g *memGitHub, _ *fakePolicy) { g.pr.HeadRepo = "evil/models" },
+			calls: "react permission pr comment", reply: "comes from the fork evil/models", state: "refused"},
+		{name: "closed PR", ev: body("/canary"), setup: func(g *memGitHub, _ *fakePolicy) { g.pr.State = "closed" },
+			calls: "react permission pr comment", reply: "#7 is closed", state: "refused"},
+		{name: "PR gone", ev: body("/canary"), setup: func(g *memGitHub, _ *fakePolicy) { g.prErr = ErrNotFound },
+			calls: "react permission pr comment", reply: "was not found", state: "refused"},
+		{name: "unknown model", ev: body("/canary churn"), calls: "react permission pr files content comment",
+			reply: "changes no manifest of model `churn` (it changes: fraud)", state: "refused"},
+		{name: "no manifest", ev: body("/canary"), setup: func(g *memGitHub, _ *fakePolicy) { g.files = nil },
+			calls: "react permission pr files comment", reply: "changes no model manifest", state: "refused"},
+		{name: "lock needs no manifest", ev: body(`/lock production "freeze"`), calls: "react permission pr reviews comment",
+			reply: "`/lock` is authorized", state: "done"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			svc, st, pol := newService(t)
+			gh := newGitHub()
+			if tt.setup != nil {
+				tt.setup(gh, pol)
+			}
+			ev := tt.ev(event("d-"+tt.name, "alice", ""))
+			require.NoError(t, svc.HandleComment(context.Background(), gh, ev))
+			assert.Equal(t, tt.calls, strings.Join(gh.calls, " "))
+			cmds, err := st.ListCommands(context.Background(), "octo/models", 7, 0)
+			require.NoError(t, err)
+			if tt.reply == "" {
+				assert.Empty(t, gh.comments)
+				assert.Empty(t, cmds)
+				return
+			}
+			require.Len(t, gh.comments, 1)
+			assert.Contains(t, gh.comments[0], tt.reply)
+			assert.Equal(t, []string{"eyes"}, gh.reactions)
+			require.Len(t, cmds, 1)
+			assert.Equal(t, tt.state, cmds[0].State)
+			audit, err := st.ListAudit(context.Background(), store.AuditFilter{Repo: "octo/models"})
+			require.NoError(t, err)
+			require.NotEmpty(t, audit)
+			last := audit[len(audit)-1]
+			assert.Equal(t, tt.state, last.Decision)
+			assert.Equal(t, ev.Commenter, last.Actor)
+		})
+	}
+}
+
+func body(b string) func(CommentEvent) CommentEvent {
+	return func(e CommentEvent) CommentEvent { e.Body = b; return e }
+}
+
+func user(login, b string) func(CommentEvent) CommentEvent {
+	return func(e CommentEvent) CommentEvent { e.Commenter, e.Body = login, b; return e }
+}
+
+func TestPolicyInput(t *testing.T) {
+	svc, st, pol := newService(t)
+	gh := newGitHub()
+	gh.approvers = []string{"carol"}
+	_, err := st.CreateRollout(context.Background(), store.Rollout{Repo: "octo/models", PR: 7, Model: "fraud", Version: "3.2.0",
+		Environment: "production", HeadSHA: "abc123", State: "running", Stage: 1, TrafficPercent: 25, StartedBy: "alice"})
+	require.NoError(t, err)
+	require.NoError(t, svc.HandleComment(context.Background(), gh, event("d1", "root", "/promote fraud")))
+	require.Len(t, pol.inputs, 1)
+	in := pol.inputs[0]
+	assert.Equal(t, map[string]any{"name": "promote", "args": []any{"fraud"}, "model": "fraud", "environment": "production",
+		"dry_run": false, "reason": ""}, in["command"])
+	assert.Equal(t, map[string]any{"login": "root", "permission": "admin"}, in["commenter"])
+	assert.Equal(t, map[string]any{"number": 7, "author": "bob", "labels": []any{"ml"}, "approvals": 1,
+		"approvers": []any{"carol"}, "draft": false, "head_sha": "abc123"}, in["pull_request"])
+	ro := in["rollout"].(map[string]any)
+	assert.Equal(t, 1, ro["stage"])
+	assert.Equal(t, 25, ro["traffic_percent"])
+	assert.Equal(t, "high", dig(in["manifest"].(map[string]any), "spec", "governance", "risk_tier"))
+}
+
+func TestHandleCommentRedeliveryRunsOnce(t *testing.T) {
+	svc, _, _ := newService(t)
+	gh := newGitHub()
+	ev := event("same", "alice", "/help")
+	require.NoError(t, svc.HandleComment(context.Background(), gh, ev))
+	require.NoError(t, svc.HandleComment(context.Background(), gh, ev))
+	assert.Len(t, gh.comments, 1)
+}
+
+func TestHandleCommentTransientFailuresAreRetried(t *testing.T) {
+	svc, st, pol := newService(t)
+	gh := newGitHub()
+	gh.failReply = errors.New("github: 502")
+	ev := event("d", "alice", "/help")
+	err := svc.HandleComment(context.Background(), gh, ev)
+	assert.ErrorContains(t, err, "reply: github: 502")
+
+	gh.failReply = nil
+	require.NoError(t, svc.HandleComment(context.Background(), gh, ev), "the retry runs the command")
+	assert.Len(t, gh.comments, 1)
+	cmds, _ := st.ListCommands(context.Background(), "octo/models", 7, 0)
+	assert.Equal(t, "done", cmds[0].State)
+
+	pol.err = fmt.Errorf("policy bundle broken")
+	err = svc.HandleComment(context.Background(), gh, event("d2", "alice", "/canary"))
+	assert.ErrorContains(t, err, "authorize /canary: policy bundle broken")
+}
+
+func TestHandleCommentReplyToVanishedPR(t *testing.T) {
+	svc, _, _ := newService(t)
+	gh := newGitHub()
+	gh.failReply = ErrNotFound
+	assert.NoError(t, svc.HandleComment(context.Background(), gh, event("d", "alice", "/help")))
+}
+
+func TestSeveralModels(t *testing.T) {
+	svc, _, pol := newService(t)
+	gh := newGitHub()
+	gh.files["models/churn/model.yaml"] = strings.ReplaceAll(manifest, "fraud", "churn")
+	require.NoError(t, svc.HandleComment(context.Background(), gh, event("d1", "alice", "/promote")))
+	assert.Contains(t, gh.comments[0], "changes several models")
+	require.NoError(t, svc.HandleComment(context.Background(), gh, event("d2", "alice", "/canary")))
+	assert.Contains(t, gh.comments[1], "is authorized")
+	assert.Len(t, pol.inputs, 2, "one policy decision per model")
+}

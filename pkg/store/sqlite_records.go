@@ -1,0 +1,381 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"time"
+)
+
+// RecordCommand stores c, or returns the command already stored for its delivery.
+func (s *SQLite) RecordCommand(ctx context.Context, c Command) (Command, bool, error) {
+	now := s.now()
+	c.CreatedAt, c.UpdatedAt = now, now
+	res, err := s.write.ExecContext(ctx, `INSERT INTO commands
+		(delivery_id, repo, pr, comment_id, commenter, name, args, state, outcome, api_calls, created_at, updated_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (delivery_id) DO NOTHING`,
+		c.DeliveryID, c.Repo, c.PR, c.CommentID, c.Commenter, c.Name, c.Args, c.State, c.Outcome, c.APICalls,
+		ms(now), ms(now))
+	if err != nil {
+		return Command{}, false, fmt.Errorf("record command: %w", err)
+	}
+	if n, _ := res.RowsAffected(); n == 1 {
+		c.ID, _ = res.LastInsertId()
+		return c, true, nil
+	}
+	cmds, err := s.queryCommands(ctx, `WHERE delivery_id = ?`, c.DeliveryID)
+	if err != nil || len(cmds) == 0 {
+		return Command{}, false, fmt.Errorf("record command: find existing for delivery %s: %w", c.DeliveryID, err)
+	}
+	return cmds[0], false, nil
+}
+
+// UpdateCommand records a command's progress.
+func (s *SQLite) UpdateCommand(ctx context.Context, id int64, state, outcome string, apiCalls int) error {
+	res, err := s.write.ExecContext(ctx, `UPDATE commands SET state = ?, outcome = ?, api_calls = ?, updated_at = ?
+		WHERE id = ?`, state, outcome, apiCalls, ms(s.now()), id)
+	if err != nil {
+		return fmt.Errorf("update command %d: %w", id, err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return fmt.Errorf("update command %d: %w", id, ErrNotFound)
+	}
+	return nil
+}
+
+// ListCommands returns a pull request's commands, newest first.
+func (s *SQLite) ListCommands(ctx context.Context, repo string, pr int, limit int) ([]Command, error) {
+	return s.queryCommands(ctx, `WHERE repo = ? AND pr = ? ORDER BY id DESC LIMIT ?`, repo, pr, limitOr(limit, 100))
+}
+
+func (s *SQLite) queryCommands(ctx context.Context, where string, args ...any) ([]Command, error) {
+	rows, err := s.read.QueryContext(ctx, `SELECT id, delivery_id, repo, pr, comment_id, commenter, name, args,
+		state, outcome, api_calls, created_at, updated_at FROM commands `+where, args...)
+	if err != nil {
+		return nil, fmt.Errorf("list commands: %w", err)
+	}
+	defer rows.Close()
+	var out []Command
+	for rows.Next() {
+		var c Command
+		var created, updated int64
+		if err := rows.Scan(&c.ID, &c.DeliveryID, &c.Repo, &c.PR, &c.CommentID, &c.Commenter, &c.Name, &c.Args,
+			&c.State, &c.Outcome, &c.APICalls, &created, &updated); err != nil {
+			return nil, fmt.Errorf("list commands: %w", err)
+		}
+		c.CreatedAt, c.UpdatedAt = fromMS(created), fromMS(updated)
+		out = append(out, c)
+	}
+	return out, rows.Err()
+}
+
+// CreateRollout stores r; ErrConflict when its model is already rolling out there.
+func (s *SQLite) CreateRollout(ctx context.Context, r Rollout) (Rollout, error) {
+	now := s.now()
+	r.CreatedAt, r.UpdatedAt = now, now
+	if r.State == "" {
+		r.State = "pending"
+	}
+	res, err := s.write.ExecContext(ctx, `INSERT INTO rollouts (repo, pr, model, version, baseline_version,
+		environment, head_sha, state, active, stage, traffic_percent, plan, started_by, created_at, updated_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		r.Repo, r.PR, r.Model, r.Version, r.BaselineVersion, r.Environment, r.HeadSHA, r.State, boolInt(r.Active()),
+		r.Stage, r.TrafficPercent, nonNil(r.Plan), r.StartedBy, ms(now), ms(now))
+	if isUnique(err) {
+		return Rollout{}, fmt.Errorf("create rollout of %s in %s: %w", r.Model, r.Environment, ErrConflict)
+	}
+	if err != nil {
+		return Rollout{}, fmt.Errorf("create rollout: %w", err)
+	}
+	r.ID, _ = res.LastInsertId()
+	return r, nil
+}
+
+// UpdateRollout saves r's state, stage and traffic.
+func (s *SQLite) UpdateRollout(ctx context.Context, r Rollout) error {
+	res, err := s.write.ExecContext(ctx, `UPDATE rollouts SET state = ?, active = ?, stage = ?, traffic_percent = ?,
+		baseline_version = ?, updated_at = ? WHERE id = ?`,
+		r.State, boolInt(r.Active()), r.Stage, r.TrafficPercent, r.BaselineVersion, ms(s.now()), r.ID)
+	if isUnique(err) {
+		return fmt.Errorf("update rollout %d: %w", r.ID, ErrConflict)
+	}
+	if err != nil {
+		return fmt.Errorf("update rollout %d: %w", r.ID, err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return fmt.Errorf("update rollout %d: %w", r.ID, ErrNotFound)
+	}
+	return nil
+}
+
+// GetRollout returns one rollout by id.
+func (s *SQLite) GetRollout(ctx context.Context, id int64) (Rollout, error) {
+	rs, err := s.queryRollouts(ctx, `WHERE id = ?`, id)
+	if err != nil {
+		return Rollout{}, err
+	}
+	if len(rs) == 0 {
+		return Rollout{}, fmt.Errorf("rollout %d: %w", id, ErrNotFound)
+	}
+	return rs[0], nil
+}
+
+// ListRollouts returns the rollouts f selects, newest first.
+func (s *SQLite) ListRollouts(ctx context.Context, f RolloutFilter) ([]Rollout, error) {
+	where, args := "WHERE 1 = 1", []any{}
+	add := func(cond string, v any) { where += " AND " + cond; args = append(args, v) }
+	if f.Repo != "" {
+		add("repo = ?", f.Repo)
+	}
+	if f.PR != 0 {
+		add("pr = ?", f.PR)
+	}
+	if f.Model != "" {
+		add("model = ?", f.Model)
+	}
+	if f.Environment != "" {
+		add("environment = ?", f.Environment)
+	}
+	if f.ActiveOnly {
+		add("active = ?", 1)
+	}
+	return s.queryRollouts(ctx, where+" ORDER BY id DESC LIMIT "+itoa(limitOr(f.Limit, 100)), args...)
+}
+
+func (s *SQLite) queryRollouts(ctx context.Context, where string, args ...any) ([]Rollout, error) {
+	rows, err := s.read.QueryContext(ctx, `SELECT id, repo, pr, model, version, baseline_version, environment,
+		head_sha, state, stage, traffic_percent, plan, started_by, created_at, updated_at FROM rollouts `+where, args...)
+	if err != nil {
+		return nil, fmt.Errorf("list rollouts: %w", err)
+	}
+	defer rows.Close()
+	var out []Rollout
+	for rows.Next() {
+		var r Rollout
+		var created, updated int64
+		if err := rows.Scan(&r.ID, &r.Repo, &r.PR, &r.Model, &r.Version, &r.BaselineVersion, &r.Environment,
+			&r.HeadSHA, &r.State, &r.Stage, &r.TrafficPercent, &r.Plan, &r.StartedBy, &created, &updated); err != nil {
+			return nil, fmt.Errorf("list rollouts: %w", err)
+		}
+		r.CreatedAt, r.UpdatedAt = fromMS(created), fromMS(updated)
+		out = append(out, r)
+	}
+	return out, rows.Err()
+}
+
+// PutStage inserts or replaces a rollout's stage.
+func (s *SQLite) PutStage(ctx context.Context, st Stage) error {
+	_, err := s.write.ExecContext(ctx, `INSERT INTO stages (rollout_id, idx, traffic_percent, deployment_id, state,
+		verdict, started_at, finished_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+		ON CONFLICT (rollout_id, idx) DO UPDATE SET traffic_percent = excluded.traffic_percent,
+		deployment_id = excluded.deployment_id, state = excluded.state, verdict = excluded.verdict,
+		started_at = excluded.started_at, finished_at = excluded.finished_at`,
+		st.RolloutID, st.Index, st.TrafficPercent, st.DeploymentID, st.State, st.Verdict, ms(st.StartedAt), ms(st.FinishedAt))
+	if err != nil {
+		return fmt.Errorf("put stage %d of rollout %d: %w", st.Index, st.RolloutID, err)
+	}
+	return nil
+}
+
+// ListStages returns a rollout's stages in order.
+func (s *SQLite) ListStages(ctx context.Context, rolloutID int64) ([]Stage, error) {
+	rows, err := s.read.QueryContext(ctx, `SELECT idx, traffic_percent, deployment_id, state, verdict, started_at,
+		finished_at FROM stages WHERE rollout_id = ? ORDER BY idx`, rolloutID)
+	if err != nil {
+		return nil, fmt.Errorf("list stages of rollout %d: %w", rolloutID, err)
+	}
+	defer rows.Close()
+	var out []Stage
+	for rows.Next() {
+		st := Stage{RolloutID: rolloutID}
+		var started, finished int64
+		if err := rows.Scan(&st.Index, &st.TrafficPercent, &st.DeploymentID, &st.State, &st.Verdict, &started, &finished); err != nil {
+			return nil, fmt.Errorf("list stages of rollout %d: %w", rolloutID, err)
+		}
+		st.StartedAt, st.FinishedAt = fromMS(started), fromMS(finished)
+		out = append(out, st)
+	}
+	return out, rows.Err()
+}
+
+// ScheduleJob adds j, or reschedules the pending job with its kind and key.
+func (s *SQLite) ScheduleJob(ctx context.Context, j Job) (int64, error) {
+	var id int64
+	err := s.write.QueryRowContext(ctx, `INSERT INTO jobs (kind, key, payload, due_at) VALUES (?, ?, ?, ?)
+		ON CONFLICT (kind, key) WHERE state = 'pending' DO UPDATE SET payload = excluded.payload, due_at = excluded.due_at
+		RETURNING id`, j.Kind, j.Key, j.Payload, ms(j.DueAt)).Scan(&id)
+	if err != nil {
+		return 0, fmt.Errorf("schedule job %s/%s: %w", j.Kind, j.Key, err)
+	}
+	return id, nil
+}
+
+// ClaimDueJobs leases up to limit jobs due at now.
+func (s *SQLite) ClaimDueJobs(ctx context.Context, worker string, now time.Time, limit int, lease time.Duration) ([]Job, error) {
+	var out []Job
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		rows, err := tx.QueryContext(ctx, `UPDATE jobs SET state = 'running', attempts = attempts + 1,
+			lease_owner = ?, lease_until = ?
+			WHERE id IN (SELECT id FROM jobs
+				WHERE (state = 'pending' AND due_at <= ?) OR (state = 'running' AND lease_until <= ?)
+				ORDER BY due_at LIMIT ?)
+			RETURNING id, kind, key, payload, due_at`, worker, ms(now.Add(lease)), ms(now), ms(now), limit)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			j := Job{State: "running"}
+			var due int64
+			if err := rows.Scan(&j.ID, &j.Kind, &j.Key, &j.Payload, &due); err != nil {
+				return err
+			}
+			j.DueAt = fromMS(due)
+			out = append(out, j)
+		}
+		return rows.Err()
+	})
+	if err != nil {
+		return nil, fmt.Errorf("claim jobs: %w", err)
+	}
+	return out, nil
+}
+
+// CompleteJob marks a job done, or failed with err.
+func (s *SQLite) CompleteJob(ctx context.Context, id int64, jobErr error) error {
+	state, msg := "done", ""
+	if jobErr != nil {
+		state, msg = "failed", jobErr.Error()
+	}
+	_, err := s.write.ExecContext(ctx, `UPDATE jobs SET state = ?, last_error = ?, lease_owner = '', lease_until = 0
+		WHERE id = ?`, state, msg, id)
+	if err != nil {
+		return fmt.Errorf("complete job %d: %w", id, err)
+	}
+	return nil
+}
+
+// LockEnvironment takes l; when already held it returns the holder and ErrLocked.
+func (s *SQLite) LockEnvironment(ctx context.Context, l Lock) (Lock, error) {
+	if l.LockedAt.IsZero() {
+		l.LockedAt = s.now()
+	}
+	res, err := s.write.ExecContext(ctx, `INSERT INTO locks (repo, environment, reason, locked_by, locked_at)
+		VALUES (?, ?, ?, ?, ?) ON CONFLICT (repo, environment) DO NOTHING`,
+		l.Repo, l.Environment, l.Reason, l.LockedBy, ms(l.LockedAt))
+	if err != nil {
+		return Lock{}, fmt.Errorf("lock %s: %w", l.Environment, err)
+	}
+	if n, _ := res.RowsAffected(); n == 1 {
+		return l, nil
+	}
+	held := Lock{Repo: l.Repo, Environment: l.Environment}
+	var at int64
+	err = s.read.QueryRowContext(ctx, `SELECT reason, locked_by, locked_at FROM locks WHERE repo = ? AND environment = ?`,
+		l.Repo, l.Environment).Scan(&held.Reason, &held.LockedBy, &at)
+	if err != nil {
+		return Lock{}, fmt.Errorf("lock %s: read holder: %w", l.Environment, err)
+	}
+	held.LockedAt = fromMS(at)
+	return held, fmt.Errorf("lock %s: %w by %s", l.Environment, ErrLocked, held.LockedBy)
+}
+
+// UnlockEnvironment releases a lock; ErrNotFound when there was none.
+func (s *SQLite) UnlockEnvironment(ctx context.Context, repo, environment string) error {
+	res, err := s.write.ExecContext(ctx, `DELETE FROM locks WHERE repo = ? AND environment = ?`, repo, environment)
+	if err != nil {
+		return fmt.Errorf("unlock %s: %w", environment, err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return fmt.Errorf("unlock %s: %w", environment, ErrNotFound)
+	}
+	return nil
+}
+
+// ListLocks returns a repository's locks.
+func (s *SQLite) ListLocks(ctx context.Context, repo string) ([]Lock, error) {
+	rows, err := s.read.QueryContext(ctx, `SELECT environment, reason, locked_by, locked_at FROM locks
+		WHERE repo = ? ORDER BY environment`, repo)
+	if err != nil {
+		return nil, fmt.Errorf("list locks: %w", err)
+	}
+	defer rows.Close()
+	var out []Lock
+	for rows.Next() {
+		l := Lock{Repo: repo}
+		var at int64
+		if err := rows.Scan(&l.Environment, &l.Reason, &l.LockedBy, &at); err != nil {
+			return nil, fmt.Errorf("list locks: %w", err)
+		}
+		l.LockedAt = fromMS(at)
+		out = append(out, l)
+	}
+	return out, rows.Err()
+}
+
+// AppendAudit adds an entry to the audit log.
+func (s *SQLite) AppendAudit(ctx context.Context, e AuditEntry) (int64, error) {
+	if e.At.IsZero() {
+		e.At = s.now()
+	}
+	res, err := s.write.ExecContext(ctx, `INSERT INTO audit (at, actor, action, repo, pr, model, environment,
+		decision, reason, delivery_id, details) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		ms(e.At), e.Actor, e.Action, e.Repo, e.PR, e.Model, e.Environment, e.Decision, e.Reason, e.DeliveryID, e.Details)
+	if err != nil {
+		return 0, fmt.Errorf("append audit: %w", err)
+	}
+	return res.LastInsertId()
+}
+
+// ListAudit returns the entries f selects, oldest first.
+func (s *SQLite) ListAudit(ctx context.Context, f AuditFilter) ([]AuditEntry, error) {
+	where, args := "WHERE at >= ?", []any{ms(f.Since)}
+	if f.Repo != "" {
+		where, args = where+" AND repo = ?", append(args, f.Repo)
+	}
+	if f.PR != 0 {
+		where, args = where+" AND pr = ?", append(args, f.PR)
+	}
+	if f.Environment != "" {
+		where, args = where+" AND environment = ?", append(args, f.Environment)
+	}
+	rows, err := s.read.QueryContext(ctx, `SELECT id, at, actor, action, repo, pr, model, environment, decision,
+		reason, delivery_id, details FROM audit `+where+` ORDER BY id LIMIT `+itoa(limitOr(f.Limit, 1000)), args...)
+	if err != nil {
+		return nil, fmt.Errorf("list audit: %w", err)
+	}
+	defer rows.Close()
+	var out []AuditEntry
+	for rows.Next() {
+		var e AuditEntry
+		var at int64
+		if err := rows.Scan(&e.ID, &at, &e.Actor, &e.Action, &e.Repo, &e.PR, &e.Model, &e.Environment, &e.Decision,
+			&e.Reason, &e.DeliveryID, &e.Details); err != nil {
+			return nil, fmt.Errorf("list audit: %w", err)
+		}
+		e.At = fromMS(at)
+		out = append(out, e)
+	}
+	return out, rows.Err()
+}
+
+func limitOr(limit, def int) int {
+	if limit <= 0 {
+		return def
+	}
+	return limit
+}
+
+func boolInt(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+func nonNil(b []byte) []byte {
+	if b == nil {
+		return []byte{}
+	}
+	return b
+}

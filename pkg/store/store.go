@@ -1,0 +1,245 @@
+// Package store keeps the bot's durable state: webhook deliveries, commands,
+// rollouts and their stages, scheduled jobs, environment locks and the audit log.
+package store
+
+import (
+	"context"
+	"errors"
+	"time"
+)
+
+// Errors callers compare with errors.Is.
+var (
+	ErrNotFound = errors.New("not found")
+	ErrLocked   = errors.New("environment is locked")
+	ErrConflict = errors.New("conflict")
+)
+
+// Store is the durable state behind the bot. SQLite implements it for one
+// replica; the schema is written so that a PostgreSQL implementation (claims
+// with FOR UPDATE SKIP LOCKED) can serve several.
+type Store interface {
+	Deliveries
+	Commands
+	Rollouts
+	Jobs
+	Locks
+	Audit
+	Ping(ctx context.Context) error
+	Close() error
+}
+
+// DeliveryState is where a webhook delivery is in its life.
+type DeliveryState string
+
+// Delivery states.
+const (
+	DeliveryPending    DeliveryState = "pending"
+	DeliveryProcessing DeliveryState = "processing"
+	DeliveryDone       DeliveryState = "done"
+	DeliveryFailed     DeliveryState = "failed"
+)
+
+// Delivery is one webhook delivery, keyed by X-GitHub-Delivery.
+type Delivery struct {
+	ID          string // X-GitHub-Delivery
+	Event       string // X-GitHub-Event
+	Payload     []byte
+	State       DeliveryState
+	Attempts    int
+	Processed   int // times a worker completed it; 1 when all went well
+	LastError   string
+	ReceivedAt  time.Time
+	NextAttempt time.Time
+	DoneAt      time.Time
+}
+
+// Deliveries is the durable webhook queue.
+type Deliveries interface {
+	// EnqueueDelivery stores a delivery unless its id is already known;
+	// inserted reports whether it was new. It returns once the row is durable.
+	EnqueueDelivery(ctx context.Context, d Delivery) (inserted bool, err error)
+	// EnqueueClaimedDelivery is EnqueueDelivery for a delivery the caller
+	// keeps in memory and processes itself: stored already leased to worker.
+	EnqueueClaimedDelivery(ctx context.Context, d Delivery, worker string, lease time.Duration) (inserted bool, err error)
+	// ClaimDeliveries leases up to limit due deliveries to worker for lease.
+	ClaimDeliveries(ctx context.Context, worker string, limit int, lease time.Duration) ([]Delivery, error)
+	// CompleteDeliveries records the outcome of claimed deliveries.
+	CompleteDeliveries(ctx context.Context, worker string, outcomes []DeliveryOutcome) error
+	GetDelivery(ctx context.Context, id string) (Delivery, error)
+	// DeliveryStats counts deliveries by state, and those processed more than once.
+	DeliveryStats(ctx context.Context) (DeliveryStats, error)
+}
+
+// DeliveryOutcome is what became of one claimed delivery. A nil Err is
+// success; otherwise the delivery is retried at RetryAt, or fails for good
+// when RetryAt is zero.
+type DeliveryOutcome struct {
+	ID      string
+	Err     error
+	RetryAt time.Time
+}
+
+// DeliveryStats summarizes the queue.
+type DeliveryStats struct {
+	ByState          map[DeliveryState]int
+	ProcessedTwice   int // deliveries completed more than once
+	Total            int
+	OldestPendingAge time.Duration
+}
+
+// Command is one ChatOps command as the bot received it.
+type Command struct {
+	ID         int64
+	DeliveryID string
+	Repo       string // owner/name
+	PR         int
+	CommentID  int64
+	Commenter  string
+	Name       string // canary, promote, ...
+	Args       string // the command line as written
+	State      string // received, refused, accepted, done, failed
+	Outcome    string // the reply's gist
+	APICalls   int
+	CreatedAt  time.Time
+	UpdatedAt  time.Time
+}
+
+// Commands records ChatOps commands.
+type Commands interface {
+	// RecordCommand stores a new command, or returns the one already stored
+	// for the same delivery (redelivery) with created false.
+	RecordCommand(ctx context.Context, c Command) (stored Command, created bool, err error)
+	UpdateCommand(ctx context.Context, id int64, state, outcome string, apiCalls int) error
+	ListCommands(ctx context.Context, repo string, pr int, limit int) ([]Command, error)
+}
+
+// Rollout is one model version moving through canary stages in an environment.
+type Rollout struct {
+	ID              int64
+	Repo            string
+	PR              int
+	Model           string
+	Version         string
+	BaselineVersion string
+	Environment     string
+	HeadSHA         string
+	State           string // pending, running, paused, promoted, rolled_back, aborted
+	Stage           int    // index into the plan's stages
+	TrafficPercent  int
+	Plan            []byte // the rollout plan as JSON
+	StartedBy       string
+	CreatedAt       time.Time
+	UpdatedAt       time.Time
+}
+
+// Active reports whether the rollout still holds its model and environment.
+func (r Rollout) Active() bool {
+	switch r.State {
+	case "pending", "running", "paused":
+		return true
+	}
+	return false
+}
+
+// Stage is one step of a rollout, backed by a GitHub Deployment.
+type Stage struct {
+	RolloutID      int64
+	Index          int
+	TrafficPercent int
+	DeploymentID   int64
+	State          string // deploying, analysing, passed, failed, skipped
+	Verdict        []byte // the judge's decision as JSON
+	StartedAt      time.Time
+	FinishedAt     time.Time
+}
+
+// RolloutFilter selects rollouts; zero fields match all.
+type RolloutFilter struct {
+	Repo        string
+	PR          int
+	Model       string
+	Environment string
+	ActiveOnly  bool
+	Limit       int
+}
+
+// Rollouts records rollouts and their stages.
+type Rollouts interface {
+	// CreateRollout stores a rollout; ErrConflict when the model already has
+	// an active rollout in that environment.
+	CreateRollout(ctx context.Context, r Rollout) (Rollout, error)
+	UpdateRollout(ctx context.Context, r Rollout) error
+	GetRollout(ctx context.Context, id int64) (Rollout, error)
+	ListRollouts(ctx context.Context, f RolloutFilter) ([]Rollout, error)
+	PutStage(ctx context.Context, s Stage) error
+	ListStages(ctx context.Context, rolloutID int64) ([]Stage, error)
+}
+
+// Job is scheduled work: "analyse rollout 7 at 10:05".
+type Job struct {
+	ID      int64
+	Kind    string
+	Key     string // dedupe key: one pending job per kind and key
+	Payload []byte
+	DueAt   time.Time
+	State   string // pending, running, done, failed
+}
+
+// Jobs is the scheduler's durable agenda.
+type Jobs interface {
+	// ScheduleJob adds a job, or moves the pending one with the same kind
+	// and key to the new time and payload.
+	ScheduleJob(ctx context.Context, j Job) (int64, error)
+	ClaimDueJobs(ctx context.Context, worker string, now time.Time, limit int, lease time.Duration) ([]Job, error)
+	CompleteJob(ctx context.Context, id int64, err error) error
+}
+
+// Lock freezes an environment of a repository.
+type Lock struct {
+	Repo        string
+	Environment string
+	Reason      string
+	LockedBy    string
+	LockedAt    time.Time
+}
+
+// Locks records environment locks.
+type Locks interface {
+	// LockEnvironment takes the lock; ErrLocked, with the holder, when held.
+	LockEnvironment(ctx context.Context, l Lock) (Lock, error)
+	// UnlockEnvironment releases it; ErrNotFound when it was not locked.
+	UnlockEnvironment(ctx context.Context, repo, environment string) error
+	ListLocks(ctx context.Context, repo string) ([]Lock, error)
+}
+
+// AuditEntry is one decision: who asked what, when, and why it was decided so.
+type AuditEntry struct {
+	ID          int64
+	At          time.Time
+	Actor       string // a GitHub login, or "modelgate" for the bot's own decisions
+	Action      string // e.g. command.canary, command.refused, rollout.promote
+	Repo        string
+	PR          int
+	Model       string
+	Environment string
+	Decision    string // accepted, refused, done, failed
+	Reason      string
+	DeliveryID  string
+	Details     []byte // JSON
+}
+
+// AuditFilter selects audit entries; zero fields match all.
+type AuditFilter struct {
+	Repo        string
+	PR          int
+	Environment string
+	Since       time.Time
+	Limit       int
+}
+
+// Audit is the append-only decision log.
+type Audit interface {
+	AppendAudit(ctx context.Context, e AuditEntry) (int64, error)
+	ListAudit(ctx context.Context, f AuditFilter) ([]AuditEntry, error)
+}
