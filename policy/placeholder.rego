@@ -1,0 +1,1 @@
+package modelgate.placeholder
