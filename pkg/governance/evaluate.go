@@ -63,10 +63,7 @@ type run struct {
 // the plan fails, the rules are evaluated one by one so that the failure is
 // pinned on its rule and the other rules still report.
 func (r *run) document(ctx context.Context, doc *Document) []finding.Finding {
-	input, err := inputValue(doc.Input)
-	if err != nil {
-		return []finding.Finding{errorFinding(doc, "convert the policy input: "+err.Error())}
-	}
+	input := inputValue(doc.Input)
 	now := inputTime(doc.Input)
 	p := r.plan.Load()
 	out := p.skippedFindings(doc)

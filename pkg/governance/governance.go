@@ -83,7 +83,7 @@ type Engine struct {
 	full    *plan
 	mu      sync.Mutex
 	singles map[*rule]*plan
-	authz   *rego.PreparedEvalQuery
+	authz   *plan // nil without modelgate.authz deny rules
 }
 
 // Load reads, parses and compiles the policies and data once.

@@ -333,12 +333,20 @@ func TestSlowPolicyIsBoundedAndSkipped(t *testing.T) {
 
 func TestInputConversionError(t *testing.T) {
 	e := load(t, Options{PolicyDirs: []string{"testdata/namespaces"}, AllNamespaces: true})
-	bad := testDoc("bad.yaml", func(m map[string]any) { m["spec"].(map[string]any)["x"] = make(chan int) })
-	got := evaluate(t, e, bad, testDoc("good.yaml", nil))
-	require.Len(t, got, 3)
-	assert.Equal(t, ErrorRule, got[0].Rule)
-	assert.Contains(t, got[0].Message, "manifest.spec.x: unsupported value of type chan int")
-	assert.Equal(t, "good.yaml", got[1].File)
+	unread := testDoc("unread.yaml", func(m map[string]any) { m["spec"].(map[string]any)["x"] = make(chan int) })
+	bad := testDoc("bad.yaml", nil)
+	bad.Input["kind"] = make(chan int)
+	bad.Input["number"] = json.Number("1x")
+	got := evaluate(t, e, unread, bad, testDoc("good.yaml", nil))
+	require.Len(t, got, 6)
+	assert.Equal(t, "unread.yaml", got[0].File, "input is converted lazily: a field no policy reads cannot fail")
+	for _, f := range got[2:4] {
+		assert.Equal(t, ErrorRule, f.Rule)
+		assert.Equal(t, "bad.yaml", f.File)
+		assert.Contains(t, f.Message, "evaluation failed: ast: interface conversion: json: unsupported type: chan int")
+	}
+	assert.Contains(t, got[2].Message, "team.a.deny: ", "the error names the rule that read the value")
+	assert.Equal(t, "good.yaml", got[4].File)
 }
 
 func TestEvaluateCancelled(t *testing.T) {

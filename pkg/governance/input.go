@@ -4,69 +4,24 @@ import (
 	"encoding/json"
 	"fmt"
 	"math"
-	"reflect"
 	"strconv"
 	"time"
 
 	"github.com/open-policy-agent/opa/v1/ast"
 )
 
-// inputValue converts a policy input to an OPA value. The manifest is
-// converted once: its top-level fields, merged at the root of the input,
-// share the manifest's terms instead of being converted a second time.
-func inputValue(in map[string]any) (ast.Value, error) {
-	obj := ast.NewObjectWithCapacity(len(in))
-	manifest, _ := in["manifest"].(map[string]any)
-	var shared ast.Object
-	if manifest != nil {
-		v, err := objectValue(manifest, "manifest")
-		if err != nil {
-			return nil, err
-		}
-		shared = v
-		obj.Insert(ast.InternedTerm("manifest"), ast.NewTerm(v))
-	}
-	for k, v := range in {
-		if k == "manifest" && shared != nil {
-			continue
-		}
-		key := ast.InternedTerm(k)
-		if shared != nil {
-			if mv, ok := manifest[k]; ok && sameValue(mv, v) {
-				obj.Insert(key, shared.Get(key))
-				continue
-			}
-		}
-		t, err := term(v, k)
-		if err != nil {
-			return nil, err
-		}
-		obj.Insert(key, t)
-	}
-	return obj, nil
+// inputValue wraps a policy input for evaluation. The conversion to OPA
+// values is lazy: only the fields a policy reads are converted, once each,
+// which is what makes thousands of documents cheap (and why the manifest's
+// fields merged at the root cost nothing until read). Values OPA cannot
+// convert make the evaluation panic; document() turns that into a finding.
+func inputValue(in map[string]any) ast.Value {
+	return ast.LazyObject(in)
 }
 
 // dataValue converts loaded data to the object the store serves.
 func dataValue(data map[string]any) (ast.Object, error) {
 	return objectValue(data, "data")
-}
-
-// sameValue says whether two Go values are the same object (maps and slices)
-// or equal scalars, without walking them.
-func sameValue(a, b any) bool {
-	ra, rb := reflect.ValueOf(a), reflect.ValueOf(b)
-	if ra.Kind() != rb.Kind() {
-		return false
-	}
-	switch ra.Kind() {
-	case reflect.Map:
-		return ra.UnsafePointer() == rb.UnsafePointer()
-	case reflect.Slice:
-		return ra.UnsafePointer() == rb.UnsafePointer() && ra.Len() == rb.Len()
-	case reflect.Invalid:
-		return true
-	}
-	return ra.Comparable() && rb.Comparable() && ra.Type() == rb.Type() && ra.Equal(rb)
 }
 
 func objectValue(m map[string]any, at string) (ast.Object, error) {

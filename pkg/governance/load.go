@@ -75,6 +75,9 @@ func (s *sources) addPath(p string, tests, isPolicy bool) error {
 		return s.addData(filepath.ToSlash(p), nil, text)
 	}
 	prefix := filepath.ToSlash(filepath.Clean(p)) + "/"
+	if prefix == "./" {
+		prefix = ""
+	}
 	if isPolicy {
 		return s.addFS(os.DirFS(p), ".", prefix, tests)
 	}

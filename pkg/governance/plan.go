@@ -67,13 +67,25 @@ type outcome struct {
 	except []map[string]bool
 }
 
-// eval runs the plan on one input within the engine's time limit.
-func (e *Engine) eval(ctx context.Context, p *plan, input ast.Value, now time.Time) (*outcome, error) {
-	ctx, cancel := context.WithTimeout(ctx, e.timeout)
-	defer cancel()
+// eval runs the plan on one input within the engine's time limit. A
+// cancel flag raised by a timer (or by ctx) stops the evaluation, which
+// spares a goroutine and a context per document.
+func (e *Engine) eval(ctx context.Context, p *plan, input ast.Value, now time.Time) (o *outcome, err error) {
+	defer func() {
+		// The lazy input conversion panics on values that are not JSON.
+		if v := recover(); v != nil {
+			o, err = nil, fmt.Errorf("evaluation failed: %v", v)
+		}
+	}()
+	cancel := topdown.NewCancel()
+	timer := time.AfterFunc(e.timeout, cancel.Cancel)
+	defer timer.Stop()
+	stop := context.AfterFunc(ctx, cancel.Cancel)
+	defer stop()
 	opts := []rego.EvalOption{
 		rego.EvalParsedInput(input),
 		rego.EvalGenerateJSON(keepTerm),
+		rego.EvalExternalCancel(cancel),
 	}
 	if !now.IsZero() {
 		opts = append(opts, rego.EvalTime(now))
@@ -90,7 +102,7 @@ func (e *Engine) eval(ctx context.Context, p *plan, input ast.Value, now time.Ti
 	if !ok || arr.Len() != len(p.rules)+len(p.exceptions) {
 		return nil, fmt.Errorf("the query returned %v", t)
 	}
-	o := &outcome{values: make([]ast.Value, len(p.rules)), except: make([]map[string]bool, len(p.rules))}
+	o = &outcome{values: make([]ast.Value, len(p.rules)), except: make([]map[string]bool, len(p.rules))}
 	for i, r := range p.rules {
 		o.values[i] = unwrap(arr.Elem(i))
 		if j, ok := p.exceptions[r.namespace]; ok {
@@ -109,7 +121,10 @@ func (e errTimeout) Error() string {
 
 // evalError names a timeout as such; other errors pass unchanged.
 func (e *Engine) evalError(ctx context.Context, err error) error {
-	if topdown.IsCancel(err) && errors.Is(ctx.Err(), context.DeadlineExceeded) {
+	if ctx.Err() != nil {
+		return ctx.Err()
+	}
+	if topdown.IsCancel(err) {
 		return errTimeout{e.timeout}
 	}
 	return err
