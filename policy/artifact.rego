@@ -3,25 +3,18 @@
 # description: The model artifact is addressed by a well-formed digest and a known URI scheme.
 package modelgate.artifact
 
-import data.modelgate.lib
+import data.modelgate.config
 
 # METADATA
 # title: Artifact digest malformed
 # description: |
-#   spec.artifact.digest is "algorithm:hex", with an algorithm and a digest
-#   length from data.modelgate.config.artifact.digest_algorithms
-#   (sha256: 64 lowercase hex digits).
+#   spec.artifact.digest matches data.modelgate.config.artifact.digest_pattern:
+#   sha256:<64 lowercase hex digits> or sha512:<128> by default.
 deny_digest contains {"msg": msg, "path": "spec.artifact.digest"} if {
 	digest := input.manifest.spec.artifact.digest
-	not lib.blank(digest)
-	not well_formed(digest)
-	msg := sprintf("artifact digest %v is not algorithm:hex with a known algorithm and length (%s)", [digest, concat(", ", [sprintf("%s: %d hex digits", [a, n]) | some a, n in lib.config.artifact.digest_algorithms])])
-}
-
-well_formed(digest) if {
-	[algorithm, hex] := split(digest, ":")
-	count(hex) == lib.config.artifact.digest_algorithms[algorithm]
-	regex.match(`^[0-9a-f]+$`, hex)
+	not digest in {null, ""}
+	not regex.match(config.artifact.digest_pattern, digest)
+	msg := sprintf("artifact digest %v does not match %s", [digest, config.artifact.digest_pattern])
 }
 
 # METADATA
@@ -30,11 +23,6 @@ well_formed(digest) if {
 warn_uri_scheme contains {"msg": msg, "path": "spec.artifact.uri"} if {
 	uri := input.manifest.spec.artifact.uri
 	is_string(uri)
-	not known_scheme(uri)
-	msg := sprintf("artifact uri %s does not use a known scheme (%s)", [uri, concat(", ", lib.config.artifact.uri_schemes)])
-}
-
-known_scheme(uri) if {
-	some scheme in lib.config.artifact.uri_schemes
-	startswith(uri, concat("", [scheme, "://"]))
+	not substring(uri, 0, indexof(uri, "://")) in config.artifact.uri_schemes
+	msg := sprintf("artifact uri %s does not use a known scheme (%s)", [uri, concat(", ", config.artifact.uri_schemes)])
 }

@@ -3,9 +3,8 @@
 # description: SPDX licence allowlist and compatibility with the parent models.
 package modelgate.license
 
+import data.modelgate.config
 import data.modelgate.lib
-
-allowed contains lower(l) if some l in lib.config.licenses.allowed
 
 # METADATA
 # title: Licence not allowed
@@ -14,8 +13,9 @@ allowed contains lower(l) if some l in lib.config.licenses.allowed
 #   data.modelgate.config.licenses.allowed (compared without case).
 deny_not_allowed contains {"msg": msg, "path": "spec.governance.license"} if {
 	license := lib.license
-	not license in allowed
-	msg := sprintf("licence %s is not on the allowlist: %s", [input.manifest.spec.governance.license, concat(", ", sort(allowed))])
+	not license in config.licenses.allowed
+	not license in {lower(l) | some l in config.licenses.allowed}
+	msg := sprintf("licence %s is not on the allowlist: %s", [input.manifest.spec.governance.license, concat(", ", sort({lower(l) | some l in config.licenses.allowed}))])
 }
 
 # METADATA
@@ -27,7 +27,7 @@ deny_not_allowed contains {"msg": msg, "path": "spec.governance.license"} if {
 deny_incompatible_parent contains {"msg": msg, "path": "spec.governance.license"} if {
 	some parent, facts in input.graph.parent_manifests
 	parent_license := lower(facts.license)
-	permitted := lib.config.licenses.derivatives[parent_license]
+	permitted := config.licenses.derivatives[parent_license]
 	not "*" in permitted
 	not lib.license in permitted
 	msg := sprintf("licence %s is incompatible with parent %s (licence %s): a derivative may use %s", [lib.license, parent, parent_license, concat(", ", permitted)])
@@ -41,13 +41,13 @@ deny_incompatible_parent contains {"msg": msg, "path": "spec.governance.license"
 #   does not list.
 warn_parent_license_unknown contains {"msg": msg, "path": "spec.lineage"} if {
 	some parent, facts in input.graph.parent_manifests
-	lib.blank(object.get(facts, "license", null))
+	object.get(facts, "license", null) in lib.empty
 	msg := sprintf("parent %s declares no licence: compatibility cannot be checked", [parent])
 }
 
 warn_parent_license_unknown contains {"msg": msg, "path": "spec.lineage"} if {
 	some parent, facts in input.graph.parent_manifests
 	parent_license := lower(facts.license)
-	not lib.config.licenses.derivatives[parent_license]
+	not config.licenses.derivatives[parent_license]
 	msg := sprintf("parent %s has licence %s, which data.modelgate.config.licenses.derivatives does not list: compatibility cannot be checked", [parent, parent_license])
 }

@@ -5,9 +5,13 @@
 #   models are frozen, retirement dates are kept and parents are alive.
 package modelgate.lifecycle
 
+import data.modelgate.config
 import data.modelgate.lib
 
-stages := lib.config.lifecycle.stages
+stages := config.lifecycle.stages
+
+# order numbers the stages: {"development": 0, ...}.
+order := {s: i | some i, s in stages}
 
 # METADATA
 # title: Lifecycle stage unknown
@@ -24,7 +28,7 @@ deny_unknown_stage contains {"msg": msg, "path": "spec.lifecycle.stage"} if {
 deny_backwards contains {"msg": msg, "path": "spec.lifecycle.stage"} if {
 	old := input.base.spec.lifecycle.stage
 	new := lib.stage
-	lib.stage_index(new) < lib.stage_index(old)
+	order[new] < order[old]
 	msg := sprintf("lifecycle stage moved backwards: %s -> %s; stages only move forward (%s)", [old, new, concat(" -> ", stages)])
 }
 
@@ -54,7 +58,7 @@ deny_retired_deployed contains {"msg": msg, "path": "spec.rollout"} if {
 deny_retire_after contains {"msg": msg, "path": "spec.lifecycle.retire_after"} if {
 	date := input.manifest.spec.lifecycle.retire_after
 	lib.stage != "retired"
-	lib.timestamp(date) < lib.now_ns
+	retire_ns < lib.now_ns
 	msg := sprintf("retire_after %v has passed: set spec.lifecycle.stage to retired or extend the date", [date])
 }
 
@@ -63,8 +67,19 @@ deny_retire_after contains {"msg": msg, "path": "spec.lifecycle.retire_after"} i
 # description: spec.lifecycle.retire_after is a date (2027-06-30) or an RFC 3339 time.
 deny_retire_after contains {"msg": msg, "path": "spec.lifecycle.retire_after"} if {
 	date := input.manifest.spec.lifecycle.retire_after
-	not lib.timestamp(date)
+	not retire_ns
 	msg := sprintf("retire_after %v is not a date such as 2027-06-30", [date])
+}
+
+# retire_ns is retire_after in ns: a date (2027-06-30) or an RFC 3339 time.
+retire_ns := time.parse_ns("2006-01-02", date) if {
+	date := input.manifest.spec.lifecycle.retire_after
+	not contains(date, "T")
+}
+
+retire_ns := time.parse_rfc3339_ns(date) if {
+	date := input.manifest.spec.lifecycle.retire_after
+	contains(date, "T")
 }
 
 # METADATA
@@ -74,7 +89,7 @@ deny_retire_after contains {"msg": msg, "path": "spec.lifecycle.retire_after"} i
 #   data.modelgate.config.lifecycle.blocked_parent_stages (retired).
 deny_parent_retired contains {"msg": msg, "path": "spec.lineage"} if {
 	some parent, facts in input.graph.parent_manifests
-	facts.stage in lib.config.lifecycle.blocked_parent_stages
+	facts.stage in config.lifecycle.blocked_parent_stages
 	msg := sprintf("parent %s is %s: build on a live version", [parent, facts.stage])
 }
 
@@ -85,7 +100,7 @@ deny_parent_retired contains {"msg": msg, "path": "spec.lineage"} if {
 #   (deprecated) will go away: plan to move to a newer one.
 warn_parent_deprecated contains {"msg": msg, "path": "spec.lineage"} if {
 	some parent, facts in input.graph.parent_manifests
-	facts.stage in lib.config.lifecycle.warned_parent_stages
+	facts.stage in config.lifecycle.warned_parent_stages
 	msg := sprintf("parent %s is %s: plan to move to a newer version", [parent, facts.stage])
 }
 

@@ -49,6 +49,11 @@ test_missing_lineage if {
 		with data.modelgate.config.lineage.required as false
 }
 
+test_lineage_absent_from_input if {
+	result := lineage.deny_missing_lineage with input as fx.with_input([{"op": "remove", "path": "/lineage"}])
+	fx.paths(result) == {"spec.lineage"}
+}
+
 test_no_checksums if {
 	result := lineage.deny_checksum with input as fx.with_input([{"op": "remove", "path": "/lineage/training_data"}])
 	fx.messages(result) == {"the lineage pins no training data: training_data.checksums is empty"}

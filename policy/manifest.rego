@@ -3,6 +3,7 @@
 # description: Required fields, a complete model card and a reachable owner.
 package modelgate.manifest
 
+import data.modelgate.config
 import data.modelgate.lib
 
 # METADATA
@@ -11,8 +12,8 @@ import data.modelgate.lib
 #   Every field listed in data.modelgate.config.required_fields must be set
 #   to a non-empty value.
 deny_missing_field contains {"msg": msg, "path": path} if {
-	some path in lib.config.required_fields
-	lib.blank(lib.field(path))
+	some path in config.required_fields
+	object.get(input.manifest, split(path, "."), null) in lib.empty
 	msg := sprintf("required field %s is missing", [path])
 }
 
@@ -23,19 +24,19 @@ deny_missing_field contains {"msg": msg, "path": path} if {
 #   (intended use, limitations) must be written out: text of at least
 #   model_card.min_chars characters under spec.governance.
 deny_model_card contains {"msg": msg, "path": path} if {
-	some section in lib.config.model_card.sections
-	path := concat(".", ["spec.governance", section])
-	text := object.get(input.manifest, ["spec", "governance", section], "")
+	some section in config.model_card.sections
+	text := object.get(lib.governance, section, "")
 	is_string(text)
-	count(trim_space(text)) < lib.config.model_card.min_chars
-	msg := sprintf("model card: %s needs at least %d characters of text, found %d", [path, lib.config.model_card.min_chars, count(trim_space(text))])
+	count(trim_space(text)) < config.model_card.min_chars
+	path := concat(".", ["spec.governance", section])
+	msg := sprintf("model card: %s needs at least %d characters of text, found %d", [path, config.model_card.min_chars, count(trim_space(text))])
 }
 
 deny_model_card contains {"msg": msg, "path": path} if {
-	some section in lib.config.model_card.sections
-	path := concat(".", ["spec.governance", section])
-	text := object.get(input.manifest, ["spec", "governance", section], "")
+	some section in config.model_card.sections
+	text := object.get(lib.governance, section, "")
 	not is_string(text)
+	path := concat(".", ["spec.governance", section])
 	msg := sprintf("model card: %s must be text, found %s", [path, type_name(text)])
 }
 
@@ -43,26 +44,21 @@ deny_model_card contains {"msg": msg, "path": path} if {
 # title: Owner contact invalid
 # description: |
 #   metadata.owner must reach a person or a team: an e-mail address or a
-#   GitHub team (@org/team). When data.modelgate.config.owner.allowed_domains
-#   is not empty, e-mail addresses must belong to one of those domains.
+#   GitHub team (@org/team), as data.modelgate.config.owner.pattern says. When
+#   owner.allowed_domains is not empty, e-mail addresses must belong to one
+#   of those domains.
 deny_owner_contact contains {"msg": msg, "path": "metadata.owner"} if {
 	owner := input.manifest.metadata.owner
-	not lib.blank(owner)
-	not contact(owner)
+	not owner in lib.empty
+	not regex.match(config.owner.pattern, owner)
 	msg := sprintf("metadata.owner %v is not a contact: use an e-mail address or a GitHub team such as @org/team", [owner])
 }
 
 deny_owner_contact contains {"msg": msg, "path": "metadata.owner"} if {
+	count(config.owner.allowed_domains) > 0
 	owner := input.manifest.metadata.owner
-	email(owner)
-	count(lib.config.owner.allowed_domains) > 0
-	domain := lower(split(owner, "@")[1])
-	not domain in {lower(d) | some d in lib.config.owner.allowed_domains}
-	msg := sprintf("metadata.owner %s: the domain %s is not one of %s", [owner, domain, concat(", ", lib.config.owner.allowed_domains)])
+	[_, domain] := split(lower(owner), "@")
+	domain != ""
+	not domain in {lower(d) | some d in config.owner.allowed_domains}
+	msg := sprintf("metadata.owner %s: the domain %s is not one of %s", [owner, domain, concat(", ", config.owner.allowed_domains)])
 }
-
-contact(owner) if email(owner)
-
-contact(owner) if regex.match(`^@[A-Za-z0-9][A-Za-z0-9-]*/[A-Za-z0-9_.-]+$`, owner)
-
-email(owner) if regex.match(`^[^@\s]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+$`, owner)

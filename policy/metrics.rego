@@ -6,14 +6,16 @@
 #   metric with a min and/or a max.
 package modelgate.metrics
 
+import data.modelgate.config
 import data.modelgate.lib
 
-limits := object.union(t.default, t[lib.tier]) if {
-	t := lib.config.thresholds
-} else := lib.config.thresholds.default
+# limits are the thresholds of the model's tier, merged over the defaults.
+limits := object.union(config.thresholds.default, config.thresholds[lib.tier]) if {
+	config.thresholds[lib.tier]
+} else := config.thresholds.default
 
 tier_name := lib.tier if {
-	lib.config.thresholds[lib.tier]
+	config.thresholds[lib.tier]
 } else := "default"
 
 metrics := object.get(input.manifest, ["spec", "metrics"], {})
@@ -24,8 +26,8 @@ metrics := object.get(input.manifest, ["spec", "metrics"], {})
 deny_below_min contains {"msg": msg, "path": concat(".", ["spec.metrics", name])} if {
 	some name, limit in limits
 	value := metrics[name]
-	is_number(value)
 	value < limit.min
+	is_number(value)
 	msg := sprintf("%s %v is below the minimum %v for risk tier %s", [name, value, limit.min, tier_name])
 }
 
@@ -35,8 +37,8 @@ deny_below_min contains {"msg": msg, "path": concat(".", ["spec.metrics", name])
 deny_above_max contains {"msg": msg, "path": concat(".", ["spec.metrics", name])} if {
 	some name, limit in limits
 	value := metrics[name]
-	is_number(value)
 	value > limit.max
+	is_number(value)
 	msg := sprintf("%s %v is above the maximum %v for risk tier %s", [name, value, limit.max, tier_name])
 }
 
@@ -55,6 +57,6 @@ deny_not_number contains {"msg": msg, "path": concat(".", ["spec.metrics", name]
 # description: Every metric that has a threshold for the model's tier is reported under spec.metrics.
 warn_missing contains {"msg": msg, "path": concat(".", ["spec.metrics", name])} if {
 	some name, _ in limits
-	not name in object.keys(metrics)
+	object.get(metrics, name, null) == null
 	msg := sprintf("metric %s is not reported: risk tier %s has a threshold for it", [name, tier_name])
 }

@@ -3,12 +3,15 @@
 # description: |
 #   A model does not get worse than the version it replaces: the same model on
 #   the base branch (input.base) and its parent of the same model. The metrics,
-#   their direction and tolerance live in data.modelgate.config.regression.
+#   their direction and tolerance live in data.modelgate.config.regression: a
+#   relative tolerance is a fraction of the old value.
 package modelgate.regression
 
+import data.modelgate.config
 import data.modelgate.lib
 
-cfg := lib.config.regression
+# sign turns a change into a worsening: positive is worse.
+sign := {"increase_is_bad": 1, "decrease_is_bad": -1}
 
 # METADATA
 # title: Regression against the base branch
@@ -16,10 +19,11 @@ cfg := lib.config.regression
 #   Compared with the same model on the base branch, no metric of
 #   regression.metrics moved the bad way by more than its tolerance.
 deny_against_base contains {"msg": msg, "path": concat(".", ["spec.metrics", name])} if {
-	some name, rule in cfg.metrics
-	old := input.base.spec.metrics[name]
+	base := input.base.spec.metrics
+	some name, rule in config.regression.metrics
+	old := base[name]
 	new := input.manifest.spec.metrics[name]
-	worse(rule, old, new)
+	sign[rule.direction] * (new - old) > rule.tolerance * scale(rule, old)
 	msg := sprintf("%s regressed against the base branch: %v -> %v (%s)", [name, old, new, tolerance_text(rule)])
 }
 
@@ -32,33 +36,23 @@ deny_against_base contains {"msg": msg, "path": concat(".", ["spec.metrics", nam
 deny_against_parent contains {"msg": msg, "path": concat(".", ["spec.metrics", name])} if {
 	some parent, facts in input.graph.parent_manifests
 	compared(parent)
-	some name, rule in cfg.metrics
+	some name, rule in config.regression.metrics
 	old := facts.metrics[name]
 	new := input.manifest.spec.metrics[name]
-	worse(rule, old, new)
+	sign[rule.direction] * (new - old) > rule.tolerance * scale(rule, old)
 	msg := sprintf("%s regressed against parent %s: %v -> %v (%s)", [name, parent, old, new, tolerance_text(rule)])
 }
 
-compared(_) if cfg.parents == "all"
+compared(_) if config.regression.parents == "all"
 
 compared(parent) if {
-	cfg.parents == "same_model"
-	lib.name_of(parent) == lib.name
+	config.regression.parents == "same_model"
+	startswith(parent, lib.name_at)
 }
 
-worse(rule, old, new) if {
-	rule.direction == "decrease_is_bad"
-	old - new > allowance(rule, old)
-}
+scale(rule, old) := abs(old) if rule.relative
 
-worse(rule, old, new) if {
-	rule.direction == "increase_is_bad"
-	new - old > allowance(rule, old)
-}
-
-allowance(rule, old) := rule.tolerance * abs(old) if rule.relative
-
-allowance(rule, _) := rule.tolerance if not rule.relative
+scale(rule, _) := 1 if not rule.relative
 
 tolerance_text(rule) := sprintf("tolerance %v%%", [rule.tolerance * 100]) if rule.relative
 

@@ -5,9 +5,8 @@
 #   The tiers each duty applies to are listed in data.modelgate.config.risk.
 package modelgate.risk
 
+import data.modelgate.config
 import data.modelgate.lib
-
-governance := object.get(input.manifest, ["spec", "governance"], {})
 
 # METADATA
 # title: Risk tier not allowed
@@ -15,7 +14,7 @@ governance := object.get(input.manifest, ["spec", "governance"], {})
 #   Models in a denied tier (data.modelgate.config.risk.denied_tiers: the EU
 #   AI Act's unacceptable risk) may not be registered at all.
 deny_denied_tier contains {"msg": msg, "path": "spec.governance.risk_tier"} if {
-	lib.tier in lib.config.risk.denied_tiers
+	lib.tier in config.risk.denied_tiers
 	msg := sprintf("risk tier %s is prohibited: this model may not be built or deployed", [lib.tier])
 }
 
@@ -24,8 +23,8 @@ deny_denied_tier contains {"msg": msg, "path": "spec.governance.risk_tier"} if {
 # description: spec.governance.risk_tier must be one of data.modelgate.config.risk.tiers.
 deny_unknown_tier contains {"msg": msg, "path": "spec.governance.risk_tier"} if {
 	tier := lib.tier
-	not tier in lib.config.risk.tiers
-	msg := sprintf("risk tier %s is not one of %s", [tier, concat(", ", lib.config.risk.tiers)])
+	not tier in config.risk.tiers
+	msg := sprintf("risk tier %s is not one of %s", [tier, concat(", ", config.risk.tiers)])
 }
 
 # METADATA
@@ -35,9 +34,9 @@ deny_unknown_tier contains {"msg": msg, "path": "spec.governance.risk_tier"} if 
 #   of data.modelgate.config.risk.dpia_tiers needs a data protection impact
 #   assessment: spec.governance.dpia names it.
 deny_dpia_missing contains {"msg": msg, "path": "spec.governance.dpia"} if {
-	lib.tier in lib.config.risk.dpia_tiers
-	governance.pii == true
-	lib.blank(object.get(governance, "dpia", null))
+	lib.tier in config.risk.dpia_tiers
+	lib.governance.pii == true
+	object.get(lib.governance, "dpia", null) in lib.empty
 	msg := sprintf("risk tier %s with personal data (pii: true) needs a DPIA: set spec.governance.dpia", [lib.tier])
 }
 
@@ -48,8 +47,8 @@ deny_dpia_missing contains {"msg": msg, "path": "spec.governance.dpia"} if {
 #   at fairness evidence: spec.governance.fairness (a report path, or an
 #   object of per-group metrics).
 deny_fairness_missing contains {"msg": msg, "path": "spec.governance.fairness"} if {
-	lib.tier in lib.config.risk.fairness_tiers
-	lib.blank(object.get(governance, "fairness", null))
+	lib.tier in config.risk.fairness_tiers
+	object.get(lib.governance, "fairness", null) in lib.empty
 	msg := sprintf("risk tier %s needs fairness evidence: set spec.governance.fairness", [lib.tier])
 }
 
@@ -60,22 +59,25 @@ deny_fairness_missing contains {"msg": msg, "path": "spec.governance.fairness"} 
 #   through a canary: spec.rollout.stages needs a stage of at most
 #   canary_max_traffic percent of the traffic.
 deny_no_canary contains {"msg": msg, "path": "spec.rollout"} if {
-	lib.tier in lib.config.risk.canary_tiers
-	not input.manifest.spec.rollout.stages
+	lib.tier in config.risk.canary_tiers
+	not has_stages
 	msg := sprintf("risk tier %s needs a rollout plan with a canary stage: set spec.rollout.stages", [lib.tier])
 }
 
 deny_no_canary contains {"msg": msg, "path": "spec.rollout.stages"} if {
-	lib.tier in lib.config.risk.canary_tiers
-	stages := input.manifest.spec.rollout.stages
-	not canary(stages)
-	msg := sprintf("risk tier %s needs a canary stage: no stage of spec.rollout.stages sends between 0 and %v %% of the traffic", [lib.tier, lib.config.risk.canary_max_traffic])
+	lib.tier in config.risk.canary_tiers
+	has_stages
+	not has_canary
+	msg := sprintf("risk tier %s needs a canary stage: no stage of spec.rollout.stages sends between 0 and %v %% of the traffic", [lib.tier, config.risk.canary_max_traffic])
 }
 
-canary(stages) if {
-	some stage in stages
+# has_stages holds when the manifest has a list of rollout stages.
+has_stages if is_array(input.manifest.spec.rollout.stages)
+
+has_canary if {
+	some stage in input.manifest.spec.rollout.stages
 	stage.traffic > 0
-	stage.traffic <= lib.config.risk.canary_max_traffic
+	stage.traffic <= config.risk.canary_max_traffic
 }
 
 # METADATA
@@ -87,7 +89,7 @@ canary(stages) if {
 deny_approvals contains {"msg": msg, "path": "spec.governance.risk_tier"} if {
 	lib.changed
 	is_object(input.pull_request)
-	needed := lib.config.risk.approvals[lib.tier]
+	needed := config.risk.approvals[lib.tier]
 	approvals := object.get(input.pull_request, "approvals", 0)
 	approvals < needed
 	msg := sprintf("risk tier %s needs %d approvals, this pull request has %d", [lib.tier, needed, approvals])
