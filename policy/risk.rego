@@ -85,12 +85,13 @@ has_canary if {
 # description: |
 #   A pull request that adds or changes a model needs, per risk tier, the
 #   number of approving reviewers of data.modelgate.config.risk.approvals.
-#   Runs outside a pull request (input.pull_request null) are not judged.
+#   Runs outside a pull request (input.pull_request null), or where the
+#   number of approvals is unknown (null), are not judged.
 deny_approvals contains {"msg": msg, "path": "spec.governance.risk_tier"} if {
 	lib.changed
-	is_object(input.pull_request)
 	needed := config.risk.approvals[lib.tier]
-	approvals := object.get(input.pull_request, "approvals", 0)
+	approvals := input.pull_request.approvals
+	is_number(approvals)
 	approvals < needed
 	msg := sprintf("risk tier %s needs %d approvals, this pull request has %d", [lib.tier, needed, approvals])
 }

@@ -65,6 +65,8 @@ test_approvals_only_for_models_a_pull_request_changes if {
 	count(risk.deny_approvals) == 0 with input as unchanged
 	local_run := fx.with_input([{"op": "replace", "path": "/pull_request", "value": null}])
 	count(risk.deny_approvals) == 0 with input as local_run
+	unknown := fx.with_input([{"op": "replace", "path": "/pull_request/approvals", "value": null}])
+	count(risk.deny_approvals) == 0 with input as unknown
 }
 
 test_approvals_by_tier_from_data if {

@@ -30,7 +30,10 @@ tier := lower(input.manifest.spec.governance.risk_tier)
 
 high_risk if tier in cfg.high_risk_tiers
 
-approvals := object.get(input.pull_request, "approvals", 0)
+# approvals counts the approving reviewers; unknown (null) counts as none.
+approvals := input.pull_request.approvals if {
+	is_number(input.pull_request.approvals)
+} else := 0
 
 # current_traffic is the share the rollout serves now (0 before /canary).
 current_traffic := input.rollout.traffic_percent if {

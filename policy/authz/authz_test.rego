@@ -67,6 +67,12 @@ test_first_stage_above_the_gate_needs_approvals_at_canary if {
 	count(authz.deny) == 1 with input as request("canary", plan)
 }
 
+test_unknown_approvals_count_as_none if {
+	unknown := [{"op": "replace", "path": "/pull_request/approvals", "value": null}]
+	result := authz.deny with input as request("promote", unknown)
+	result == {"/promote: a high-risk model needs 2 approvals before it leaves 5 % of the traffic; this pull request has 0"}
+}
+
 test_gate_from_data if {
 	one := [{"op": "replace", "path": "/pull_request/approvals", "value": 1}]
 	count(authz.deny) == 0 with input as request("promote", one) with data.modelgate.config.authz.high_risk_approvals as 1
