@@ -1,0 +1,239 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/santhosh-tekuri/jsonschema/v6"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/modelgate/modelgate/internal/gittest"
+)
+
+// actionBinary is the binary the Dockerfile builds, built the same way once
+// for all the end-to-end tests of this process.
+var actionBinary struct {
+	once sync.Once
+	path string
+	err  error
+}
+
+func buildAction(t *testing.T) string {
+	t.Helper()
+	actionBinary.once.Do(func() {
+		dir, err := os.MkdirTemp("", "modelgate-action-")
+		if err != nil {
+			actionBinary.err = err
+			return
+		}
+		actionBinary.path = filepath.Join(dir, "modelgate")
+		cmd := exec.Command("go", "build", "-trimpath", "-o", actionBinary.path, ".")
+		cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+		if out, err := cmd.CombinedOutput(); err != nil {
+			actionBinary.err = fmt.Errorf("go build: %v\n%s", err, out)
+		}
+	})
+	require.NoError(t, actionBinary.err)
+	return actionBinary.path
+}
+
+// workspace is a checkout as actions/checkout leaves it with fetch-depth 0:
+// a base commit with the example models, and a pull request commit on top.
+type workspace struct {
+	dir, base, head string
+}
+
+const hostileRef = "fraud-detector@9.9.9\n::error file=evil::pwned %0A\nname=value"
+
+func prWorkspace(t *testing.T) workspace {
+	repo := gittest.New(t)
+	repo.CopyDir("../testdata/example")
+	base := repo.Commit("models")
+	repo.Git("checkout", "-q", "-b", "pr")
+	fd := filepath.Join(repo.Dir, "models/fraud-detector/3.2.0/model.yaml")
+	src, err := os.ReadFile(fd)
+	require.NoError(t, err)
+	require.NoError(t, os.WriteFile(fd, bytes.Replace(src, []byte("f1: 0.95"), []byte("f1: 0.91"), 1), 0o644))
+	lineage, err := json.Marshal(map[string]any{"model_id": "fraud-detector", "version": "3.3.0", "parent_models": []string{"fraud-detector@3.2.0", hostileRef}})
+	require.NoError(t, err)
+	repo.Write("models/fraud-detector/3.3.0/model.yaml", strings.ReplaceAll(string(src), "version: 3.2.0", "version: 3.3.0"))
+	repo.Write("models/fraud-detector/3.3.0/lineage.json", string(lineage))
+	require.NoError(t, os.RemoveAll(filepath.Join(repo.Dir, "models/churn-predictor/1.0.0")))
+	head := repo.Commit("pr")
+	return workspace{dir: repo.Dir, base: base, head: head}
+}
+
+type actionRun struct {
+	code            int
+	stdout, stderr  string
+	outputs         map[string]string
+	summary         string
+	sarif, jsonFile []byte
+}
+
+func runAction(t *testing.T, bin string, ws workspace, inputs map[string]string) actionRun {
+	t.Helper()
+	files := t.TempDir()
+	event := filepath.Join(files, "event.json")
+	payload := map[string]any{"pull_request": map[string]any{"number": 7, "base": map[string]any{"sha": ws.base, "ref": "main"}, "head": map[string]any{"sha": ws.head}}}
+	data, err := json.Marshal(payload)
+	require.NoError(t, err)
+	require.NoError(t, os.WriteFile(event, data, 0o644))
+	env := []string{
+		"PATH=" + os.Getenv("PATH"), "HOME=" + files,
+		"GITHUB_ACTIONS=true", "CI=true", "GITHUB_WORKSPACE=" + ws.dir, "GITHUB_EVENT_NAME=pull_request", "GITHUB_EVENT_PATH=" + event,
+		"GITHUB_OUTPUT=" + filepath.Join(files, "output"), "GITHUB_STEP_SUMMARY=" + filepath.Join(files, "summary.md"),
+		"GITHUB_REPOSITORY=acme/models", "GITHUB_SERVER_URL=https://github.com", "GITHUB_SHA=" + ws.head,
+		"GITHUB_BASE_REF=main", "GITHUB_HEAD_REF=pr",
+	}
+	for k, v := range inputs {
+		env = append(env, "INPUT_"+strings.ToUpper(k)+"="+v)
+	}
+	cmd := exec.Command(bin, "github")
+	cmd.Dir = ws.dir
+	cmd.Env = env
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	err = cmd.Run()
+	code := 0
+	if ee, ok := err.(*exec.ExitError); ok {
+		code = ee.ExitCode()
+	} else {
+		require.NoError(t, err)
+	}
+	run := actionRun{code: code, stdout: stdout.String(), stderr: stderr.String(), outputs: readOutputs(t, filepath.Join(files, "output"))}
+	summary, _ := os.ReadFile(filepath.Join(files, "summary.md"))
+	run.summary = string(summary)
+	run.sarif, _ = os.ReadFile(filepath.Join(ws.dir, orDefault(inputs["sarif-file"], "modelgate.sarif")))
+	run.jsonFile, _ = os.ReadFile(filepath.Join(ws.dir, orDefault(inputs["json-file"], "modelgate-report.json")))
+	return run
+}
+
+// readOutputs parses a GITHUB_OUTPUT file as the runner does.
+func readOutputs(t *testing.T, path string) map[string]string {
+	t.Helper()
+	out := map[string]string{}
+	f, err := os.Open(path)
+	if os.IsNotExist(err) {
+		return out
+	}
+	require.NoError(t, err)
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		name, delim, ok := strings.Cut(sc.Text(), "<<")
+		require.True(t, ok, "unexpected line %q", sc.Text())
+		var value []string
+		for sc.Scan() && sc.Text() != delim {
+			value = append(value, sc.Text())
+		}
+		_, dup := out[name]
+		require.False(t, dup, "output %s set twice", name)
+		out[name] = strings.Join(value, "\n")
+	}
+	return out
+}
+
+func TestActionEndToEnd(t *testing.T) {
+	bin := buildAction(t)
+	ws := prWorkspace(t)
+	run := runAction(t, bin, ws, map[string]string{"sarif-file": "reports/modelgate.sarif"})
+
+	assert.Equal(t, exitFindings, run.code, run.stderr)
+	// Annotations: one command per line, on the exact file and line.
+	command := regexp.MustCompile(`^::(error|warning|notice)( [^:\n]*)?::`)
+	var annotations []string
+	for _, line := range strings.Split(strings.TrimSpace(run.stdout), "\n") {
+		require.Regexp(t, command, line, "every line of stdout is a well-formed command")
+		annotations = append(annotations, line)
+	}
+	require.Len(t, annotations, 1)
+	assert.Contains(t, annotations[0], "::error col=70,file=models/fraud-detector/3.3.0/lineage.json,line=1,title=modelgate%3A lineage/unknown_version (Lineage)::parent fraud-detector@9.9.9%0A::error file=evil::pwned %250A%0Aname=value does not exist")
+	assert.Contains(t, annotations[0], "%0A::error file=evil::pwned %250A%0Aname=value")
+
+	assert.Equal(t, map[string]string{"errors": "1", "warnings": "0", "models": `["fraud-detector@3.2.0","fraud-detector@3.3.0"]`, "report": "modelgate-report.json"}, run.outputs)
+
+	assert.Contains(t, run.summary, "## ❌ modelgate failed")
+	assert.Contains(t, run.summary, "| `fraud-detector@3.2.0` | f1 | 0.95 (3.2.0) | 0.91 | ▼ -4.2 % 🔴 |")
+	assert.Contains(t, run.summary, "| `churn-predictor@1.0.0` | deleted |")
+	assert.Contains(t, run.summary, "```mermaid\nflowchart TD")
+	assert.Contains(t, run.summary, "(https://github.com/acme/models/blob/"+ws.head+"/models/fraud-detector/3.3.0/lineage.json#L1)")
+	assert.NotContains(t, run.summary, "\n::error")
+	assert.NotContains(t, run.summary, "\nname=value")
+
+	c := jsonschema.NewCompiler()
+	sch, err := c.Compile("../testdata/sarif/sarif-2.1.0-rtm.5.json")
+	require.NoError(t, err)
+	sarifDoc, err := jsonschema.UnmarshalJSON(bytes.NewReader(run.sarif))
+	require.NoError(t, err, "SARIF written to reports/modelgate.sarif")
+	require.NoError(t, sch.Validate(sarifDoc))
+
+	var rep struct {
+		Passed   bool `json:"passed"`
+		Base     struct{ Commit string }
+		Findings []struct{ File string }
+	}
+	require.NoError(t, json.Unmarshal(run.jsonFile, &rep))
+	assert.False(t, rep.Passed)
+	assert.Equal(t, ws.base, rep.Base.Commit)
+	require.Len(t, rep.Findings, 1)
+}
+
+func TestActionInputs(t *testing.T) {
+	bin := buildAction(t)
+	ws := prWorkspace(t)
+	tests := []struct {
+		name   string
+		inputs map[string]string
+		code   int
+		stdout string
+	}{
+		{"fail-on never", map[string]string{"fail-on": "never"}, exitOK, ""},
+		{"bad fail-on", map[string]string{"fail-on": "sometimes"}, exitUsage, `fail-on: \"sometimes\" is not one of error, warning, never`},
+		{"bad changed-only", map[string]string{"changed-only": "yes"}, exitUsage, "changed-only"},
+		{"missing path", map[string]string{"path": "nope"}, exitUsage, "modelgate could not run"},
+		{"missing base ref warns and goes on", map[string]string{"base-ref": "origin/gone", "fail-on": "warning"}, exitFindings, "::warning title=modelgate%3A base/unavailable"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			run := runAction(t, bin, ws, tt.inputs)
+			assert.Equal(t, tt.code, run.code, run.stdout+run.stderr)
+			assert.Contains(t, run.stdout, strings.ReplaceAll(tt.stdout, `\"`, `"`))
+		})
+	}
+}
+
+func TestActionChangedOnlyAndSubdirectory(t *testing.T) {
+	bin := buildAction(t)
+	repo := gittest.New(t)
+	require.NoError(t, os.MkdirAll(filepath.Join(repo.Dir, "ml"), 0o755))
+	require.NoError(t, os.CopyFS(filepath.Join(repo.Dir, "ml"), os.DirFS("../testdata/broken")))
+	base := repo.Commit("broken models")
+	repo.Write("ml/models/new/1.0.0/model.yaml", "apiVersion: modelgate.dev/v1\nkind: Model\nmetadata: {name: new, version: 1.0.0}\nspec:\n  metrics: {f1: high}\n  lineage: {parent_models: []}\n")
+	head := repo.Commit("one more")
+	ws := workspace{dir: repo.Dir, base: base, head: head}
+
+	all := runAction(t, bin, ws, map[string]string{"path": "ml"})
+	changed := runAction(t, bin, ws, map[string]string{"path": "ml", "changed-only": "true"})
+	assert.Equal(t, "14", all.outputs["errors"])
+	assert.Equal(t, "1", changed.outputs["errors"])
+	assert.Contains(t, changed.stdout, "file=ml/models/new/1.0.0/model.yaml,line=5")
+}
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if actionBinary.path != "" {
+		os.RemoveAll(filepath.Dir(actionBinary.path))
+	}
+	os.Exit(code)
+}

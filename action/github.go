@@ -1,0 +1,292 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+
+	"github.com/sethvargo/go-githubactions"
+
+	"github.com/modelgate/modelgate/pkg/finding"
+	"github.com/modelgate/modelgate/pkg/gate"
+	"github.com/modelgate/modelgate/pkg/gitrepo"
+	"github.com/modelgate/modelgate/pkg/report"
+)
+
+// inputs are the action's inputs, as action.yml declares them.
+type inputs struct {
+	path        string
+	manifests   string
+	failOn      finding.Severity // "" means never
+	changedOnly bool
+	baseRef     string
+	sarifFile   string
+	jsonFile    string
+}
+
+func readInputs(a *githubactions.Action) (inputs, error) {
+	in := inputs{
+		path:      orDefault(a.GetInput("path"), "."),
+		manifests: a.GetInput("manifests"),
+		baseRef:   a.GetInput("base-ref"),
+		sarifFile: a.GetInput("sarif-file"),
+		jsonFile:  orDefault(a.GetInput("json-file"), "modelgate-report.json"),
+	}
+	switch v := orDefault(a.GetInput("fail-on"), "error"); v {
+	case "error":
+		in.failOn = finding.Error
+	case "warning":
+		in.failOn = finding.Warning
+	case "never":
+		in.failOn = ""
+	default:
+		return in, fmt.Errorf("input fail-on: %q is not one of error, warning, never", v)
+	}
+	switch v := orDefault(a.GetInput("changed-only"), "false"); v {
+	case "true", "false":
+		in.changedOnly = v == "true"
+	default:
+		return in, fmt.Errorf("input changed-only: %q is not true or false", v)
+	}
+	return in, nil
+}
+
+func orDefault(v, def string) string {
+	if v = strings.TrimSpace(v); v == "" {
+		return def
+	}
+	return v
+}
+
+// runGitHub is the action's entry point inside GitHub Actions: it checks the
+// repository, annotates the pull request, writes the job summary, the SARIF
+// and JSON reports and the outputs, and fails the step as fail-on says.
+func runGitHub(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	a := githubactions.New(githubactions.WithWriter(stdout))
+	if len(args) > 0 {
+		a.Errorf("action github takes no arguments (got %q); configure it with inputs", args)
+		return exitUsage
+	}
+	in, err := readInputs(a)
+	if err != nil {
+		a.Errorf("%v", err)
+		return exitUsage
+	}
+	gh, err := a.Context()
+	if err != nil {
+		a.Errorf("read the GitHub context: %v", err)
+		return exitUsage
+	}
+	res, err := gate.Run(ctx, gate.Options{Root: in.path, Glob: in.manifests, BaseRef: baseRef(in, gh)})
+	if err != nil {
+		a.Errorf("modelgate could not run: %v", err)
+		return exitUsage
+	}
+	fs := res.Findings
+	if in.changedOnly {
+		fs = onlyChanged(ctx, res)
+	}
+	shown := withPrefix(fs, repoPrefix(in.path, gh.Workspace))
+	report.Annotations(a, shown)
+	if err := writeReports(a, res, in, gh, shown); err != nil {
+		a.Errorf("%v", err)
+		return exitUsage
+	}
+	if in.failOn != "" && failed(fs, in.failOn) {
+		n := finding.Count(fs)
+		fmt.Fprintf(stderr, "modelgate: %d errors, %d warnings (fail-on: %s)\n", n[finding.Error], n[finding.Warning], in.failOn)
+		return exitFindings
+	}
+	return exitOK
+}
+
+// baseRef is what changes are measured against: the input, else the base
+// commit of the pull request in the event, else nothing.
+func baseRef(in inputs, gh *githubactions.GitHubContext) string {
+	if in.baseRef != "" {
+		return in.baseRef
+	}
+	if pr, ok := gh.Event["pull_request"].(map[string]any); ok {
+		if base, ok := pr["base"].(map[string]any); ok {
+			if sha, ok := base["sha"].(string); ok && sha != "" {
+				return sha
+			}
+		}
+	}
+	if gh.BaseRef != "" {
+		return "origin/" + gh.BaseRef
+	}
+	return ""
+}
+
+// onlyChanged keeps the findings about models the change touches and their
+// descendants, and about files it touches; without a base, all of them.
+func onlyChanged(ctx context.Context, res *gate.Result) []finding.Finding {
+	if res.Base == nil {
+		return res.Findings
+	}
+	impact := res.Graph.Impact(res.Changed())
+	files := map[string]bool{}
+	if repo, err := gitrepo.Open(ctx, res.Root); err == nil {
+		if changed, err := repo.ChangedFiles(ctx, res.Base.Commit); err == nil {
+			for _, f := range changed {
+				files[f] = true
+			}
+		}
+	}
+	var out []finding.Finding
+	for _, f := range res.Findings {
+		if f.File == "" || files[f.File] || (f.Model != "" && slices.Contains(impact, f.Model)) {
+			out = append(out, f)
+		}
+	}
+	return out
+}
+
+// repoPrefix is the checked directory's path inside the workspace, which
+// GitHub needs in front of file names to place annotations.
+func repoPrefix(path, workspace string) string {
+	if workspace == "" {
+		workspace = "."
+	}
+	absPath, err1 := filepath.Abs(path)
+	absWS, err2 := filepath.Abs(workspace)
+	if err1 != nil || err2 != nil {
+		return ""
+	}
+	rel, err := filepath.Rel(absWS, absPath)
+	if err != nil || rel == "." || strings.HasPrefix(rel, "..") {
+		return ""
+	}
+	return filepath.ToSlash(rel) + "/"
+}
+
+func withPrefix(fs []finding.Finding, prefix string) []finding.Finding {
+	out := slices.Clone(fs)
+	if prefix == "" {
+		return out
+	}
+	for i := range out {
+		if out[i].File != "" {
+			out[i].File = prefix + out[i].File
+		}
+	}
+	return out
+}
+
+func failed(fs []finding.Finding, threshold finding.Severity) bool {
+	for _, f := range fs {
+		if f.Severity.Rank() <= threshold.Rank() {
+			return true
+		}
+	}
+	return false
+}
+
+// writeReports writes the job summary, the SARIF and JSON files and the
+// outputs. A summary that cannot be written (a fork's read-only token does
+// not matter here: it is a file) is reported but does not stop the rest.
+func writeReports(a *githubactions.Action, res *gate.Result, in inputs, gh *githubactions.GitHubContext, fs []finding.Finding) error {
+	if path := os.Getenv("GITHUB_STEP_SUMMARY"); path != "" {
+		summary := report.JobSummary(res, report.SummaryOptions{BlobURL: blobURL(gh), Findings: fs})
+		if err := appendFile(path, summary); err != nil {
+			a.Warningf("could not write the job summary: %v", err)
+		}
+	}
+	if in.sarifFile != "" {
+		if err := writeFile(in.sarifFile, func(w io.Writer) error {
+			return report.SARIF(w, fs, report.SARIFOptions{Version: version, InformationURI: "https://github.com/modelgate/modelgate"})
+		}); err != nil {
+			return fmt.Errorf("write SARIF: %w", err)
+		}
+	}
+	rep := report.NewJSON(res, fs)
+	if err := writeFile(in.jsonFile, func(w io.Writer) error {
+		enc := json.NewEncoder(w)
+		enc.SetIndent("", "  ")
+		return enc.Encode(rep)
+	}); err != nil {
+		return fmt.Errorf("write JSON report: %w", err)
+	}
+	return writeOutputs(res, in, fs)
+}
+
+func writeOutputs(res *gate.Result, in inputs, fs []finding.Finding) error {
+	n := finding.Count(fs)
+	models, err := json.Marshal(nonNil(res.Changed()))
+	if err != nil {
+		return err
+	}
+	path := os.Getenv("GITHUB_OUTPUT")
+	for _, kv := range [][2]string{
+		{"errors", fmt.Sprint(n[finding.Error])},
+		{"warnings", fmt.Sprint(n[finding.Warning])},
+		{"models", string(models)},
+		{"report", in.jsonFile},
+	} {
+		if err := setOutput(path, kv[0], kv[1]); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func nonNil(s []string) []string {
+	if s == nil {
+		return []string{}
+	}
+	return s
+}
+
+// blobURL links findings to the files of the commit checked.
+func blobURL(gh *githubactions.GitHubContext) string {
+	if gh.ServerURL == "" || gh.Repository == "" {
+		return ""
+	}
+	sha := gh.SHA
+	if pr, ok := gh.Event["pull_request"].(map[string]any); ok {
+		if head, ok := pr["head"].(map[string]any); ok {
+			if s, ok := head["sha"].(string); ok && s != "" {
+				sha = s
+			}
+		}
+	}
+	if sha == "" {
+		return ""
+	}
+	return strings.TrimSuffix(gh.ServerURL, "/") + "/" + gh.Repository + "/blob/" + sha + "/"
+}
+
+func appendFile(path, text string) error {
+	f, err := os.OpenFile(path, os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o644)
+	if err != nil {
+		return err
+	}
+	_, err = io.WriteString(f, text)
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	return err
+}
+
+func writeFile(path string, write func(io.Writer) error) error {
+	if dir := filepath.Dir(path); dir != "." {
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			return err
+		}
+	}
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	err = write(f)
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	return err
+}

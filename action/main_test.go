@@ -1,0 +1,130 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"os"
+	"os/exec"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/modelgate/modelgate/internal/golden"
+
+	"github.com/modelgate/modelgate/pkg/inventory"
+	"github.com/modelgate/modelgate/pkg/report"
+)
+
+const (
+	example = "../testdata/example"
+	broken  = "../testdata/broken"
+)
+
+func runCLI(args ...string) (code int, stdout, stderr string) {
+	var out, errOut bytes.Buffer
+	code = run(context.Background(), args, &out, &errOut)
+	return code, out.String(), errOut.String()
+}
+
+func TestExitCodes(t *testing.T) {
+	tests := []struct {
+		name string
+		args []string
+		code int
+		err  string
+	}{
+		{"clean repository", []string{"validate", example}, exitOK, ""},
+		{"findings", []string{"validate", broken}, exitFindings, ""},
+		{"flags after the directory", []string{"validate", example, "--format", "json"}, exitOK, ""},
+		{"no command", nil, exitUsage, "usage"},
+		{"unknown command", []string{"frobnicate"}, exitUsage, `unknown command "frobnicate"`},
+		{"unknown flag", []string{"validate", "--nope"}, exitUsage, "flag provided but not defined"},
+		{"unknown format", []string{"validate", "--format", "xml", example}, exitUsage, `unknown format "xml"`},
+		{"two directories", []string{"validate", example, broken}, exitUsage, "expected one directory"},
+		{"missing directory", []string{"validate", "no/such/dir"}, exitUsage, "open repository"},
+		{"bad glob", []string{"validate", "--manifests", "[", example}, exitUsage, "not a valid glob"},
+		{"lineage of an unknown model", []string{"lineage", "--model", "nope@1.0.0", example}, exitUsage, `no model version "nope@1.0.0"`},
+		{"lineage unknown format", []string{"lineage", "--format", "png", example}, exitUsage, "unknown format"},
+		{"inventory unknown format", []string{"inventory", "--format", "csv", example}, exitUsage, "unknown format"},
+		{"help", []string{"validate", "-h"}, exitOK, "-format"},
+		{"version", []string{"version"}, exitOK, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			code, _, stderr := runCLI(tt.args...)
+			assert.Equal(t, tt.code, code, stderr)
+			assert.Contains(t, stderr, tt.err)
+		})
+	}
+}
+
+func TestValidateText(t *testing.T) {
+	_, out, _ := runCLI("validate", broken)
+	golden.Assert(t, "broken.txt", out)
+	_, out, _ = runCLI("validate", example)
+	golden.Assert(t, "example.txt", out)
+}
+
+func TestValidateJSON(t *testing.T) {
+	code, out, _ := runCLI("validate", "--format", "json", broken)
+	require.Equal(t, exitFindings, code)
+	var rep report.JSONReport
+	require.NoError(t, json.Unmarshal([]byte(out), &rep))
+	assert.Equal(t, report.JSONVersion, rep.Version)
+	assert.False(t, rep.Passed)
+	assert.Equal(t, report.Summary{Manifests: 10, Models: 7, Errors: 13}, rep.Summary)
+	assert.Len(t, rep.Findings, 13)
+	for _, f := range rep.Findings {
+		assert.NotEmpty(t, f.File, f.Message)
+		assert.Positive(t, f.Line, f.Message)
+	}
+}
+
+func TestLineage(t *testing.T) {
+	for _, format := range []string{"mermaid", "dot"} {
+		code, out, stderr := runCLI("lineage", example, "--format", format)
+		require.Equal(t, exitOK, code, stderr)
+		golden.Assert(t, "example-lineage."+format, out)
+	}
+	code, out, _ := runCLI("lineage", example, "--model", "support-router@0.4.0")
+	require.Equal(t, exitOK, code)
+	assert.Contains(t, out, "text-encoder")
+	assert.NotContains(t, out, "churn-predictor")
+}
+
+func TestInventoryAgesFromGit(t *testing.T) {
+	if _, err := exec.LookPath("git"); err != nil {
+		t.Skip("git is not installed")
+	}
+	dir := t.TempDir()
+	require.NoError(t, os.CopyFS(dir, os.DirFS(example)))
+	gitRun := func(args ...string) {
+		cmd := exec.Command("git", append([]string{"-C", dir}, args...)...)
+		cmd.Env = append(os.Environ(), "GIT_AUTHOR_DATE=2024-01-01T00:00:00Z", "GIT_COMMITTER_DATE=2024-01-01T00:00:00Z",
+			"GIT_AUTHOR_NAME=t", "GIT_AUTHOR_EMAIL=t@example.com", "GIT_COMMITTER_NAME=t", "GIT_COMMITTER_EMAIL=t@example.com")
+		out, err := cmd.CombinedOutput()
+		require.NoError(t, err, string(out))
+	}
+	gitRun("init", "-q")
+	gitRun("add", ".")
+	gitRun("commit", "-qm", "models")
+
+	code, out, stderr := runCLI("inventory", dir, "--format", "json")
+	require.Equal(t, exitOK, code, stderr)
+	var rows []inventory.Row
+	require.NoError(t, json.Unmarshal([]byte(out), &rows))
+	require.Len(t, rows, 7)
+	for _, r := range rows {
+		require.NotNil(t, r.Added, r.Model)
+		assert.Equal(t, "2024-01-01T00:00:00Z", r.Added.UTC().Format("2006-01-02T15:04:05Z07:00"))
+		assert.Positive(t, *r.AgeDays)
+	}
+	assert.Equal(t, "fraud-detector", rows[3].Model)
+	assert.Equal(t, []string{"fraud-detector@3.1.0", "text-encoder@1.1.0"}, rows[3].Parents)
+
+	code, out, _ = runCLI("inventory", example)
+	require.Equal(t, exitOK, code)
+	assert.Contains(t, out, "| fraud-detector | 3.2.0 | staging | risk-ml@example.com | high |")
+}

@@ -1,0 +1,45 @@
+package finding
+
+import (
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+)
+
+func TestParseSeverity(t *testing.T) {
+	tests := []struct {
+		word string
+		want Severity
+		ok   bool
+	}{
+		{"deny", Error, true}, {"violation", Error, true}, {"high", Error, true},
+		{"warn", Warning, true}, {"medium", Warning, true},
+		{"info", Info, true}, {"low", Info, true},
+		{"bogus", "", false}, {"", "", false},
+	}
+	for _, tt := range tests {
+		got, ok := ParseSeverity(tt.word)
+		assert.Equal(t, tt.want, got, tt.word)
+		assert.Equal(t, tt.ok, ok, tt.word)
+	}
+}
+
+func TestSortAndCount(t *testing.T) {
+	fs := []Finding{
+		{Severity: Info, File: "a", Line: 1},
+		{Severity: Error, File: "b", Line: 9},
+		{Severity: Warning, File: "a", Line: 2},
+		{Severity: Error, File: "a", Line: 3},
+		{Severity: Error, File: "a", Line: 3, Rule: "a"},
+	}
+	Sort(fs)
+	assert.Equal(t, []Finding{
+		{Severity: Error, File: "a", Line: 3},
+		{Severity: Error, File: "a", Line: 3, Rule: "a"},
+		{Severity: Error, File: "b", Line: 9},
+		{Severity: Warning, File: "a", Line: 2},
+		{Severity: Info, File: "a", Line: 1},
+	}, fs)
+	assert.Equal(t, map[Severity]int{Error: 3, Warning: 1, Info: 1}, Count(fs))
+	assert.Equal(t, 3, Severity("other").Rank())
+}

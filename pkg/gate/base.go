@@ -1,0 +1,201 @@
+package gate
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"reflect"
+	"slices"
+
+	"github.com/bmatcuk/doublestar/v4"
+
+	"github.com/modelgate/modelgate/pkg/finding"
+	"github.com/modelgate/modelgate/pkg/gitrepo"
+	"github.com/modelgate/modelgate/pkg/lineage"
+	"github.com/modelgate/modelgate/pkg/manifest"
+	"github.com/modelgate/modelgate/pkg/repository"
+)
+
+// Change says how a pull request changed a model version.
+type Change string
+
+// The changes of the policy input contract.
+const (
+	Added     Change = "added"
+	Modified  Change = "modified"
+	Unchanged Change = "unchanged"
+	Deleted   Change = "deleted"
+)
+
+// Base is the repository as it was at the commit a pull request is
+// compared with.
+type Base struct {
+	// Ref is what the user named; Commit is the commit compared with.
+	Ref    string
+	Commit string
+	Repo   *repository.Repository
+	Graph  *lineage.Graph
+}
+
+// ErrBaseUnavailable wraps every reason the base could not be read.
+var ErrBaseUnavailable = errors.New("base revision unavailable")
+
+// loadBase exports the manifests of the base revision to a temporary
+// directory and loads them with the same options as the head.
+func loadBase(ctx context.Context, opts Options) (*Base, error) {
+	repo, err := gitrepo.Open(ctx, opts.Root)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrBaseUnavailable, err)
+	}
+	commit, err := repo.Resolve(ctx, opts.BaseRef)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w (a shallow clone? check out with fetch-depth: 0)", ErrBaseUnavailable, err)
+	}
+	if head, err := repo.Resolve(ctx, "HEAD"); err == nil {
+		if mb, err := repo.MergeBase(ctx, commit, head); err == nil {
+			commit = mb
+		}
+	}
+	dir, err := os.MkdirTemp("", "modelgate-base-")
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrBaseUnavailable, err)
+	}
+	defer os.RemoveAll(dir)
+	glob := opts.Glob
+	if glob == "" {
+		glob = repository.DefaultGlob
+	}
+	var paths []string
+	if prefix, _ := doublestar.SplitPattern(glob); prefix != "." {
+		paths = []string{prefix}
+	}
+	if err := repo.Export(ctx, commit, dir, paths...); err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrBaseUnavailable, err)
+	}
+	loaded, err := repository.Load(ctx, repository.Options{Root: dir, Glob: glob, Schemas: opts.Schemas})
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrBaseUnavailable, err)
+	}
+	return &Base{Ref: opts.BaseRef, Commit: commit, Repo: loaded, Graph: lineage.Build(loaded.Models)}, nil
+}
+
+// baseWarning reports that the comparison was skipped, and why.
+func baseWarning(ref string, err error) finding.Finding {
+	return finding.Finding{
+		Rule: "base/unavailable", Title: "No base comparison", Severity: finding.Warning,
+		Message: fmt.Sprintf("could not read the base %q, so changes are not compared with it: %v", ref, err),
+	}
+}
+
+// Change returns how the version id changed since the base, and the
+// manifest it is compared with: the same version on the base, or for a new
+// version the highest version of the same model there (the one it would
+// replace). Without a base every version is Unchanged and has none.
+func (r *Result) Change(id string) (Change, *manifest.Manifest) {
+	if r.Base == nil {
+		return Unchanged, nil
+	}
+	head := r.Graph.Node(id)
+	if head == nil {
+		if n := r.Base.Graph.Node(id); n != nil {
+			return Deleted, n.Manifest
+		}
+		return Unchanged, nil
+	}
+	if n := r.Base.Graph.Node(id); n != nil {
+		if sameContent(head.Manifest, n.Manifest) {
+			return Unchanged, n.Manifest
+		}
+		return Modified, n.Manifest
+	}
+	versions := r.Base.Graph.Versions(head.Manifest.Metadata.Name)
+	if len(versions) == 0 {
+		return Added, nil
+	}
+	return Added, r.Base.Graph.Node(versions[len(versions)-1]).Manifest
+}
+
+// Changed returns the ids of the versions added or modified since the base,
+// sorted; nil without a base.
+func (r *Result) Changed() []string {
+	if r.Base == nil {
+		return nil
+	}
+	var out []string
+	for _, id := range r.Graph.IDs() {
+		if c, _ := r.Change(id); c == Added || c == Modified {
+			out = append(out, id)
+		}
+	}
+	return out
+}
+
+// Deleted returns the ids of the versions the base has and the head does
+// not, sorted.
+func (r *Result) Deleted() []string {
+	if r.Base == nil {
+		return nil
+	}
+	var out []string
+	for _, id := range r.Base.Graph.IDs() {
+		if r.Graph.Node(id) == nil {
+			out = append(out, id)
+		}
+	}
+	return slices.Clip(out)
+}
+
+// sameContent compares two versions by what they say, not how the files
+// are laid out: the decoded manifest and lineage.
+func sameContent(a, b *manifest.Manifest) bool {
+	if !reflect.DeepEqual(a.Doc.Value, b.Doc.Value) {
+		return false
+	}
+	if (a.Lineage == nil) != (b.Lineage == nil) {
+		return false
+	}
+	return a.Lineage == nil || reflect.DeepEqual(a.Lineage.Value(), b.Lineage.Value())
+}
+
+// Renames pairs each added version with a deleted one that has the same
+// artifact digest (the same trained model under a new name or version):
+// map from the added id to the deleted id.
+func (r *Result) Renames() map[string]string {
+	deleted := r.Deleted()
+	if len(deleted) == 0 {
+		return nil
+	}
+	byDigest := make(map[string]string, len(deleted))
+	for _, id := range deleted {
+		if d := r.Base.Graph.Node(id).Manifest.Spec.Artifact.Digest; d != "" {
+			byDigest[d] = id
+		}
+	}
+	out := make(map[string]string)
+	for _, id := range r.Changed() {
+		if c, _ := r.Change(id); c != Added {
+			continue
+		}
+		if old, ok := byDigest[r.Graph.Node(id).Manifest.Spec.Artifact.Digest]; ok {
+			out[id] = old
+		}
+	}
+	return out
+}
+
+// renameFindings note each rename on the new manifest, so a reviewer sees
+// that a deletion is not a loss.
+func renameFindings(r *Result) []finding.Finding {
+	var out []finding.Finding
+	for id, old := range r.Renames() {
+		m := r.Graph.Node(id).Manifest
+		line, col, _ := m.Doc.Locate("metadata.name")
+		out = append(out, finding.Finding{
+			Rule: "change/renamed", Title: "Renamed model", Severity: finding.Info, Model: id,
+			File: m.File, Line: line, Column: col, Path: "metadata.name",
+			Message: fmt.Sprintf("%s replaces %s (%s), which this change deletes: same artifact digest", id, old, r.Base.Graph.Node(old).Manifest.File),
+		})
+	}
+	return out
+}

@@ -1,0 +1,146 @@
+// Package gate is modelgate's check of a repository, read top to bottom:
+// load the manifests, build the lineage graph, turn what was found into
+// findings. The action's commands are thin wrappers around Run.
+package gate
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/modelgate/modelgate/pkg/finding"
+	"github.com/modelgate/modelgate/pkg/lineage"
+	"github.com/modelgate/modelgate/pkg/manifest"
+	"github.com/modelgate/modelgate/pkg/repository"
+)
+
+// Options configure one check of a repository.
+type Options struct {
+	// Root is the repository's directory.
+	Root string
+	// Glob matches manifests; empty means repository.DefaultGlob.
+	Glob string
+	// Schemas is shared between runs when set; nil compiles them.
+	Schemas *manifest.Schemas
+	// Now is the time of the run; zero means time.Now.
+	Now time.Time
+	// BaseRef, when set, is the revision changes are measured against (a
+	// pull request's base branch). When it cannot be read the check goes on
+	// without the comparison and says so in a warning.
+	BaseRef string
+}
+
+// Result is everything one check found.
+type Result struct {
+	// Root is the repository's directory as the caller named it.
+	Root  string
+	Now   time.Time
+	Repo  *repository.Repository
+	Graph *lineage.Graph
+	// Base is the comparison with BaseRef; nil without one.
+	Base *Base
+	// Findings are sorted worst first.
+	Findings []finding.Finding
+}
+
+// Run checks the repository at opts.Root. The error is for a check that
+// could not run at all; what is wrong with the repository is in Findings.
+func Run(ctx context.Context, opts Options) (*Result, error) {
+	if opts.Now.IsZero() {
+		opts.Now = time.Now()
+	}
+	if opts.Schemas == nil {
+		s, err := manifest.CompileSchemas()
+		if err != nil {
+			return nil, err
+		}
+		opts.Schemas = s
+	}
+	repo, err := repository.Load(ctx, repository.Options{Root: opts.Root, Glob: opts.Glob, Schemas: opts.Schemas})
+	if err != nil {
+		return nil, fmt.Errorf("load: %w", err)
+	}
+	graph := lineage.Build(repo.Models)
+	findings := append(repo.Findings, lineageFindings(graph)...)
+	if len(repo.Files) == 0 {
+		findings = append(findings, emptyFinding(opts))
+	}
+	res := &Result{Root: opts.Root, Now: opts.Now, Repo: repo, Graph: graph}
+	if opts.BaseRef != "" {
+		base, err := loadBase(ctx, opts)
+		if err != nil {
+			findings = append(findings, baseWarning(opts.BaseRef, err))
+		}
+		res.Base = base
+		if base != nil {
+			findings = append(findings, renameFindings(res)...)
+		}
+	}
+	attachModels(findings, repo.Models)
+	finding.Sort(findings)
+	res.Findings = findings
+	return res, nil
+}
+
+// lineageSeverity is how much a lineage problem matters when no policy says
+// otherwise: a missing lineage is worth a warning, anything else is wrong.
+func lineageSeverity(kind lineage.ProblemKind) finding.Severity {
+	if kind == lineage.MissingLineage {
+		return finding.Warning
+	}
+	return finding.Error
+}
+
+func lineageFindings(g *lineage.Graph) []finding.Finding {
+	problems := g.Problems()
+	out := make([]finding.Finding, 0, len(problems))
+	for _, p := range problems {
+		out = append(out, finding.Finding{
+			Rule: "lineage/" + string(p.Kind), Title: "Lineage", Severity: lineageSeverity(p.Kind), Message: p.Message,
+			File: p.File, Line: p.Line, Column: p.Column, Path: p.Path, Model: p.Model,
+		})
+	}
+	return out
+}
+
+// emptyFinding warns that nothing was checked: usually a wrong directory
+// or pattern, which must not pass silently.
+func emptyFinding(opts Options) finding.Finding {
+	glob := opts.Glob
+	if glob == "" {
+		glob = repository.DefaultGlob
+	}
+	return finding.Finding{
+		Rule: "repository/empty", Title: "No manifests", Severity: finding.Warning,
+		Message: fmt.Sprintf("no manifest matches %q under %s; nothing was checked", glob, opts.Root),
+	}
+}
+
+// attachModels names the model of findings that know only their file.
+func attachModels(fs []finding.Finding, models []*manifest.Manifest) {
+	byFile := make(map[string]string, len(models))
+	for _, m := range models {
+		byFile[m.File] = m.ID()
+		if m.Lineage != nil {
+			byFile[m.Lineage.File] = m.ID()
+		}
+	}
+	for i := range fs {
+		if fs[i].Model == "" {
+			fs[i].Model = byFile[fs[i].File]
+		}
+	}
+}
+
+// Counts returns the number of findings per severity.
+func (r *Result) Counts() map[finding.Severity]int { return finding.Count(r.Findings) }
+
+// Failed reports whether any finding is at least as severe as threshold.
+func (r *Result) Failed(threshold finding.Severity) bool {
+	for _, f := range r.Findings {
+		if f.Severity.Rank() <= threshold.Rank() {
+			return true
+		}
+	}
+	return false
+}

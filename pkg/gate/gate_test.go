@@ -1,0 +1,130 @@
+package gate
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"runtime"
+	"sync"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/modelgate/modelgate/internal/repogen"
+	"github.com/modelgate/modelgate/pkg/finding"
+	"github.com/modelgate/modelgate/pkg/manifest"
+	"github.com/modelgate/modelgate/pkg/repository"
+)
+
+func TestRunExample(t *testing.T) {
+	res, err := Run(context.Background(), Options{Root: "../../testdata/example"})
+	require.NoError(t, err)
+	assert.Empty(t, res.Findings)
+	assert.Len(t, res.Graph.IDs(), 7)
+	assert.False(t, res.Failed(finding.Warning))
+}
+
+func TestRunBroken(t *testing.T) {
+	res, err := Run(context.Background(), Options{Root: "../../testdata/broken"})
+	require.NoError(t, err)
+	assert.True(t, res.Failed(finding.Error))
+	counts := res.Counts()
+	assert.Equal(t, 13, counts[finding.Error])
+	for _, f := range res.Findings {
+		if f.File == "models/mismatch/1.0.0/lineage.json" {
+			assert.Equal(t, "mismatch@1.0.0", f.Model, "lineage findings name their model")
+		}
+	}
+}
+
+func TestRunEmpty(t *testing.T) {
+	res, err := Run(context.Background(), Options{Root: t.TempDir()})
+	require.NoError(t, err)
+	require.Len(t, res.Findings, 1)
+	assert.Equal(t, "repository/empty", res.Findings[0].Rule)
+	assert.Equal(t, finding.Warning, res.Findings[0].Severity)
+}
+
+func TestRunGenerated(t *testing.T) {
+	dir := t.TempDir()
+	require.NoError(t, repogen.Write(dir, 50))
+	res, err := Run(context.Background(), Options{Root: dir})
+	require.NoError(t, err)
+	assert.Empty(t, res.Findings)
+	assert.Len(t, res.Graph.IDs(), 50)
+}
+
+// generated10k writes one repository of 10,000 manifests for all the
+// benchmarks of a run.
+func generated10k(b *testing.B) string {
+	b.Helper()
+	dir := filepath.Join(os.TempDir(), "modelgate-bench-10000")
+	if _, err := os.Stat(filepath.Join(dir, "done")); err == nil {
+		return dir
+	}
+	require.NoError(b, os.RemoveAll(dir))
+	require.NoError(b, repogen.Write(dir, 10_000))
+	require.NoError(b, os.WriteFile(filepath.Join(dir, "done"), nil, 0o644))
+	return dir
+}
+
+// BenchmarkCheck10k measures the whole check of 10,000 manifests with
+// lineage files, beside its floor: reading and decoding the same files with
+// the same decoder on the same number of goroutines, and nothing else.
+//
+// The action's binary runs with GOGC=400 (see action/main.go); run the
+// benchmark with GOGC=400 to measure what it does.
+func BenchmarkCheck10k(b *testing.B) {
+	dir := generated10k(b)
+	schemas, err := manifest.CompileSchemas()
+	require.NoError(b, err)
+	b.Run("floor-read-and-decode", func(b *testing.B) {
+		repo, err := repository.Load(context.Background(), repository.Options{Root: dir, Schemas: schemas})
+		require.NoError(b, err)
+		var files []string
+		for _, m := range repo.Models {
+			files = append(files, m.File, m.Lineage.File)
+		}
+		b.ReportAllocs()
+		b.ResetTimer()
+		for b.Loop() {
+			decodeAll(b, dir, files)
+		}
+	})
+	b.Run("load-and-check", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			res, err := Run(context.Background(), Options{Root: dir, Schemas: schemas})
+			if err != nil || len(res.Findings) != 0 {
+				b.Fatalf("run: %v, %d findings", err, len(res.Findings))
+			}
+		}
+	})
+}
+
+func decodeAll(b *testing.B, dir string, files []string) {
+	var wg sync.WaitGroup
+	next := make(chan string)
+	for range runtime.GOMAXPROCS(0) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for f := range next {
+				data, err := os.ReadFile(filepath.Join(dir, f))
+				if err != nil {
+					b.Error(err)
+					continue
+				}
+				if _, err := manifest.Decode(f, data, manifest.DefaultLimits()); err != nil {
+					b.Error(err)
+				}
+			}
+		}()
+	}
+	for _, f := range files {
+		next <- f
+	}
+	close(next)
+	wg.Wait()
+}

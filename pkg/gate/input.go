@@ -1,0 +1,77 @@
+package gate
+
+import (
+	"time"
+
+	"github.com/modelgate/modelgate/pkg/manifest"
+)
+
+// PullRequest is what policies learn about the pull request being checked.
+type PullRequest struct {
+	Number int
+	Author string
+	Labels []string
+	// Approvals is the number of distinct approving reviewers; -1 when it
+	// is unknown (no token to ask GitHub), which policies see as null.
+	Approvals int
+}
+
+// value is the pull_request object of the policy input.
+func (pr *PullRequest) value() any {
+	if pr == nil {
+		return nil
+	}
+	labels := make([]any, len(pr.Labels))
+	for i, l := range pr.Labels {
+		labels[i] = l
+	}
+	var approvals any
+	if pr.Approvals >= 0 {
+		approvals = pr.Approvals
+	}
+	return map[string]any{"number": pr.Number, "author": pr.Author, "labels": labels, "approvals": approvals}
+}
+
+// PolicyInput builds the input of the policy input contract (DESIGN.md,
+// "Policy input") for one model version: either a version of the head, or
+// a deleted one (taken from the base). The manifest's own top-level fields
+// also stand at the root, sharing the decoded values rather than copying
+// them; the contract's names win on a clash.
+func (r *Result) PolicyInput(id string, pr *PullRequest) map[string]any {
+	change, base := r.Change(id)
+	m := r.manifestOf(id)
+	root, _ := m.Doc.Value.(map[string]any)
+	in := make(map[string]any, len(root)+8)
+	for k, v := range root {
+		in[k] = v
+	}
+	var lin any
+	if m.Lineage != nil {
+		lin = m.Lineage.Value()
+	}
+	var baseValue any
+	if base != nil {
+		baseValue = base.Doc.Value
+	}
+	graph := r.Graph
+	if change == Deleted {
+		graph = r.Base.Graph
+	}
+	in["file"] = m.File
+	in["manifest"] = m.Doc.Value
+	in["lineage"] = lin
+	in["graph"] = graph.Facts(id)
+	in["base"] = baseValue
+	in["change"] = string(change)
+	in["pull_request"] = pr.value()
+	in["now"] = r.Now.UTC().Format(time.RFC3339)
+	return in
+}
+
+// manifestOf finds a version in the head, or else in the base.
+func (r *Result) manifestOf(id string) *manifest.Manifest {
+	if n := r.Graph.Node(id); n != nil {
+		return n.Manifest
+	}
+	return r.Base.Graph.Node(id).Manifest
+}

@@ -1,0 +1,247 @@
+package judge
+
+import (
+	"fmt"
+	"math"
+	"slices"
+)
+
+// estimate is an effect on the judge's working scale, oriented so that a
+// positive effect is bad, with its standard error and degrees of freedom.
+type estimate struct {
+	bad    float64 // effect in the bad direction
+	se, df float64
+	tol    float64 // the tolerance on the same scale, > 0
+	scale  Scale
+}
+
+// Metric judges one metric. It returns an error only when the metric's
+// definition is invalid; samples that cannot be judged give NoData with a
+// reason.
+func (j *Judge) Metric(m Metric) (Result, error) {
+	if err := validate(m); err != nil {
+		return Result{}, err
+	}
+	res := Result{Name: m.Name, Critical: m.Critical, Verdict: NoData, Confidence: j.cfg.Confidence,
+		Change: math.NaN(), CI: [2]float64{math.NaN(), math.NaN()}, P: math.NaN(),
+		BaselineN: len(m.Baseline), CanaryN: len(m.Canary)}
+	if reason := j.checkSamples(m); reason != "" {
+		res.Reason = reason
+		return res, nil
+	}
+	est, reason := j.estimate(m)
+	if reason != "" {
+		res.Reason = reason
+		return res, nil
+	}
+	j.conclude(&res, m.Direction, est)
+	return res, nil
+}
+
+func validate(m Metric) error {
+	switch {
+	case m.Name == "":
+		return fmt.Errorf("%w: empty name", ErrInvalidMetric)
+	case m.Direction != IncreaseIsBad && m.Direction != DecreaseIsBad:
+		return fmt.Errorf("%w: metric %q: direction %q: want %q or %q",
+			ErrInvalidMetric, m.Name, m.Direction, IncreaseIsBad, DecreaseIsBad)
+	case !(m.Tolerance > 0) || math.IsInf(m.Tolerance, 1):
+		return fmt.Errorf("%w: metric %q: tolerance %v: must be a positive relative change (0.05 = 5 %%)",
+			ErrInvalidMetric, m.Name, m.Tolerance)
+	case m.Scale != ScaleAuto && m.Scale != ScaleLog && m.Scale != ScaleMean:
+		return fmt.Errorf("%w: metric %q: scale %q: want %q, %q or empty",
+			ErrInvalidMetric, m.Name, m.Scale, ScaleLog, ScaleMean)
+	case m.Direction == DecreaseIsBad && m.Tolerance >= 1:
+		return fmt.Errorf("%w: metric %q: tolerance %v: a decrease of 100 %% or more is impossible; must be below 1",
+			ErrInvalidMetric, m.Name, m.Tolerance)
+	}
+	return nil
+}
+
+// checkSamples returns why the samples cannot be judged, or "".
+func (j *Judge) checkSamples(m Metric) string {
+	sides := [2]struct {
+		name string
+		xs   []float64
+	}{{"baseline", m.Baseline}, {"canary", m.Canary}}
+	for _, s := range sides {
+		switch n := len(s.xs); {
+		case n == 0:
+			return s.name + " has no samples"
+		case n < j.cfg.MinSamples:
+			return fmt.Sprintf("%s has %d samples, need %d", s.name, n, j.cfg.MinSamples)
+		case n > j.cfg.MaxSamples:
+			return fmt.Sprintf("%s has %d samples, more than the %d accepted", s.name, n, j.cfg.MaxSamples)
+		}
+		for i, x := range s.xs {
+			switch {
+			case math.IsNaN(x) || math.IsInf(x, 0):
+				return fmt.Sprintf("%s sample %d is %v", s.name, i, x)
+			case x < 0:
+				return fmt.Sprintf("%s sample %d is negative (%v): relative changes need non-negative values", s.name, i, x)
+			}
+		}
+	}
+	return ""
+}
+
+// estimate picks the working scale and estimates the bad effect, or
+// returns why it cannot.
+func (j *Judge) estimate(m Metric) (estimate, string) {
+	sign := 1.0
+	if m.Direction == DecreaseIsBad {
+		sign = -1
+	}
+	logOK := positive(m.Baseline) && positive(m.Canary)
+	if m.Scale == ScaleLog && !logOK {
+		return estimate{}, "the log scale needs positive samples"
+	}
+	if logOK && m.Scale != ScaleMean {
+		b, c := yuen(m.Baseline, j.cfg.Trim), yuen(m.Canary, j.cfg.Trim)
+		est := combine(b, c)
+		est.bad *= sign
+		est.tol, est.scale = math.Log1p(m.Tolerance), ScaleLog
+		if m.Direction == DecreaseIsBad {
+			est.tol = -math.Log1p(-m.Tolerance)
+		}
+		return est, degenerate(est)
+	}
+	b, c := moments(m.Baseline), moments(m.Canary)
+	if b.loc == 0 {
+		return estimate{}, "baseline mean is 0: a relative change is undefined"
+	}
+	est := combine(b, c)
+	// Relative to the baseline mean: (c - b) / b.
+	est.bad *= sign / b.loc
+	est.se /= b.loc
+	est.tol, est.scale = m.Tolerance, ScaleMean
+	return est, degenerate(est)
+}
+
+// degenerate says why an estimate cannot be tested, or "".
+func degenerate(e estimate) string {
+	switch {
+	case e.se == 0:
+		return "no variation in either side's samples"
+	case math.IsNaN(e.bad) || math.IsInf(e.bad, 0) || math.IsNaN(e.se) || math.IsInf(e.se, 0):
+		return "samples out of range: the relative change or its error overflows"
+	}
+	return ""
+}
+
+// conclude runs the test and fills in the verdict.
+func (j *Judge) conclude(res *Result, dir Direction, e estimate) {
+	alpha := 1 - j.cfg.Confidence
+	mix := newMixture(res.BaselineN, res.CanaryN, j.cfg.PriorScale)
+	z := tToZ(e.bad/e.se, e.df)
+	logL := mix.logOneSided(z)
+	res.P = math.Min(1, math.Exp(-logL))
+	half := zToT(mix.radius(alpha), e.df) * e.se
+	lo, hi := e.bad-half, e.bad+half // on the bad-oriented working scale
+	res.WithinTolerance = hi < e.tol
+	res.Scale = e.scale
+	res.Change, res.CI = toChange(dir, e, e.bad), [2]float64{toChange(dir, e, lo), toChange(dir, e, hi)}
+	if res.CI[0] > res.CI[1] {
+		res.CI[0], res.CI[1] = res.CI[1], res.CI[0]
+	}
+	res.CI[0] = max(res.CI[0], -1) // a non-negative metric cannot fall by more than 100 %
+	significant := logL >= math.Log(1/alpha)
+	switch {
+	case significant && e.bad > e.tol:
+		res.Verdict = Fail
+		res.Reason = fmt.Sprintf("canary worse than baseline beyond tolerance %s (p=%.2g)", percent(tolChange(dir, e)), res.P)
+	default:
+		res.Verdict = Pass
+	}
+}
+
+// toChange maps a bad-oriented effect on the working scale to a relative
+// change of the canary (positive = canary higher).
+func toChange(dir Direction, e estimate, bad float64) float64 {
+	d := bad
+	if dir == DecreaseIsBad {
+		d = -bad
+	}
+	if e.scale == ScaleLog {
+		return math.Expm1(d)
+	}
+	return d
+}
+
+func tolChange(dir Direction, e estimate) float64 {
+	return toChange(dir, e, e.tol)
+}
+
+// side is one side's location estimate on the working scale.
+type side struct {
+	loc, v float64 // location and the variance of its estimate
+	df     float64
+}
+
+// combine returns canary minus baseline with a Welch-Satterthwaite df.
+func combine(b, c side) estimate {
+	v := b.v + c.v
+	df := math.Inf(1)
+	if v > 0 && !math.IsInf(v, 1) {
+		fb, fc := b.v/v, c.v/v // shares of the variance, so that nothing overflows
+		if den := fb*fb/b.df + fc*fc/c.df; den > 0 {
+			df = 1 / den
+		}
+	}
+	return estimate{bad: c.loc - b.loc, se: math.Sqrt(v), df: df}
+}
+
+func positive(xs []float64) bool {
+	for _, x := range xs {
+		if !(x > 0) {
+			return false
+		}
+	}
+	return true
+}
+
+// yuen returns the trimmed mean of the logs and the variance of that mean
+// from the winsorized variance (Yuen 1974).
+func yuen(xs []float64, trim float64) side {
+	ls := make([]float64, len(xs))
+	for i, x := range xs {
+		ls[i] = math.Log(x)
+	}
+	slices.Sort(ls)
+	n := len(ls)
+	g := min(int(trim*float64(n)), (n-2)/2)
+	h := n - 2*g
+	var sum float64
+	for _, x := range ls[g : n-g] {
+		sum += x
+	}
+	tm := sum / float64(h)
+	lo, hi := ls[g], ls[n-g-1]
+	var wsum float64
+	for _, x := range ls {
+		wsum += min(max(x, lo), hi)
+	}
+	wm := wsum / float64(n)
+	var ss float64
+	for _, x := range ls {
+		d := min(max(x, lo), hi) - wm
+		ss += d * d
+	}
+	return side{loc: tm, v: ss / float64(h*(h-1)), df: float64(h - 1)}
+}
+
+// moments returns the mean and the variance of the mean.
+func moments(xs []float64) side {
+	n := float64(len(xs))
+	var sum float64
+	for _, x := range xs {
+		sum += x
+	}
+	mean := sum / n
+	var ss float64
+	for _, x := range xs {
+		d := x - mean
+		ss += d * d
+	}
+	return side{loc: mean, v: ss / (n - 1) / n, df: n - 1}
+}

@@ -1,0 +1,163 @@
+package sim
+
+import (
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"sync"
+
+	"github.com/modelgate/modelgate/pkg/judge"
+)
+
+// Options sizes a benchmark run.
+type Options struct {
+	// Sizes are the final numbers of samples per side.
+	Sizes []int
+	// Reps is the number of seeded replicates per scenario and size.
+	Reps int
+	// Looks is the number of analysis intervals a window is judged at when
+	// peeking; the last look is at the final size.
+	Looks int
+	// MinLook is the fewest samples per side of the first look.
+	MinLook int
+	Seed    uint64
+	Workers int
+}
+
+// DefaultOptions is the full benchmark: 10, 30, 100 and 300 samples per
+// side, 1000 replicates, 10 looks.
+func DefaultOptions() Options {
+	return Options{Sizes: []int{10, 30, 100, 300}, Reps: 1000, Looks: 10, MinLook: 5, Seed: 1, Workers: 2}
+}
+
+// Cell counts the rollbacks of one judge on one scenario and size.
+type Cell struct {
+	Reps int
+	// Final counts failures judged once, at the final size.
+	Final int
+	// Peeking counts failures at any look of the growing window.
+	Peeking int
+}
+
+// Rate returns the fraction of replicates rolled back, peeking or not.
+func (c Cell) Rate(peeking bool) float64 {
+	if c.Reps == 0 {
+		return 0
+	}
+	if peeking {
+		return float64(c.Peeking) / float64(c.Reps)
+	}
+	return float64(c.Final) / float64(c.Reps)
+}
+
+// Key names a cell.
+type Key struct {
+	Scenario string
+	N        int
+	Judge    string
+}
+
+// Results are the counts of a run.
+type Results struct {
+	Options   Options
+	Scenarios []Scenario
+	Judges    []string
+	Cells     map[Key]Cell
+}
+
+// Run simulates every scenario at every size and judges each replicate with
+// every judge.
+func Run(ctx context.Context, opts Options, scenarios []Scenario, judges []Judge) (Results, error) {
+	res := Results{Options: opts, Scenarios: scenarios, Cells: map[Key]Cell{}}
+	for _, j := range judges {
+		res.Judges = append(res.Judges, j.Name())
+	}
+	type job struct{ si, n int }
+	jobs := make(chan job)
+	var mu sync.Mutex
+	var wg sync.WaitGroup
+	for range max(opts.Workers, 1) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for jb := range jobs {
+				cells := runCell(opts, jb.si, scenarios[jb.si], jb.n, judges)
+				mu.Lock()
+				for name, c := range cells {
+					res.Cells[Key{scenarios[jb.si].Name, jb.n, name}] = c
+				}
+				mu.Unlock()
+			}
+		}()
+	}
+	var err error
+feed:
+	for si := range scenarios {
+		for _, n := range opts.Sizes {
+			select {
+			case jobs <- job{si, n}:
+			case <-ctx.Done():
+				err = fmt.Errorf("benchmark: %w", ctx.Err())
+				break feed
+			}
+		}
+	}
+	close(jobs)
+	wg.Wait()
+	return res, err
+}
+
+func runCell(opts Options, si int, sc Scenario, n int, judges []Judge) map[string]Cell {
+	cells := make(map[string]Cell, len(judges))
+	looks := LookSizes(n, opts.Looks, opts.MinLook)
+	base, can := make([]float64, n), make([]float64, n)
+	for rep := range opts.Reps {
+		r := rand.New(rand.NewPCG(opts.Seed, uint64(si)<<40|uint64(n)<<20|uint64(rep)))
+		for i := range n {
+			base[i], can[i] = sc.Draw(r, false), sc.Draw(r, true)
+		}
+		for _, j := range judges {
+			c := cells[j.Name()]
+			c.Reps++
+			final, peek := judgeWindow(j, sc, base, can, looks)
+			if final {
+				c.Final++
+			}
+			if peek {
+				c.Peeking++
+			}
+			cells[j.Name()] = c
+		}
+	}
+	return cells
+}
+
+// judgeWindow judges the growing window at every look and reports whether
+// the final look fails and whether any look fails.
+func judgeWindow(j Judge, sc Scenario, base, can []float64, looks []int) (final, any bool) {
+	for _, l := range looks {
+		m := judge.Metric{Name: sc.Metric, Direction: sc.Direction, Tolerance: sc.Tolerance,
+			Critical: true, Baseline: base[:l], Canary: can[:l]}
+		failed := j.Decide([]judge.Metric{m}) == judge.DecisionFail
+		any = any || failed
+		final = failed
+	}
+	return final, any
+}
+
+// LookSizes spreads looks evenly over a window of n samples per side,
+// skipping those with fewer than minLook samples; the last is n.
+func LookSizes(n, looks, minLook int) []int {
+	var sizes []int
+	for k := 1; k <= looks; k++ {
+		l := (k*n + looks - 1) / looks
+		if l < minLook || (len(sizes) > 0 && sizes[len(sizes)-1] == l) {
+			continue
+		}
+		sizes = append(sizes, l)
+	}
+	if len(sizes) == 0 || sizes[len(sizes)-1] != n {
+		sizes = append(sizes, n)
+	}
+	return sizes
+}

@@ -1,0 +1,152 @@
+// Package sim simulates canaries with known truth and measures how often
+// judges roll them back: the accuracy benchmark of pkg/judge.
+package sim
+
+import (
+	"math"
+	"math/rand/v2"
+
+	"github.com/modelgate/modelgate/pkg/judge"
+)
+
+// Kind says what a scenario's correct outcome is.
+type Kind string
+
+// The kinds of scenario.
+const (
+	// AA canaries changed nothing: every rollback is false.
+	AA Kind = "A/A"
+	// Improvement canaries are better: every rollback is false.
+	Improvement Kind = "improvement"
+	// Regression canaries are worse by a known amount: a rollback is a detection.
+	Regression Kind = "regression"
+)
+
+// Scenario is one simulated canary: a metric of the plan and how its
+// samples are drawn on each side.
+type Scenario struct {
+	Name      string
+	Kind      Kind
+	Metric    string
+	Direction judge.Direction
+	Tolerance float64
+	// Draw returns one sample of the baseline (canary false) or the canary.
+	Draw func(r *rand.Rand, canary bool) float64
+}
+
+// The simulated metrics. Each sample is the metric over one interval.
+const (
+	latencyMedianMs = 100.0
+	latencySigma    = 0.12 // per-interval p99 varies by about 12 %
+	latencyTol      = 0.05
+	errorRate       = 0.005
+	errorTol        = 0.10
+	requests        = 1000 // requests per interval per side at 50/50 traffic
+	f1Mean          = 0.90
+	f1Sd            = 0.01 // one F1 point per interval
+	f1Tol           = 0.005
+)
+
+// Scenarios returns the benchmark's scenarios.
+func Scenarios() []Scenario {
+	return []Scenario{
+		latency("latency A/A lognormal", AA, 1, lognormal(latencySigma), lognormal(latencySigma)),
+		latency("latency A/A heavy tail (log-t3)", AA, 1, logT3(latencySigma), logT3(latencySigma)),
+		latency("latency A/A outlier spikes (3 % x2-x10)", AA, 1, spiky(latencySigma), spiky(latencySigma)),
+		latency("latency A/A canary at 5 % traffic", AA, 1, lognormal(latencySigma), lognormal(latencySigma*math.Sqrt(19))),
+		errRate("error rate A/A 0.5 %", AA, errorRate, requests, requests),
+		errRate("error rate A/A 0.5 %, canary at 5 % traffic", AA, errorRate, 2*requests*95/100, 2*requests*5/100),
+		f1("F1 A/A", AA, 0),
+		latency("latency -10 %", Improvement, 0.90, lognormal(latencySigma), lognormal(latencySigma)),
+		errRate("error rate 0.5 % -> 0.25 %", Improvement, 0.0025, requests, requests),
+		f1("F1 +1 point", Improvement, +0.01),
+		latency("latency +2 %", Regression, 1.02, lognormal(latencySigma), lognormal(latencySigma)),
+		latency("latency +5 %", Regression, 1.05, lognormal(latencySigma), lognormal(latencySigma)),
+		latency("latency +10 %", Regression, 1.10, lognormal(latencySigma), lognormal(latencySigma)),
+		latency("latency +25 %", Regression, 1.25, lognormal(latencySigma), lognormal(latencySigma)),
+		errRate("error rate 0.5 % -> 0.6 %", Regression, 0.006, requests, requests),
+		errRate("error rate 0.5 % -> 1 %", Regression, 0.01, requests, requests),
+		errRate("error rate 0.5 % -> 2 %", Regression, 0.02, requests, requests),
+		errRate("error rate 0.5 % -> 1 %, canary at 5 % traffic", Regression, 0.01, 2*requests*95/100, 2*requests*5/100),
+		f1("F1 -0.5 point", Regression, -0.005),
+		f1("F1 -1 point", Regression, -0.01),
+		f1("F1 -3 points", Regression, -0.03),
+	}
+}
+
+// noise draws a multiplicative noise factor around 1.
+type noise func(r *rand.Rand) float64
+
+func latency(name string, kind Kind, factor float64, base, canary noise) Scenario {
+	return Scenario{Name: name, Kind: kind, Metric: "latency_p99_ms", Direction: judge.IncreaseIsBad,
+		Tolerance: latencyTol, Draw: func(r *rand.Rand, isCanary bool) float64 {
+			if isCanary {
+				return latencyMedianMs * factor * canary(r)
+			}
+			return latencyMedianMs * base(r)
+		}}
+}
+
+func lognormal(sigma float64) noise {
+	return func(r *rand.Rand) float64 { return math.Exp(sigma * r.NormFloat64()) }
+}
+
+// logT3 has Student-t (3 degrees of freedom) logs: a heavy right tail.
+func logT3(sigma float64) noise {
+	return func(r *rand.Rand) float64 {
+		var chi2 float64
+		for range 3 {
+			z := r.NormFloat64()
+			chi2 += z * z
+		}
+		t := r.NormFloat64() / math.Sqrt(chi2/3)
+		return math.Exp(sigma / math.Sqrt(3) * t) // scaled to the same variance
+	}
+}
+
+// spiky is lognormal with 3 % of samples multiplied by 2 to 10 (GC pauses,
+// cold caches, a noisy neighbour).
+func spiky(sigma float64) noise {
+	return func(r *rand.Rand) float64 {
+		x := math.Exp(sigma * r.NormFloat64())
+		if r.Float64() < 0.03 {
+			x *= 2 + 8*r.Float64()
+		}
+		return x
+	}
+}
+
+// errRate draws per-interval error rates: errors among the interval's
+// requests on each side.
+func errRate(name string, kind Kind, canaryRate float64, baseReq, canaryReq int) Scenario {
+	return Scenario{Name: name, Kind: kind, Metric: "error_rate", Direction: judge.IncreaseIsBad,
+		Tolerance: errorTol, Draw: func(r *rand.Rand, isCanary bool) float64 {
+			if isCanary {
+				return float64(poisson(r, canaryRate*float64(canaryReq))) / float64(canaryReq)
+			}
+			return float64(poisson(r, errorRate*float64(baseReq))) / float64(baseReq)
+		}}
+}
+
+// poisson draws a Poisson count (Knuth; the means here are small).
+func poisson(r *rand.Rand, mean float64) int {
+	l, k, p := math.Exp(-mean), 0, 1.0
+	for {
+		p *= r.Float64()
+		if p <= l {
+			return k
+		}
+		k++
+	}
+}
+
+func f1(name string, kind Kind, delta float64) Scenario {
+	return Scenario{Name: name, Kind: kind, Metric: "f1", Direction: judge.DecreaseIsBad,
+		Tolerance: f1Tol, Draw: func(r *rand.Rand, isCanary bool) float64 {
+			m := f1Mean
+			if isCanary {
+				m += delta
+			}
+			return min(max(m+f1Sd*r.NormFloat64(), 1e-6), 1)
+		}}
+}

@@ -1,0 +1,151 @@
+package manifest
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+)
+
+// decodeJSON parses one JSON value into a value and its positions, refusing
+// duplicate keys and trailing data, which encoding/json alone would accept.
+func decodeJSON(data []byte, lim Limits) (*Document, error) {
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.UseNumber()
+	c := jsonConverter{data: data, dec: dec, lines: newLineIndex(data), lim: lim, pos: make(Positions, 64)}
+	if len(bytes.TrimSpace(data)) == 0 {
+		return &Document{Positions: Positions{"": {Line: 1, Column: 1}}}, nil
+	}
+	v, err := c.value("", 0)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
+		return nil, c.errorAt(c.nextStart(), "unexpected data after the JSON value")
+	}
+	return &Document{Value: v, Positions: c.pos}, nil
+}
+
+type jsonConverter struct {
+	data  []byte
+	dec   *json.Decoder
+	lines lineIndex
+	lim   Limits
+	nodes int
+	pos   Positions
+}
+
+// nextStart is the offset of the next token: past white space and the
+// separators that the decoder's Token method consumes silently.
+func (c *jsonConverter) nextStart() int {
+	off := int(c.dec.InputOffset())
+	for off < len(c.data) {
+		switch c.data[off] {
+		case ' ', '\t', '\r', '\n', ':', ',':
+			off++
+		default:
+			return off
+		}
+	}
+	return off
+}
+
+func (c *jsonConverter) position(off int) Position {
+	line, col := lineColumn(c.lines, c.data, off)
+	return Position{Line: line, Column: col}
+}
+
+func (c *jsonConverter) errorAt(off int, msg string) error {
+	p := c.position(off)
+	return &SyntaxError{Line: p.Line, Column: p.Column, Msg: msg}
+}
+
+// token reads the next token, turning decoder errors into positioned ones.
+func (c *jsonConverter) token() (json.Token, error) {
+	tok, err := c.dec.Token()
+	if err == nil {
+		return tok, nil
+	}
+	var se *json.SyntaxError
+	if errors.As(err, &se) {
+		return nil, c.errorAt(int(se.Offset)-1, "invalid JSON: "+se.Error())
+	}
+	if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
+		return nil, c.errorAt(len(c.data), "invalid JSON: unexpected end of file")
+	}
+	return nil, c.errorAt(c.nextStart(), "invalid JSON: "+err.Error())
+}
+
+func (c *jsonConverter) value(path string, depth int) (any, error) {
+	start := c.nextStart()
+	c.nodes++
+	if c.nodes > c.lim.MaxNodes {
+		return nil, c.errorAt(start, fmt.Sprintf("document has more than %d values", c.lim.MaxNodes))
+	}
+	if path == "" {
+		c.pos[""] = c.position(start)
+	}
+	tok, err := c.token()
+	if err != nil {
+		return nil, err
+	}
+	switch t := tok.(type) {
+	case json.Delim:
+		if depth >= c.lim.MaxDepth {
+			return nil, c.errorAt(start, fmt.Sprintf("document is nested deeper than %d levels", c.lim.MaxDepth))
+		}
+		if t == '{' {
+			return c.object(path, depth)
+		}
+		return c.array(path, depth)
+	default:
+		return t, nil
+	}
+}
+
+func (c *jsonConverter) object(path string, depth int) (any, error) {
+	out := make(map[string]any)
+	for c.dec.More() {
+		keyStart := c.position(c.nextStart())
+		tok, err := c.token()
+		if err != nil {
+			return nil, err
+		}
+		key, ok := tok.(string)
+		if !ok {
+			return nil, &SyntaxError{Line: keyStart.Line, Column: keyStart.Column, Msg: "invalid JSON: object key is not a string"}
+		}
+		p := childKey(path, key)
+		if _, dup := out[key]; dup {
+			return nil, &SyntaxError{Line: keyStart.Line, Column: keyStart.Column, Msg: fmt.Sprintf("duplicate key %q (first defined at line %d)", key, c.pos[p].Line)}
+		}
+		c.pos[p] = keyStart
+		v, err := c.value(p, depth+1)
+		if err != nil {
+			return nil, err
+		}
+		out[key] = v
+	}
+	if _, err := c.token(); err != nil { // the closing brace
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *jsonConverter) array(path string, depth int) (any, error) {
+	out := make([]any, 0, 4)
+	for i := 0; c.dec.More(); i++ {
+		p := childIndex(path, i)
+		c.pos[p] = c.position(c.nextStart())
+		v, err := c.value(p, depth+1)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, v)
+	}
+	if _, err := c.token(); err != nil { // the closing bracket
+		return nil, err
+	}
+	return out, nil
+}

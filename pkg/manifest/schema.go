@@ -1,0 +1,122 @@
+package manifest
+
+import (
+	"bytes"
+	"embed"
+	"errors"
+	"fmt"
+
+	"github.com/santhosh-tekuri/jsonschema/v6"
+	"golang.org/x/text/language"
+	"golang.org/x/text/message"
+
+	"github.com/modelgate/modelgate/pkg/finding"
+)
+
+//go:embed schema/*.json
+var schemaFiles embed.FS
+
+const (
+	modelSchemaURL   = "https://modelgate.dev/schema/v1/model.schema.json"
+	lineageSchemaURL = "https://modelgate.dev/schema/v1/lineage.schema.json"
+)
+
+// SchemaRule is the rule id of findings from schema validation.
+const SchemaRule = "schema"
+
+// Schemas validates manifests and lineage files against the JSON Schemas
+// shipped in schema/. Compile it once and share it: it is safe for
+// concurrent use.
+type Schemas struct {
+	model   *jsonschema.Schema
+	lineage *jsonschema.Schema
+	printer *message.Printer
+}
+
+// CompileSchemas compiles the embedded schemas.
+func CompileSchemas() (*Schemas, error) {
+	c := jsonschema.NewCompiler()
+	c.AssertFormat()
+	for name, url := range map[string]string{"schema/model.schema.json": modelSchemaURL, "schema/lineage.schema.json": lineageSchemaURL} {
+		raw, err := schemaFiles.ReadFile(name)
+		if err != nil {
+			return nil, fmt.Errorf("read %s: %w", name, err)
+		}
+		doc, err := jsonschema.UnmarshalJSON(bytes.NewReader(raw))
+		if err != nil {
+			return nil, fmt.Errorf("parse %s: %w", name, err)
+		}
+		if err := c.AddResource(url, doc); err != nil {
+			return nil, fmt.Errorf("add %s: %w", name, err)
+		}
+	}
+	model, err := c.Compile(modelSchemaURL)
+	if err != nil {
+		return nil, fmt.Errorf("compile model schema: %w", err)
+	}
+	lineage, err := c.Compile(lineageSchemaURL)
+	if err != nil {
+		return nil, fmt.Errorf("compile lineage schema: %w", err)
+	}
+	return &Schemas{model: model, lineage: lineage, printer: message.NewPrinter(language.English)}, nil
+}
+
+// SchemaFile returns the text of an embedded schema ("model" or "lineage"),
+// for users who want to validate manifests in their editor.
+func SchemaFile(name string) ([]byte, error) {
+	return schemaFiles.ReadFile("schema/" + name + ".schema.json")
+}
+
+// ValidateManifest checks a decoded manifest, including an inline lineage.
+func (s *Schemas) ValidateManifest(file string, doc *Document) []finding.Finding {
+	return s.validate(s.model, file, doc)
+}
+
+// ValidateLineage checks a lineage read from its own file.
+func (s *Schemas) ValidateLineage(file string, doc *Document) []finding.Finding {
+	return s.validate(s.lineage, file, doc)
+}
+
+func (s *Schemas) validate(sch *jsonschema.Schema, file string, doc *Document) []finding.Finding {
+	err := sch.Validate(doc.Value)
+	if err == nil {
+		return nil
+	}
+	var ve *jsonschema.ValidationError
+	if !errors.As(err, &ve) {
+		return []finding.Finding{{Rule: SchemaRule, Severity: finding.Error, File: file, Line: 1, Column: 1, Message: err.Error()}}
+	}
+	var out []finding.Finding
+	for _, leaf := range leaves(ve) {
+		path := JoinPath(leaf.InstanceLocation)
+		pos, _ := doc.Positions.Nearest(path)
+		where := path
+		if where == "" {
+			where = "document"
+		}
+		out = append(out, finding.Finding{
+			Rule:     SchemaRule,
+			Title:    "Manifest format",
+			Severity: finding.Error,
+			Message:  fmt.Sprintf("%s: %s", where, leaf.ErrorKind.LocalizedString(s.printer)),
+			File:     file,
+			Line:     pos.Line,
+			Column:   pos.Column,
+			Path:     path,
+		})
+	}
+	return out
+}
+
+// leaves returns the innermost causes of a validation error: the specific
+// problems, not the "allOf failed" chain above them.
+func leaves(e *jsonschema.ValidationError) []*jsonschema.ValidationError {
+	if len(e.Causes) == 0 {
+		return []*jsonschema.ValidationError{e}
+	}
+	var out []*jsonschema.ValidationError
+	for _, c := range e.Causes {
+		out = append(out, leaves(c)...)
+	}
+	return out
+}

@@ -1,0 +1,67 @@
+package report
+
+import (
+	"strconv"
+
+	"github.com/sethvargo/go-githubactions"
+
+	"github.com/modelgate/modelgate/pkg/finding"
+)
+
+// AnnotationsPerLevel is how many annotations of each level GitHub shows for
+// one step; more are dropped silently, so they are counted instead.
+const AnnotationsPerLevel = 10
+
+// Annotations issues a workflow command per finding (::error, ::warning,
+// ::notice) with its file, line and column, so GitHub shows it on the lines
+// of the pull request. Findings are taken worst first; past GitHub's limit
+// per level, one notice says how many more there are. go-githubactions
+// escapes the message and properties, so text from the repository cannot
+// end the command or start another.
+func Annotations(a *githubactions.Action, fs []finding.Finding) {
+	sorted := append([]finding.Finding(nil), fs...)
+	finding.Sort(sorted)
+	shown := make(map[finding.Severity]int)
+	hidden := 0
+	for _, f := range sorted {
+		if shown[f.Severity] == AnnotationsPerLevel {
+			hidden++
+			continue
+		}
+		shown[f.Severity]++
+		annotate(a, f)
+	}
+	if hidden > 0 {
+		a.Noticef("modelgate: %d more findings are not annotated (GitHub shows %d per level); see the job summary, the SARIF and the JSON report", hidden, AnnotationsPerLevel)
+	}
+}
+
+func annotate(a *githubactions.Action, f finding.Finding) {
+	fields := map[string]string{"title": annotationTitle(f)}
+	if f.File != "" {
+		fields["file"] = f.File
+		if f.Line > 0 {
+			fields["line"] = strconv.Itoa(f.Line)
+		}
+		if f.Column > 0 {
+			fields["col"] = strconv.Itoa(f.Column)
+		}
+	}
+	msg := sarifText(f.Message)
+	switch f.Severity {
+	case finding.Error:
+		a.WithFieldsMap(fields).Errorf("%s", msg)
+	case finding.Warning:
+		a.WithFieldsMap(fields).Warningf("%s", msg)
+	default:
+		a.WithFieldsMap(fields).Noticef("%s", msg)
+	}
+}
+
+func annotationTitle(f finding.Finding) string {
+	title := "modelgate: " + ruleID(f)
+	if f.Title != "" {
+		title += " (" + f.Title + ")"
+	}
+	return title
+}

@@ -1,0 +1,103 @@
+package report
+
+import (
+	_ "embed"
+	"encoding/json"
+	"io"
+	"time"
+
+	"github.com/modelgate/modelgate/pkg/finding"
+	"github.com/modelgate/modelgate/pkg/gate"
+)
+
+// JSONSchema returns the JSON Schema of the report, which documents it.
+func JSONSchema() []byte { return reportSchema }
+
+//go:embed schema/report.schema.json
+var reportSchema []byte
+
+// JSONVersion is the version of the JSON report's format. It changes only
+// when a field is removed or changes meaning; new fields may appear.
+const JSONVersion = 1
+
+// JSONReport is the machine-readable report.
+type JSONReport struct {
+	Version  int               `json:"version"`
+	Tool     string            `json:"tool"`
+	Root     string            `json:"root"`
+	Time     time.Time         `json:"time"`
+	Passed   bool              `json:"passed"`
+	Base     *JSONBase         `json:"base,omitempty"`
+	Summary  Summary           `json:"summary"`
+	Models   []JSONModel       `json:"models"`
+	Findings []finding.Finding `json:"findings"`
+}
+
+// JSONModel is one model version in the JSON report.
+type JSONModel struct {
+	ID       string   `json:"id"`
+	Name     string   `json:"name"`
+	Version  string   `json:"version"`
+	File     string   `json:"file"`
+	Stage    string   `json:"stage,omitempty"`
+	Owner    string   `json:"owner,omitempty"`
+	Parents  []string `json:"parents"`
+	External []string `json:"external"`
+	Status   string   `json:"status"`
+	Change   string   `json:"change,omitempty"`
+}
+
+// JSONBase names the revision a report compared with.
+type JSONBase struct {
+	Ref    string `json:"ref"`
+	Commit string `json:"commit"`
+}
+
+// NewJSON builds the JSON report of a result with the given findings (the
+// result's own, or a selection of them).
+func NewJSON(r *gate.Result, fs []finding.Finding) JSONReport {
+	status := ModelStatus(fs)
+	models := make([]JSONModel, 0, len(r.Graph.IDs()))
+	for _, id := range r.Graph.IDs() {
+		n := r.Graph.Node(id)
+		m := n.Manifest
+		models = append(models, JSONModel{
+			ID: id, Name: m.Metadata.Name, Version: m.Metadata.Version, File: m.File,
+			Stage: m.Spec.Lifecycle.Stage, Owner: m.Metadata.Owner,
+			Parents: nonNil(n.Parents), External: nonNil(n.External), Status: string(status(id)),
+			Change: change(r, id),
+		})
+	}
+	var base *JSONBase
+	if r.Base != nil {
+		base = &JSONBase{Ref: r.Base.Ref, Commit: r.Base.Commit}
+	}
+	s := summarize(r, fs)
+	return JSONReport{
+		Version: JSONVersion, Tool: "modelgate", Root: r.Root, Time: r.Now.UTC(), Passed: s.Errors == 0, Base: base,
+		Summary: s, Models: models, Findings: nonNil(fs),
+	}
+}
+
+// JSON writes the JSON report of a result, indented.
+func JSON(w io.Writer, r *gate.Result) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(NewJSON(r, r.Findings))
+}
+
+// change is a model's change against the base, or "" without a base.
+func change(r *gate.Result, id string) string {
+	if r.Base == nil {
+		return ""
+	}
+	c, _ := r.Change(id)
+	return string(c)
+}
+
+func nonNil[T any](s []T) []T {
+	if s == nil {
+		return []T{}
+	}
+	return s
+}

@@ -1,0 +1,285 @@
+package report
+
+import (
+	"fmt"
+	"maps"
+	"math"
+	"net/url"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/modelgate/modelgate/pkg/finding"
+	"github.com/modelgate/modelgate/pkg/gate"
+	"github.com/modelgate/modelgate/pkg/lineage"
+	"github.com/modelgate/modelgate/pkg/markdown"
+)
+
+// MaxSummaryBytes keeps a job summary under GitHub's limit of 1 MiB per
+// step, with room for what other steps add.
+const MaxSummaryBytes = 1_000_000
+
+// maxPictureNodes is the largest lineage picture drawn; Mermaid pictures
+// beyond it are unreadable and slow to render.
+const maxPictureNodes = 150
+
+// SummaryOptions say what the job summary links to and how long it may be.
+type SummaryOptions struct {
+	// BlobURL, when set, is the prefix of links to files at the checked
+	// commit, e.g. https://github.com/o/r/blob/<sha>/ .
+	BlobURL string
+	// MaxBytes bounds the summary; zero means MaxSummaryBytes.
+	MaxBytes int
+	// Findings replaces the result's findings when not nil (for example
+	// when only changed models are reported).
+	Findings []finding.Finding
+}
+
+// JobSummary renders the job summary of a check in Markdown: the verdict, the
+// changed models, their metrics against the base, the findings per model
+// and a lineage picture of the changed models.
+func JobSummary(r *gate.Result, opts SummaryOptions) string {
+	if opts.MaxBytes == 0 {
+		opts.MaxBytes = MaxSummaryBytes
+	}
+	fs := opts.Findings
+	if fs == nil {
+		fs = r.Findings
+	}
+	var b strings.Builder
+	writeVerdict(&b, r, fs)
+	writeChanges(&b, r)
+	writeMetrics(&b, r)
+	writePicture(&b, r, fs)
+	writeFindings(&b, fs, opts, opts.MaxBytes-b.Len())
+	return b.String()
+}
+
+func writeVerdict(b *strings.Builder, r *gate.Result, fs []finding.Finding) {
+	n := finding.Count(fs)
+	icon, verdict := "✅", "passed"
+	if n[finding.Error] > 0 {
+		icon, verdict = "❌", "failed"
+	}
+	fmt.Fprintf(b, "## %s modelgate %s\n\n", icon, verdict)
+	fmt.Fprintf(b, "%d errors · %d warnings · %d notes · %d model versions checked", n[finding.Error], n[finding.Warning], n[finding.Info], len(r.Graph.IDs()))
+	if r.Base != nil {
+		fmt.Fprintf(b, " · compared with %s (%s)", markdown.Code(r.Base.Ref), markdown.Code(short(r.Base.Commit)))
+	}
+	b.WriteString("\n\n")
+}
+
+func writeChanges(b *strings.Builder, r *gate.Result) {
+	if r.Base == nil {
+		return
+	}
+	changed, deleted := r.Changed(), r.Deleted()
+	if len(changed)+len(deleted) == 0 {
+		b.WriteString("No model version changed.\n\n")
+		return
+	}
+	b.WriteString("### Changed models\n\n| Model | Change | Stage | Owner | Risk |\n|---|---|---|---|---|\n")
+	for _, id := range changed {
+		change, _ := r.Change(id)
+		m := r.Graph.Node(id).Manifest
+		fmt.Fprintf(b, "| %s | %s | %s | %s | %s |\n", markdown.Code(id), change, cell(m.Spec.Lifecycle.Stage), cell(m.Metadata.Owner), cell(m.Spec.Governance.RiskTier))
+	}
+	for _, id := range deleted {
+		fmt.Fprintf(b, "| %s | deleted | | | |\n", markdown.Code(id))
+	}
+	b.WriteString("\n")
+}
+
+func writeMetrics(b *strings.Builder, r *gate.Result) {
+	var rows []string
+	for _, id := range r.Changed() {
+		_, base := r.Change(id)
+		if base == nil {
+			continue
+		}
+		head := r.Graph.Node(id).Manifest.Spec.Metrics
+		for _, name := range slices.Sorted(maps.Keys(head)) {
+			was, ok := base.Spec.Metrics[name]
+			if !ok {
+				continue
+			}
+			rows = append(rows, fmt.Sprintf("| %s | %s | %s | %s | %s |", markdown.Code(id), markdown.Text(name),
+				number(was)+" ("+markdown.Text(base.Metadata.Version)+")", number(head[name]), metricChange(name, was, head[name])))
+		}
+	}
+	if len(rows) == 0 {
+		return
+	}
+	b.WriteString("### Metrics against the base\n\n| Model | Metric | Base | This change | Change |\n|---|---|---|---|---|\n")
+	b.WriteString(strings.Join(rows, "\n"))
+	b.WriteString("\n\n")
+}
+
+// metricChange renders a change with an arrow, coloured by whether the
+// metric got better or worse (when its name says which way is better).
+func metricChange(name string, was, now float64) string {
+	if was == now {
+		return "= 0 %"
+	}
+	arrow := "▲"
+	if now < was {
+		arrow = "▼"
+	}
+	pct := "n/a"
+	if was != 0 {
+		pct = strconv.FormatFloat(100*(now-was)/math.Abs(was), 'f', 1, 64)
+		if now > was {
+			pct = "+" + pct
+		}
+		pct += " %"
+	}
+	mark := " 🔴"
+	if better := now < was; better == lowerIsBetter(name) {
+		mark = " 🟢"
+	}
+	return arrow + " " + pct + mark
+}
+
+// lowerIsBetter guesses a metric's good direction from its name.
+func lowerIsBetter(name string) bool {
+	n := strings.ToLower(name)
+	for _, w := range []string{"latency", "memory", "cost", "error", "loss", "size", "time", "mb", "ms", "usd"} {
+		if strings.Contains(n, w) {
+			return true
+		}
+	}
+	return false
+}
+
+func writePicture(b *strings.Builder, r *gate.Result, fs []finding.Finding) {
+	focus := r.Changed()
+	if r.Base == nil {
+		focus = nil
+		for _, f := range fs {
+			if f.Model != "" && r.Graph.Node(f.Model) != nil {
+				focus = append(focus, f.Model)
+			}
+		}
+	}
+	if len(focus) == 0 {
+		return
+	}
+	view := lineage.View{Only: focus, Status: make(map[string]lineage.Status)}
+	status := ModelStatus(fs)
+	for _, id := range r.Graph.IDs() {
+		view.Status[id] = status(id)
+	}
+	for _, id := range r.Changed() {
+		if view.Status[id] == lineage.StatusOK {
+			view.Status[id] = lineage.StatusChanged
+		}
+	}
+	var pic strings.Builder
+	if err := r.Graph.Mermaid(&pic, view); err != nil {
+		return
+	}
+	b.WriteString("### Lineage\n\n")
+	if nodes := strings.Count(pic.String(), "[\""); nodes > maxPictureNodes {
+		fmt.Fprintf(b, "The lineage of these models has %d versions, too many to draw; run `action lineage --model ...` locally.\n\n", nodes)
+		return
+	}
+	b.WriteString("```mermaid\n" + pic.String() + "```\n\n")
+}
+
+func writeFindings(b *strings.Builder, fs []finding.Finding, opts SummaryOptions, budget int) {
+	if len(fs) == 0 {
+		return
+	}
+	b.WriteString("### Findings\n\n")
+	groups, order := groupByModel(fs)
+	shown := 0
+	for _, key := range order {
+		group := groups[key]
+		var sec strings.Builder
+		n := finding.Count(group)
+		title := "repository"
+		if key != "" {
+			title = markdown.Code(key)
+		}
+		fmt.Fprintf(&sec, "<details open><summary>%s: %d errors, %d warnings, %d notes</summary>\n\n| | Where | Rule | Message |\n|---|---|---|---|\n",
+			title, n[finding.Error], n[finding.Warning], n[finding.Info])
+		for _, f := range group {
+			row := fmt.Sprintf("| %s | %s | %s | %s |\n", severityIcon(f.Severity), location(f, opts.BlobURL), markdown.Code(f.Rule), markdown.Text(f.Message))
+			if sec.Len()+len(row)+200 > budget {
+				break
+			}
+			sec.WriteString(row)
+			shown++
+		}
+		sec.WriteString("\n</details>\n\n")
+		if sec.Len() > budget {
+			break
+		}
+		budget -= sec.Len()
+		b.WriteString(sec.String())
+	}
+	if cut := len(fs) - shown; cut > 0 {
+		fmt.Fprintf(b, "**%d more findings are not shown here** (the summary is limited to 1 MiB); the JSON and SARIF reports have them all.\n", cut)
+	}
+}
+
+// groupByModel groups findings by model id ("" for findings of no model),
+// in the order of their worst finding.
+func groupByModel(fs []finding.Finding) (map[string][]finding.Finding, []string) {
+	groups := make(map[string][]finding.Finding)
+	var order []string
+	for _, f := range fs {
+		key := f.Model
+		if key == "" && f.File != "" {
+			key = f.File
+		}
+		if _, seen := groups[key]; !seen {
+			order = append(order, key)
+		}
+		groups[key] = append(groups[key], f)
+	}
+	return groups, order
+}
+
+func severityIcon(s finding.Severity) string {
+	switch s {
+	case finding.Error:
+		return "❌ error"
+	case finding.Warning:
+		return "⚠️ warning"
+	default:
+		return "ℹ️ note"
+	}
+}
+
+// location renders a finding's location, linked to the file when possible.
+func location(f finding.Finding, blobURL string) string {
+	if f.File == "" {
+		return "—"
+	}
+	text := markdown.Code(f.File + ":" + strconv.Itoa(f.Line))
+	if blobURL == "" || f.Line == 0 {
+		return text
+	}
+	var segs []string
+	for _, s := range strings.Split(f.File, "/") {
+		segs = append(segs, url.PathEscape(s))
+	}
+	return fmt.Sprintf("[%s](%s%s#L%d)", text, blobURL, strings.Join(segs, "/"), f.Line)
+}
+
+func cell(s string) string {
+	if s == "" {
+		return "—"
+	}
+	return markdown.Text(s)
+}
+
+func number(v float64) string { return strconv.FormatFloat(v, 'g', 6, 64) }
+
+func short(sha string) string {
+	if len(sha) > 12 {
+		return sha[:12]
+	}
+	return sha
+}

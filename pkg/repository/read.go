@@ -1,0 +1,173 @@
+package repository
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path"
+	"path/filepath"
+	"strings"
+
+	"github.com/modelgate/modelgate/pkg/finding"
+	"github.com/modelgate/modelgate/pkg/manifest"
+)
+
+// reader reads one manifest and its lineage.
+type reader struct {
+	root string
+	// fsys opens files that might lead outside the repository.
+	fsys *os.Root
+	// walked holds the directories the walk visited: real directories
+	// inside the repository, where only the file itself can be a link.
+	walked map[string]bool
+	opts   Options
+}
+
+type result struct {
+	model    *manifest.Manifest
+	findings []finding.Finding
+}
+
+func (r reader) read(rel string) result {
+	doc, f := r.decode(rel)
+	if f != nil {
+		return result{findings: []finding.Finding{*f}}
+	}
+	var res result
+	res.findings = r.opts.Schemas.ValidateManifest(rel, doc)
+	m := manifest.FromDocument(rel, doc)
+	if m.Metadata.Name == "" || m.Metadata.Version == "" {
+		// Without an identity the file cannot join the graph; the schema
+		// findings already say what is missing.
+		return res
+	}
+	res.model = m
+	lin, fs := r.lineage(m)
+	m.Lineage = lin
+	res.findings = append(res.findings, fs...)
+	return res
+}
+
+// lineage reads the model's lineage, inline or from its file.
+func (r reader) lineage(m *manifest.Manifest) (*manifest.Lineage, []finding.Finding) {
+	spec, _ := m.Doc.Value.(map[string]any)["spec"].(map[string]any)
+	switch v := spec["lineage"].(type) {
+	case nil:
+		return nil, nil
+	case map[string]any:
+		return manifest.LineageFrom(m.File, "spec.lineage", m.Doc, v), nil
+	case string:
+		rel := path.Join(path.Dir(m.File), filepath.ToSlash(v))
+		if path.IsAbs(v) || filepath.IsAbs(v) || rel == ".." || strings.HasPrefix(rel, "../") {
+			return nil, []finding.Finding{r.lineageRefFinding(m, fmt.Sprintf("lineage file %q: %v", v, errOutside))}
+		}
+		doc, f := r.decode(rel)
+		if f != nil {
+			if f.Rule == RuleFile {
+				return nil, []finding.Finding{r.lineageRefFinding(m, f.Message)}
+			}
+			return nil, []finding.Finding{*f}
+		}
+		fs := r.opts.Schemas.ValidateLineage(rel, doc)
+		return manifest.LineageFrom(rel, "", doc, doc.Value), fs
+	default:
+		return nil, nil // the schema reports the wrong type
+	}
+}
+
+func (r reader) lineageRefFinding(m *manifest.Manifest, msg string) finding.Finding {
+	line, col, _ := m.Doc.Locate("spec.lineage")
+	return finding.Finding{Rule: RuleLineage, Title: "Lineage file", Severity: finding.Error, File: m.File, Line: line, Column: col, Path: "spec.lineage", Model: m.ID(), Message: msg}
+}
+
+// decode reads and decodes one file of the repository. A problem is
+// returned as a finding: RuleFile when the file cannot be read, RuleSyntax
+// when it cannot be decoded.
+func (r reader) decode(rel string) (*manifest.Document, *finding.Finding) {
+	data, err := r.readFile(rel)
+	if err != nil {
+		return nil, &finding.Finding{Rule: RuleFile, Title: "Unreadable file", Severity: finding.Error, File: rel, Line: 1, Column: 1, Message: err.Error()}
+	}
+	doc, err := manifest.Decode(rel, data, r.opts.Limits)
+	if err != nil {
+		f := &finding.Finding{Rule: RuleSyntax, Title: "Invalid file", Severity: finding.Error, File: rel, Line: 1, Column: 1, Message: err.Error()}
+		var se *manifest.SyntaxError
+		if errors.As(err, &se) {
+			f.Message = se.Msg
+			if se.Line > 0 {
+				f.Line, f.Column = se.Line, se.Column
+			}
+		}
+		return nil, f
+	}
+	return doc, nil
+}
+
+// readFile reads a file of the repository through an os.Root, which refuses
+// paths that resolve outside the repository (through "..", absolute paths or
+// symbolic links), and refuses files over the size limit without reading
+// them whole.
+func (r reader) readFile(rel string) ([]byte, error) {
+	f, err := r.open(rel)
+	if err != nil {
+		switch {
+		case errors.Is(err, os.ErrNotExist):
+			return nil, fmt.Errorf("%s does not exist", rel)
+		case strings.Contains(err.Error(), "escapes from parent"):
+			return nil, fmt.Errorf("%s is a symbolic link: %w", rel, errOutside)
+		}
+		return nil, fmt.Errorf("open %s: %w", rel, err)
+	}
+	defer f.Close()
+	info, err := f.Stat()
+	if err != nil {
+		return nil, fmt.Errorf("stat %s: %w", rel, err)
+	}
+	if !info.Mode().IsRegular() {
+		return nil, fmt.Errorf("%s is not a regular file", rel)
+	}
+	limit := r.opts.Limits.MaxBytes
+	if info.Size() > limit {
+		return nil, fmt.Errorf("%s is %d bytes, over the limit of %d bytes", rel, info.Size(), limit)
+	}
+	data := make([]byte, 0, info.Size()+1)
+	data, err = readAll(io.LimitReader(f, limit+1), data)
+	if err != nil {
+		return nil, fmt.Errorf("read %s: %w", rel, err)
+	}
+	if int64(len(data)) > limit {
+		return nil, fmt.Errorf("%s grew over the limit of %d bytes while being read", rel, limit)
+	}
+	return data, nil
+}
+
+// open opens a file of the repository. A regular file in a walked directory
+// is opened directly; anything else goes through the os.Root, which checks
+// every component of the path.
+func (r reader) open(rel string) (*os.File, error) {
+	if r.walked[path.Dir(rel)] {
+		full := filepath.Join(r.root, filepath.FromSlash(rel))
+		if info, err := os.Lstat(full); err == nil && info.Mode().IsRegular() {
+			return os.Open(full)
+		}
+	}
+	return r.fsys.Open(filepath.FromSlash(rel))
+}
+
+// readAll appends everything r yields to buf.
+func readAll(r io.Reader, buf []byte) ([]byte, error) {
+	for {
+		if len(buf) == cap(buf) {
+			buf = append(buf, 0)[:len(buf)]
+		}
+		n, err := r.Read(buf[len(buf):cap(buf)])
+		buf = buf[:len(buf)+n]
+		if errors.Is(err, io.EOF) {
+			return buf, nil
+		}
+		if err != nil {
+			return buf, err
+		}
+	}
+}
