@@ -48,6 +48,7 @@ warn_parent_license_unknown contains {"msg": msg, "path": "spec.lineage"} if {
 warn_parent_license_unknown contains {"msg": msg, "path": "spec.lineage"} if {
 	some parent, facts in input.graph.parent_manifests
 	parent_license := lower(facts.license)
+	parent_license != ""
 	not config.licenses.derivatives[parent_license]
 	msg := sprintf("parent %s has licence %s, which data.modelgate.config.licenses.derivatives does not list: compatibility cannot be checked", [parent, parent_license])
 }

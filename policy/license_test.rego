@@ -38,4 +38,6 @@ test_parent_license_unknown_or_missing if {
 	missing := license.warn_parent_license_unknown with input as fx.with_input([{"op": "remove", "path": "/graph/parent_manifests/fraud-detector@3.1.0/license"}])
 	fx.messages(missing) == {"parent fraud-detector@3.1.0 declares no licence: compatibility cannot be checked"}
 	count(license.deny_incompatible_parent) == 0 with input as fx.with_input([{"op": "remove", "path": "/graph/parent_manifests/fraud-detector@3.1.0/license"}])
+	blank := license.warn_parent_license_unknown with input as fx.with_input([{"op": "replace", "path": "/graph/parent_manifests/fraud-detector@3.1.0/license", "value": ""}])
+	count(blank) == 1
 }

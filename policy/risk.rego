@@ -57,19 +57,28 @@ deny_fairness_missing contains {"msg": msg, "path": "spec.governance.fairness"} 
 # description: |
 #   Models in a tier of data.modelgate.config.risk.canary_tiers must roll out
 #   through a canary: spec.rollout.stages needs a stage of at most
-#   canary_max_traffic percent of the traffic.
+#   canary_max_traffic percent of the traffic. Models already past their
+#   rollout (a stage of canary_exempt_stages) are exempt unless the pull
+#   request changes them.
 deny_no_canary contains {"msg": msg, "path": "spec.rollout"} if {
 	lib.tier in config.risk.canary_tiers
+	needs_plan
 	not has_stages
 	msg := sprintf("risk tier %s needs a rollout plan with a canary stage: set spec.rollout.stages", [lib.tier])
 }
 
 deny_no_canary contains {"msg": msg, "path": "spec.rollout.stages"} if {
 	lib.tier in config.risk.canary_tiers
+	needs_plan
 	has_stages
 	not has_canary
 	msg := sprintf("risk tier %s needs a canary stage: no stage of spec.rollout.stages sends between 0 and %v %% of the traffic", [lib.tier, config.risk.canary_max_traffic])
 }
+
+# needs_plan holds for models still to be rolled out, or changed.
+needs_plan if not lib.stage in config.risk.canary_exempt_stages
+
+needs_plan if lib.changed
 
 # has_stages holds when the manifest has a list of rollout stages.
 has_stages if is_array(input.manifest.spec.rollout.stages)

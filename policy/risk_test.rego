@@ -51,6 +51,17 @@ test_high_risk_needs_a_canary_stage if {
 	result == {{"msg": "risk tier high needs a canary stage: no stage of spec.rollout.stages sends between 0 and 10 % of the traffic", "path": "spec.rollout.stages"}}
 }
 
+test_unchanged_production_model_needs_no_plan if {
+	production := fx.with_input([
+		{"op": "remove", "path": "/manifest/spec/rollout"},
+		{"op": "replace", "path": "/manifest/spec/lifecycle/stage", "value": "production"},
+		{"op": "replace", "path": "/change", "value": "unchanged"},
+	])
+	count(risk.deny_no_canary) == 0 with input as production
+	changed := json.patch(production, [{"op": "replace", "path": "/change", "value": "modified"}])
+	count(risk.deny_no_canary) == 1 with input as changed
+}
+
 test_canary_limit_from_data if {
 	count(risk.deny_no_canary) == 1 with input as fx.good with data.modelgate.config.risk.canary_max_traffic as 1
 }
