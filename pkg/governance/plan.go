@@ -34,7 +34,7 @@ func (e *Engine) prepare(ctx context.Context, rules []*rule) (*plan, error) {
 	p := &plan{rules: rules, exceptions: map[string]int{}}
 	parts := make([]string, 0, len(rules))
 	for _, r := range rules {
-		parts = append(parts, wrap(r.ref))
+		parts = append(parts, e.wrap(r.ref))
 	}
 	for _, r := range rules {
 		if _, done := p.exceptions[r.namespace]; done {
@@ -45,7 +45,7 @@ func (e *Engine) prepare(ctx context.Context, rules []*rule) (*plan, error) {
 			continue
 		}
 		p.exceptions[r.namespace] = len(parts)
-		parts = append(parts, wrap(ref))
+		parts = append(parts, e.wrap(ref))
 	}
 	query := resultVar + " := [" + strings.Join(parts, ", ") + "]"
 	pq, err := e.preparedQuery(ctx, query)
@@ -56,7 +56,19 @@ func (e *Engine) prepare(ctx context.Context, rules []*rule) (*plan, error) {
 	return p, nil
 }
 
-func wrap(ref ast.Ref) string {
+// wrap puts a rule's value in a one-element array, or an empty one when
+// the rule is undefined. Partial set rules (deny contains msg if ...) are
+// never undefined: they only need the brackets, which spares a
+// comprehension per rule and document.
+func (e *Engine) wrap(ref ast.Ref) string {
+	rules := e.compiler.GetRulesExact(ref)
+	multi := len(rules) > 0
+	for _, r := range rules {
+		multi = multi && r.Head.RuleKind() == ast.MultiValue
+	}
+	if multi {
+		return "[" + ref.String() + "]"
+	}
 	return "[__v | __v := " + ref.String() + "]"
 }
 
