@@ -20,6 +20,7 @@ commands:
   validate    check manifests and lineage; exit 1 on errors
   lineage     print the lineage graph (--format mermaid|dot)
   inventory   list the model versions (--format markdown|json)
+  verify      run the Rego unit tests of a policy directory (default: the built-in bundle)
   github      run as the GitHub Action (configured by INPUT_* and GITHUB_* variables)
   version     print the version
 
@@ -63,6 +64,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		"lineage":   runLineage,
 		"inventory": runInventory,
 		"github":    runGitHub,
+		"verify":    runVerify,
 	}
 	switch cmd := args[0]; {
 	case commands[cmd] != nil:

@@ -61,14 +61,14 @@ func TestExitCodes(t *testing.T) {
 }
 
 func TestValidateText(t *testing.T) {
-	_, out, _ := runCLI("validate", broken)
+	_, out, _ := runCLI("validate", "--no-default-policy", broken)
 	golden.Assert(t, "broken.txt", out)
 	_, out, _ = runCLI("validate", example)
 	golden.Assert(t, "example.txt", out)
 }
 
 func TestValidateJSON(t *testing.T) {
-	code, out, _ := runCLI("validate", "--format", "json", broken)
+	code, out, _ := runCLI("validate", "--no-default-policy", "--format", "json", broken)
 	require.Equal(t, exitFindings, code)
 	var rep report.JSONReport
 	require.NoError(t, json.Unmarshal([]byte(out), &rep))

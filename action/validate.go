@@ -42,6 +42,8 @@ func runValidate(ctx context.Context, args []string, stdout, stderr io.Writer) i
 	fs := newFlagSet("validate", stderr)
 	var check checkFlags
 	check.register(fs)
+	var policies policyFlags
+	policies.register(fs)
 	format := fs.String("format", "text", "output format: text, json, markdown (the job summary) or sarif")
 	dir, err := parse(fs, args)
 	if err != nil {
@@ -54,6 +56,10 @@ func runValidate(ctx context.Context, args []string, stdout, stderr io.Writer) i
 	}
 	res, ok := check.run(ctx, "validate", dir, stderr)
 	if !ok {
+		return exitUsage
+	}
+	if err := policies.evaluate(ctx, res, nil); err != nil {
+		fmt.Fprintf(stderr, "action validate: %v\n", err)
 		return exitUsage
 	}
 	if err := write(stdout, res); err != nil {

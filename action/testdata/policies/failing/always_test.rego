@@ -1,0 +1,5 @@
+package failing_test
+
+test_fails if {
+	1 == 2
+}

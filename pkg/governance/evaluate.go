@@ -1,0 +1,172 @@
+package governance
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"runtime"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/open-policy-agent/opa/v1/ast"
+
+	"github.com/modelgate/modelgate/pkg/finding"
+)
+
+// timeoutsBeforeSkip is how many documents a rule may exceed the time limit
+// on before the rest of the run skips it: a policy that loops would
+// otherwise cost the time limit on every document. Every skipped document
+// still gets a finding saying so.
+const timeoutsBeforeSkip = 2
+
+// Evaluate runs the selected rules on every document, concurrently across
+// GOMAXPROCS. Findings come grouped by document, in document order (sort
+// them with finding.Sort for a report). A policy that fails on a document
+// gives that document an ErrorRule finding and leaves every other result
+// in place; the error return is only for a cancelled ctx.
+func (e *Engine) Evaluate(ctx context.Context, docs []Document) ([]finding.Finding, error) {
+	r := &run{engine: e, timeouts: map[*rule]int{}}
+	r.plan.Store(e.full)
+	perDoc := make([][]finding.Finding, len(docs))
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for range min(runtime.GOMAXPROCS(0), len(docs)) {
+		wg.Go(func() {
+			for ctx.Err() == nil {
+				i := int(next.Add(1) - 1)
+				if i >= len(docs) {
+					return
+				}
+				perDoc[i] = r.document(ctx, &docs[i])
+			}
+		})
+	}
+	wg.Wait()
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("evaluate policies: %w", err)
+	}
+	return slices.Concat(perDoc...), nil
+}
+
+// run is the state of one Evaluate call: the plan in force, which changes
+// when a rule is skipped for exceeding the time limit too often.
+type run struct {
+	engine   *Engine
+	plan     atomic.Pointer[plan]
+	mu       sync.Mutex
+	timeouts map[*rule]int
+}
+
+// document evaluates every rule on one document. When the single query of
+// the plan fails, the rules are evaluated one by one so that the failure is
+// pinned on its rule and the other rules still report.
+func (r *run) document(ctx context.Context, doc *Document) []finding.Finding {
+	input := inputValue(doc.Input)
+	now := inputTime(doc.Input)
+	p := r.plan.Load()
+	out := p.skippedFindings(doc)
+	o, err := r.engine.eval(ctx, p, input, now)
+	if err == nil {
+		return append(out, o.findings(doc, p)...)
+	}
+	if ctx.Err() != nil {
+		return out
+	}
+	return append(out, r.isolate(ctx, doc, p, input, now)...)
+}
+
+func (r *run) isolate(ctx context.Context, doc *Document, p *plan, input ast.Value, now time.Time) []finding.Finding {
+	var out []finding.Finding
+	for _, rl := range p.rules {
+		single, err := r.engine.single(ctx, rl)
+		if err != nil {
+			out = append(out, errorFinding(doc, fmt.Sprintf("%s: %v", rl.id, err)))
+			continue
+		}
+		o, err := r.engine.eval(ctx, single, input, now)
+		if ctx.Err() != nil {
+			return out
+		}
+		if err != nil {
+			out = append(out, errorFinding(doc, fmt.Sprintf("%s: %v", rl.id, err)))
+			if errors.As(err, new(errTimeout)) {
+				r.timedOut(ctx, rl)
+			}
+			continue
+		}
+		out = append(out, o.findings(doc, single)...)
+	}
+	return out
+}
+
+// timedOut counts a rule's timeouts and, at the limit, switches the run to
+// a plan without it.
+func (r *run) timedOut(ctx context.Context, rl *rule) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.timeouts[rl]++
+	if r.timeouts[rl] != timeoutsBeforeSkip {
+		return
+	}
+	cur := r.plan.Load()
+	rules := slices.DeleteFunc(slices.Clone(cur.rules), func(x *rule) bool { return x == rl })
+	next, err := r.engine.prepare(ctx, rules)
+	if err != nil {
+		return // keep evaluating it: slower, still correct
+	}
+	next.skipped = append(slices.Clone(cur.skipped), skipped{rl, timeoutsBeforeSkip})
+	r.plan.Store(next)
+}
+
+// single returns the plan of one rule alone, prepared once per engine.
+func (e *Engine) single(ctx context.Context, rl *rule) (*plan, error) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if p, ok := e.singles[rl]; ok {
+		return p, nil
+	}
+	p, err := e.prepare(ctx, []*rule{rl})
+	if err != nil {
+		return nil, err
+	}
+	if e.singles == nil {
+		e.singles = map[*rule]*plan{}
+	}
+	e.singles[rl] = p
+	return p, nil
+}
+
+// skipped is a rule a run stopped evaluating after repeated timeouts.
+type skipped struct {
+	rule     *rule
+	timeouts int
+}
+
+func (p *plan) skippedFindings(doc *Document) []finding.Finding {
+	var out []finding.Finding
+	for _, s := range p.skipped {
+		out = append(out, errorFinding(doc, fmt.Sprintf(
+			"%s: not evaluated: it exceeded the time limit on %d other documents", s.rule.id, s.timeouts)))
+	}
+	return out
+}
+
+func (o *outcome) findings(doc *Document, p *plan) []finding.Finding {
+	var out []finding.Finding
+	for i, rl := range p.rules {
+		out = append(out, rl.findings(doc, o.values[i], o.except[i])...)
+	}
+	return out
+}
+
+// inputTime is input.now, so that time.now_ns() in policies agrees with it.
+func inputTime(in map[string]any) time.Time {
+	s, _ := in["now"].(string)
+	t, err := time.Parse(time.RFC3339, s)
+	if err != nil {
+		return time.Time{}
+	}
+	return t
+}

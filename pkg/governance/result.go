@@ -1,0 +1,146 @@
+package governance
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/open-policy-agent/opa/v1/ast"
+
+	"github.com/modelgate/modelgate/pkg/finding"
+)
+
+// ErrorRule is the rule id of findings that report a policy that could not
+// be evaluated on a document (time limit, runtime error, wrong result type).
+const ErrorRule = "policy/error"
+
+// findings turns one rule's value on one document into findings. A value
+// that is not a set or array of messages, and messages of the wrong shape,
+// become ErrorRule findings; the well-formed messages are kept.
+func (r *rule) findings(doc *Document, v ast.Value, except map[string]bool) []finding.Finding {
+	if v == nil || except[r.exceptionName] {
+		return nil
+	}
+	var out []finding.Finding
+	switch c := v.(type) {
+	case ast.Set:
+		c.Sorted().Foreach(func(t *ast.Term) { out = append(out, r.finding(doc, t.Value)) })
+	case *ast.Array:
+		c.Foreach(func(t *ast.Term) { out = append(out, r.finding(doc, t.Value)) })
+	default:
+		out = append(out, errorFinding(doc, fmt.Sprintf(
+			"%s returned %s; a rule must produce a set of messages (strings or objects with msg)",
+			r.id, ast.ValueName(v))))
+	}
+	return out
+}
+
+// finding decodes one message: a string, or an object {msg, path, rule,
+// severity} where only msg is required.
+func (r *rule) finding(doc *Document, v ast.Value) finding.Finding {
+	f := finding.Finding{
+		Rule:        r.id,
+		Title:       r.title,
+		Description: r.desc,
+		Severity:    r.severity,
+		File:        doc.File,
+		Model:       doc.Model,
+	}
+	switch m := v.(type) {
+	case ast.String:
+		f.Message = string(m)
+	case ast.Object:
+		msg, ok := stringField(m, "msg")
+		if !ok {
+			return errorFinding(doc, fmt.Sprintf("%s returned a message object without a string msg: %v", r.id, m))
+		}
+		f.Message = msg
+		f.Path = pathOf(m.Get(ast.InternedTerm("path")))
+		if s, ok := stringField(m, "rule"); ok && s != "" {
+			f.Rule = s
+		}
+		if s, ok := stringField(m, "severity"); ok {
+			if sev, ok := finding.ParseSeverity(strings.ToLower(s)); ok {
+				f.Severity = sev
+			}
+		}
+	default:
+		return errorFinding(doc, fmt.Sprintf("%s returned a message of type %s; expected a string or an object with msg", r.id, ast.ValueName(v)))
+	}
+	f.Line, f.Column = locate(doc.Locator, f.Path)
+	return f
+}
+
+func stringField(m ast.Object, key string) (string, bool) {
+	t := m.Get(ast.InternedTerm(key))
+	if t == nil {
+		return "", false
+	}
+	s, ok := t.Value.(ast.String)
+	return string(s), ok
+}
+
+// pathOf reads a message's path: "spec.metrics.f1" or an array of keys and
+// indices, ["spec", "rollout", "stages", 0]. A leading input. or manifest.
+// is dropped: findings are placed in the manifest.
+func pathOf(t *ast.Term) string {
+	if t == nil {
+		return ""
+	}
+	var p string
+	switch v := t.Value.(type) {
+	case ast.String:
+		p = string(v)
+	case *ast.Array:
+		var b strings.Builder
+		v.Foreach(func(e *ast.Term) {
+			switch x := e.Value.(type) {
+			case ast.Number:
+				b.WriteString("[" + x.String() + "]")
+			case ast.String:
+				if b.Len() > 0 {
+					b.WriteByte('.')
+				}
+				b.WriteString(string(x))
+			}
+		})
+		p = b.String()
+	}
+	p = strings.TrimPrefix(p, "input.")
+	return strings.TrimPrefix(p, "manifest.")
+}
+
+// locate places a path on the manifest: the path itself, else its nearest
+// ancestor that exists (a missing field points at its parent), else line 1.
+func locate(loc Locator, path string) (line, column int) {
+	if loc != nil {
+		for p := path; p != ""; p = parentPath(p) {
+			if line, column, ok := loc.Locate(p); ok {
+				return line, column
+			}
+		}
+	}
+	return 1, 1
+}
+
+// parentPath drops the last step of a path: a.b[2].c -> a.b[2] -> a.b -> a.
+func parentPath(p string) string {
+	i := strings.LastIndexAny(p, ".[")
+	if i < 0 {
+		return ""
+	}
+	return p[:i]
+}
+
+// errorFinding reports a policy that failed on a document, on its first line.
+func errorFinding(doc *Document, msg string) finding.Finding {
+	return finding.Finding{
+		Rule:     ErrorRule,
+		Title:    "Policy evaluation failed",
+		Severity: finding.Error,
+		Message:  msg,
+		File:     doc.File,
+		Line:     1,
+		Column:   1,
+		Model:    doc.Model,
+	}
+}

@@ -1,0 +1,3 @@
+package team.a
+
+deny contains "a denies" if input.kind == "Model"

@@ -1,0 +1,3 @@
+package team.b
+
+warn contains "b warns" if input.kind == "Model"

@@ -1,0 +1,6 @@
+package main
+
+warn contains "printed" if {
+	print("kind is", input.kind)
+	input.kind == "Model"
+}

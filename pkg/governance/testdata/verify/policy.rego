@@ -1,0 +1,3 @@
+package main
+
+deny contains "big" if input.size > 10

@@ -1,0 +1,40 @@
+package modelgate.artifact_test
+
+import data.modelgate.artifact
+import data.modelgate.fixtures as fx
+
+digest(d) := fx.with_manifest([{"op": "replace", "path": "/spec/artifact/digest", "value": d}])
+
+test_well_formed_digest if {
+	count(artifact.deny_digest) == 0 with input as fx.good
+}
+
+test_malformed_digests if {
+	every d in [
+		"a1b2",
+		"sha256:a1b2",
+		"md5:0123456789abcdef0123456789abcdef",
+		concat("", ["sha256:", upper(substring(fx.digest, 7, 64))]),
+		concat("", ["sha256:", substring(fx.digest, 7, 63), "g"]),
+		concat("", ["sha256:", substring(fx.digest, 7, 64), ":x"]),
+		123,
+	] {
+		result := artifact.deny_digest with input as digest(d)
+		fx.paths(result) == {"spec.artifact.digest"}
+	}
+}
+
+test_digest_message if {
+	result := artifact.deny_digest with input as digest("sha1:abc")
+	fx.messages(result) == {"artifact digest sha1:abc does not match ^(sha256:[0-9a-f]{64}|sha512:[0-9a-f]{128})$"}
+}
+
+test_missing_digest_left_to_required_fields if {
+	count(artifact.deny_digest) == 0 with input as digest("")
+}
+
+test_uri_scheme if {
+	count(artifact.warn_uri_scheme) == 0 with input as fx.good
+	result := artifact.warn_uri_scheme with input as fx.with_manifest([{"op": "replace", "path": "/spec/artifact/uri", "value": "ftp://models/x.pt"}])
+	fx.paths(result) == {"spec.artifact.uri"}
+}

@@ -1,0 +1,59 @@
+package modelgate.regression_test
+
+import data.modelgate.fixtures as fx
+import data.modelgate.regression
+
+with_base(patches) := json.patch(fx.with_input([{"op": "replace", "path": "/base", "value": fx.manifest}]), patches)
+
+test_no_regression if {
+	count(regression.deny_against_base) == 0 with input as with_base([])
+	count(regression.deny_against_parent) == 0 with input as fx.good
+}
+
+test_f1_drop_beyond_tolerance_against_base if {
+	result := regression.deny_against_base with input as with_base([{"op": "replace", "path": "/manifest/spec/metrics/f1", "value": 0.93}])
+	result == {{"msg": "f1 regressed against the base branch: 0.95 -> 0.93 (tolerance 0.01)", "path": "spec.metrics.f1"}}
+}
+
+test_f1_drop_at_tolerance_accepted if {
+	count(regression.deny_against_base) == 0 with input as with_base([{"op": "replace", "path": "/manifest/spec/metrics/f1", "value": 0.94}])
+}
+
+test_latency_increase_relative if {
+	ok := with_base([{"op": "replace", "path": "/manifest/spec/metrics/latency_p99_ms", "value": 49}])
+	count(regression.deny_against_base) == 0 with input as ok
+	slow := with_base([{"op": "replace", "path": "/manifest/spec/metrics/latency_p99_ms", "value": 50}])
+	result := regression.deny_against_base with input as slow
+	result == {{"msg": "latency_p99_ms regressed against the base branch: 45 -> 50 (tolerance 10%)", "path": "spec.metrics.latency_p99_ms"}}
+}
+
+test_improvements_are_not_regressions if {
+	better := with_base([
+		{"op": "replace", "path": "/manifest/spec/metrics/f1", "value": 0.99},
+		{"op": "replace", "path": "/manifest/spec/metrics/latency_p99_ms", "value": 10},
+	])
+	count(regression.deny_against_base) == 0 with input as better
+}
+
+test_no_base_no_comparison if {
+	count(regression.deny_against_base) == 0 with input as fx.with_manifest([{"op": "replace", "path": "/spec/metrics/f1", "value": 0.1}])
+}
+
+test_regression_against_parent if {
+	inp := fx.with_manifest([{"op": "replace", "path": "/spec/metrics/latency_p99_ms", "value": 60}])
+	result := regression.deny_against_parent with input as inp
+	result == {{"msg": "latency_p99_ms regressed against parent fraud-detector@3.1.0: 44 -> 60 (tolerance 10%)", "path": "spec.metrics.latency_p99_ms"}}
+}
+
+test_parent_of_another_model_only_when_configured if {
+	inp := fx.with_input([
+		{"op": "add", "path": "/graph/parent_manifests/bert-large@1.0.0", "value": {"license": "apache-2.0", "stage": "production", "metrics": {"f1": 0.99}}},
+	])
+	count(regression.deny_against_parent) == 0 with input as inp
+	count(regression.deny_against_parent) == 1 with input as inp with data.modelgate.config.regression.parents as "all"
+}
+
+test_tolerance_from_data if {
+	inp := with_base([{"op": "replace", "path": "/manifest/spec/metrics/f1", "value": 0.94}])
+	count(regression.deny_against_base) == 1 with input as inp with data.modelgate.config.regression.metrics.f1.tolerance as 0.001
+}
