@@ -43,16 +43,6 @@ deny_above_max contains {"msg": msg, "path": concat(".", ["spec.metrics", name])
 }
 
 # METADATA
-# title: Metric not a number
-# description: A metric that has a threshold must be a number.
-deny_not_number contains {"msg": msg, "path": concat(".", ["spec.metrics", name])} if {
-	some name, _ in limits
-	value := metrics[name]
-	not is_number(value)
-	msg := sprintf("%s must be a number, found %s", [name, type_name(value)])
-}
-
-# METADATA
 # title: Metric missing
 # description: Every metric that has a threshold for the model's tier is reported under spec.metrics.
 warn_missing contains {"msg": msg, "path": concat(".", ["spec.metrics", name])} if {

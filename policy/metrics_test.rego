@@ -6,7 +6,7 @@ import data.modelgate.metrics
 metric(name, value) := fx.with_manifest([{"op": "replace", "path": concat("/", ["/spec/metrics", name]), "value": value}])
 
 test_metrics_within_high_risk_thresholds if {
-	every rule in [metrics.deny_below_min, metrics.deny_above_max, metrics.deny_not_number, metrics.warn_missing] {
+	every rule in [metrics.deny_below_min, metrics.deny_above_max, metrics.warn_missing] {
 		count(rule) == 0
 	} with input as fx.good
 }
@@ -42,11 +42,6 @@ test_latency_message if {
 test_thresholds_from_data if {
 	count(metrics.deny_above_max) == 1 with input as fx.good
 		with data.modelgate.config.thresholds.high.latency_p99_ms as {"max": 40}
-}
-
-test_metric_not_a_number if {
-	result := metrics.deny_not_number with input as metric("f1", "0.95")
-	result == {{"msg": "f1 must be a number, found string", "path": "spec.metrics.f1"}}
 }
 
 test_missing_metric_warned if {

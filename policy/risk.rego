@@ -19,15 +19,6 @@ deny_denied_tier contains {"msg": msg, "path": "spec.governance.risk_tier"} if {
 }
 
 # METADATA
-# title: Risk tier unknown
-# description: spec.governance.risk_tier must be one of data.modelgate.config.risk.tiers.
-deny_unknown_tier contains {"msg": msg, "path": "spec.governance.risk_tier"} if {
-	tier := lib.tier
-	not tier in config.risk.tiers
-	msg := sprintf("risk tier %s is not one of %s", [tier, concat(", ", config.risk.tiers)])
-}
-
-# METADATA
 # title: DPIA missing
 # description: |
 #   A model that processes personal data (spec.governance.pii: true) in a tier

@@ -7,7 +7,7 @@ tier(t) := fx.with_manifest([{"op": "replace", "path": "/spec/governance/risk_ti
 
 test_compliant_high_risk_model if {
 	every rule in [
-		risk.deny_denied_tier, risk.deny_unknown_tier, risk.deny_dpia_missing,
+		risk.deny_denied_tier, risk.deny_dpia_missing,
 		risk.deny_fairness_missing, risk.deny_no_canary, risk.deny_approvals,
 	] {
 		count(rule) == 0
@@ -17,11 +17,6 @@ test_compliant_high_risk_model if {
 test_unacceptable_tier_denied if {
 	result := risk.deny_denied_tier with input as tier("Unacceptable")
 	result == {{"msg": "risk tier unacceptable is prohibited: this model may not be built or deployed", "path": "spec.governance.risk_tier"}}
-}
-
-test_unknown_tier_denied if {
-	result := risk.deny_unknown_tier with input as tier("extreme")
-	result == {{"msg": "risk tier extreme is not one of minimal, limited, high, unacceptable", "path": "spec.governance.risk_tier"}}
 }
 
 test_high_risk_pii_needs_dpia if {

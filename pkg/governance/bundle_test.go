@@ -55,7 +55,7 @@ func TestDefaultBundleRules(t *testing.T) {
 		assert.True(t, strings.HasPrefix(r.id, "modelgate."), r.id)
 		assert.NotEqual(t, AuthzNamespace, r.namespace)
 	}
-	assert.Len(t, e.rules, 35)
+	assert.Len(t, e.rules, 33)
 }
 
 func TestDefaultBundleGolden(t *testing.T) {
