@@ -1,15 +1,10 @@
 package main
 
 import (
-	"context"
 	"flag"
-	"fmt"
 	"strings"
 
-	"github.com/modelgate/modelgate/pkg/finding"
-	"github.com/modelgate/modelgate/pkg/gate"
 	"github.com/modelgate/modelgate/pkg/governance"
-	"github.com/modelgate/modelgate/pkg/manifest"
 )
 
 // policyFlags choose the governance policies a check evaluates.
@@ -29,45 +24,15 @@ func (p *policyFlags) register(fs *flag.FlagSet) {
 	fs.BoolVar(&p.noDefault, "no-default-policy", false, "leave out modelgate's default policy bundle")
 }
 
-func (p *policyFlags) options() governance.Options {
-	return governance.Options{
+// options returns the policies to evaluate.
+func (p *policyFlags) options() *governance.Options {
+	return &governance.Options{
 		DefaultBundle: !p.noDefault,
 		PolicyDirs:    p.dirs,
 		DataFiles:     p.data,
 		Namespaces:    p.namespaces,
 		AllNamespaces: p.allNamespaces,
 	}
-}
-
-// evaluate runs the policies on every model version of the check (the
-// deleted ones too) and adds their findings to the result. pr is nil
-// outside a pull request.
-func (p *policyFlags) evaluate(ctx context.Context, res *gate.Result, pr *gate.PullRequest) error {
-	engine, err := governance.Load(ctx, p.options())
-	if err != nil {
-		return fmt.Errorf("policies: %w", err)
-	}
-	ids := append(res.Graph.IDs(), res.Deleted()...)
-	docs := make([]governance.Document, 0, len(ids))
-	for _, id := range ids {
-		m := versionOf(res, id)
-		docs = append(docs, governance.Document{File: m.File, Model: id, Input: res.PolicyInput(id, pr), Locator: m.Doc})
-	}
-	fs, err := engine.Evaluate(ctx, docs)
-	if err != nil {
-		return fmt.Errorf("policies: %w", err)
-	}
-	res.Findings = append(res.Findings, fs...)
-	finding.Sort(res.Findings)
-	return nil
-}
-
-// versionOf finds a version in the head, or else (deleted) in the base.
-func versionOf(res *gate.Result, id string) *manifest.Manifest {
-	if n := res.Graph.Node(id); n != nil {
-		return n.Manifest
-	}
-	return res.Base.Graph.Node(id).Manifest
 }
 
 // stringList is a repeatable string flag.

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/modelgate/modelgate/pkg/finding"
+	"github.com/modelgate/modelgate/pkg/governance"
 	"github.com/modelgate/modelgate/pkg/lineage"
 	"github.com/modelgate/modelgate/pkg/manifest"
 	"github.com/modelgate/modelgate/pkg/repository"
@@ -28,6 +29,13 @@ type Options struct {
 	// pull request's base branch). When it cannot be read the check goes on
 	// without the comparison and says so in a warning.
 	BaseRef string
+	// Policy, when set, evaluates the governance policies on every version
+	// (and every version the change deletes). The policies then decide what
+	// the lineage graph's problems mean; without policies they are errors.
+	Policy *governance.Options
+	// PullRequest is what the policies learn of the pull request; nil
+	// outside one.
+	PullRequest *PullRequest
 }
 
 // Result is everything one check found.
@@ -61,7 +69,10 @@ func Run(ctx context.Context, opts Options) (*Result, error) {
 		return nil, fmt.Errorf("load: %w", err)
 	}
 	graph := lineage.Build(repo.Models)
-	findings := append(repo.Findings, lineageFindings(graph)...)
+	findings := repo.Findings
+	if opts.Policy == nil {
+		findings = append(findings, lineageFindings(graph)...)
+	}
 	if len(repo.Files) == 0 {
 		findings = append(findings, emptyFinding(opts))
 	}
@@ -75,6 +86,13 @@ func Run(ctx context.Context, opts Options) (*Result, error) {
 		if base != nil {
 			findings = append(findings, renameFindings(res)...)
 		}
+	}
+	if opts.Policy != nil {
+		fs, err := evaluate(ctx, res, *opts.Policy, opts.PullRequest)
+		if err != nil {
+			return nil, fmt.Errorf("evaluate: %w", err)
+		}
+		findings = append(findings, fs...)
 	}
 	attachModels(findings, repo.Models)
 	finding.Sort(findings)

@@ -68,10 +68,16 @@ func (r *Result) PolicyInput(id string, pr *PullRequest) map[string]any {
 	return in
 }
 
-// manifestOf finds a version in the head, or else in the base.
+// manifestOf finds a version in the head, or else in the base; nil when
+// neither has it.
 func (r *Result) manifestOf(id string) *manifest.Manifest {
 	if n := r.Graph.Node(id); n != nil {
 		return n.Manifest
 	}
-	return r.Base.Graph.Node(id).Manifest
+	if r.Base != nil {
+		if n := r.Base.Graph.Node(id); n != nil {
+			return n.Manifest
+		}
+	}
+	return nil
 }

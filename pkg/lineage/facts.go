@@ -1,5 +1,7 @@
 package lineage
 
+import "github.com/modelgate/modelgate/pkg/manifest"
+
 // Facts returns what policies learn about one model version from the graph:
 // the input.graph object of the policy input contract. Lists are never nil.
 func (g *Graph) Facts(id string) map[string]any {
@@ -12,7 +14,7 @@ func (g *Graph) Facts(id string) map[string]any {
 	}
 	problems := make([]any, len(n.problems))
 	for i, p := range n.problems {
-		problems[i] = map[string]any{"kind": string(p.Kind), "message": p.Message, "path": p.Path, "file": p.File}
+		problems[i] = map[string]any{"kind": string(p.Kind), "message": p.Message, "path": manifestPath(n, p), "file": p.File}
 	}
 	parents := make(map[string]any, len(n.Parents))
 	for _, pid := range n.Parents {
@@ -27,6 +29,17 @@ func (g *Graph) Facts(id string) map[string]any {
 		"problems":         problems,
 		"parent_manifests": parents,
 	}
+}
+
+// manifestPath is where a problem is as a path of the manifest: policies see
+// every lineage under spec.lineage, inline or in its own file.
+func manifestPath(n *Node, p Problem) string {
+	l := n.Manifest.Lineage
+	if l == nil || l.Prefix != "" || p.File != l.File {
+		return p.Path
+	}
+	inline := manifest.Lineage{Prefix: "spec.lineage"}
+	return inline.Path(p.Path)
 }
 
 // summary is what a child's policies may need to know of a parent.
