@@ -21,7 +21,7 @@ func judges(t *testing.T) []Judge {
 	t.Helper()
 	ours, err := judge.New(judge.DefaultConfig())
 	require.NoError(t, err)
-	return []Judge{Ours{J: ours}, NewKayenta(), MeanRule{}}
+	return []Judge{Ours{J: ours}, Ours{J: ours, Fallback: true}, NewKayenta(), MeanRule{}}
 }
 
 func pick(t *testing.T, names ...string) []Scenario {
