@@ -102,6 +102,8 @@ type Look struct {
 	Planned int
 	// Index is which look this is, from 1. Looks beyond Planned are judged
 	// with the mixture SPRT at the share of α the Config keeps for them.
+	// In a plan of several looks, a look with fewer than 10 samples on a
+	// side reports its estimate but cannot fail (see ACCURACY.md).
 	Index int
 }
 
@@ -219,7 +221,9 @@ type Config struct {
 	// OverrunShare is the share of α kept for looks beyond Look.Planned,
 	// judged with the mixture SPRT; the planned looks spend the rest, so
 	// that a stage that runs long still fails an unchanged canary with at
-	// most α. With 0, a look beyond the plan is an error (ErrInvalidLook).
+	// most α. When the plan is kept, it is the margin that absorbs the
+	// small-sample excess of the t approximation (ACCURACY.md). With 0, a
+	// look beyond the plan is an error (ErrInvalidLook).
 	OverrunShare float64
 	// NullAtTolerance tests "change <= tolerance" instead of "change <= 0"
 	// (and fails when that is rejected): stricter, so it rarely fails a
@@ -232,11 +236,11 @@ const DefaultSpendingPower = 2
 
 // DefaultConfig returns 99 % confidence, pass 95, marginal 75, 5 to
 // 1,000,000 samples per side, 10 % trimming, a prior scale of 1, spending
-// power 2 and 10 % of α kept for looks beyond the plan.
+// power 2 and 40 % of α kept for looks beyond the plan.
 func DefaultConfig() Config {
 	return Config{Confidence: 0.99, PassScore: 95, MarginalScore: 75,
 		MinSamples: 5, MaxSamples: 1_000_000, Trim: 0.1, PriorScale: 1,
-		SpendingPower: DefaultSpendingPower, OverrunShare: 0.1}
+		SpendingPower: DefaultSpendingPower, OverrunShare: 0.4}
 }
 
 // Judge judges canaries; it is safe for concurrent use.

@@ -320,7 +320,7 @@ func TestLooksBeyondThePlan(t *testing.T) {
 	unknown, err := j.Metric(m)
 	require.NoError(t, err)
 	assert.Equal(t, Look{}, over.Look, "judged by the mixture SPRT")
-	assert.InDelta(t, min(1, unknown.P/0.1), over.P, 1e-12, "at a tenth of α")
+	assert.InDelta(t, min(1, unknown.P/0.4), over.P, 1e-12, "at the share of α kept for overruns")
 	long, err := j.MetricAt(Look{Planned: maxPlannedLooks + 1, Index: 3}, m)
 	require.NoError(t, err)
 	assert.Equal(t, unknown, long, "a plan too long for a boundary runs the mixture SPRT at the whole α")
@@ -419,4 +419,20 @@ func TestBoundariesAreSharedSafely(t *testing.T) {
 	for range 8 {
 		require.NoError(t, <-errs)
 	}
+}
+
+func TestEarlyPlannedLooksCannotFail(t *testing.T) {
+	j := newJudge(t)
+	m := latency(lognormal(31, 9, 100, 0.05), lognormal(32, 9, 200, 0.05))
+	r, err := j.MetricAt(Look{Planned: 10, Index: 3}, m)
+	require.NoError(t, err)
+	assert.Equal(t, Pass, r.Verdict, "9 samples per side: too few for a look of a plan of 10")
+	assert.Greater(t, r.CI[0], 0.5, "the estimate and interval are still reported")
+	r, err = j.MetricAt(Look{Planned: 1, Index: 1}, m)
+	require.NoError(t, err)
+	assert.Equal(t, Fail, r.Verdict, "a one-shot judgement has no later look to wait for")
+	m = latency(lognormal(31, 10, 100, 0.05), lognormal(32, 10, 200, 0.05))
+	r, err = j.MetricAt(Look{Planned: 10, Index: 3}, m)
+	require.NoError(t, err)
+	assert.Equal(t, Fail, r.Verdict, r.String())
 }

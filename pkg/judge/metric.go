@@ -176,6 +176,15 @@ func (j *Judge) planned(l Look) bool {
 	return l.Planned > 0 && l.Planned <= maxPlannedLooks && l.Index <= l.Planned
 }
 
+// minPlannedSamples is the fewest samples per side at which a look of a
+// plan of several looks can fail. Below it the Welch-Satterthwaite t
+// approximation is too liberal in the far tail the early boundaries sit in
+// when one side is much noisier (measured: 1.3 to 1.6 times the nominal
+// rate at 5 to 8 samples per side with a 19 times larger variance), and
+// skipping a look never raises the false rollback rate of a boundary fixed
+// in advance.
+const minPlannedSamples = 10
+
 // groupSequential tests z at a planned look, with the α not kept for
 // overruns, and returns the verdict of the test and the radius of the
 // two-sided repeated confidence interval at the same level. The p-value is
@@ -188,7 +197,8 @@ func (j *Judge) groupSequential(res *Result, l Look, z float64) (bool, float64) 
 	res.Look = l
 	res.P = min(1, test.pValue(l.Index, z)/share)
 	radius := j.bounds.get(l.Planned, alpha/2).z[l.Index-1]
-	return z >= test.z[l.Index-1], radius
+	enough := l.Planned == 1 || min(res.BaselineN, res.CanaryN) >= minPlannedSamples
+	return enough && z >= test.z[l.Index-1], radius
 }
 
 // sequential tests z with the mixture SPRT: at the whole α when the plan is
