@@ -436,3 +436,32 @@ func TestEarlyPlannedLooksCannotFail(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, Fail, r.Verdict, r.String())
 }
+
+// TestOverrunKeepsAlpha plans 5 looks and takes 15: A/A canaries still
+// fail at most 1 - Confidence of the time, the overrun looks being judged
+// by the mixture SPRT at the share of α kept for them.
+func TestOverrunKeepsAlpha(t *testing.T) {
+	if testing.Short() {
+		t.Skip("simulation")
+	}
+	j := newJudge(t)
+	const reps, planned, looks, step = 1000, 5, 15, 10
+	fails, late := 0, 0
+	for rep := range reps {
+		base := lognormal(uint64(2*rep+5000), step*looks, 100, 0.12)
+		can := lognormal(uint64(2*rep+5001), step*looks, 100, 0.12)
+		for k := 1; k <= looks; k++ {
+			r, err := j.MetricAt(Look{Planned: planned, Index: k}, latency(base[:step*k], can[:step*k]))
+			require.NoError(t, err)
+			if r.Verdict == Fail {
+				fails++
+				if k > planned {
+					late++
+				}
+				break
+			}
+		}
+	}
+	t.Logf("A/A canaries ever failed: %d of %d (%d after the plan)", fails, reps, late)
+	assert.LessOrEqual(t, float64(fails)/reps, 0.015, "1 %% plus 1.6 Monte Carlo sd")
+}
