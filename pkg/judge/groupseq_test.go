@@ -1,6 +1,7 @@
 package judge
 
 import (
+	"fmt"
 	"math"
 	"math/rand/v2"
 	"testing"
@@ -65,4 +66,16 @@ func TestGroupSeqShapes(t *testing.T) {
 	t.Logf("rho 1: %.3f", pocock.z)
 	t.Logf("rho 3: %.3f", obf.z)
 	t.Logf("rho 2: %.3f", newGroupSeq(10, 0.01, 2).z)
+}
+
+// BenchmarkGroupSeq measures computing a boundary, done once per number of
+// looks and level in a Judge.
+func BenchmarkGroupSeq(b *testing.B) {
+	for _, looks := range []int{6, 10, 100} {
+		b.Run(fmt.Sprint(looks), func(b *testing.B) {
+			for range b.N {
+				newGroupSeq(looks, 0.006, 2)
+			}
+		})
+	}
 }
