@@ -7,7 +7,8 @@ import (
 )
 
 // The planned test is a one-sided group-sequential test (Jennison and
-// Turnbull 2000, "Group Sequential Methods", ch. 7): when the engine knows
+// Turnbull 2000, "Group Sequential Methods with Applications to Clinical
+// Trials"): when the engine knows
 // it will judge the window at K equally spaced intervals, it can spend
 // exactly α over those K looks instead of guarding against infinitely many,
 // as the mixture SPRT must. The boundary comes from a Lan-DeMets

@@ -140,7 +140,7 @@ func degenerate(e estimate) string {
 
 // conclude runs the test and fills in the verdict.
 func (j *Judge) conclude(res *Result, dir Direction, e estimate, look Look) {
-	stat := e.bad // the test's statistic: distance from the null, in standard errors
+	stat := e.bad // the distance from the null on the working scale
 	if j.cfg.NullAtTolerance {
 		stat -= e.tol
 	}
