@@ -260,23 +260,45 @@ func TestAlwaysValid(t *testing.T) {
 	if testing.Short() {
 		t.Skip("simulation")
 	}
-	j := newJudge(t)
 	const reps, n = 400, 100
-	fails := 0
-	for rep := range reps {
-		base := lognormal(uint64(2*rep), n, 100, 0.12)
-		can := lognormal(uint64(2*rep+1), n, 100, 0.12)
-		for l := 5; l <= n; l++ {
-			r, err := j.Metric(latency(base[:l], can[:l]))
+	var looks []windowLook
+	for l := 5; l <= n; l++ {
+		looks = append(looks, windowLook{n: l})
+	}
+	fails := aaEverFailed(t, newJudge(t), reps, 0, looks)
+	assert.LessOrEqual(t, float64(fails)/reps, 0.01)
+}
+
+// windowLook is a look at the first n samples of a growing window.
+type windowLook struct {
+	look Look
+	n    int
+}
+
+// aaEverFailed judges reps A/A latency canaries at each of looks and
+// returns how many failed at some look; it logs how many of those failed
+// first at a look beyond the plan.
+func aaEverFailed(t *testing.T, j *Judge, reps int, seed uint64, looks []windowLook) int {
+	t.Helper()
+	n := looks[len(looks)-1].n
+	fails, late := 0, 0
+	for rep := range uint64(reps) {
+		base := lognormal(seed+2*rep, n, 100, 0.12)
+		can := lognormal(seed+2*rep+1, n, 100, 0.12)
+		for _, l := range looks {
+			r, err := j.MetricAt(l.look, latency(base[:l.n], can[:l.n]))
 			require.NoError(t, err)
 			if r.Verdict == Fail {
 				fails++
+				if l.look.Planned > 0 && l.look.Index > l.look.Planned {
+					late++
+				}
 				break
 			}
 		}
 	}
-	t.Logf("A/A canaries ever failed: %d of %d", fails, reps)
-	assert.LessOrEqual(t, float64(fails)/reps, 0.01)
+	t.Logf("A/A canaries ever failed: %d of %d (%d first after the plan)", fails, reps, late)
+	return fails
 }
 
 func TestOneLookIsTheFixedSampleTest(t *testing.T) {
@@ -382,22 +404,12 @@ func TestPlannedLooksSpendAlpha(t *testing.T) {
 	if testing.Short() {
 		t.Skip("simulation")
 	}
-	j := newJudge(t)
-	const reps, looks = 1000, 10
-	fails := 0
-	for rep := range reps {
-		base := lognormal(uint64(2*rep+1000), 5*looks, 100, 0.12)
-		can := lognormal(uint64(2*rep+1001), 5*looks, 100, 0.12)
-		for k := 1; k <= looks; k++ {
-			r, err := j.MetricAt(Look{Planned: looks, Index: k}, latency(base[:5*k], can[:5*k]))
-			require.NoError(t, err)
-			if r.Verdict == Fail {
-				fails++
-				break
-			}
-		}
+	const reps, planned = 1000, 10
+	var looks []windowLook
+	for k := 1; k <= planned; k++ {
+		looks = append(looks, windowLook{Look{Planned: planned, Index: k}, 5 * k})
 	}
-	t.Logf("A/A canaries ever failed: %d of %d", fails, reps)
+	fails := aaEverFailed(t, newJudge(t), reps, 1000, looks)
 	assert.LessOrEqual(t, float64(fails)/reps, 0.015, "1 %% plus 1.6 Monte Carlo sd")
 }
 
@@ -444,24 +456,11 @@ func TestOverrunKeepsAlpha(t *testing.T) {
 	if testing.Short() {
 		t.Skip("simulation")
 	}
-	j := newJudge(t)
-	const reps, planned, looks, step = 1000, 5, 15, 10
-	fails, late := 0, 0
-	for rep := range reps {
-		base := lognormal(uint64(2*rep+5000), step*looks, 100, 0.12)
-		can := lognormal(uint64(2*rep+5001), step*looks, 100, 0.12)
-		for k := 1; k <= looks; k++ {
-			r, err := j.MetricAt(Look{Planned: planned, Index: k}, latency(base[:step*k], can[:step*k]))
-			require.NoError(t, err)
-			if r.Verdict == Fail {
-				fails++
-				if k > planned {
-					late++
-				}
-				break
-			}
-		}
+	const reps, planned, taken, step = 1000, 5, 15, 10
+	var looks []windowLook
+	for k := 1; k <= taken; k++ {
+		looks = append(looks, windowLook{Look{Planned: planned, Index: k}, step * k})
 	}
-	t.Logf("A/A canaries ever failed: %d of %d (%d after the plan)", fails, reps, late)
+	fails := aaEverFailed(t, newJudge(t), reps, 5000, looks)
 	assert.LessOrEqual(t, float64(fails)/reps, 0.015, "1 %% plus 1.6 Monte Carlo sd")
 }
