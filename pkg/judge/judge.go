@@ -3,7 +3,7 @@
 //
 // Per metric it runs a one-sided sequential test of "the canary is worse than
 // the baseline" in the metric's bad direction only, estimates the relative
-// change with an anytime-valid confidence interval, and gives a verdict:
+// change with a confidence interval valid at every look, and gives a verdict:
 // fail when the canary is significantly worse AND the estimated change is
 // beyond the metric's tolerance; nodata when the samples cannot be judged;
 // pass otherwise. A caller may judge the growing window at every analysis
@@ -13,8 +13,9 @@
 // Two tests keep that promise. When the caller says how many looks it
 // plans (JudgeAt with a Look: the stage's analysis window divided by the
 // interval, 1 for a one-shot judgement), a group-sequential test spends
-// exactly α over those looks (see groupseq.go); it detects far more at 10
-// to 30 samples per side. When the number of looks is unknown (Judge), or
+// its share of α over exactly those looks (see groupseq.go and
+// Config.OverrunShare); it detects far more at 10 to 30 samples per side.
+// When the number of looks is unknown (Judge), or
 // for looks beyond the plan, a mixture sequential probability ratio test
 // (see sequential.go) stays valid however often it is run.
 //
@@ -143,12 +144,16 @@ type Result struct {
 	Critical bool
 	Verdict  Verdict
 	// Change is the estimated relative change of the canary against the
-	// baseline (0.031 = +3.1 %) and CI its anytime-valid confidence interval
-	// at the judge's Confidence. Both are NaN when Verdict is NoData.
+	// baseline (0.031 = +3.1 %) and CI its confidence interval at the
+	// judge's Confidence: anytime-valid for the mixture SPRT, valid at every
+	// planned look for the group-sequential test. Both are NaN when Verdict
+	// is NoData.
 	Change float64
 	CI     [2]float64
-	// P is the anytime-valid p-value of "the canary is worse in the bad
-	// direction"; NaN when Verdict is NoData.
+	// P is the p-value of "the canary is worse in the bad direction"
+	// (anytime-valid, or stage-wise at a planned look), scaled by the share
+	// of α its test may spend, so that a failure has P <= 1 - Confidence;
+	// NaN when Verdict is NoData.
 	P float64
 	// Confidence is the level of CI and of the test (0.99).
 	Confidence float64
