@@ -28,14 +28,14 @@ flags:
 
 // runJudge implements `bot judge`: JSON lines on stdin, decisions on stdout.
 func runJudge(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
-	cfg := judge.DefaultConfig()
+	cfg := jsonl.DefaultConfig()
 	fs := flag.NewFlagSet("judge", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.Usage = func() {
 		fmt.Fprint(stderr, judgeUsage)
 		fs.PrintDefaults()
 	}
-	fs.Float64Var(&cfg.Confidence, "confidence", cfg.Confidence, "confidence of the anytime-valid test and intervals")
+	fs.Float64Var(&cfg.Confidence, "confidence", cfg.Confidence, "confidence of the one-sided test and intervals")
 	fs.Float64Var(&cfg.PassScore, "pass", cfg.PassScore, "score (percent of metrics passing) to pass")
 	fs.Float64Var(&cfg.MarginalScore, "marginal", cfg.MarginalScore, "score below which the canary fails")
 	maxLine := fs.Int("max-line", 64<<20, "longest input line in bytes; longer lines get an error")

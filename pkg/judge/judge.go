@@ -3,21 +3,29 @@
 //
 // Per metric it runs a one-sided sequential test of "the canary is worse than
 // the baseline" in the metric's bad direction only, estimates the relative
-// change with an anytime-valid confidence interval, and gives a verdict:
+// change with a confidence interval valid at every look, and gives a verdict:
 // fail when the canary is significantly worse AND the estimated change is
 // beyond the metric's tolerance; nodata when the samples cannot be judged;
-// pass otherwise. The test is a mixture sequential probability ratio test
-// (see sequential.go), so a caller may judge the growing window at every
-// analysis interval: the chance that a canary that changed nothing is ever
-// failed stays below 1 - Confidence.
+// pass otherwise. A caller may judge the growing window at every analysis
+// interval: the chance that a canary that changed nothing is ever failed
+// stays below 1 - Confidence.
 //
-// Calling it. The judge is pure and keeps no state: at every analysis
-// interval, pass each metric of the rollout plan with all its samples since
-// the window opened; act on a "fail" at once (the test stays valid however
-// often it is run), promote on "pass" when the window is over or earlier
-// when every Result is WithinTolerance, and wait or ask a human on
-// "inconclusive". Result.String renders a line for a PR comment; see
-// ACCURACY.md for the method and its measured accuracy.
+// Two tests keep that promise. When the caller says how many looks it
+// plans (JudgeAt with a Look: the stage's analysis window divided by the
+// interval, 1 for a one-shot judgement), a group-sequential test spends
+// its share of α over exactly those looks (see groupseq.go and
+// Config.OverrunShare); it detects far more at 10 to 30 samples per side.
+// When the number of looks is unknown (Judge), or
+// for looks beyond the plan, a mixture sequential probability ratio test
+// (see sequential.go) stays valid however often it is run.
+//
+// Calling it. The judge is pure and keeps no state but a cache of
+// boundaries: at every analysis interval, pass each metric of the rollout
+// plan with all its samples since the window opened, and the look's index
+// and planned count; act on a "fail" at once, promote on "pass" when the
+// window is over or earlier when every Result is WithinTolerance, and wait
+// or ask a human on "inconclusive". Result.String renders a line for a PR
+// comment; see ACCURACY.md for the method and its measured accuracy.
 //
 // Feeding samples. Each sample is one observation of the metric: typically
 // the metric's value over one short interval (latency_p99_ms per minute), the
@@ -82,6 +90,24 @@ const (
 // ErrInvalidMetric is wrapped by every error about a metric's definition.
 var ErrInvalidMetric = errors.New("invalid metric")
 
+// ErrInvalidLook is wrapped by every error about a Look.
+var ErrInvalidLook = errors.New("invalid look")
+
+// Look places a judgement in the analysis plan of a stage. The zero Look
+// means the number of looks is unknown.
+type Look struct {
+	// Planned is how many times the window will be judged: the stage's
+	// analysis window divided by the analysis interval (30m / 5m = 6), 1 for
+	// a one-shot judgement, 0 when unknown. Looks are assumed equally
+	// spaced, with samples accruing at a steady rate.
+	Planned int
+	// Index is which look this is, from 1. Looks beyond Planned are judged
+	// with the mixture SPRT at the share of α the Config keeps for them.
+	// In a plan of several looks, a look with fewer than 10 samples on a
+	// side reports its estimate but cannot fail (see ACCURACY.md).
+	Index int
+}
+
 // Metric is one metric of the rollout plan with its samples so far.
 type Metric struct {
 	Name      string
@@ -118,15 +144,23 @@ type Result struct {
 	Critical bool
 	Verdict  Verdict
 	// Change is the estimated relative change of the canary against the
-	// baseline (0.031 = +3.1 %) and CI its anytime-valid confidence interval
-	// at the judge's Confidence. Both are NaN when Verdict is NoData.
+	// baseline (0.031 = +3.1 %) and CI its confidence interval at the
+	// judge's Confidence: anytime-valid for the mixture SPRT, valid at every
+	// planned look for the group-sequential test. Both are NaN when Verdict
+	// is NoData.
 	Change float64
 	CI     [2]float64
-	// P is the anytime-valid p-value of "the canary is worse in the bad
-	// direction"; NaN when Verdict is NoData.
+	// P is the p-value of "the canary is worse in the bad direction"
+	// (anytime-valid, or stage-wise at a planned look), scaled by the share
+	// of α its test may spend, so that a failure has P <= 1 - Confidence;
+	// NaN when Verdict is NoData.
 	P float64
 	// Confidence is the level of CI and of the test (0.99).
 	Confidence float64
+	// Look is the look of the group-sequential test that judged the metric;
+	// zero when the anytime-valid mixture SPRT did (no plan, or a look
+	// beyond it).
+	Look Look
 	// WithinTolerance is true when the whole interval is on the good side of
 	// the tolerance: the data rule out a regression beyond it.
 	WithinTolerance bool
@@ -139,14 +173,19 @@ type Result struct {
 }
 
 // String renders the result for a PR comment:
-// "latency_p99_ms +12.3 % [+8.1 %, +16.4 %], fail, p=0.0012 (99 % anytime-valid)".
+// "latency_p99_ms +12.3 % [+8.1 %, +16.4 %], fail, p=0.0012 (99 % anytime-valid)",
+// or "(99 % at look 3 of 6)" when a planned group-sequential test judged it.
 func (r Result) String() string {
 	if r.Verdict == NoData {
 		return fmt.Sprintf("%s nodata: %s", r.Name, r.Reason)
 	}
-	return fmt.Sprintf("%s %s [%s, %s], %s, p=%.2g (%g %% anytime-valid)",
+	kind := "anytime-valid"
+	if r.Look.Planned > 0 {
+		kind = fmt.Sprintf("at look %d of %d", r.Look.Index, r.Look.Planned)
+	}
+	return fmt.Sprintf("%s %s [%s, %s], %s, p=%.2g (%g %% %s)",
 		r.Name, percent(r.Change), percent(r.CI[0]), percent(r.CI[1]), r.Verdict, r.P,
-		math.Round(r.Confidence*1000)/10)
+		math.Round(r.Confidence*1000)/10, kind)
 }
 
 func percent(x float64) string {
@@ -180,18 +219,39 @@ type Config struct {
 	// prior on the standardized effect (the change in per-sample standard
 	// deviations); it sets which sample sizes the test is sharpest at.
 	PriorScale float64
+	// SpendingPower is ρ of the planned test's α-spending function α·t^ρ:
+	// 1 spends early (close to Pocock), 3 late (close to O'Brien-Fleming);
+	// 0 means DefaultSpendingPower.
+	SpendingPower float64
+	// OverrunShare is the share of α kept for looks beyond Look.Planned,
+	// judged with the mixture SPRT; the planned looks spend the rest, so
+	// that a stage that runs long still fails an unchanged canary with at
+	// most α. When the plan is kept, it is the margin that absorbs the
+	// small-sample excess of the t approximation (ACCURACY.md). With 0, a
+	// look beyond the plan is an error (ErrInvalidLook).
+	OverrunShare float64
+	// NullAtTolerance tests "change <= tolerance" instead of "change <= 0"
+	// (and fails when that is rejected): stricter, so it rarely fails a
+	// change inside the tolerance, and detects less.
+	NullAtTolerance bool
 }
 
+// DefaultSpendingPower is the planned test's default ρ (see ACCURACY.md).
+const DefaultSpendingPower = 2
+
 // DefaultConfig returns 99 % confidence, pass 95, marginal 75, 5 to
-// 1,000,000 samples per side, 10 % trimming and a prior scale of 1.
+// 1,000,000 samples per side, 10 % trimming, a prior scale of 1, spending
+// power 2 and 40 % of α kept for looks beyond the plan.
 func DefaultConfig() Config {
 	return Config{Confidence: 0.99, PassScore: 95, MarginalScore: 75,
-		MinSamples: 5, MaxSamples: 1_000_000, Trim: 0.1, PriorScale: 1}
+		MinSamples: 5, MaxSamples: 1_000_000, Trim: 0.1, PriorScale: 1,
+		SpendingPower: DefaultSpendingPower, OverrunShare: 0.4}
 }
 
 // Judge judges canaries; it is safe for concurrent use.
 type Judge struct {
-	cfg Config
+	cfg    Config
+	bounds *boundaries
 }
 
 // New checks cfg and returns a judge.
@@ -207,14 +267,31 @@ func New(cfg Config) (*Judge, error) {
 		return nil, fmt.Errorf("trim %v: must be in [0, 0.5)", cfg.Trim)
 	case !(cfg.PriorScale > 0) || math.IsInf(cfg.PriorScale, 1):
 		return nil, fmt.Errorf("prior scale %v: must be positive", cfg.PriorScale)
+	case !(cfg.SpendingPower >= 0 && cfg.SpendingPower <= 10):
+		return nil, fmt.Errorf("spending power %v: must be in (0, 10], or 0 for the default", cfg.SpendingPower)
+	case !(cfg.OverrunShare >= 0 && cfg.OverrunShare < 1):
+		return nil, fmt.Errorf("overrun share %v: must be in [0, 1)", cfg.OverrunShare)
 	}
-	return &Judge{cfg: cfg}, nil
+	if cfg.SpendingPower == 0 {
+		cfg.SpendingPower = DefaultSpendingPower
+	}
+	return &Judge{cfg: cfg, bounds: &boundaries{rho: cfg.SpendingPower}}, nil
 }
 
-// Judge judges every metric and decides over all of them. It returns an
-// error only for an invalid plan (no metrics, a bad name, direction or
-// tolerance, a name twice); samples that cannot be judged give NoData.
+// Judge judges every metric and decides over all of them, not knowing how
+// many looks the caller will take: JudgeAt with the zero Look.
 func (j *Judge) Judge(metrics []Metric) (Report, error) {
+	return j.JudgeAt(Look{}, metrics)
+}
+
+// JudgeAt judges every metric at the given look of the plan and decides
+// over all of them. It returns an error only for an invalid plan (no
+// metrics, a bad name, direction or tolerance, a name twice) or look;
+// samples that cannot be judged give NoData.
+func (j *Judge) JudgeAt(look Look, metrics []Metric) (Report, error) {
+	if err := j.checkLook(look); err != nil {
+		return Report{}, err
+	}
 	if len(metrics) == 0 {
 		return Report{}, fmt.Errorf("%w: no metrics", ErrInvalidMetric)
 	}
@@ -225,13 +302,27 @@ func (j *Judge) Judge(metrics []Metric) (Report, error) {
 			return Report{}, fmt.Errorf("%w: metric %q listed twice", ErrInvalidMetric, m.Name)
 		}
 		seen[m.Name] = true
-		r, err := j.Metric(m)
+		r, err := j.MetricAt(look, m)
 		if err != nil {
 			return Report{}, err
 		}
 		results = append(results, r)
 	}
 	return j.decide(results), nil
+}
+
+// checkLook returns why a look is invalid, or nil.
+func (j *Judge) checkLook(l Look) error {
+	switch {
+	case l.Planned < 0 || l.Index < 0:
+		return fmt.Errorf("%w: look %d of %d: negative", ErrInvalidLook, l.Index, l.Planned)
+	case l.Planned > 0 && l.Index == 0:
+		return fmt.Errorf("%w: look 0 of %d: looks count from 1", ErrInvalidLook, l.Planned)
+	case l.Planned > 0 && l.Planned <= maxPlannedLooks && l.Index > l.Planned && j.cfg.OverrunShare == 0:
+		return fmt.Errorf("%w: look %d of %d: beyond the plan, and the judge keeps no α for such looks (Config.OverrunShare)",
+			ErrInvalidLook, l.Index, l.Planned)
+	}
+	return nil
 }
 
 // decide scores the per-metric results like Kayenta.

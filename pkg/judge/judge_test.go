@@ -229,6 +229,9 @@ func TestNewRejectsBadConfig(t *testing.T) {
 		{"min samples 1", func(c *Config) { c.MinSamples = 1 }, "samples"},
 		{"trim 0.5", func(c *Config) { c.Trim = 0.5 }, "trim"},
 		{"prior 0", func(c *Config) { c.PriorScale = 0 }, "prior scale"},
+		{"negative spending power", func(c *Config) { c.SpendingPower = -1 }, "spending power"},
+		{"NaN spending power", func(c *Config) { c.SpendingPower = math.NaN() }, "spending power"},
+		{"overrun share 1", func(c *Config) { c.OverrunShare = 1 }, "overrun share"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -257,21 +260,207 @@ func TestAlwaysValid(t *testing.T) {
 	if testing.Short() {
 		t.Skip("simulation")
 	}
-	j := newJudge(t)
 	const reps, n = 400, 100
-	fails := 0
-	for rep := range reps {
-		base := lognormal(uint64(2*rep), n, 100, 0.12)
-		can := lognormal(uint64(2*rep+1), n, 100, 0.12)
-		for l := 5; l <= n; l++ {
-			r, err := j.Metric(latency(base[:l], can[:l]))
+	var looks []windowLook
+	for l := 5; l <= n; l++ {
+		looks = append(looks, windowLook{n: l})
+	}
+	fails := aaEverFailed(t, newJudge(t), reps, 0, looks)
+	assert.LessOrEqual(t, float64(fails)/reps, 0.01)
+}
+
+// windowLook is a look at the first n samples of a growing window.
+type windowLook struct {
+	look Look
+	n    int
+}
+
+// aaEverFailed judges reps A/A latency canaries at each of looks and
+// returns how many failed at some look; it logs how many of those failed
+// first at a look beyond the plan.
+func aaEverFailed(t *testing.T, j *Judge, reps int, seed uint64, looks []windowLook) int {
+	t.Helper()
+	n := looks[len(looks)-1].n
+	fails, late := 0, 0
+	for rep := range uint64(reps) {
+		base := lognormal(seed+2*rep, n, 100, 0.12)
+		can := lognormal(seed+2*rep+1, n, 100, 0.12)
+		for _, l := range looks {
+			r, err := j.MetricAt(l.look, latency(base[:l.n], can[:l.n]))
 			require.NoError(t, err)
 			if r.Verdict == Fail {
 				fails++
+				if l.look.Planned > 0 && l.look.Index > l.look.Planned {
+					late++
+				}
 				break
 			}
 		}
 	}
-	t.Logf("A/A canaries ever failed: %d of %d", fails, reps)
-	assert.LessOrEqual(t, float64(fails)/reps, 0.01)
+	t.Logf("A/A canaries ever failed: %d of %d (%d first after the plan)", fails, reps, late)
+	return fails
+}
+
+func TestOneLookIsTheFixedSampleTest(t *testing.T) {
+	cfg := DefaultConfig()
+	cfg.OverrunShare = 0
+	j, err := New(cfg)
+	require.NoError(t, err)
+	m := latency(lognormal(21, 30, 100, 0.12), lognormal(22, 30, 108, 0.12))
+	r, err := j.MetricAt(Look{Planned: 1, Index: 1}, m)
+	require.NoError(t, err)
+	b, c := yuen(m.Baseline, cfg.Trim), yuen(m.Canary, cfg.Trim)
+	e := combine(b, c)
+	// The one-sided Yuen-Welch p-value, and its 99 % two-sided interval.
+	assert.InDelta(t, studentUpperTail(e.bad/e.se, e.df), r.P, 1e-9)
+	half := zToT(normalUpperQuantile(0.005), e.df) * e.se
+	assert.InDelta(t, math.Expm1(e.bad-half), r.CI[0], 1e-6)
+	assert.InDelta(t, math.Expm1(e.bad+half), r.CI[1], 1e-6)
+	assert.Equal(t, Look{Planned: 1, Index: 1}, r.Look)
+	assert.Contains(t, r.String(), "(99 % at look 1 of 1)")
+	assert.Equal(t, r.P <= 0.01 && r.Change > 0.05, r.Verdict == Fail, r.String())
+}
+
+func TestPlannedLooksDetectMore(t *testing.T) {
+	j := newJudge(t)
+	m := latency(lognormal(23, 30, 100, 0.12), lognormal(24, 30, 112, 0.12))
+	planned, err := j.MetricAt(Look{Planned: 6, Index: 6}, m)
+	require.NoError(t, err)
+	unknown, err := j.Metric(m)
+	require.NoError(t, err)
+	assert.Less(t, planned.P, unknown.P)
+	assert.Less(t, planned.CI[1]-planned.CI[0], unknown.CI[1]-unknown.CI[0], "the planned interval is narrower")
+	assert.Equal(t, Look{}, unknown.Look)
+	assert.Contains(t, unknown.String(), "(99 % anytime-valid)")
+}
+
+func TestLooksBeyondThePlan(t *testing.T) {
+	m := latency(lognormal(25, 40, 100, 0.12), lognormal(26, 40, 110, 0.12))
+	j := newJudge(t)
+	over, err := j.MetricAt(Look{Planned: 6, Index: 7}, m)
+	require.NoError(t, err)
+	unknown, err := j.Metric(m)
+	require.NoError(t, err)
+	assert.Equal(t, Look{}, over.Look, "judged by the mixture SPRT")
+	assert.InDelta(t, min(1, unknown.P/0.4), over.P, 1e-12, "at the share of α kept for overruns")
+	long, err := j.MetricAt(Look{Planned: maxPlannedLooks + 1, Index: 3}, m)
+	require.NoError(t, err)
+	assert.Equal(t, unknown, long, "a plan too long for a boundary runs the mixture SPRT at the whole α")
+
+	cfg := DefaultConfig()
+	cfg.OverrunShare = 0
+	strict, err := New(cfg)
+	require.NoError(t, err)
+	_, err = strict.JudgeAt(Look{Planned: 6, Index: 7}, []Metric{m})
+	require.ErrorIs(t, err, ErrInvalidLook)
+	assert.Contains(t, err.Error(), "beyond the plan")
+}
+
+func TestInvalidLookIsAnError(t *testing.T) {
+	m := latency(lognormal(1, 20, 100, 0.1), lognormal(2, 20, 100, 0.1))
+	tests := []struct {
+		name string
+		look Look
+		want string
+	}{
+		{"negative plan", Look{Planned: -1, Index: 1}, "look 1 of -1: negative"},
+		{"negative index", Look{Planned: 3, Index: -2}, "look -2 of 3: negative"},
+		{"index 0", Look{Planned: 3}, "looks count from 1"},
+	}
+	j := newJudge(t)
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := j.MetricAt(tt.look, m)
+			require.ErrorIs(t, err, ErrInvalidLook)
+			assert.Contains(t, err.Error(), tt.want)
+			_, err = j.JudgeAt(tt.look, []Metric{m})
+			require.ErrorIs(t, err, ErrInvalidLook)
+		})
+	}
+}
+
+func TestNullAtTolerance(t *testing.T) {
+	// +5.5 % on a 5 % tolerance with little noise: significant against 0,
+	// not against the tolerance.
+	m := latency(lognormal(27, 300, 100, 0.05), lognormal(28, 300, 105.5, 0.05))
+	look := Look{Planned: 1, Index: 1}
+	r, err := newJudge(t).MetricAt(look, m)
+	require.NoError(t, err)
+	assert.Equal(t, Fail, r.Verdict, r.String())
+	cfg := DefaultConfig()
+	cfg.NullAtTolerance = true
+	j, err := New(cfg)
+	require.NoError(t, err)
+	r, err = j.MetricAt(look, m)
+	require.NoError(t, err)
+	assert.Equal(t, Pass, r.Verdict, r.String())
+	assert.Greater(t, r.P, 0.01)
+}
+
+// TestPlannedLooksSpendAlpha judges A/A canaries at 10 planned looks, from
+// 5 to 50 samples per side, and checks that the rate of ever failing stays
+// below 1 - Confidence.
+func TestPlannedLooksSpendAlpha(t *testing.T) {
+	if testing.Short() {
+		t.Skip("simulation")
+	}
+	const reps, planned = 1000, 10
+	var looks []windowLook
+	for k := 1; k <= planned; k++ {
+		looks = append(looks, windowLook{Look{Planned: planned, Index: k}, 5 * k})
+	}
+	fails := aaEverFailed(t, newJudge(t), reps, 1000, looks)
+	assert.LessOrEqual(t, float64(fails)/reps, 0.015, "1 %% plus 1.6 Monte Carlo sd")
+}
+
+func TestBoundariesAreSharedSafely(t *testing.T) {
+	j := newJudge(t)
+	m := latency(lognormal(29, 20, 100, 0.12), lognormal(30, 20, 100, 0.12))
+	want, err := j.MetricAt(Look{Planned: 8, Index: 3}, m)
+	require.NoError(t, err)
+	errs := make(chan error, 8)
+	for range 8 {
+		go func() {
+			got, err := j.MetricAt(Look{Planned: 8, Index: 3}, m)
+			if err == nil && got.P != want.P {
+				err = assert.AnError
+			}
+			errs <- err
+		}()
+	}
+	for range 8 {
+		require.NoError(t, <-errs)
+	}
+}
+
+func TestEarlyPlannedLooksCannotFail(t *testing.T) {
+	j := newJudge(t)
+	m := latency(lognormal(31, 9, 100, 0.05), lognormal(32, 9, 200, 0.05))
+	r, err := j.MetricAt(Look{Planned: 10, Index: 3}, m)
+	require.NoError(t, err)
+	assert.Equal(t, Pass, r.Verdict, "9 samples per side: too few for a look of a plan of 10")
+	assert.Greater(t, r.CI[0], 0.5, "the estimate and interval are still reported")
+	r, err = j.MetricAt(Look{Planned: 1, Index: 1}, m)
+	require.NoError(t, err)
+	assert.Equal(t, Fail, r.Verdict, "a one-shot judgement has no later look to wait for")
+	m = latency(lognormal(31, 10, 100, 0.05), lognormal(32, 10, 200, 0.05))
+	r, err = j.MetricAt(Look{Planned: 10, Index: 3}, m)
+	require.NoError(t, err)
+	assert.Equal(t, Fail, r.Verdict, r.String())
+}
+
+// TestOverrunKeepsAlpha plans 5 looks and takes 15: A/A canaries still
+// fail at most 1 - Confidence of the time, the overrun looks being judged
+// by the mixture SPRT at the share of α kept for them.
+func TestOverrunKeepsAlpha(t *testing.T) {
+	if testing.Short() {
+		t.Skip("simulation")
+	}
+	const reps, planned, taken, step = 1000, 5, 15, 10
+	var looks []windowLook
+	for k := 1; k <= taken; k++ {
+		looks = append(looks, windowLook{Look{Planned: planned, Index: k}, step * k})
+	}
+	fails := aaEverFailed(t, newJudge(t), reps, 5000, looks)
+	assert.LessOrEqual(t, float64(fails)/reps, 0.015, "1 %% plus 1.6 Monte Carlo sd")
 }

@@ -9,6 +9,11 @@
 //
 //	"verdict":"pass","change":0.031,"ci":[-0.01,0.07],"p":0.2}]}
 //
+// A line is a one-shot judgement: the only look of its plan (judge.Look
+// {Planned: 1, Index: 1}), so each metric gets a fixed-sample one-sided
+// test, its p-value and its confidence interval; DefaultConfig spends the
+// whole α on that look.
+//
 // Choices beyond the contract: decoding is strict (unknown fields, a
 // missing id, trailing data and non-numbers are errors); a line that cannot
 // be judged gets {"id":...,"line":N,"error":"..."} with the id echoed when
@@ -63,6 +68,14 @@ type MetricOutput struct {
 	Reason  string      `json:"reason,omitempty"`
 }
 
+// DefaultConfig is judge.DefaultConfig for one-shot lines: no α is kept for
+// looks beyond the plan, since a line has no further look.
+func DefaultConfig() judge.Config {
+	cfg := judge.DefaultConfig()
+	cfg.OverrunShare = 0
+	return cfg
+}
+
 // Decode parses one line strictly.
 func Decode(line []byte) (Case, error) {
 	if len(bytes.TrimSpace(line)) == 0 {
@@ -108,7 +121,7 @@ func judgeLine(j *judge.Judge, line []byte) Output {
 		metrics[i] = judge.Metric{Name: m.Name, Direction: judge.Direction(m.Direction),
 			Tolerance: m.Tolerance, Critical: m.Critical, Baseline: m.Baseline, Canary: m.Canary}
 	}
-	rep, err := j.Judge(metrics)
+	rep, err := j.JudgeAt(judge.Look{Planned: 1, Index: 1}, metrics) // a line is a one-shot judgement
 	if err != nil {
 		return Output{ID: id, Error: err.Error()}
 	}

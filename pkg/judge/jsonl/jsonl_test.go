@@ -18,7 +18,7 @@ var update = flag.Bool("update", false, "rewrite golden files")
 
 func newJudge(t testing.TB) *judge.Judge {
 	t.Helper()
-	j, err := judge.New(judge.DefaultConfig())
+	j, err := judge.New(DefaultConfig())
 	require.NoError(t, err)
 	return j
 }

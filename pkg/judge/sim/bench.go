@@ -16,7 +16,8 @@ type Options struct {
 	// Reps is the number of seeded replicates per scenario and size.
 	Reps int
 	// Looks is the number of analysis intervals a window is judged at when
-	// peeking; the last look is at the final size.
+	// peeking; the last look is at the final size. A PlannedJudge is told
+	// this number as the planned looks, and 1 when judging once.
 	Looks int
 	// MinLook is the fewest samples per side of the first look.
 	MinLook int
@@ -109,7 +110,7 @@ feed:
 
 func runCell(opts Options, si int, sc Scenario, n int, judges []Judge) map[string]Cell {
 	cells := make(map[string]Cell, len(judges))
-	looks := LookSizes(n, opts.Looks, opts.MinLook)
+	looks := PlannedLooks(n, opts.Looks, opts.MinLook)
 	base, can := make([]float64, n), make([]float64, n)
 	for rep := range opts.Reps {
 		r := rand.New(rand.NewPCG(opts.Seed, uint64(si)<<40|uint64(n)<<20|uint64(rep)))
@@ -133,16 +134,51 @@ func runCell(opts Options, si int, sc Scenario, n int, judges []Judge) map[strin
 }
 
 // judgeWindow judges the growing window at every look and reports whether
-// the final look fails and whether any look fails.
-func judgeWindow(j Judge, sc Scenario, base, can []float64, looks []int) (final, any bool) {
+// a one-shot judgement of the whole window fails and whether any look
+// fails. A PlannedJudge is told each look's index among the planned ones,
+// and that a one-shot judgement is the only look of its plan.
+func judgeWindow(j Judge, sc Scenario, base, can []float64, looks []WindowLook) (final, any bool) {
+	decide := func(l judge.Look, n int) bool {
+		ms := []judge.Metric{{Name: sc.Metric, Direction: sc.Direction, Tolerance: sc.Tolerance,
+			Critical: true, Baseline: base[:n], Canary: can[:n]}}
+		if pj, ok := j.(PlannedJudge); ok {
+			return pj.DecideAt(l, ms) == judge.DecisionFail
+		}
+		return j.Decide(ms) == judge.DecisionFail
+	}
 	for _, l := range looks {
-		m := judge.Metric{Name: sc.Metric, Direction: sc.Direction, Tolerance: sc.Tolerance,
-			Critical: true, Baseline: base[:l], Canary: can[:l]}
-		failed := j.Decide([]judge.Metric{m}) == judge.DecisionFail
+		failed := decide(l.Look, l.N)
 		any = any || failed
 		final = failed
 	}
+	if _, ok := j.(PlannedJudge); ok {
+		final = decide(judge.Look{Planned: 1, Index: 1}, len(base))
+	}
 	return final, any
+}
+
+// WindowLook is one look at a growing window: its samples per side and
+// its place in the plan.
+type WindowLook struct {
+	N    int
+	Look judge.Look
+}
+
+// PlannedLooks is LookSizes with each look's index among the planned ones:
+// looks skipped for too few samples keep their place in the plan.
+func PlannedLooks(n, looks, minLook int) []WindowLook {
+	var out []WindowLook
+	for _, l := range LookSizes(n, looks, minLook) {
+		k := looks // the first planned look that reaches l samples
+		for i := 1; i <= looks; i++ {
+			if (i*n+looks-1)/looks >= l {
+				k = i
+				break
+			}
+		}
+		out = append(out, WindowLook{N: l, Look: judge.Look{Planned: looks, Index: k}})
+	}
+	return out
 }
 
 // LookSizes spreads looks evenly over a window of n samples per side,

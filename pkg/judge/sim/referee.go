@@ -13,15 +13,39 @@ type Judge interface {
 	Decide(metrics []judge.Metric) judge.Decision
 }
 
-// Ours is pkg/judge with its default configuration.
-type Ours struct{ J *judge.Judge }
+// PlannedJudge is a Judge that can be told which look of how many planned
+// it is judging.
+type PlannedJudge interface {
+	Judge
+	DecideAt(look judge.Look, metrics []judge.Metric) judge.Decision
+}
+
+// Ours is pkg/judge. It is a PlannedJudge, told the planned looks, unless
+// Fallback is set: then it never knows them and runs the mixture SPRT.
+type Ours struct {
+	J        *judge.Judge
+	Fallback bool
+}
 
 // Name implements Judge.
-func (Ours) Name() string { return "modelgate" }
+func (o Ours) Name() string {
+	if o.Fallback {
+		return fallbackName
+	}
+	return oursName
+}
 
-// Decide implements Judge; an invalid plan counts as inconclusive.
+// Decide implements Judge: the number of looks is unknown.
 func (o Ours) Decide(ms []judge.Metric) judge.Decision {
-	rep, err := o.J.Judge(ms)
+	return o.DecideAt(judge.Look{}, ms)
+}
+
+// DecideAt implements PlannedJudge; an invalid plan counts as inconclusive.
+func (o Ours) DecideAt(look judge.Look, ms []judge.Metric) judge.Decision {
+	if o.Fallback {
+		look = judge.Look{}
+	}
+	rep, err := o.J.JudgeAt(look, ms)
 	if err != nil {
 		return judge.DecisionInconclusive
 	}

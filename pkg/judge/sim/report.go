@@ -10,9 +10,10 @@ import (
 // column per size, each cell "ours / kayenta / mean-rule" in percent.
 func (r Results) WriteMarkdown(w io.Writer, peeking bool) error {
 	var b strings.Builder
-	mode := "judged once at the final size"
+	mode := fmt.Sprintf("judged once at the final size; %s is told 1 planned look", oursName)
 	if peeking {
-		mode = fmt.Sprintf("peeking: judged at each of %d intervals, a failure at any look rolls back", r.Options.Looks)
+		mode = fmt.Sprintf("peeking: judged at each of %d intervals, a failure at any look rolls back; "+
+			"%s is told %d planned looks and the index of each", r.Options.Looks, oursName, r.Options.Looks)
 	}
 	fmt.Fprintf(&b, "Rollback rate %% (%s; %d replicates per cell; cells: %s)\n\n",
 		mode, r.Options.Reps, strings.Join(r.Judges, " / "))

@@ -21,7 +21,7 @@ func judges(t *testing.T) []Judge {
 	t.Helper()
 	ours, err := judge.New(judge.DefaultConfig())
 	require.NoError(t, err)
-	return []Judge{Ours{J: ours}, NewKayenta(), MeanRule{}}
+	return []Judge{Ours{J: ours}, Ours{J: ours, Fallback: true}, NewKayenta(), MeanRule{}}
 }
 
 func pick(t *testing.T, names ...string) []Scenario {
@@ -85,6 +85,14 @@ func TestLookSizes(t *testing.T) {
 	assert.Equal(t, []int{5, 6, 7, 8, 9, 10}, LookSizes(10, 10, 5))
 	assert.Equal(t, []int{10, 20, 30, 40, 50, 60, 70, 80, 90, 100}, LookSizes(100, 10, 5))
 	assert.Equal(t, []int{3}, LookSizes(3, 10, 5))
+}
+
+func TestPlannedLooks(t *testing.T) {
+	at := func(n, k int) WindowLook { return WindowLook{N: n, Look: judge.Look{Planned: 10, Index: k}} }
+	assert.Equal(t, []WindowLook{at(5, 5), at(6, 6), at(7, 7), at(8, 8), at(9, 9), at(10, 10)}, PlannedLooks(10, 10, 5))
+	got := PlannedLooks(30, 10, 5)
+	assert.Equal(t, at(6, 2), got[0], "look 1 (3 samples) is skipped but keeps its place")
+	assert.Equal(t, at(30, 10), got[len(got)-1])
 }
 
 func TestRunStopsOnCancel(t *testing.T) {

@@ -22,14 +22,16 @@ func (c Check) String() string {
 
 // The judges the targets compare, by name.
 const (
-	oursName    = "modelgate"
-	kayentaName = "kayenta-mw"
+	oursName     = "modelgate"
+	fallbackName = "modelgate-msprt"
+	kayentaName  = "kayenta-mw"
 )
 
-// Targets checks the targets on the results, for our judge against
-// the Kayenta-style judge:
+// Targets checks the targets on the results, for our judge (told
+// the planned looks) against the Kayenta-style judge:
 //   - false rollbacks on A/A and improvements at most 1 % in every cell,
-//     judged once and peeking;
+//     judged once and peeking, for our judge and, when it ran, for its
+//     fallback that does not know the planned looks;
 //   - detection of +10 % latency and 0.5 % -> 1 % error rate at 100 samples
 //     per side at least 95 % (peeking);
 //   - detection at least the Kayenta-style judge's in every regression cell,
@@ -49,11 +51,17 @@ func (r Results) Targets() []Check {
 			}
 			oursFalse += o.Peeking
 			kayFalse += k.Peeking
-			for _, peeking := range []bool{false, true} {
-				checks = append(checks, Check{
-					What: fmt.Sprintf("false rollbacks <= 1 %%: %s n=%d %s: %.1f %%", sc.Name, n, mode(peeking), 100*o.Rate(peeking)),
-					OK:   o.Rate(peeking) <= 0.01,
-				})
+			for _, name := range []string{oursName, fallbackName} {
+				c, ok := r.Cells[Key{sc.Name, n, name}]
+				if !ok {
+					continue
+				}
+				for _, peeking := range []bool{false, true} {
+					checks = append(checks, Check{
+						What: fmt.Sprintf("false rollbacks <= 1 %%: %s %s n=%d %s: %.1f %%", name, sc.Name, n, mode(peeking), 100*c.Rate(peeking)),
+						OK:   c.Rate(peeking) <= 0.01,
+					})
+				}
 			}
 		}
 	}

@@ -36,6 +36,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	cfg := judge.DefaultConfig()
 	fs.Float64Var(&cfg.Confidence, "confidence", cfg.Confidence, "our judge's confidence (1 - α)")
 	fs.Float64Var(&cfg.PriorScale, "prior", cfg.PriorScale, "our judge's mixture prior scale")
+	fs.Float64Var(&cfg.SpendingPower, "spending", cfg.SpendingPower, "our judge's α-spending power ρ (α·t^ρ)")
+	fs.Float64Var(&cfg.OverrunShare, "overrun-share", cfg.OverrunShare, "share of α our judge keeps for looks beyond the plan")
+	fs.BoolVar(&cfg.NullAtTolerance, "null-at-tolerance", cfg.NullAtTolerance, "our judge tests change <= tolerance instead of <= 0")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
@@ -49,7 +52,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "judgebench: %v\n", err)
 		return 2
 	}
-	judges := []sim.Judge{sim.Ours{J: ours}, sim.NewKayenta(), sim.MeanRule{}, sim.NewKayentaBonferroni()}
+	judges := []sim.Judge{sim.Ours{J: ours}, sim.Ours{J: ours, Fallback: true},
+		sim.NewKayenta(), sim.MeanRule{}, sim.NewKayentaBonferroni()}
 	var scenarios []sim.Scenario
 	for _, sc := range sim.Scenarios() {
 		if strings.Contains(sc.Name, *only) {
