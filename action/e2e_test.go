@@ -157,11 +157,12 @@ func TestActionEndToEnd(t *testing.T) {
 		require.Regexp(t, command, line, "every line of stdout is a well-formed command")
 		annotations = append(annotations, line)
 	}
-	require.Len(t, annotations, 1)
-	assert.Contains(t, annotations[0], "::error col=70,file=models/fraud-detector/3.3.0/lineage.json,line=1,title=modelgate%3A lineage/unknown_version (Lineage)::parent fraud-detector@9.9.9%0A::error file=evil::pwned %250A%0Aname=value does not exist")
-	assert.Contains(t, annotations[0], "%0A::error file=evil::pwned %250A%0Aname=value")
+	require.Len(t, annotations, 5)
+	assert.Contains(t, annotations, "::error col=5,file=models/fraud-detector/3.2.0/model.yaml,line=16,title=modelgate%3A modelgate.regression.deny_against_base (Regression against the base branch)::f1 regressed against the base branch: 0.95 -> 0.91 (tolerance 0.01)")
+	assert.Contains(t, annotations, "::error col=70,file=models/fraud-detector/3.3.0/lineage.json,line=1,title=modelgate%3A modelgate.lineage.deny_unknown_parent (Parent model missing)::parent fraud-detector@9.9.9%0A::error file=evil::pwned %250A%0Aname=value does not exist; known versions of fraud-detector: 3.1.0, 3.2.0, 3.3.0")
+	assert.True(t, strings.HasPrefix(annotations[4], "::notice "), "worst first")
 
-	assert.Equal(t, map[string]string{"errors": "1", "warnings": "0", "models": `["fraud-detector@3.2.0","fraud-detector@3.3.0"]`, "report": "modelgate-report.json"}, run.outputs)
+	assert.Equal(t, map[string]string{"errors": "4", "warnings": "0", "models": `["fraud-detector@3.2.0","fraud-detector@3.3.0"]`, "report": "modelgate-report.json"}, run.outputs)
 
 	assert.Contains(t, run.summary, "## ❌ modelgate failed")
 	assert.Contains(t, run.summary, "| `fraud-detector@3.2.0` | f1 | 0.95 (3.2.0) | 0.91 | ▼ -4.2 % 🔴 |")
@@ -186,7 +187,7 @@ func TestActionEndToEnd(t *testing.T) {
 	require.NoError(t, json.Unmarshal(run.jsonFile, &rep))
 	assert.False(t, rep.Passed)
 	assert.Equal(t, ws.base, rep.Base.Commit)
-	require.Len(t, rep.Findings, 1)
+	require.Len(t, rep.Findings, 5)
 }
 
 func TestActionInputs(t *testing.T) {
@@ -225,8 +226,14 @@ func TestActionChangedOnlyAndSubdirectory(t *testing.T) {
 
 	all := runAction(t, bin, ws, map[string]string{"path": "ml"})
 	changed := runAction(t, bin, ws, map[string]string{"path": "ml", "changed-only": "true"})
-	assert.Equal(t, "14", all.outputs["errors"])
-	assert.Equal(t, "1", changed.outputs["errors"])
+	var allRep, changedRep struct{ Findings []struct{ File string } }
+	require.NoError(t, json.Unmarshal(all.jsonFile, &allRep))
+	require.NoError(t, json.Unmarshal(changed.jsonFile, &changedRep))
+	require.NotEmpty(t, changedRep.Findings)
+	assert.Greater(t, len(allRep.Findings), len(changedRep.Findings))
+	for _, f := range changedRep.Findings {
+		assert.True(t, strings.HasPrefix(f.File, "ml/models/new/1.0.0/"), "changed-only reports only the changed model, found %s", f.File)
+	}
 	assert.Contains(t, changed.stdout, "file=ml/models/new/1.0.0/model.yaml,line=5")
 }
 
@@ -236,4 +243,29 @@ func TestMain(m *testing.M) {
 		os.RemoveAll(filepath.Dir(actionBinary.path))
 	}
 	os.Exit(code)
+}
+
+func TestActionRepositoryConfigAndPolicies(t *testing.T) {
+	bin := buildAction(t)
+	repo := gittest.New(t)
+	repo.CopyDir("../testdata/example")
+	repo.Write(".github/modelgate.yml", "fail-on: never\npolicy:\n  dirs: [policies]\n")
+	repo.Write("policies/owner.rego", "package main\n\nimport rego.v1\n\ndeny contains msg if {\n\tinput.metadata.labels.team == \"risk\"\n\tmsg := sprintf(\"%s: the risk team's models need a second owner\", [input.metadata.name])\n}\n")
+	repo.Write("extra/conftest.rego", "package extra\n\nwarn contains {\"msg\": \"spec.task is set\", \"path\": \"spec.task\"} if input.spec.task\n")
+	head := repo.Commit("models and policies")
+	ws := workspace{dir: repo.Dir, base: head, head: head}
+
+	run := runAction(t, bin, ws, map[string]string{"policy": "extra", "namespace": "extra\nmain"})
+	assert.Equal(t, exitOK, run.code, "fail-on: never from .github/modelgate.yml")
+	assert.Equal(t, "2", run.outputs["errors"], run.stdout)
+	assert.Contains(t, run.stdout, "::error col=1,file=models/fraud-detector/3.1.0/model.yaml,line=1,title=modelgate%3A main.deny::fraud-detector: the risk team's models need a second owner")
+	assert.Contains(t, run.stdout, "::warning col=3,file=models/churn-predictor/1.0.0/model.yaml,line=10,title=modelgate%3A extra.warn::spec.task is set")
+
+	strict := runAction(t, bin, ws, map[string]string{"fail-on": "error"})
+	assert.Equal(t, exitFindings, strict.code, "the input overrides the configuration")
+
+	repo.Write(".github/modelgate.yml", "fail-on: sometimes\n")
+	bad := runAction(t, bin, ws, nil)
+	assert.Equal(t, exitUsage, bad.code)
+	assert.Contains(t, bad.stdout, "::error::.github/modelgate.yml: fail-on: \"sometimes\"")
 }

@@ -12,9 +12,11 @@ import (
 
 	"github.com/sethvargo/go-githubactions"
 
+	"github.com/modelgate/modelgate/pkg/config"
 	"github.com/modelgate/modelgate/pkg/finding"
 	"github.com/modelgate/modelgate/pkg/gate"
 	"github.com/modelgate/modelgate/pkg/gitrepo"
+	"github.com/modelgate/modelgate/pkg/governance"
 	"github.com/modelgate/modelgate/pkg/report"
 )
 
@@ -22,11 +24,12 @@ import (
 type inputs struct {
 	path        string
 	manifests   string
-	failOn      finding.Severity // "" means never
+	failOn      string
 	changedOnly bool
 	baseRef     string
 	sarifFile   string
 	jsonFile    string
+	policy      policyFlags
 }
 
 func readInputs(a *githubactions.Action) (inputs, error) {
@@ -36,16 +39,15 @@ func readInputs(a *githubactions.Action) (inputs, error) {
 		baseRef:   a.GetInput("base-ref"),
 		sarifFile: a.GetInput("sarif-file"),
 		jsonFile:  orDefault(a.GetInput("json-file"), "modelgate-report.json"),
+		failOn:    strings.TrimSpace(a.GetInput("fail-on")),
+		policy: policyFlags{
+			dirs:       list(a.GetInput("policy")),
+			data:       list(a.GetInput("data")),
+			namespaces: list(a.GetInput("namespace")),
+		},
 	}
-	switch v := orDefault(a.GetInput("fail-on"), "error"); v {
-	case "error":
-		in.failOn = finding.Error
-	case "warning":
-		in.failOn = finding.Warning
-	case "never":
-		in.failOn = ""
-	default:
-		return in, fmt.Errorf("input fail-on: %q is not one of error, warning, never", v)
+	if _, err := failThreshold(in.failOn); err != nil {
+		return in, fmt.Errorf("input %w", err)
 	}
 	switch v := orDefault(a.GetInput("changed-only"), "false"); v {
 	case "true", "false":
@@ -54,6 +56,32 @@ func readInputs(a *githubactions.Action) (inputs, error) {
 		return in, fmt.Errorf("input changed-only: %q is not true or false", v)
 	}
 	return in, nil
+}
+
+// list splits an input holding several values, one per line or separated
+// by commas.
+func list(v string) []string {
+	var out []string
+	for _, f := range strings.FieldsFunc(v, func(r rune) bool { return r == '\n' || r == ',' }) {
+		if f = strings.TrimSpace(f); f != "" {
+			out = append(out, f)
+		}
+	}
+	return out
+}
+
+// failThreshold maps fail-on to the severity that fails the step; "" for
+// never. The default is error.
+func failThreshold(v string) (finding.Severity, error) {
+	switch v {
+	case "", "error":
+		return finding.Error, nil
+	case "warning":
+		return finding.Warning, nil
+	case "never":
+		return "", nil
+	}
+	return "", fmt.Errorf("fail-on: %q is not one of error, warning, never", v)
 }
 
 func orDefault(v, def string) string {
@@ -82,7 +110,20 @@ func runGitHub(ctx context.Context, args []string, stdout, stderr io.Writer) int
 		a.Errorf("read the GitHub context: %v", err)
 		return exitUsage
 	}
-	res, err := gate.Run(ctx, gate.Options{Root: in.path, Glob: in.manifests, BaseRef: baseRef(in, gh)})
+	cfg, err := config.Load(in.path)
+	if err != nil {
+		a.Errorf("%v", err)
+		return exitUsage
+	}
+	threshold, err := failThreshold(orDefault(in.failOn, cfg.FailOn))
+	if err != nil {
+		a.Errorf("%v", err)
+		return exitUsage
+	}
+	res, err := gate.Run(ctx, gate.Options{
+		Root: in.path, Glob: orDefault(in.manifests, cfg.Manifests), BaseRef: baseRef(in, gh),
+		Policy: policyOptions(in, cfg), PullRequest: pullRequest(gh),
+	})
 	if err != nil {
 		a.Errorf("modelgate could not run: %v", err)
 		return exitUsage
@@ -97,12 +138,54 @@ func runGitHub(ctx context.Context, args []string, stdout, stderr io.Writer) int
 		a.Errorf("%v", err)
 		return exitUsage
 	}
-	if in.failOn != "" && failed(fs, in.failOn) {
+	if threshold != "" && failed(fs, threshold) {
 		n := finding.Count(fs)
-		fmt.Fprintf(stderr, "modelgate: %d errors, %d warnings (fail-on: %s)\n", n[finding.Error], n[finding.Warning], in.failOn)
+		fmt.Fprintf(stderr, "modelgate: %d errors, %d warnings (fail-on: %s)\n", n[finding.Error], n[finding.Warning], threshold)
 		return exitFindings
 	}
 	return exitOK
+}
+
+// policyOptions joins the policies of the repository's configuration
+// (relative to its root) with those of the inputs (relative to the
+// workspace).
+func policyOptions(in inputs, cfg *config.Config) *governance.Options {
+	opts := in.policy.options()
+	opts.DefaultBundle = cfg.Policy.UsesDefaultBundle()
+	for _, d := range cfg.Policy.Dirs {
+		opts.PolicyDirs = append(opts.PolicyDirs, filepath.Join(in.path, d))
+	}
+	for _, d := range cfg.Policy.Data {
+		opts.DataFiles = append(opts.DataFiles, filepath.Join(in.path, d))
+	}
+	opts.Namespaces = append(opts.Namespaces, cfg.Policy.Namespaces...)
+	opts.AllNamespaces = cfg.Policy.AllNamespaces
+	return opts
+}
+
+// pullRequest reads what policies learn of the pull request from the event.
+// Approvals are not in the event; policies see them as unknown (null).
+func pullRequest(gh *githubactions.GitHubContext) *gate.PullRequest {
+	pr, ok := gh.Event["pull_request"].(map[string]any)
+	if !ok {
+		return nil
+	}
+	out := &gate.PullRequest{Approvals: -1}
+	if n, ok := pr["number"].(float64); ok {
+		out.Number = int(n)
+	}
+	if user, ok := pr["user"].(map[string]any); ok {
+		out.Author, _ = user["login"].(string)
+	}
+	labels, _ := pr["labels"].([]any)
+	for _, l := range labels {
+		if m, ok := l.(map[string]any); ok {
+			if name, ok := m["name"].(string); ok {
+				out.Labels = append(out.Labels, name)
+			}
+		}
+	}
+	return out
 }
 
 // baseRef is what changes are measured against: the input, else the base
