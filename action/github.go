@@ -16,7 +16,6 @@ import (
 	"github.com/modelgate/modelgate/pkg/finding"
 	"github.com/modelgate/modelgate/pkg/gate"
 	"github.com/modelgate/modelgate/pkg/gitrepo"
-	"github.com/modelgate/modelgate/pkg/governance"
 	"github.com/modelgate/modelgate/pkg/report"
 )
 
@@ -122,7 +121,7 @@ func runGitHub(ctx context.Context, args []string, stdout, stderr io.Writer) int
 	}
 	res, err := gate.Run(ctx, gate.Options{
 		Root: in.path, Glob: orDefault(in.manifests, cfg.Manifests), BaseRef: baseRef(in, gh),
-		Policy: policyOptions(in, cfg), PullRequest: pullRequest(gh),
+		Policy: in.policy.withConfig(in.path, cfg), PullRequest: pullRequest(gh),
 	})
 	if err != nil {
 		a.Errorf("modelgate could not run: %v", err)
@@ -144,23 +143,6 @@ func runGitHub(ctx context.Context, args []string, stdout, stderr io.Writer) int
 		return exitFindings
 	}
 	return exitOK
-}
-
-// policyOptions joins the policies of the repository's configuration
-// (relative to its root) with those of the inputs (relative to the
-// workspace).
-func policyOptions(in inputs, cfg *config.Config) *governance.Options {
-	opts := in.policy.options()
-	opts.DefaultBundle = cfg.Policy.UsesDefaultBundle()
-	for _, d := range cfg.Policy.Dirs {
-		opts.PolicyDirs = append(opts.PolicyDirs, filepath.Join(in.path, d))
-	}
-	for _, d := range cfg.Policy.Data {
-		opts.DataFiles = append(opts.DataFiles, filepath.Join(in.path, d))
-	}
-	opts.Namespaces = append(opts.Namespaces, cfg.Policy.Namespaces...)
-	opts.AllNamespaces = cfg.Policy.AllNamespaces
-	return opts
 }
 
 // pullRequest reads what policies learn of the pull request from the event.

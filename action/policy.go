@@ -1,7 +1,10 @@
 package main
 
 import (
+	"path/filepath"
+
 	"flag"
+	"github.com/modelgate/modelgate/pkg/config"
 	"strings"
 
 	"github.com/modelgate/modelgate/pkg/governance"
@@ -33,6 +36,23 @@ func (p *policyFlags) options() *governance.Options {
 		Namespaces:    p.namespaces,
 		AllNamespaces: p.allNamespaces,
 	}
+}
+
+// withConfig joins the policies of the repository's configuration
+// (relative to its root) with those of the flags or inputs (relative to the
+// working directory).
+func (p *policyFlags) withConfig(root string, cfg *config.Config) *governance.Options {
+	opts := p.options()
+	opts.DefaultBundle = opts.DefaultBundle && cfg.Policy.UsesDefaultBundle()
+	for _, d := range cfg.Policy.Dirs {
+		opts.PolicyDirs = append(opts.PolicyDirs, filepath.Join(root, d))
+	}
+	for _, d := range cfg.Policy.Data {
+		opts.DataFiles = append(opts.DataFiles, filepath.Join(root, d))
+	}
+	opts.Namespaces = append(opts.Namespaces, cfg.Policy.Namespaces...)
+	opts.AllNamespaces = opts.AllNamespaces || cfg.Policy.AllNamespaces
+	return opts
 }
 
 // stringList is a repeatable string flag.

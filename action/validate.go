@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 
+	"github.com/modelgate/modelgate/pkg/config"
 	"github.com/modelgate/modelgate/pkg/finding"
 	"github.com/modelgate/modelgate/pkg/gate"
 	"github.com/modelgate/modelgate/pkg/report"
@@ -26,10 +27,15 @@ func (c *checkFlags) register(fs interface {
 	fs.StringVar(&c.baseRef, "base-ref", "", "git revision to compare with (e.g. origin/main): fills the change of each model")
 }
 
-func (c *checkFlags) options(dir string) gate.Options {
+// options joins the flags with the repository's .github/modelgate.yml;
+// flags win.
+func (c *checkFlags) options(dir string, cfg *config.Config) gate.Options {
 	opts := gate.Options{Root: dir, Glob: c.manifests, BaseRef: c.baseRef}
+	if opts.Glob == "" {
+		opts.Glob = cfg.Manifests
+	}
 	if c.policies != nil {
-		opts.Policy = c.policies.options()
+		opts.Policy = c.policies.withConfig(dir, cfg)
 	}
 	return opts
 }
@@ -37,7 +43,12 @@ func (c *checkFlags) options(dir string) gate.Options {
 // run checks the repository for a command; ok is false, with the reason
 // printed, when the check could not run.
 func (c *checkFlags) run(ctx context.Context, command, dir string, stderr io.Writer) (res *gate.Result, ok bool) {
-	res, err := gate.Run(ctx, c.options(dir))
+	cfg, err := config.Load(dir)
+	if err != nil {
+		fmt.Fprintf(stderr, "action %s: %v\n", command, err)
+		return nil, false
+	}
+	res, err = gate.Run(ctx, c.options(dir, cfg))
 	if err != nil {
 		fmt.Fprintf(stderr, "action %s: %v\n", command, err)
 		return nil, false
