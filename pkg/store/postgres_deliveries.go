@@ -64,13 +64,15 @@ func (s *Postgres) insertDelivery(ctx context.Context, d Delivery, state Deliver
 func (s *Postgres) ClaimDeliveries(ctx context.Context, worker string, limit int, lease time.Duration) ([]Delivery, error) {
 	now := s.now()
 	until := ms(now.Add(lease))
-	rows, err := s.pool.Query(ctx, `WITH claimed AS (
+	// MATERIALIZED: the locking select runs once, whatever the plan.
+	rows, err := s.pool.Query(ctx, `WITH due AS MATERIALIZED (
+			SELECT id FROM deliveries
+			WHERE state IN ('pending', 'processing') AND next_attempt <= $3
+			ORDER BY next_attempt LIMIT $4 FOR UPDATE SKIP LOCKED),
+		claimed AS (
 			UPDATE deliveries d
 			SET state = 'processing', attempts = d.attempts + 1, lease_owner = $1, lease_until = $2, next_attempt = $2
-			FROM (SELECT id FROM deliveries
-				WHERE state IN ('pending', 'processing') AND next_attempt <= $3
-				ORDER BY next_attempt LIMIT $4 FOR UPDATE SKIP LOCKED) due
-			WHERE d.id = due.id
+			FROM due WHERE d.id = due.id
 			RETURNING d.id, d.event, d.attempts, d.processed, d.received_at, d.next_attempt)
 		SELECT c.id, c.event, coalesce(p.payload, ''::bytea), c.attempts, c.processed, c.received_at, c.next_attempt
 		FROM claimed c LEFT JOIN delivery_payloads p USING (id)`,

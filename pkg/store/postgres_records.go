@@ -213,12 +213,12 @@ func (s *Postgres) ScheduleJob(ctx context.Context, j Job) (int64, error) {
 // ClaimDueJobs leases up to limit jobs due at now; jobs another replica is
 // claiming at the same moment are skipped, so each goes to one worker.
 func (s *Postgres) ClaimDueJobs(ctx context.Context, worker string, now time.Time, limit int, lease time.Duration) ([]Job, error) {
-	rows, err := s.pool.Query(ctx, `UPDATE jobs j SET state = 'running', attempts = j.attempts + 1,
-			lease_owner = $1, lease_until = $2
-		FROM (SELECT id FROM jobs
+	rows, err := s.pool.Query(ctx, `WITH due AS MATERIALIZED (
+			SELECT id FROM jobs
 			WHERE (state = 'pending' AND due_at <= $3) OR (state = 'running' AND lease_until <= $3)
-			ORDER BY due_at LIMIT $4 FOR UPDATE SKIP LOCKED) due
-		WHERE j.id = due.id
+			ORDER BY due_at LIMIT $4 FOR UPDATE SKIP LOCKED)
+		UPDATE jobs j SET state = 'running', attempts = j.attempts + 1, lease_owner = $1, lease_until = $2
+		FROM due WHERE j.id = due.id
 		RETURNING j.id, j.kind, j.key, j.payload, j.due_at`, worker, ms(now.Add(lease)), ms(now), limit)
 	if err != nil {
 		return nil, fmt.Errorf("claim jobs: %w", err)
