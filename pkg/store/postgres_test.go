@@ -204,11 +204,7 @@ func TestPostgresConcurrentLockOneWins(t *testing.T) {
 		assert.Equal(t, fmt.Sprint("user", winner), held[loser].LockedBy, "the loser learns the holder")
 		assert.Equal(t, "freeze", held[loser].Reason)
 	}
-	// Locks survive a restart: a new replica sees them all.
-	locks, err := replicas(t, 1)[0].ListLocks(ctx, "o/r")
-	require.NoError(t, err)
-	assert.Len(t, locks, 0, "a fresh database has none") // replicas opens a new database
-	locks, err = rs[0].ListLocks(ctx, "o/r")
+	locks, err := rs[1].ListLocks(ctx, "o/r")
 	require.NoError(t, err)
 	assert.Len(t, locks, 20)
 }
@@ -283,4 +279,26 @@ func TestOpenChoosesByDSN(t *testing.T) {
 	require.NoError(t, err)
 	defer p.Close()
 	assert.IsType(t, &Postgres{}, p)
+}
+
+func TestPostgresClaimSkipsRowsAnotherReplicaHolds(t *testing.T) {
+	rs := replicas(t, 2)
+	ctx := context.Background()
+	for _, id := range []string{"held", "free"} {
+		_, err := rs[0].EnqueueDelivery(ctx, Delivery{ID: id, Event: "e", Payload: []byte("{}")})
+		require.NoError(t, err)
+	}
+	// Replica 0 is in the middle of claiming "held".
+	tx, err := rs[0].pool.Begin(ctx)
+	require.NoError(t, err)
+	defer tx.Rollback(ctx)
+	_, err = tx.Exec(ctx, `SELECT id FROM deliveries WHERE id = 'held' FOR UPDATE`)
+	require.NoError(t, err)
+
+	wait, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	got, err := rs[1].ClaimDeliveries(wait, "w1", 10, time.Minute)
+	require.NoError(t, err, "a claim does not wait for rows another replica holds")
+	require.Len(t, got, 1)
+	assert.Equal(t, "free", got[0].ID)
 }

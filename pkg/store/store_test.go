@@ -65,7 +65,7 @@ func eachStore(t *testing.T, test func(t *testing.T, s Store, c *clock)) {
 	}
 }
 
-func TestMigrationsAreIdempotent(t *testing.T) {
+func TestReopenKeepsStateAndMigratesOnce(t *testing.T) {
 	for _, b := range backends() {
 		t.Run(b.name, func(t *testing.T) {
 			ctx := context.Background()
@@ -73,6 +73,8 @@ func TestMigrationsAreIdempotent(t *testing.T) {
 			s, err := b.open(ctx, dsn, time.Now)
 			require.NoError(t, err)
 			_, err = s.EnqueueDelivery(ctx, Delivery{ID: "d1", Event: "ping", Payload: []byte("{}")})
+			require.NoError(t, err)
+			_, err = s.LockEnvironment(ctx, Lock{Repo: "o/r", Environment: "production", LockedBy: "alice"})
 			require.NoError(t, err)
 			require.NoError(t, s.Close())
 
@@ -82,6 +84,9 @@ func TestMigrationsAreIdempotent(t *testing.T) {
 			d, err := s.GetDelivery(ctx, "d1")
 			require.NoError(t, err)
 			assert.Equal(t, "ping", d.Event)
+			held, err := s.LockEnvironment(ctx, Lock{Repo: "o/r", Environment: "production", LockedBy: "bob"})
+			assert.ErrorIs(t, err, ErrLocked, "locks survive a restart")
+			assert.Equal(t, "alice", held.LockedBy)
 			require.NoError(t, s.Ping(ctx))
 		})
 	}
