@@ -28,7 +28,7 @@ func (c *clock) Add(d time.Duration) {
 // backend is one implementation the contract tests run against.
 type backend struct {
 	name string
-	dsn  func(t *testing.T) string // a fresh, empty database
+	dsn  func(t testing.TB) string // a fresh, empty database
 	open func(ctx context.Context, dsn string, now func() time.Time) (Store, error)
 }
 
@@ -36,14 +36,14 @@ func backends() []backend {
 	return []backend{
 		{
 			name: "sqlite",
-			dsn:  func(t *testing.T) string { return filepath.Join(t.TempDir(), "test.db") },
+			dsn:  func(t testing.TB) string { return filepath.Join(t.TempDir(), "test.db") },
 			open: func(ctx context.Context, dsn string, now func() time.Time) (Store, error) {
 				return OpenSQLite(ctx, dsn, SQLiteOptions{Now: now})
 			},
 		},
 		{
 			name: "postgres",
-			dsn:  func(t *testing.T) string { return pg.DSN(t) },
+			dsn:  func(t testing.TB) string { return pg.DSN(t) },
 			open: func(ctx context.Context, dsn string, now func() time.Time) (Store, error) {
 				return OpenPostgres(ctx, dsn, PostgresOptions{Now: now})
 			},
