@@ -2,8 +2,10 @@ package pgtest
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
+	"runtime"
 	"testing"
 
 	"github.com/jackc/pgx/v5"
@@ -52,4 +54,47 @@ func TestStartFailsWithoutBinaries(t *testing.T) {
 func TestSanitize(t *testing.T) {
 	assert.Equal(t, "teststore_sqlite_x_1", sanitize("TestStore/sqlite/X#1"))
 	assert.Len(t, sanitize(string(make([]byte, 100))), 40)
+}
+
+// fakeT records how DSN ends a test instead of ending this one.
+type fakeT struct {
+	testing.TB
+	skipped, failed string
+}
+
+func (f *fakeT) Helper()      {}
+func (f *fakeT) Name() string { return "TestFake" }
+func (f *fakeT) Skipf(format string, args ...any) {
+	f.skipped = fmt.Sprintf(format, args...)
+	runtime.Goexit()
+}
+func (f *fakeT) Fatalf(format string, args ...any) {
+	f.failed = fmt.Sprintf(format, args...)
+	runtime.Goexit()
+}
+
+func TestMissingPostgresSkipsOrFailsInCI(t *testing.T) {
+	t.Setenv("PGTEST_BIN", t.TempDir()) // no binaries there
+	for _, ci := range []string{"", "true"} {
+		t.Run("CI="+ci, func(t *testing.T) {
+			t.Setenv("CI", ci)
+			var srv Server
+			defer srv.Stop()
+			f := &fakeT{TB: t}
+			done := make(chan struct{})
+			go func() {
+				defer close(done)
+				srv.DSN(f)
+			}()
+			<-done
+			if ci == "true" {
+				assert.Empty(t, f.skipped)
+				assert.Contains(t, f.failed, "not found")
+				return
+			}
+			assert.Empty(t, f.failed)
+			assert.Contains(t, f.skipped, "SKIPPING TestFake")
+			assert.Contains(t, f.skipped, "apt-get install")
+		})
+	}
 }
