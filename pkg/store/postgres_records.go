@@ -53,19 +53,11 @@ func (s *Postgres) ListCommands(ctx context.Context, repo string, pr int, limit 
 }
 
 func (s *Postgres) queryCommands(ctx context.Context, where string, args ...any) ([]Command, error) {
-	rows, err := s.pool.Query(ctx, `SELECT id, delivery_id, repo, pr, comment_id, commenter, name, args,
-		state, outcome, api_calls, created_at, updated_at FROM commands `+where, args...)
+	rows, err := s.pool.Query(ctx, `SELECT `+commandColumns+` FROM commands `+where, args...)
 	if err != nil {
 		return nil, fmt.Errorf("list commands: %w", err)
 	}
-	out, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (Command, error) {
-		var c Command
-		var created, updated int64
-		err := row.Scan(&c.ID, &c.DeliveryID, &c.Repo, &c.PR, &c.CommentID, &c.Commenter, &c.Name, &c.Args,
-			&c.State, &c.Outcome, &c.APICalls, &created, &updated)
-		c.CreatedAt, c.UpdatedAt = fromMS(created), fromMS(updated)
-		return c, err
-	})
+	out, err := collectPG(rows, scanCommand)
 	if err != nil {
 		return nil, fmt.Errorf("list commands: %w", err)
 	}
@@ -145,19 +137,11 @@ func (s *Postgres) ListRollouts(ctx context.Context, f RolloutFilter) ([]Rollout
 }
 
 func (s *Postgres) queryRollouts(ctx context.Context, where string, args ...any) ([]Rollout, error) {
-	rows, err := s.pool.Query(ctx, `SELECT id, repo, pr, model, version, baseline_version, environment,
-		head_sha, state, stage, traffic_percent, plan, started_by, created_at, updated_at FROM rollouts `+where, args...)
+	rows, err := s.pool.Query(ctx, `SELECT `+rolloutColumns+` FROM rollouts `+where, args...)
 	if err != nil {
 		return nil, fmt.Errorf("list rollouts: %w", err)
 	}
-	out, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (Rollout, error) {
-		var r Rollout
-		var created, updated int64
-		err := row.Scan(&r.ID, &r.Repo, &r.PR, &r.Model, &r.Version, &r.BaselineVersion, &r.Environment,
-			&r.HeadSHA, &r.State, &r.Stage, &r.TrafficPercent, &r.Plan, &r.StartedBy, &created, &updated)
-		r.CreatedAt, r.UpdatedAt = fromMS(created), fromMS(updated)
-		return r, err
-	})
+	out, err := collectPG(rows, scanRollout)
 	if err != nil {
 		return nil, fmt.Errorf("list rollouts: %w", err)
 	}
@@ -180,18 +164,11 @@ func (s *Postgres) PutStage(ctx context.Context, st Stage) error {
 
 // ListStages returns a rollout's stages in order.
 func (s *Postgres) ListStages(ctx context.Context, rolloutID int64) ([]Stage, error) {
-	rows, err := s.pool.Query(ctx, `SELECT idx, traffic_percent, deployment_id, state, verdict, started_at,
-		finished_at FROM stages WHERE rollout_id = $1 ORDER BY idx`, rolloutID)
+	rows, err := s.pool.Query(ctx, `SELECT `+stageColumns+` FROM stages WHERE rollout_id = $1 ORDER BY idx`, rolloutID)
 	if err != nil {
 		return nil, fmt.Errorf("list stages of rollout %d: %w", rolloutID, err)
 	}
-	out, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (Stage, error) {
-		st := Stage{RolloutID: rolloutID}
-		var started, finished int64
-		err := row.Scan(&st.Index, &st.TrafficPercent, &st.DeploymentID, &st.State, &st.Verdict, &started, &finished)
-		st.StartedAt, st.FinishedAt = fromMS(started), fromMS(finished)
-		return st, err
-	})
+	out, err := collectPG(rows, scanStage)
 	if err != nil {
 		return nil, fmt.Errorf("list stages of rollout %d: %w", rolloutID, err)
 	}
@@ -223,13 +200,7 @@ func (s *Postgres) ClaimDueJobs(ctx context.Context, worker string, now time.Tim
 	if err != nil {
 		return nil, fmt.Errorf("claim jobs: %w", err)
 	}
-	out, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (Job, error) {
-		j := Job{State: "running"}
-		var due int64
-		err := row.Scan(&j.ID, &j.Kind, &j.Key, &j.Payload, &due)
-		j.DueAt = fromMS(due)
-		return j, err
-	})
+	out, err := collectPG(rows, scanClaimedJob)
 	if err != nil {
 		return nil, fmt.Errorf("claim jobs: %w", err)
 	}
@@ -289,18 +260,11 @@ func (s *Postgres) UnlockEnvironment(ctx context.Context, repo, environment stri
 
 // ListLocks returns a repository's locks.
 func (s *Postgres) ListLocks(ctx context.Context, repo string) ([]Lock, error) {
-	rows, err := s.pool.Query(ctx, `SELECT environment, reason, locked_by, locked_at FROM locks
-		WHERE repo = $1 ORDER BY environment`, repo)
+	rows, err := s.pool.Query(ctx, `SELECT `+lockColumns+` FROM locks WHERE repo = $1 ORDER BY environment`, repo)
 	if err != nil {
 		return nil, fmt.Errorf("list locks: %w", err)
 	}
-	out, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (Lock, error) {
-		l := Lock{Repo: repo}
-		var at int64
-		err := row.Scan(&l.Environment, &l.Reason, &l.LockedBy, &at)
-		l.LockedAt = fromMS(at)
-		return l, err
-	})
+	out, err := collectPG(rows, scanLock)
 	if err != nil {
 		return nil, fmt.Errorf("list locks: %w", err)
 	}
@@ -336,19 +300,11 @@ func (s *Postgres) ListAudit(ctx context.Context, f AuditFilter) ([]AuditEntry, 
 	if f.Environment != "" {
 		w.add("environment =", f.Environment)
 	}
-	rows, err := s.pool.Query(ctx, `SELECT id, at, actor, action, repo, pr, model, environment, decision,
-		reason, delivery_id, details FROM audit `+w.sql+` ORDER BY id LIMIT `+itoa(limitOr(f.Limit, 1000)), w.args...)
+	rows, err := s.pool.Query(ctx, `SELECT `+auditColumns+` FROM audit `+w.sql+` ORDER BY id LIMIT `+itoa(limitOr(f.Limit, 1000)), w.args...)
 	if err != nil {
 		return nil, fmt.Errorf("list audit: %w", err)
 	}
-	out, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (AuditEntry, error) {
-		var e AuditEntry
-		var at int64
-		err := row.Scan(&e.ID, &at, &e.Actor, &e.Action, &e.Repo, &e.PR, &e.Model, &e.Environment, &e.Decision,
-			&e.Reason, &e.DeliveryID, &e.Details)
-		e.At = fromMS(at)
-		return e, err
-	})
+	out, err := collectPG(rows, scanAudit)
 	if err != nil {
 		return nil, fmt.Errorf("list audit: %w", err)
 	}
