@@ -151,16 +151,35 @@ func start(ctx context.Context, opts Options) (*instance, error) {
 		os.RemoveAll(dir)
 		return nil, err
 	}
-	in := &instance{dir: dir, exit: make(chan error, 1)}
+	in := &instance{dir: dir}
 	if err := in.initdb(ctx, bin, owner); err != nil {
 		os.RemoveAll(dir)
 		return nil, err
 	}
-	if err := in.run(ctx, bin, owner, opts.StartTimeout); err != nil {
-		in.stop()
-		return nil, err
+	// The free port may be taken before postgres binds it: try another.
+	for attempt := 1; ; attempt++ {
+		err := in.run(ctx, bin, owner, opts.StartTimeout)
+		if err == nil {
+			return in, nil
+		}
+		if attempt == 3 || !in.exited() {
+			in.stop()
+			return nil, err
+		}
+		in.cmd = nil
 	}
-	return in, nil
+}
+
+// exited reports whether the server process has ended (and lets stop
+// see it again).
+func (in *instance) exited() bool {
+	select {
+	case err := <-in.exit:
+		in.exit <- err
+		return true
+	default:
+		return false
+	}
 }
 
 func (in *instance) initdb(ctx context.Context, bin string, owner serverUser) error {
@@ -196,6 +215,7 @@ func (in *instance) run(ctx context.Context, bin string, owner serverUser, timeo
 		in.cmd = nil
 		return fmt.Errorf("start postgres: %w", err)
 	}
+	in.exit = make(chan error, 1)
 	go func() { in.exit <- in.cmd.Wait() }()
 	in.admin = fmt.Sprintf("postgres://postgres@127.0.0.1:%d/postgres?sslmode=disable", port)
 	if err := in.waitReady(ctx, timeout); err != nil {
