@@ -253,6 +253,7 @@ func TestOpenPostgresFailures(t *testing.T) {
 			_, err := OpenPostgres(ctx, tt.dsn, PostgresOptions{})
 			require.Error(t, err)
 			assert.Contains(t, err.Error(), tt.want)
+			assert.NotContains(t, err.Error(), "pw", "the password stays out of errors")
 		})
 	}
 }
