@@ -191,17 +191,25 @@ func newServer(ctx context.Context, cfg serveConfig, log *slog.Logger, reg *prom
 	return s, nil
 }
 
-// openStore opens the SQLite file, or refuses a PostgreSQL URL until that
-// implementation exists.
+// openStore opens the SQLite file or the PostgreSQL database cfg.DB names;
+// a URL's credentials stay out of the error.
 func openStore(ctx context.Context, db string) (store.Store, error) {
-	if strings.HasPrefix(db, "postgres://") || strings.HasPrefix(db, "postgresql://") {
-		return nil, fmt.Errorf("store %s: PostgreSQL is not supported yet; use a SQLite file path", redactURL(db))
+	st, err := store.Open(ctx, db)
+	if err != nil && store.IsPostgresURL(db) {
+		return nil, fmt.Errorf("store %s: %w", redactURL(db), redactErr(err, db))
 	}
-	st, err := store.OpenSQLite(ctx, db, store.SQLiteOptions{})
 	if err != nil {
 		return nil, fmt.Errorf("store: %w", err)
 	}
 	return st, nil
+}
+
+// redactErr drops the URL from err's text should a driver quote it.
+func redactErr(err error, db string) error {
+	if !strings.Contains(err.Error(), db) {
+		return err
+	}
+	return errors.New(strings.ReplaceAll(err.Error(), db, redactURL(db)))
 }
 
 func redactURL(u string) string {

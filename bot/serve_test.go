@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/modelgate/modelgate/internal/fakegithub"
+	"github.com/modelgate/modelgate/internal/pgtest"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -32,7 +33,7 @@ func TestServeConfigErrors(t *testing.T) {
 		{"bad app id", []string{"--app-id", "x", "--private-key", key, "--webhook-secret", "s"}, `app id "x": want a positive number`},
 		{"unreadable key", []string{"--app-id", "1", "--private-key", "/nonexistent.pem", "--webhook-secret", "s", "--db", db}, "private key: open /nonexistent.pem"},
 		{"not a key", []string{"--app-id", "1", "--private-key", "-----BEGIN nonsense", "--webhook-secret", "s", "--db", db}, "private key"},
-		{"postgres not yet", []string{"--app-id", "1", "--private-key", key, "--webhook-secret", "s", "--db", "postgres://u:pw@db/mg"}, "PostgreSQL is not supported yet"},
+		{"postgres unreachable", []string{"--app-id", "1", "--private-key", key, "--webhook-secret", "s", "--db", "postgres://u:pw@127.0.0.1:1/mg?connect_timeout=5"}, "store postgres://…@127.0.0.1:1/mg?connect_timeout=5: ping store"},
 		{"bad github url", []string{"--app-id", "1", "--private-key", key, "--webhook-secret", "s", "--db", db, "--github-url", "ftp://x"}, `base url "ftp://x"`},
 		{"bad log level", []string{"--app-id", "1", "--private-key", key, "--webhook-secret", "s", "--log-level", "loud"}, `log level "loud"`},
 		{"stray argument", []string{"extra"}, `unexpected argument "extra"`},
@@ -49,6 +50,18 @@ func TestServeConfigErrors(t *testing.T) {
 }
 
 func TestServeFromEnvironmentAndDrain(t *testing.T) {
+	serveAndDrain(t, filepath.Join(t.TempDir(), "env.db"))
+}
+
+func TestServeOnPostgres(t *testing.T) {
+	var pg pgtest.Server
+	t.Cleanup(func() { assert.NoError(t, pg.Stop()) })
+	serveAndDrain(t, pg.DSN(t))
+}
+
+// serveAndDrain runs bot serve on db, configured from the environment,
+// until it is ready, then stops it.
+func serveAndDrain(t *testing.T, db string) {
 	gh := fakegithub.New(t)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	require.NoError(t, err)
@@ -59,7 +72,7 @@ func TestServeFromEnvironmentAndDrain(t *testing.T) {
 	t.Setenv("MODELGATE_WEBHOOK_SECRET", secret)
 	t.Setenv("MODELGATE_GITHUB_URL", gh.URL())
 	t.Setenv("MODELGATE_LISTEN", addr)
-	t.Setenv("MODELGATE_DB", filepath.Join(t.TempDir(), "env.db"))
+	t.Setenv("MODELGATE_DB", db)
 	ctx, cancel := context.WithCancel(context.Background())
 	var stderr syncBuffer
 	done := make(chan int)

@@ -49,24 +49,15 @@ func (s *SQLite) ListCommands(ctx context.Context, repo string, pr int, limit in
 }
 
 func (s *SQLite) queryCommands(ctx context.Context, where string, args ...any) ([]Command, error) {
-	rows, err := s.read.QueryContext(ctx, `SELECT id, delivery_id, repo, pr, comment_id, commenter, name, args,
-		state, outcome, api_calls, created_at, updated_at FROM commands `+where, args...)
+	rows, err := s.read.QueryContext(ctx, `SELECT `+commandColumns+` FROM commands `+where, args...)
 	if err != nil {
 		return nil, fmt.Errorf("list commands: %w", err)
 	}
-	defer rows.Close()
-	var out []Command
-	for rows.Next() {
-		var c Command
-		var created, updated int64
-		if err := rows.Scan(&c.ID, &c.DeliveryID, &c.Repo, &c.PR, &c.CommentID, &c.Commenter, &c.Name, &c.Args,
-			&c.State, &c.Outcome, &c.APICalls, &created, &updated); err != nil {
-			return nil, fmt.Errorf("list commands: %w", err)
-		}
-		c.CreatedAt, c.UpdatedAt = fromMS(created), fromMS(updated)
-		out = append(out, c)
+	out, err := collectSQL(rows, scanCommand)
+	if err != nil {
+		return nil, fmt.Errorf("list commands: %w", err)
 	}
-	return out, rows.Err()
+	return out, nil
 }
 
 // CreateRollout stores r; ErrConflict when its model is already rolling out there.
@@ -143,24 +134,15 @@ func (s *SQLite) ListRollouts(ctx context.Context, f RolloutFilter) ([]Rollout, 
 }
 
 func (s *SQLite) queryRollouts(ctx context.Context, where string, args ...any) ([]Rollout, error) {
-	rows, err := s.read.QueryContext(ctx, `SELECT id, repo, pr, model, version, baseline_version, environment,
-		head_sha, state, stage, traffic_percent, plan, started_by, created_at, updated_at FROM rollouts `+where, args...)
+	rows, err := s.read.QueryContext(ctx, `SELECT `+rolloutColumns+` FROM rollouts `+where, args...)
 	if err != nil {
 		return nil, fmt.Errorf("list rollouts: %w", err)
 	}
-	defer rows.Close()
-	var out []Rollout
-	for rows.Next() {
-		var r Rollout
-		var created, updated int64
-		if err := rows.Scan(&r.ID, &r.Repo, &r.PR, &r.Model, &r.Version, &r.BaselineVersion, &r.Environment,
-			&r.HeadSHA, &r.State, &r.Stage, &r.TrafficPercent, &r.Plan, &r.StartedBy, &created, &updated); err != nil {
-			return nil, fmt.Errorf("list rollouts: %w", err)
-		}
-		r.CreatedAt, r.UpdatedAt = fromMS(created), fromMS(updated)
-		out = append(out, r)
+	out, err := collectSQL(rows, scanRollout)
+	if err != nil {
+		return nil, fmt.Errorf("list rollouts: %w", err)
 	}
-	return out, rows.Err()
+	return out, nil
 }
 
 // PutStage inserts or replaces a rollout's stage.
@@ -179,23 +161,15 @@ func (s *SQLite) PutStage(ctx context.Context, st Stage) error {
 
 // ListStages returns a rollout's stages in order.
 func (s *SQLite) ListStages(ctx context.Context, rolloutID int64) ([]Stage, error) {
-	rows, err := s.read.QueryContext(ctx, `SELECT idx, traffic_percent, deployment_id, state, verdict, started_at,
-		finished_at FROM stages WHERE rollout_id = ? ORDER BY idx`, rolloutID)
+	rows, err := s.read.QueryContext(ctx, `SELECT `+stageColumns+` FROM stages WHERE rollout_id = ? ORDER BY idx`, rolloutID)
 	if err != nil {
 		return nil, fmt.Errorf("list stages of rollout %d: %w", rolloutID, err)
 	}
-	defer rows.Close()
-	var out []Stage
-	for rows.Next() {
-		st := Stage{RolloutID: rolloutID}
-		var started, finished int64
-		if err := rows.Scan(&st.Index, &st.TrafficPercent, &st.DeploymentID, &st.State, &st.Verdict, &started, &finished); err != nil {
-			return nil, fmt.Errorf("list stages of rollout %d: %w", rolloutID, err)
-		}
-		st.StartedAt, st.FinishedAt = fromMS(started), fromMS(finished)
-		out = append(out, st)
+	out, err := collectSQL(rows, scanStage)
+	if err != nil {
+		return nil, fmt.Errorf("list stages of rollout %d: %w", rolloutID, err)
 	}
-	return out, rows.Err()
+	return out, nil
 }
 
 // ScheduleJob adds j, or reschedules the pending job with its kind and key.
@@ -223,17 +197,8 @@ func (s *SQLite) ClaimDueJobs(ctx context.Context, worker string, now time.Time,
 		if err != nil {
 			return err
 		}
-		defer rows.Close()
-		for rows.Next() {
-			j := Job{State: "running"}
-			var due int64
-			if err := rows.Scan(&j.ID, &j.Kind, &j.Key, &j.Payload, &due); err != nil {
-				return err
-			}
-			j.DueAt = fromMS(due)
-			out = append(out, j)
-		}
-		return rows.Err()
+		out, err = collectSQL(rows, scanClaimedJob)
+		return err
 	})
 	if err != nil {
 		return nil, fmt.Errorf("claim jobs: %w", err)
@@ -294,23 +259,15 @@ func (s *SQLite) UnlockEnvironment(ctx context.Context, repo, environment string
 
 // ListLocks returns a repository's locks.
 func (s *SQLite) ListLocks(ctx context.Context, repo string) ([]Lock, error) {
-	rows, err := s.read.QueryContext(ctx, `SELECT environment, reason, locked_by, locked_at FROM locks
-		WHERE repo = ? ORDER BY environment`, repo)
+	rows, err := s.read.QueryContext(ctx, `SELECT `+lockColumns+` FROM locks WHERE repo = ? ORDER BY environment`, repo)
 	if err != nil {
 		return nil, fmt.Errorf("list locks: %w", err)
 	}
-	defer rows.Close()
-	var out []Lock
-	for rows.Next() {
-		l := Lock{Repo: repo}
-		var at int64
-		if err := rows.Scan(&l.Environment, &l.Reason, &l.LockedBy, &at); err != nil {
-			return nil, fmt.Errorf("list locks: %w", err)
-		}
-		l.LockedAt = fromMS(at)
-		out = append(out, l)
+	out, err := collectSQL(rows, scanLock)
+	if err != nil {
+		return nil, fmt.Errorf("list locks: %w", err)
 	}
-	return out, rows.Err()
+	return out, nil
 }
 
 // AppendAudit adds an entry to the audit log.
@@ -339,24 +296,15 @@ func (s *SQLite) ListAudit(ctx context.Context, f AuditFilter) ([]AuditEntry, er
 	if f.Environment != "" {
 		where, args = where+" AND environment = ?", append(args, f.Environment)
 	}
-	rows, err := s.read.QueryContext(ctx, `SELECT id, at, actor, action, repo, pr, model, environment, decision,
-		reason, delivery_id, details FROM audit `+where+` ORDER BY id LIMIT `+itoa(limitOr(f.Limit, 1000)), args...)
+	rows, err := s.read.QueryContext(ctx, `SELECT `+auditColumns+` FROM audit `+where+` ORDER BY id LIMIT `+itoa(limitOr(f.Limit, 1000)), args...)
 	if err != nil {
 		return nil, fmt.Errorf("list audit: %w", err)
 	}
-	defer rows.Close()
-	var out []AuditEntry
-	for rows.Next() {
-		var e AuditEntry
-		var at int64
-		if err := rows.Scan(&e.ID, &at, &e.Actor, &e.Action, &e.Repo, &e.PR, &e.Model, &e.Environment, &e.Decision,
-			&e.Reason, &e.DeliveryID, &e.Details); err != nil {
-			return nil, fmt.Errorf("list audit: %w", err)
-		}
-		e.At = fromMS(at)
-		out = append(out, e)
+	out, err := collectSQL(rows, scanAudit)
+	if err != nil {
+		return nil, fmt.Errorf("list audit: %w", err)
 	}
-	return out, rows.Err()
+	return out, nil
 }
 
 func limitOr(limit, def int) int {

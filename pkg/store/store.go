@@ -16,8 +16,7 @@ var (
 )
 
 // Store is the durable state behind the bot. SQLite implements it for one
-// replica; the schema is written so that a PostgreSQL implementation (claims
-// with FOR UPDATE SKIP LOCKED) can serve several.
+// replica; PostgreSQL (claims with FOR UPDATE SKIP LOCKED) for several.
 type Store interface {
 	Deliveries
 	Commands

@@ -1,0 +1,329 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+)
+
+// RecordCommand stores c, or returns the command already stored for its delivery.
+func (s *Postgres) RecordCommand(ctx context.Context, c Command) (Command, bool, error) {
+	now := s.now()
+	c.CreatedAt, c.UpdatedAt = now, now
+	err := s.pool.QueryRow(ctx, `INSERT INTO commands
+		(delivery_id, repo, pr, comment_id, commenter, name, args, state, outcome, api_calls, created_at, updated_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11) ON CONFLICT (delivery_id) DO NOTHING RETURNING id`,
+		c.DeliveryID, c.Repo, c.PR, c.CommentID, c.Commenter, c.Name, c.Args, c.State, c.Outcome, c.APICalls,
+		ms(now)).Scan(&c.ID)
+	if err == nil {
+		return c, true, nil
+	}
+	if !errors.Is(err, pgx.ErrNoRows) {
+		return Command{}, false, fmt.Errorf("record command: %w", err)
+	}
+	// The conflicting insert has committed (ON CONFLICT waited for it), so
+	// this later statement sees it.
+	cmds, err := s.queryCommands(ctx, `WHERE delivery_id = $1`, c.DeliveryID)
+	if err != nil || len(cmds) == 0 {
+		return Command{}, false, fmt.Errorf("record command: find existing for delivery %s: %w", c.DeliveryID, err)
+	}
+	return cmds[0], false, nil
+}
+
+// UpdateCommand records a command's progress.
+func (s *Postgres) UpdateCommand(ctx context.Context, id int64, state, outcome string, apiCalls int) error {
+	tag, err := s.pool.Exec(ctx, `UPDATE commands SET state = $1, outcome = $2, api_calls = $3, updated_at = $4
+		WHERE id = $5`, state, outcome, apiCalls, ms(s.now()), id)
+	if err != nil {
+		return fmt.Errorf("update command %d: %w", id, err)
+	}
+	if tag.RowsAffected() == 0 {
+		return fmt.Errorf("update command %d: %w", id, ErrNotFound)
+	}
+	return nil
+}
+
+// ListCommands returns a pull request's commands, newest first.
+func (s *Postgres) ListCommands(ctx context.Context, repo string, pr int, limit int) ([]Command, error) {
+	return s.queryCommands(ctx, `WHERE repo = $1 AND pr = $2 ORDER BY id DESC LIMIT $3`, repo, pr, limitOr(limit, 100))
+}
+
+func (s *Postgres) queryCommands(ctx context.Context, where string, args ...any) ([]Command, error) {
+	rows, err := s.pool.Query(ctx, `SELECT `+commandColumns+` FROM commands `+where, args...)
+	if err != nil {
+		return nil, fmt.Errorf("list commands: %w", err)
+	}
+	out, err := collectPG(rows, scanCommand)
+	if err != nil {
+		return nil, fmt.Errorf("list commands: %w", err)
+	}
+	return out, nil
+}
+
+// CreateRollout stores r; ErrConflict when its model is already rolling out
+// there. Of two replicas racing, the unique index lets exactly one in.
+func (s *Postgres) CreateRollout(ctx context.Context, r Rollout) (Rollout, error) {
+	now := s.now()
+	r.CreatedAt, r.UpdatedAt = now, now
+	if r.State == "" {
+		r.State = "pending"
+	}
+	err := s.pool.QueryRow(ctx, `INSERT INTO rollouts (repo, pr, model, version, baseline_version,
+		environment, head_sha, state, active, stage, traffic_percent, plan, started_by, created_at, updated_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $14) RETURNING id`,
+		r.Repo, r.PR, r.Model, r.Version, r.BaselineVersion, r.Environment, r.HeadSHA, r.State, boolInt(r.Active()),
+		r.Stage, r.TrafficPercent, nonNil(r.Plan), r.StartedBy, ms(now)).Scan(&r.ID)
+	if isPGUnique(err) {
+		return Rollout{}, fmt.Errorf("create rollout of %s in %s: %w", r.Model, r.Environment, ErrConflict)
+	}
+	if err != nil {
+		return Rollout{}, fmt.Errorf("create rollout: %w", err)
+	}
+	return r, nil
+}
+
+// UpdateRollout saves r's state, stage and traffic.
+func (s *Postgres) UpdateRollout(ctx context.Context, r Rollout) error {
+	tag, err := s.pool.Exec(ctx, `UPDATE rollouts SET state = $1, active = $2, stage = $3, traffic_percent = $4,
+		baseline_version = $5, updated_at = $6 WHERE id = $7`,
+		r.State, boolInt(r.Active()), r.Stage, r.TrafficPercent, r.BaselineVersion, ms(s.now()), r.ID)
+	if isPGUnique(err) {
+		return fmt.Errorf("update rollout %d: %w", r.ID, ErrConflict)
+	}
+	if err != nil {
+		return fmt.Errorf("update rollout %d: %w", r.ID, err)
+	}
+	if tag.RowsAffected() == 0 {
+		return fmt.Errorf("update rollout %d: %w", r.ID, ErrNotFound)
+	}
+	return nil
+}
+
+// GetRollout returns one rollout by id.
+func (s *Postgres) GetRollout(ctx context.Context, id int64) (Rollout, error) {
+	rs, err := s.queryRollouts(ctx, `WHERE id = $1`, id)
+	if err != nil {
+		return Rollout{}, err
+	}
+	if len(rs) == 0 {
+		return Rollout{}, fmt.Errorf("rollout %d: %w", id, ErrNotFound)
+	}
+	return rs[0], nil
+}
+
+// ListRollouts returns the rollouts f selects, newest first.
+func (s *Postgres) ListRollouts(ctx context.Context, f RolloutFilter) ([]Rollout, error) {
+	w := &where{}
+	if f.Repo != "" {
+		w.add("repo =", f.Repo)
+	}
+	if f.PR != 0 {
+		w.add("pr =", f.PR)
+	}
+	if f.Model != "" {
+		w.add("model =", f.Model)
+	}
+	if f.Environment != "" {
+		w.add("environment =", f.Environment)
+	}
+	if f.ActiveOnly {
+		w.add("active =", 1)
+	}
+	return s.queryRollouts(ctx, w.sql+" ORDER BY id DESC LIMIT "+itoa(limitOr(f.Limit, 100)), w.args...)
+}
+
+func (s *Postgres) queryRollouts(ctx context.Context, where string, args ...any) ([]Rollout, error) {
+	rows, err := s.pool.Query(ctx, `SELECT `+rolloutColumns+` FROM rollouts `+where, args...)
+	if err != nil {
+		return nil, fmt.Errorf("list rollouts: %w", err)
+	}
+	out, err := collectPG(rows, scanRollout)
+	if err != nil {
+		return nil, fmt.Errorf("list rollouts: %w", err)
+	}
+	return out, nil
+}
+
+// PutStage inserts or replaces a rollout's stage.
+func (s *Postgres) PutStage(ctx context.Context, st Stage) error {
+	_, err := s.pool.Exec(ctx, `INSERT INTO stages (rollout_id, idx, traffic_percent, deployment_id, state,
+		verdict, started_at, finished_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+		ON CONFLICT (rollout_id, idx) DO UPDATE SET traffic_percent = excluded.traffic_percent,
+		deployment_id = excluded.deployment_id, state = excluded.state, verdict = excluded.verdict,
+		started_at = excluded.started_at, finished_at = excluded.finished_at`,
+		st.RolloutID, st.Index, st.TrafficPercent, st.DeploymentID, st.State, st.Verdict, ms(st.StartedAt), ms(st.FinishedAt))
+	if err != nil {
+		return fmt.Errorf("put stage %d of rollout %d: %w", st.Index, st.RolloutID, err)
+	}
+	return nil
+}
+
+// ListStages returns a rollout's stages in order.
+func (s *Postgres) ListStages(ctx context.Context, rolloutID int64) ([]Stage, error) {
+	rows, err := s.pool.Query(ctx, `SELECT `+stageColumns+` FROM stages WHERE rollout_id = $1 ORDER BY idx`, rolloutID)
+	if err != nil {
+		return nil, fmt.Errorf("list stages of rollout %d: %w", rolloutID, err)
+	}
+	out, err := collectPG(rows, scanStage)
+	if err != nil {
+		return nil, fmt.Errorf("list stages of rollout %d: %w", rolloutID, err)
+	}
+	return out, nil
+}
+
+// ScheduleJob adds j, or reschedules the pending job with its kind and key.
+func (s *Postgres) ScheduleJob(ctx context.Context, j Job) (int64, error) {
+	var id int64
+	err := s.pool.QueryRow(ctx, `INSERT INTO jobs (kind, key, payload, due_at) VALUES ($1, $2, $3, $4)
+		ON CONFLICT (kind, key) WHERE state = 'pending' DO UPDATE SET payload = excluded.payload, due_at = excluded.due_at
+		RETURNING id`, j.Kind, j.Key, j.Payload, ms(j.DueAt)).Scan(&id)
+	if err != nil {
+		return 0, fmt.Errorf("schedule job %s/%s: %w", j.Kind, j.Key, err)
+	}
+	return id, nil
+}
+
+// ClaimDueJobs leases up to limit jobs due at now; jobs another replica is
+// claiming at the same moment are skipped, so each goes to one worker.
+func (s *Postgres) ClaimDueJobs(ctx context.Context, worker string, now time.Time, limit int, lease time.Duration) ([]Job, error) {
+	rows, err := s.pool.Query(ctx, `WITH due AS MATERIALIZED (
+			SELECT id FROM jobs
+			WHERE (state = 'pending' AND due_at <= $3) OR (state = 'running' AND lease_until <= $3)
+			ORDER BY due_at LIMIT $4 FOR UPDATE SKIP LOCKED)
+		UPDATE jobs j SET state = 'running', attempts = j.attempts + 1, lease_owner = $1, lease_until = $2
+		FROM due WHERE j.id = due.id
+		RETURNING j.id, j.kind, j.key, j.payload, j.due_at`, worker, ms(now.Add(lease)), ms(now), limit)
+	if err != nil {
+		return nil, fmt.Errorf("claim jobs: %w", err)
+	}
+	out, err := collectPG(rows, scanClaimedJob)
+	if err != nil {
+		return nil, fmt.Errorf("claim jobs: %w", err)
+	}
+	return out, nil
+}
+
+// CompleteJob marks a job done, or failed with err.
+func (s *Postgres) CompleteJob(ctx context.Context, id int64, jobErr error) error {
+	state, msg := "done", ""
+	if jobErr != nil {
+		state, msg = "failed", jobErr.Error()
+	}
+	_, err := s.pool.Exec(ctx, `UPDATE jobs SET state = $1, last_error = $2, lease_owner = '', lease_until = 0
+		WHERE id = $3`, state, msg, id)
+	if err != nil {
+		return fmt.Errorf("complete job %d: %w", id, err)
+	}
+	return nil
+}
+
+// LockEnvironment takes l; when already held it returns the holder and
+// ErrLocked. One statement decides: on conflict it locks the holder's row
+// and returns it (a no-op update), so the holder is read even when it
+// committed after this statement began; xmax = 0 marks a row just inserted.
+func (s *Postgres) LockEnvironment(ctx context.Context, l Lock) (Lock, error) {
+	if l.LockedAt.IsZero() {
+		l.LockedAt = s.now()
+	}
+	held := Lock{Repo: l.Repo, Environment: l.Environment}
+	var at int64
+	var inserted bool
+	err := s.pool.QueryRow(ctx, `INSERT INTO locks AS l (repo, environment, reason, locked_by, locked_at)
+		VALUES ($1, $2, $3, $4, $5) ON CONFLICT (repo, environment) DO UPDATE SET locked_by = l.locked_by
+		RETURNING l.reason, l.locked_by, l.locked_at, l.xmax = 0`,
+		l.Repo, l.Environment, l.Reason, l.LockedBy, ms(l.LockedAt)).Scan(&held.Reason, &held.LockedBy, &at, &inserted)
+	if err != nil {
+		return Lock{}, fmt.Errorf("lock %s: %w", l.Environment, err)
+	}
+	if inserted {
+		return l, nil
+	}
+	held.LockedAt = fromMS(at)
+	return held, fmt.Errorf("lock %s: %w by %s", l.Environment, ErrLocked, held.LockedBy)
+}
+
+// UnlockEnvironment releases a lock; ErrNotFound when there was none.
+func (s *Postgres) UnlockEnvironment(ctx context.Context, repo, environment string) error {
+	tag, err := s.pool.Exec(ctx, `DELETE FROM locks WHERE repo = $1 AND environment = $2`, repo, environment)
+	if err != nil {
+		return fmt.Errorf("unlock %s: %w", environment, err)
+	}
+	if tag.RowsAffected() == 0 {
+		return fmt.Errorf("unlock %s: %w", environment, ErrNotFound)
+	}
+	return nil
+}
+
+// ListLocks returns a repository's locks.
+func (s *Postgres) ListLocks(ctx context.Context, repo string) ([]Lock, error) {
+	rows, err := s.pool.Query(ctx, `SELECT `+lockColumns+` FROM locks WHERE repo = $1 ORDER BY environment`, repo)
+	if err != nil {
+		return nil, fmt.Errorf("list locks: %w", err)
+	}
+	out, err := collectPG(rows, scanLock)
+	if err != nil {
+		return nil, fmt.Errorf("list locks: %w", err)
+	}
+	return out, nil
+}
+
+// AppendAudit adds an entry to the audit log.
+func (s *Postgres) AppendAudit(ctx context.Context, e AuditEntry) (int64, error) {
+	if e.At.IsZero() {
+		e.At = s.now()
+	}
+	var id int64
+	err := s.pool.QueryRow(ctx, `INSERT INTO audit (at, actor, action, repo, pr, model, environment,
+		decision, reason, delivery_id, details) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING id`,
+		ms(e.At), e.Actor, e.Action, e.Repo, e.PR, e.Model, e.Environment, e.Decision, e.Reason, e.DeliveryID, e.Details).
+		Scan(&id)
+	if err != nil {
+		return 0, fmt.Errorf("append audit: %w", err)
+	}
+	return id, nil
+}
+
+// ListAudit returns the entries f selects, oldest first.
+func (s *Postgres) ListAudit(ctx context.Context, f AuditFilter) ([]AuditEntry, error) {
+	w := &where{}
+	w.add("at >=", ms(f.Since))
+	if f.Repo != "" {
+		w.add("repo =", f.Repo)
+	}
+	if f.PR != 0 {
+		w.add("pr =", f.PR)
+	}
+	if f.Environment != "" {
+		w.add("environment =", f.Environment)
+	}
+	rows, err := s.pool.Query(ctx, `SELECT `+auditColumns+` FROM audit `+w.sql+` ORDER BY id LIMIT `+itoa(limitOr(f.Limit, 1000)), w.args...)
+	if err != nil {
+		return nil, fmt.Errorf("list audit: %w", err)
+	}
+	out, err := collectPG(rows, scanAudit)
+	if err != nil {
+		return nil, fmt.Errorf("list audit: %w", err)
+	}
+	return out, nil
+}
+
+// where builds a WHERE clause with numbered placeholders.
+type where struct {
+	sql  string
+	args []any
+}
+
+// add appends "cond $n" for v, cond ending in its operator.
+func (w *where) add(cond string, v any) {
+	w.args = append(w.args, v)
+	if w.sql == "" {
+		w.sql = "WHERE "
+	} else {
+		w.sql += " AND "
+	}
+	w.sql += cond + " $" + strconv.Itoa(len(w.args))
+}

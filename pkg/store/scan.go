@@ -1,0 +1,97 @@
+package store
+
+import (
+	"database/sql"
+
+	"github.com/jackc/pgx/v5"
+)
+
+// The column lists and row scanners both backends share: their tables are
+// the same, and *sql.Rows and pgx.Rows both Scan.
+
+const (
+	commandColumns = `id, delivery_id, repo, pr, comment_id, commenter, name, args,
+		state, outcome, api_calls, created_at, updated_at`
+	rolloutColumns = `id, repo, pr, model, version, baseline_version, environment,
+		head_sha, state, stage, traffic_percent, plan, started_by, created_at, updated_at`
+	stageColumns = `rollout_id, idx, traffic_percent, deployment_id, state, verdict, started_at, finished_at`
+	lockColumns  = `repo, environment, reason, locked_by, locked_at`
+	auditColumns = `id, at, actor, action, repo, pr, model, environment, decision,
+		reason, delivery_id, details`
+)
+
+// scanner is a row of either driver.
+type scanner interface {
+	Scan(dest ...any) error
+}
+
+func scanCommand(row scanner) (Command, error) {
+	var c Command
+	var created, updated int64
+	err := row.Scan(&c.ID, &c.DeliveryID, &c.Repo, &c.PR, &c.CommentID, &c.Commenter, &c.Name, &c.Args,
+		&c.State, &c.Outcome, &c.APICalls, &created, &updated)
+	c.CreatedAt, c.UpdatedAt = fromMS(created), fromMS(updated)
+	return c, err
+}
+
+func scanRollout(row scanner) (Rollout, error) {
+	var r Rollout
+	var created, updated int64
+	err := row.Scan(&r.ID, &r.Repo, &r.PR, &r.Model, &r.Version, &r.BaselineVersion, &r.Environment,
+		&r.HeadSHA, &r.State, &r.Stage, &r.TrafficPercent, &r.Plan, &r.StartedBy, &created, &updated)
+	r.CreatedAt, r.UpdatedAt = fromMS(created), fromMS(updated)
+	return r, err
+}
+
+func scanStage(row scanner) (Stage, error) {
+	var st Stage
+	var started, finished int64
+	err := row.Scan(&st.RolloutID, &st.Index, &st.TrafficPercent, &st.DeploymentID, &st.State, &st.Verdict, &started, &finished)
+	st.StartedAt, st.FinishedAt = fromMS(started), fromMS(finished)
+	return st, err
+}
+
+func scanLock(row scanner) (Lock, error) {
+	var l Lock
+	var at int64
+	err := row.Scan(&l.Repo, &l.Environment, &l.Reason, &l.LockedBy, &at)
+	l.LockedAt = fromMS(at)
+	return l, err
+}
+
+func scanAudit(row scanner) (AuditEntry, error) {
+	var e AuditEntry
+	var at int64
+	err := row.Scan(&e.ID, &at, &e.Actor, &e.Action, &e.Repo, &e.PR, &e.Model, &e.Environment, &e.Decision,
+		&e.Reason, &e.DeliveryID, &e.Details)
+	e.At = fromMS(at)
+	return e, err
+}
+
+// scanClaimedJob reads id, kind, key, payload, due_at of a job just claimed.
+func scanClaimedJob(row scanner) (Job, error) {
+	j := Job{State: "running"}
+	var due int64
+	err := row.Scan(&j.ID, &j.Kind, &j.Key, &j.Payload, &due)
+	j.DueAt = fromMS(due)
+	return j, err
+}
+
+// collectSQL scans every row of a database/sql result.
+func collectSQL[T any](rows *sql.Rows, scan func(scanner) (T, error)) ([]T, error) {
+	defer rows.Close()
+	var out []T
+	for rows.Next() {
+		v, err := scan(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, v)
+	}
+	return out, rows.Err()
+}
+
+// collectPG scans every row of a pgx result; nil when none, like collectSQL.
+func collectPG[T any](rows pgx.Rows, scan func(scanner) (T, error)) ([]T, error) {
+	return pgx.AppendRows([]T(nil), rows, func(row pgx.CollectableRow) (T, error) { return scan(row) })
+}
