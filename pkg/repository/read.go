@@ -20,11 +20,12 @@ type reader struct {
 	fsys *os.Root
 	// walked holds the directories the walk visited: real directories
 	// inside the repository, where only the file itself can be a link.
-	walked map[string]bool
+	walked *dirSet
 	opts   Options
 }
 
 type result struct {
+	file     string
 	model    *manifest.Manifest
 	findings []finding.Finding
 }
@@ -146,13 +147,12 @@ func (r reader) readFile(rel string) ([]byte, error) {
 // is opened directly; anything else goes through the os.Root, which checks
 // every component of the path.
 func (r reader) open(rel string) (*os.File, error) {
-	if r.walked[path.Dir(rel)] {
-		full := filepath.Join(r.root, filepath.FromSlash(rel))
-		if info, err := os.Lstat(full); err == nil && info.Mode().IsRegular() {
-			return os.Open(full)
+	if r.walked.has(path.Dir(rel)) {
+		if f, err := openNoFollow(filepath.Join(r.root, filepath.FromSlash(rel))); err == nil {
+			return f, nil
 		}
 	}
-	return r.fsys.Open(filepath.FromSlash(rel))
+	return r.fsys.OpenFile(filepath.FromSlash(rel), openFlags, 0)
 }
 
 // readAll appends everything r yields to buf.

@@ -72,8 +72,7 @@ func Load(ctx context.Context, opts Options) (*Repository, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open repository: %w", err)
 	}
-	files, dirs, err := find(ctx, realRoot, opts.Glob)
-	if err != nil {
+	if err := checkDir(realRoot); err != nil {
 		return nil, err
 	}
 	fsys, err := os.OpenRoot(realRoot)
@@ -81,13 +80,31 @@ func Load(ctx context.Context, opts Options) (*Repository, error) {
 		return nil, fmt.Errorf("open repository: %w", err)
 	}
 	defer fsys.Close()
-	r := reader{root: realRoot, fsys: fsys, walked: dirs, opts: opts}
-	results := make([]result, len(files))
-	if err := parallel(ctx, len(files), opts.Workers, func(i int) { results[i] = r.read(files[i]) }); err != nil {
+	// The walk feeds the readers as it goes, so that listing a large tree
+	// overlaps with decoding it.
+	r := reader{root: realRoot, fsys: fsys, walked: &dirSet{m: make(map[string]bool)}, opts: opts}
+	found := make(chan string, 256)
+	walkErr := make(chan error, 1)
+	go func() {
+		walkErr <- walk(ctx, realRoot, opts.Glob, r.walked, found)
+		close(found)
+	}()
+	var mu sync.Mutex
+	var results []result
+	consume(found, opts.Workers, func(rel string) {
+		res := r.read(rel)
+		res.file = rel
+		mu.Lock()
+		results = append(results, res)
+		mu.Unlock()
+	})
+	if err := <-walkErr; err != nil {
 		return nil, err
 	}
-	repo := &Repository{Root: realRoot, Files: files}
+	slices.SortFunc(results, func(a, b result) int { return strings.Compare(a.file, b.file) })
+	repo := &Repository{Root: realRoot}
 	for _, res := range results {
+		repo.Files = append(repo.Files, res.file)
 		if res.model != nil {
 			repo.Models = append(repo.Models, res.model)
 		}
@@ -122,20 +139,42 @@ func (o Options) withDefaults() (Options, error) {
 	return o, nil
 }
 
-// find lists the files under root whose relative path matches glob, sorted,
-// and the directories it walked (which are real directories, not symbolic
-// links). Directories that never hold manifests (.git, node_modules) are
-// skipped.
-func find(ctx context.Context, root, glob string) (files []string, dirs map[string]bool, err error) {
+// checkDir checks that the repository is a directory.
+func checkDir(root string) error {
 	info, err := os.Stat(root)
 	if err != nil {
-		return nil, nil, fmt.Errorf("open repository: %w", err)
+		return fmt.Errorf("open repository: %w", err)
 	}
 	if !info.IsDir() {
-		return nil, nil, fmt.Errorf("open repository: %s is not a directory", root)
+		return fmt.Errorf("open repository: %s is not a directory", root)
 	}
-	dirs = make(map[string]bool)
-	err = filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
+	return nil
+}
+
+// dirSet holds the directories the walk visited so far: real directories
+// inside the repository, not symbolic links.
+type dirSet struct {
+	mu sync.RWMutex
+	m  map[string]bool
+}
+
+func (d *dirSet) add(dir string) {
+	d.mu.Lock()
+	d.m[dir] = true
+	d.mu.Unlock()
+}
+
+func (d *dirSet) has(dir string) bool {
+	d.mu.RLock()
+	defer d.mu.RUnlock()
+	return d.m[dir]
+}
+
+// walk sends every file under root whose relative path matches glob, and
+// records the directories it visits. Directories that never hold manifests
+// (.git, node_modules) are skipped.
+func walk(ctx context.Context, root, glob string, dirs *dirSet, found chan<- string) error {
+	err := filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
 		if err != nil {
 			if path == root {
 				return err
@@ -147,54 +186,41 @@ func find(ctx context.Context, root, glob string) (files []string, dirs map[stri
 		}
 		rel := filepath.ToSlash(strings.TrimPrefix(path, root+string(filepath.Separator)))
 		if d.IsDir() {
-			if path == root {
-				dirs["."] = true
-				return nil
-			}
-			if d.Name() == ".git" || d.Name() == "node_modules" {
+			switch {
+			case path == root:
+				dirs.add(".")
+			case d.Name() == ".git" || d.Name() == "node_modules":
 				return filepath.SkipDir
+			default:
+				dirs.add(rel)
 			}
-			dirs[rel] = true
 			return nil
 		}
 		if ok, _ := doublestar.Match(glob, rel); ok {
-			files = append(files, rel)
+			found <- rel
 		}
 		return nil
 	})
 	if err != nil {
-		return nil, nil, fmt.Errorf("list manifests: %w", err)
+		return fmt.Errorf("list manifests: %w", err)
 	}
-	slices.Sort(files)
-	return files, dirs, nil
+	return nil
 }
 
-// parallel calls work(i) for i in [0, n) on the given number of goroutines.
-func parallel(ctx context.Context, n, workers int, work func(i int)) error {
-	next := make(chan int)
+// consume calls work for every path received, on the given number of
+// goroutines, until the channel is closed.
+func consume(paths <-chan string, workers int, work func(string)) {
 	var wg sync.WaitGroup
-	for range min(workers, max(n, 1)) {
+	for range workers {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			for i := range next {
-				work(i)
+			for p := range paths {
+				work(p)
 			}
 		}()
 	}
-	var err error
-feed:
-	for i := range n {
-		select {
-		case next <- i:
-		case <-ctx.Done():
-			err = ctx.Err()
-			break feed
-		}
-	}
-	close(next)
 	wg.Wait()
-	return err
 }
 
 // errOutside is returned for a path that leaves the repository.
