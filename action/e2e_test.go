@@ -202,8 +202,11 @@ func TestActionInputs(t *testing.T) {
 		{"fail-on never", map[string]string{"fail-on": "never"}, exitOK, ""},
 		{"bad fail-on", map[string]string{"fail-on": "sometimes"}, exitUsage, `fail-on: \"sometimes\" is not one of error, warning, never`},
 		{"bad changed-only", map[string]string{"changed-only": "yes"}, exitUsage, "changed-only"},
-		{"missing path", map[string]string{"path": "nope"}, exitUsage, "modelgate could not run"},
-		{"missing base ref warns and goes on", map[string]string{"base-ref": "origin/gone", "fail-on": "warning"}, exitFindings, "::warning title=modelgate%3A base/unavailable"},
+		{"missing path", map[string]string{"path": "nope"}, exitUsage, "nope: not a git repository"},
+		{"missing path, trusted PR policy", map[string]string{"path": "nope", "trust-pr-policy": "true"}, exitUsage, "modelgate could not run"},
+		{"missing base ref: the policies cannot be trusted", map[string]string{"base-ref": "origin/gone"}, exitUsage, `::error::read the base's policies: resolve \"origin/gone\": unknown revision`},
+		{"missing base ref with trusted PR policy warns and goes on", map[string]string{"base-ref": "origin/gone", "fail-on": "warning", "trust-pr-policy": "true"}, exitFindings, "::warning title=modelgate%3A base/unavailable"},
+		{"bad trust-pr-policy", map[string]string{"trust-pr-policy": "maybe"}, exitUsage, "trust-pr-policy"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -264,8 +267,81 @@ func TestActionRepositoryConfigAndPolicies(t *testing.T) {
 	strict := runAction(t, bin, ws, map[string]string{"fail-on": "error"})
 	assert.Equal(t, exitFindings, strict.code, "the input overrides the configuration")
 
+	// A broken configuration in the pull request is not obeyed: the base's is.
 	repo.Write(".github/modelgate.yml", "fail-on: sometimes\n")
-	bad := runAction(t, bin, ws, nil)
+	pr := runAction(t, bin, ws, nil)
+	assert.Equal(t, exitOK, pr.code, pr.stdout)
+	bad := runAction(t, bin, ws, map[string]string{"trust-pr-policy": "true"})
 	assert.Equal(t, exitUsage, bad.code)
 	assert.Contains(t, bad.stdout, "::error::.github/modelgate.yml: fail-on: \"sometimes\"")
+}
+
+func TestPullRequestCannotRewriteItsRules(t *testing.T) {
+	bin := buildAction(t)
+	const denyRisk = "package main\n\nimport rego.v1\n\ndeny contains msg if {\n\tinput.metadata.labels.team == \"risk\"\n\tmsg := \"the risk team's models need a second owner\"\n}\n"
+	tests := []struct {
+		name        string
+		change      func(r *gittest.Repo)
+		inputs      map[string]string
+		code        int
+		errors      string
+		changedRule []string
+	}{
+		{
+			name:        "deletes the policy directory",
+			change:      func(r *gittest.Repo) { r.Git("rm", "-rq", "policies") },
+			code:        exitFindings,
+			errors:      "2",
+			changedRule: []string{"policies/owner.rego"},
+		},
+		{
+			name: "adds a policy that allows everything and empties the real one",
+			change: func(r *gittest.Repo) {
+				r.Write("policies/allow.rego", "package allow\n\ndeny := set()\n")
+				r.Write("policies/owner.rego", "package main\n\ndeny := set()\n")
+			},
+			code:        exitFindings,
+			errors:      "2",
+			changedRule: []string{"policies/allow.rego", "policies/owner.rego"},
+		},
+		{
+			name:        "lowers the bar in .github/modelgate.yml",
+			change:      func(r *gittest.Repo) { r.Write(".github/modelgate.yml", "fail-on: never\npolicy:\n  default-bundle: false\n") },
+			code:        exitFindings,
+			errors:      "2",
+			changedRule: []string{".github/modelgate.yml"},
+		},
+		{
+			name: "opted out with trust-pr-policy",
+			change: func(r *gittest.Repo) {
+				r.Git("rm", "-rq", "policies")
+				r.Write(".github/modelgate.yml", "fail-on: error\n")
+			},
+			inputs: map[string]string{"trust-pr-policy": "true"},
+			code:   exitOK,
+			errors: "0",
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			repo := gittest.New(t)
+			repo.CopyDir("../testdata/example")
+			repo.Write(".github/modelgate.yml", "fail-on: error\npolicy:\n  dirs: [policies]\n")
+			repo.Write("policies/owner.rego", denyRisk)
+			base := repo.Commit("models and rules")
+			repo.Git("checkout", "-q", "-b", "pr")
+			tt.change(repo)
+			head := repo.Commit("pr")
+
+			run := runAction(t, bin, workspace{dir: repo.Dir, base: base, head: head}, tt.inputs)
+			assert.Equal(t, tt.code, run.code, run.stdout+run.stderr)
+			assert.Equal(t, tt.errors, run.outputs["errors"], run.stdout)
+			for _, f := range tt.changedRule {
+				assert.Contains(t, run.stdout, "::warning col=1,file="+f+",line=1,title=modelgate%3A trust/policy-changed (Policy changed in this pull request)::policy changed in this pull request; evaluated with the base branch's policy")
+			}
+			if len(tt.changedRule) == 0 {
+				assert.NotContains(t, run.stdout, "trust/policy-changed")
+			}
+		})
+	}
 }

@@ -16,6 +16,7 @@ import (
 	"github.com/modelgate/modelgate/pkg/finding"
 	"github.com/modelgate/modelgate/pkg/gate"
 	"github.com/modelgate/modelgate/pkg/gitrepo"
+	"github.com/modelgate/modelgate/pkg/governance"
 	"github.com/modelgate/modelgate/pkg/report"
 )
 
@@ -29,6 +30,10 @@ type inputs struct {
 	sarifFile   string
 	jsonFile    string
 	policy      policyFlags
+	// trustPRPolicy obeys the pull request's own policies and
+	// configuration; only for repositories whose policy directory is
+	// protected by CODEOWNERS and required reviews.
+	trustPRPolicy bool
 }
 
 func readInputs(a *githubactions.Action) (inputs, error) {
@@ -48,11 +53,13 @@ func readInputs(a *githubactions.Action) (inputs, error) {
 	if _, err := failThreshold(in.failOn); err != nil {
 		return in, fmt.Errorf("input %w", err)
 	}
-	switch v := orDefault(a.GetInput("changed-only"), "false"); v {
-	case "true", "false":
-		in.changedOnly = v == "true"
-	default:
-		return in, fmt.Errorf("input changed-only: %q is not true or false", v)
+	for name, dst := range map[string]*bool{"changed-only": &in.changedOnly, "trust-pr-policy": &in.trustPRPolicy} {
+		switch v := orDefault(a.GetInput(name), "false"); v {
+		case "true", "false":
+			*dst = v == "true"
+		default:
+			return in, fmt.Errorf("input %s: %q is not true or false", name, v)
+		}
 	}
 	return in, nil
 }
@@ -109,23 +116,28 @@ func runGitHub(ctx context.Context, args []string, stdout, stderr io.Writer) int
 		a.Errorf("read the GitHub context: %v", err)
 		return exitUsage
 	}
-	cfg, err := config.Load(in.path)
+	rules, err := loadRules(ctx, in, gh)
 	if err != nil {
 		a.Errorf("%v", err)
 		return exitUsage
 	}
-	threshold, err := failThreshold(orDefault(in.failOn, cfg.FailOn))
+	defer rules.close()
+	threshold, err := failThreshold(orDefault(in.failOn, rules.cfg.FailOn))
 	if err != nil {
 		a.Errorf("%v", err)
 		return exitUsage
 	}
 	res, err := gate.Run(ctx, gate.Options{
-		Root: in.path, Glob: orDefault(in.manifests, cfg.Manifests), BaseRef: baseRef(in, gh),
-		Policy: in.policy.withConfig(in.path, cfg), PullRequest: pullRequest(gh),
+		Root: in.path, Glob: orDefault(in.manifests, rules.cfg.Manifests), BaseRef: baseRef(in, gh),
+		Policy: rules.policy, PullRequest: pullRequest(gh),
 	})
 	if err != nil {
 		a.Errorf("modelgate could not run: %v", err)
 		return exitUsage
+	}
+	if rules.trusted != nil {
+		res.Findings = append(res.Findings, rules.trusted.Findings()...)
+		finding.Sort(res.Findings)
 	}
 	fs := res.Findings
 	if in.changedOnly {
@@ -143,6 +155,80 @@ func runGitHub(ctx context.Context, args []string, stdout, stderr io.Writer) int
 		return exitFindings
 	}
 	return exitOK
+}
+
+// rules are the configuration and policies a run obeys.
+type rules struct {
+	cfg     *config.Config
+	policy  *governance.Options
+	trusted *gate.Trusted // nil when the working tree's rules are used
+}
+
+func (r rules) close() {
+	if r.trusted != nil {
+		r.trusted.Close()
+	}
+}
+
+// loadRules reads the configuration and policies. On a pull request they
+// come from its base commit, unless trust-pr-policy is true: a pull request
+// cannot change the rules that judge it. Elsewhere (a push) the working tree
+// is used.
+func loadRules(ctx context.Context, in inputs, gh *githubactions.GitHubContext) (rules, error) {
+	_, isPR := gh.Event["pull_request"].(map[string]any)
+	if !isPR || in.trustPRPolicy {
+		cfg, err := config.Load(in.path)
+		if err != nil {
+			return rules{}, err
+		}
+		return rules{cfg: cfg, policy: in.policy.withConfig(in.path, cfg)}, nil
+	}
+	base := baseRef(in, gh)
+	if base == "" {
+		return rules{}, fmt.Errorf("no base revision to read the policies from: set base-ref, or trust-pr-policy: true")
+	}
+	extra, err := relativeTo(in.path, append(slices.Clone(in.policy.dirs), in.policy.data...))
+	if err != nil {
+		return rules{}, err
+	}
+	trusted, err := gate.LoadTrusted(ctx, in.path, base, extra)
+	if err != nil {
+		return rules{}, err
+	}
+	// The inputs' policies too are read as the base has them.
+	trustedInputs := in.policy
+	trustedInputs.dirs, trustedInputs.data = nil, nil
+	for i, rel := range extra {
+		if i < len(in.policy.dirs) {
+			trustedInputs.dirs = append(trustedInputs.dirs, trusted.Path(rel))
+		} else {
+			trustedInputs.data = append(trustedInputs.data, trusted.Path(rel))
+		}
+	}
+	return rules{cfg: trusted.Config, policy: trustedInputs.withConfig(trusted.Dir, trusted.Config), trusted: trusted}, nil
+}
+
+// relativeTo makes paths (relative to the working directory) relative to
+// root, refusing any outside it: only the repository's own files can be
+// read from its base commit.
+func relativeTo(root string, paths []string) ([]string, error) {
+	absRoot, err := filepath.Abs(root)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]string, 0, len(paths))
+	for _, p := range paths {
+		abs, err := filepath.Abs(p)
+		if err != nil {
+			return nil, err
+		}
+		rel, err := filepath.Rel(absRoot, abs)
+		if err != nil || rel == ".." || strings.HasPrefix(rel, ".."+string(filepath.Separator)) {
+			return nil, fmt.Errorf("policy path %s is outside the repository %s", p, root)
+		}
+		out = append(out, filepath.ToSlash(rel))
+	}
+	return out, nil
 }
 
 // pullRequest reads what policies learn of the pull request from the event.

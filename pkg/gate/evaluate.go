@@ -2,7 +2,6 @@ package gate
 
 import (
 	"context"
-	"fmt"
 	"strings"
 
 	"github.com/modelgate/modelgate/pkg/finding"
@@ -15,7 +14,7 @@ import (
 func evaluate(ctx context.Context, res *Result, opts governance.Options, pr *PullRequest) ([]finding.Finding, error) {
 	engine, err := governance.Load(ctx, opts)
 	if err != nil {
-		return nil, fmt.Errorf("load policies: %w", err)
+		return nil, err // it says "load policies: ..." itself
 	}
 	ids := append(res.Graph.IDs(), res.Deleted()...)
 	docs := make([]governance.Document, 0, len(ids))

@@ -1,0 +1,115 @@
+package gate
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path"
+	"path/filepath"
+	"slices"
+	"strings"
+
+	"github.com/modelgate/modelgate/pkg/config"
+	"github.com/modelgate/modelgate/pkg/finding"
+	"github.com/modelgate/modelgate/pkg/gitrepo"
+)
+
+// Trusted holds the rules a pull request is judged by, read from its base
+// commit: a pull request cannot change the rules that judge it.
+type Trusted struct {
+	// Dir holds the base commit's configuration, policies and data, at
+	// the same paths as in the repository.
+	Dir string
+	// Commit is the base commit they were read from.
+	Commit string
+	// Config is the base commit's .github/modelgate.yml.
+	Config *config.Config
+	// Changed lists the policy, data and configuration files the pull
+	// request changes (added, modified or deleted), relative to the root.
+	Changed []string
+}
+
+// LoadTrusted exports .github/modelgate.yml, and the policy and data paths
+// it names, from the base revision of the repository at root, together with
+// extra paths (policies named by the action's inputs, relative to root).
+// An unreadable base is an error: without it the check cannot be trusted.
+// Close removes the export.
+func LoadTrusted(ctx context.Context, root, baseRef string, extra []string) (*Trusted, error) {
+	repo, err := gitrepo.Open(ctx, root)
+	if err != nil {
+		return nil, fmt.Errorf("read the base's policies: %w", err)
+	}
+	commit, err := repo.Resolve(ctx, baseRef)
+	if err != nil {
+		return nil, fmt.Errorf("read the base's policies: %w (a shallow clone? check out with fetch-depth: 0)", err)
+	}
+	dir, err := os.MkdirTemp("", "modelgate-trusted-")
+	if err != nil {
+		return nil, err
+	}
+	t := &Trusted{Dir: dir, Commit: commit}
+	if err := t.load(ctx, repo, extra); err != nil {
+		t.Close()
+		return nil, err
+	}
+	return t, nil
+}
+
+func (t *Trusted) load(ctx context.Context, repo *gitrepo.Repo, extra []string) error {
+	if err := repo.Export(ctx, t.Commit, t.Dir, config.Path); err != nil {
+		return fmt.Errorf("read the base's configuration: %w", err)
+	}
+	cfg, err := config.Load(t.Dir)
+	if err != nil {
+		return fmt.Errorf("the base's configuration: %w", err)
+	}
+	t.Config = cfg
+	paths := append(cfg.PolicyPaths(), extra...)
+	for _, p := range paths[1:] { // the configuration itself is exported
+		if err := repo.Export(ctx, t.Commit, t.Dir, path.Clean(filepath.ToSlash(p))); err != nil {
+			return fmt.Errorf("read the base's policy %s: %w", p, err)
+		}
+	}
+	changed, err := repo.ChangedFiles(ctx, t.Commit)
+	if err != nil {
+		return err
+	}
+	for _, f := range changed {
+		if underAny(f, paths) {
+			t.Changed = append(t.Changed, f)
+		}
+	}
+	slices.Sort(t.Changed)
+	return nil
+}
+
+// underAny reports whether file is one of paths or inside one of them.
+func underAny(file string, paths []string) bool {
+	for _, p := range paths {
+		p = strings.TrimSuffix(path.Clean(filepath.ToSlash(p)), "/")
+		if file == p || strings.HasPrefix(file, p+"/") || p == "." {
+			return true
+		}
+	}
+	return false
+}
+
+// Path returns where a repository path of the base's policies is in Dir.
+func (t *Trusted) Path(rel string) string { return filepath.Join(t.Dir, filepath.FromSlash(rel)) }
+
+// Findings warns on each policy file the pull request changes: the change
+// is reported, not obeyed.
+func (t *Trusted) Findings() []finding.Finding {
+	out := make([]finding.Finding, 0, len(t.Changed))
+	for _, f := range t.Changed {
+		out = append(out, finding.Finding{
+			Rule: "trust/policy-changed", Title: "Policy changed in this pull request", Severity: finding.Warning,
+			File: f, Line: 1, Column: 1,
+			Message: "policy changed in this pull request; evaluated with the base branch's policy",
+		})
+	}
+	return out
+}
+
+// Close removes the exported files.
+func (t *Trusted) Close() error { return os.RemoveAll(t.Dir) }
