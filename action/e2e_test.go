@@ -305,8 +305,10 @@ func TestPullRequestCannotRewriteItsRules(t *testing.T) {
 			changedRule: []string{"policies/allow.rego", "policies/owner.rego"},
 		},
 		{
-			name:        "lowers the bar in .github/modelgate.yml",
-			change:      func(r *gittest.Repo) { r.Write(".github/modelgate.yml", "fail-on: never\npolicy:\n  default-bundle: false\n") },
+			name: "lowers the bar in .github/modelgate.yml",
+			change: func(r *gittest.Repo) {
+				r.Write(".github/modelgate.yml", "fail-on: never\npolicy:\n  default-bundle: false\n")
+			},
 			code:        exitFindings,
 			errors:      "2",
 			changedRule: []string{".github/modelgate.yml"},
