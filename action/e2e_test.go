@@ -286,6 +286,7 @@ func TestPullRequestCannotRewriteItsRules(t *testing.T) {
 		code        int
 		errors      string
 		changedRule []string
+		summary     []string
 	}{
 		{
 			name:        "deletes the policy directory",
@@ -293,6 +294,7 @@ func TestPullRequestCannotRewriteItsRules(t *testing.T) {
 			code:        exitFindings,
 			errors:      "2",
 			changedRule: []string{"policies/owner.rego"},
+			summary:     []string{"| `main.deny` | removed |"},
 		},
 		{
 			name: "adds a policy that allows everything and empties the real one",
@@ -303,6 +305,7 @@ func TestPullRequestCannotRewriteItsRules(t *testing.T) {
 			code:        exitFindings,
 			errors:      "2",
 			changedRule: []string{"policies/allow.rego", "policies/owner.rego"},
+			summary:     []string{"| `allow.deny` | added |", "| `main.deny` | changed |", "**not applied**"},
 		},
 		{
 			name: "lowers the bar in .github/modelgate.yml",
@@ -344,6 +347,55 @@ func TestPullRequestCannotRewriteItsRules(t *testing.T) {
 			if len(tt.changedRule) == 0 {
 				assert.NotContains(t, run.stdout, "trust/policy-changed")
 			}
+			for _, line := range tt.summary {
+				assert.Contains(t, run.summary, line)
+			}
 		})
 	}
+}
+
+func TestHostileManifestTextStaysData(t *testing.T) {
+	bin := buildAction(t)
+	repo := gittest.New(t)
+	repo.CopyDir("../testdata/example")
+	base := repo.Commit("models")
+	repo.Git("checkout", "-q", "-b", "pr")
+	hostile := "x::error file=a,line=1::injected %0A\nstolen=value\n</details><img src=x onerror=alert(1)> @org/team\nclick m0 href \"javascript:alert(1)\"" + strings.Repeat(" padding", 100_000/8)
+	quoted, err := json.Marshal(hostile)
+	require.NoError(t, err)
+	src, err := os.ReadFile(filepath.Join(repo.Dir, "models/churn-predictor/2.0.0/model.yaml"))
+	require.NoError(t, err)
+	manifest := strings.Replace(string(src), "license: mit", "license: "+string(quoted), 1)
+	repo.Write("models/churn-predictor/2.0.0/model.yaml", manifest)
+	repo.Write("models/churn-predictor/2.0.0/lineage.json", `{"model_id": "churn-predictor", "version": "2.0.0", "parent_models": [`+string(quoted)+`], "training_data": {"versions": [], "checksums": []}}`)
+	head := repo.Commit("hostile")
+
+	run := runAction(t, bin, workspace{dir: repo.Dir, base: base, head: head}, map[string]string{"sarif-file": "modelgate.sarif"})
+	require.Equal(t, exitFindings, run.code, run.stderr)
+	command := regexp.MustCompile(`^::(error|warning|notice)( [^:\n]*)?::`)
+	for _, line := range strings.Split(strings.TrimSpace(run.stdout), "\n") {
+		require.Regexp(t, command, line)
+		assert.Less(t, len(line), 10_000, "messages are cut")
+	}
+	assert.Contains(t, run.stdout, "::licence x::error file=a,line=1::injected %250A%0Astolen=value%0A")
+
+	assert.ElementsMatch(t, []string{"errors", "warnings", "models", "report"}, keys(run.outputs), "no forged output")
+	for _, bad := range []string{"<img", "</details><", "@org/team", "\nclick m0", "\nstolen=value", "\n::error"} {
+		assert.NotContains(t, run.summary, bad)
+	}
+	assert.Less(t, len(run.summary), 200_000, "a 100 KB line is cut in the summary")
+
+	sch, err := jsonschema.NewCompiler().Compile("../testdata/sarif/sarif-2.1.0-rtm.5.json")
+	require.NoError(t, err)
+	doc, err := jsonschema.UnmarshalJSON(bytes.NewReader(run.sarif))
+	require.NoError(t, err)
+	require.NoError(t, sch.Validate(doc))
+}
+
+func keys(m map[string]string) []string {
+	var out []string
+	for k := range m {
+		out = append(out, k)
+	}
+	return out
 }

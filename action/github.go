@@ -145,7 +145,7 @@ func runGitHub(ctx context.Context, args []string, stdout, stderr io.Writer) int
 	}
 	shown := withPrefix(fs, repoPrefix(in.path, gh.Workspace))
 	report.Annotations(a, shown)
-	if err := writeReports(a, res, in, gh, shown); err != nil {
+	if err := writeReports(a, res, in, gh, shown, rules.trusted); err != nil {
 		a.Errorf("%v", err)
 		return exitUsage
 	}
@@ -342,9 +342,14 @@ func failed(fs []finding.Finding, threshold finding.Severity) bool {
 // writeReports writes the job summary, the SARIF and JSON files and the
 // outputs. A summary that cannot be written (a fork's read-only token does
 // not matter here: it is a file) is reported but does not stop the rest.
-func writeReports(a *githubactions.Action, res *gate.Result, in inputs, gh *githubactions.GitHubContext, fs []finding.Finding) error {
+func writeReports(a *githubactions.Action, res *gate.Result, in inputs, gh *githubactions.GitHubContext, fs []finding.Finding, trusted *gate.Trusted) error {
 	if path := os.Getenv("GITHUB_STEP_SUMMARY"); path != "" {
-		summary := report.JobSummary(res, report.SummaryOptions{BlobURL: blobURL(gh), Findings: fs})
+		opts := report.SummaryOptions{BlobURL: blobURL(gh), Findings: fs}
+		if trusted != nil {
+			rc := trusted.RuleChanges(in.path)
+			opts.RuleChanges = &rc
+		}
+		summary := report.JobSummary(res, opts)
 		if err := appendFile(path, summary); err != nil {
 			a.Warningf("could not write the job summary: %v", err)
 		}

@@ -9,6 +9,8 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/open-policy-agent/opa/v1/ast"
+
 	"github.com/modelgate/modelgate/pkg/config"
 	"github.com/modelgate/modelgate/pkg/finding"
 	"github.com/modelgate/modelgate/pkg/gitrepo"
@@ -113,3 +115,66 @@ func (t *Trusted) Findings() []finding.Finding {
 
 // Close removes the exported files.
 func (t *Trusted) Close() error { return os.RemoveAll(t.Dir) }
+
+// RuleChanges says which policy rules a pull request adds, removes or
+// changes, by id (package.rule): what the job summary shows reviewers, since
+// the change itself is not applied.
+type RuleChanges struct {
+	Added, Removed, Changed []string
+}
+
+// RuleChanges compares the rules of the changed Rego files in the working
+// tree at root with the base's. Files that do not parse count as removing
+// their rules.
+func (t *Trusted) RuleChanges(root string) RuleChanges {
+	head, base := map[string]string{}, map[string]string{}
+	for _, f := range t.Changed {
+		if !strings.HasSuffix(f, ".rego") {
+			continue
+		}
+		addRules(head, f, filepath.Join(root, filepath.FromSlash(f)))
+		addRules(base, f, t.Path(f))
+	}
+	var rc RuleChanges
+	for id, body := range head {
+		old, ok := base[id]
+		switch {
+		case !ok:
+			rc.Added = append(rc.Added, id)
+		case old != body:
+			rc.Changed = append(rc.Changed, id)
+		}
+	}
+	for id := range base {
+		if _, ok := head[id]; !ok {
+			rc.Removed = append(rc.Removed, id)
+		}
+	}
+	slices.Sort(rc.Added)
+	slices.Sort(rc.Removed)
+	slices.Sort(rc.Changed)
+	return rc
+}
+
+// addRules records the rules of one Rego file: id -> the text of every
+// definition of it.
+func addRules(into map[string]string, name, file string) {
+	data, err := os.ReadFile(file)
+	if err != nil {
+		return
+	}
+	mod, err := ast.ParseModuleWithOpts(name, string(data), ast.ParserOptions{RegoVersion: ast.RegoV1})
+	if err != nil {
+		if mod, err = ast.ParseModuleWithOpts(name, string(data), ast.ParserOptions{RegoVersion: ast.RegoV0}); err != nil {
+			return
+		}
+	}
+	pkg := strings.TrimPrefix(mod.Package.Path.String(), "data.")
+	for _, r := range mod.Rules {
+		id := pkg + "." + r.Head.Name.String()
+		if r.Head.Name == "" {
+			id = pkg + "." + r.Head.Ref().String()
+		}
+		into[id] += r.String() + "\n"
+	}
+}

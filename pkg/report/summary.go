@@ -33,6 +33,9 @@ type SummaryOptions struct {
 	// Findings replaces the result's findings when not nil (for example
 	// when only changed models are reported).
 	Findings []finding.Finding
+	// RuleChanges, when set, lists the policy rules the pull request
+	// changes, which the check did not apply.
+	RuleChanges *gate.RuleChanges
 }
 
 // JobSummary renders the job summary of a check in Markdown: the verdict, the
@@ -48,6 +51,7 @@ func JobSummary(r *gate.Result, opts SummaryOptions) string {
 	}
 	var b strings.Builder
 	writeVerdict(&b, r, fs)
+	writeRuleChanges(&b, opts.RuleChanges)
 	writeChanges(&b, r)
 	writeMetrics(&b, r)
 	writePicture(&b, r, fs)
@@ -67,6 +71,23 @@ func writeVerdict(b *strings.Builder, r *gate.Result, fs []finding.Finding) {
 		fmt.Fprintf(b, " · compared with %s (%s)", markdown.Code(r.Base.Ref), markdown.Code(short(r.Base.Commit)))
 	}
 	b.WriteString("\n\n")
+}
+
+func writeRuleChanges(b *strings.Builder, rc *gate.RuleChanges) {
+	if rc == nil || len(rc.Added)+len(rc.Removed)+len(rc.Changed) == 0 {
+		return
+	}
+	b.WriteString("### Policy changes in this pull request\n\n")
+	b.WriteString("These changes are **not applied** to this check, which ran with the base branch's policies.\n\n| Rule | Change |\n|---|---|\n")
+	for _, group := range []struct {
+		ids  []string
+		what string
+	}{{rc.Added, "added"}, {rc.Removed, "removed"}, {rc.Changed, "changed"}} {
+		for _, id := range group.ids {
+			fmt.Fprintf(b, "| %s | %s |\n", markdown.Code(id), group.what)
+		}
+	}
+	b.WriteString("\n")
 }
 
 func writeChanges(b *strings.Builder, r *gate.Result) {
