@@ -489,3 +489,18 @@ func TestScenarioWorkersRunning(t *testing.T) {
 	assert.Contains(t, s.replies(1)[len(s.replies(1))-1], "No rollout has been started")
 	assert.Zero(t, s.stats().ProcessedTwice)
 }
+
+// TestScenarioDefaultAuthorization runs the bot's own embedded authz rules
+// (no fake policy): a /canary from a draft pull request is refused with the
+// rule's reason.
+func TestScenarioDefaultAuthorization(t *testing.T) {
+	s := newScenario(t)
+	require.NotNil(t, s.srv.commands.Policy, "the server loads the default bundle's authz rules")
+	pr := s.gh.AddPullRequest(repo, fakegithub.PullRequest{Number: 3, Author: "alice", Draft: true,
+		Files: []fakegithub.File{{Filename: "models/fraud/model.yaml"}}})
+	s.gh.SetFile(repo, pr.HeadSHA, "models/fraud/model.yaml", []byte(manifestYAML))
+	s.deliver("issue_comment", "d-draft", s.comment(3, "alice", "/canary"))
+	s.work()
+	require.Len(t, s.replies(3), 1)
+	assert.Contains(t, s.replies(3)[0], "the pull request is a draft; mark it ready for review first")
+}

@@ -18,6 +18,7 @@ import (
 	"github.com/modelgate/modelgate/bot/handler"
 	"github.com/modelgate/modelgate/pkg/chatops"
 	"github.com/modelgate/modelgate/pkg/githubapp"
+	"github.com/modelgate/modelgate/pkg/governance"
 	"github.com/modelgate/modelgate/pkg/store"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
@@ -171,8 +172,15 @@ func newServer(ctx context.Context, cfg serveConfig, log *slog.Logger, reg *prom
 		return nil, err
 	}
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	// The authorization rules are the bot's own (the embedded bundle), not
+	// anything a pull request could change.
+	policy, err := governance.Load(ctx, governance.Options{DefaultBundle: true})
+	if err != nil {
+		st.Close()
+		return nil, fmt.Errorf("load the authorization policies: %w", err)
+	}
 	commands := &chatops.Service{
-		Store: st, Rollouts: chatops.RecordOnly{Audit: st}, BotLogin: cfg.BotLogin,
+		Store: st, Policy: policy, Rollouts: chatops.RecordOnly{Audit: st}, BotLogin: cfg.BotLogin,
 		Calls: githubapp.CallsFrom, Logger: log,
 	}
 	dispatcher, err := githubapp.NewDispatcher(
