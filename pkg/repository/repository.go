@@ -174,9 +174,19 @@ func (d *dirSet) has(dir string) bool {
 // records the directories it visits. Directories that never hold manifests
 // (.git, node_modules) are skipped.
 func walk(ctx context.Context, root, glob string, dirs *dirSet, found chan<- string) error {
-	err := filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
+	// Start at the pattern's literal directory (models/ for the default):
+	// the rest of the repository (data, notebooks) cannot match.
+	start := root
+	if base, _ := doublestar.SplitPattern(glob); base != "." {
+		start = filepath.Join(root, filepath.FromSlash(base))
+		if _, err := os.Lstat(start); errors.Is(err, os.ErrNotExist) {
+			return nil
+		}
+	}
+	dirs.add(".")
+	err := filepath.WalkDir(start, func(path string, d fs.DirEntry, err error) error {
 		if err != nil {
-			if path == root {
+			if path == start {
 				return err
 			}
 			return nil // an unreadable subdirectory holds nothing we can check
@@ -188,7 +198,6 @@ func walk(ctx context.Context, root, glob string, dirs *dirSet, found chan<- str
 		if d.IsDir() {
 			switch {
 			case path == root:
-				dirs.add(".")
 			case d.Name() == ".git" || d.Name() == "node_modules":
 				return filepath.SkipDir
 			default:

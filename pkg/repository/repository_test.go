@@ -209,3 +209,27 @@ func TestLoadStopsWhenCancelled(t *testing.T) {
 	_, err := Load(ctx, Options{Root: "../../testdata/example"})
 	assert.ErrorIs(t, err, context.Canceled)
 }
+
+func TestWalkStartsAtThePatternsDirectory(t *testing.T) {
+	root := t.TempDir()
+	write(t, root, "models/a/model.yaml", manifestYAML("a", "{}"))
+	write(t, root, "data/models/b/model.yaml", manifestYAML("b", "{}"))
+	repo := load(t, root)
+	assert.Equal(t, []string{"models/a/model.yaml"}, repo.Files)
+
+	all, err := Load(context.Background(), Options{Root: root, Glob: "**/model.yaml"})
+	require.NoError(t, err)
+	assert.Equal(t, []string{"data/models/b/model.yaml", "models/a/model.yaml"}, all.Files)
+
+	none, err := Load(context.Background(), Options{Root: root, Glob: "nothing/**/model.yaml"})
+	require.NoError(t, err)
+	assert.Empty(t, none.Files)
+
+	outside := t.TempDir()
+	write(t, outside, "x/model.yaml", manifestYAML("x", "{}"))
+	linked := t.TempDir()
+	require.NoError(t, os.Symlink(outside, filepath.Join(linked, "models")))
+	viaLink, err := Load(context.Background(), Options{Root: linked})
+	require.NoError(t, err)
+	assert.Empty(t, viaLink.Files, "a models directory that links out of the repository is not walked")
+}
