@@ -207,16 +207,16 @@ func (s *Postgres) ClaimDueJobs(ctx context.Context, worker string, now time.Tim
 	return out, nil
 }
 
-// CompleteJob marks a job done, or failed with err.
-func (s *Postgres) CompleteJob(ctx context.Context, id int64, jobErr error) error {
-	state, msg := "done", ""
-	if jobErr != nil {
-		state, msg = "failed", jobErr.Error()
-	}
-	_, err := s.pool.Exec(ctx, `UPDATE jobs SET state = $1, last_error = $2, lease_owner = '', lease_until = 0
-		WHERE id = $3`, state, msg, id)
+// CompleteJob marks a job worker holds done, or failed with err.
+func (s *Postgres) CompleteJob(ctx context.Context, worker string, id int64, jobErr error) error {
+	state, msg := jobOutcome(jobErr)
+	tag, err := s.pool.Exec(ctx, `UPDATE jobs SET state = $1, last_error = $2, lease_owner = '', lease_until = 0
+		WHERE id = $3 AND state = 'running' AND lease_owner = $4`, state, msg, id, worker)
 	if err != nil {
 		return fmt.Errorf("complete job %d: %w", id, err)
+	}
+	if tag.RowsAffected() == 0 {
+		return fmt.Errorf("complete job %d as %s: %w", id, worker, ErrLeaseLost)
 	}
 	return nil
 }

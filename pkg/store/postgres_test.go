@@ -150,7 +150,7 @@ func TestPostgresReplicasClaimEachJobOnce(t *testing.T) {
 				_, twice := claimed.LoadOrStore(j.ID, i)
 				assert.False(t, twice, "job %d claimed twice", j.ID)
 				total.Add(1)
-				assert.NoError(t, s.CompleteJob(ctx, j.ID, nil))
+				assert.NoError(t, s.CompleteJob(ctx, fmt.Sprint("w", i), j.ID, nil))
 			}
 		}
 	})

@@ -206,16 +206,16 @@ func (s *SQLite) ClaimDueJobs(ctx context.Context, worker string, now time.Time,
 	return out, nil
 }
 
-// CompleteJob marks a job done, or failed with err.
-func (s *SQLite) CompleteJob(ctx context.Context, id int64, jobErr error) error {
-	state, msg := "done", ""
-	if jobErr != nil {
-		state, msg = "failed", jobErr.Error()
-	}
-	_, err := s.write.ExecContext(ctx, `UPDATE jobs SET state = ?, last_error = ?, lease_owner = '', lease_until = 0
-		WHERE id = ?`, state, msg, id)
+// CompleteJob marks a job worker holds done, or failed with err.
+func (s *SQLite) CompleteJob(ctx context.Context, worker string, id int64, jobErr error) error {
+	state, msg := jobOutcome(jobErr)
+	res, err := s.write.ExecContext(ctx, `UPDATE jobs SET state = ?, last_error = ?, lease_owner = '', lease_until = 0
+		WHERE id = ? AND state = 'running' AND lease_owner = ?`, state, msg, id, worker)
 	if err != nil {
 		return fmt.Errorf("complete job %d: %w", id, err)
+	}
+	if n, err := res.RowsAffected(); err == nil && n == 0 {
+		return fmt.Errorf("complete job %d as %s: %w", id, worker, ErrLeaseLost)
 	}
 	return nil
 }

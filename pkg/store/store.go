@@ -13,6 +13,9 @@ var (
 	ErrNotFound = errors.New("not found")
 	ErrLocked   = errors.New("environment is locked")
 	ErrConflict = errors.New("conflict")
+	// ErrLeaseLost is returned when a worker completes a job whose lease ran
+	// out and that another worker has claimed since: its result is dropped.
+	ErrLeaseLost = errors.New("job lease lost")
 )
 
 // Store is the durable state behind the bot. SQLite implements it for one
@@ -191,7 +194,10 @@ type Jobs interface {
 	// and key to the new time and payload.
 	ScheduleJob(ctx context.Context, j Job) (int64, error)
 	ClaimDueJobs(ctx context.Context, worker string, now time.Time, limit int, lease time.Duration) ([]Job, error)
-	CompleteJob(ctx context.Context, id int64, err error) error
+	// CompleteJob records the outcome of a job that worker holds; when the
+	// lease has passed to another worker it changes nothing and returns
+	// ErrLeaseLost.
+	CompleteJob(ctx context.Context, worker string, id int64, err error) error
 }
 
 // Lock freezes an environment of a repository.
@@ -241,4 +247,12 @@ type AuditFilter struct {
 type Audit interface {
 	AppendAudit(ctx context.Context, e AuditEntry) (int64, error)
 	ListAudit(ctx context.Context, f AuditFilter) ([]AuditEntry, error)
+}
+
+// jobOutcome is the state and error text a job's result is stored as.
+func jobOutcome(err error) (state, msg string) {
+	if err != nil {
+		return "failed", err.Error()
+	}
+	return "done", ""
 }

@@ -259,10 +259,22 @@ func TestJobs(t *testing.T) {
 		require.NoError(t, err)
 		require.Len(t, jobs, 1)
 		assert.Equal(t, []byte("x"), jobs[0].Payload)
-		require.NoError(t, s.CompleteJob(ctx, jobs[0].ID, nil))
+		require.NoError(t, s.CompleteJob(ctx, "w", jobs[0].ID, nil))
 		id3, err := s.ScheduleJob(ctx, Job{Kind: "analyse", Key: "r1", DueAt: c.Now()})
 		require.NoError(t, err)
 		assert.NotEqual(t, id1, id3, "a done job does not block the next")
+
+		// A worker whose lease ran out cannot complete a job another holds.
+		late := c.Now().Add(10 * time.Minute)
+		first, err := s.ClaimDueJobs(ctx, "slow", late, 10, time.Minute)
+		require.NoError(t, err)
+		require.Len(t, first, 1)
+		second, err := s.ClaimDueJobs(ctx, "fast", late.Add(2*time.Minute), 10, time.Minute)
+		require.NoError(t, err)
+		require.Len(t, second, 1, "the lease ran out: the job is claimed again")
+		assert.ErrorIs(t, s.CompleteJob(ctx, "slow", first[0].ID, nil), ErrLeaseLost)
+		require.NoError(t, s.CompleteJob(ctx, "fast", second[0].ID, errors.New("boom")))
+		assert.ErrorIs(t, s.CompleteJob(ctx, "fast", second[0].ID, nil), ErrLeaseLost, "completed once")
 	})
 }
 
