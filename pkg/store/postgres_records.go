@@ -74,11 +74,15 @@ func (s *Postgres) CreateRollout(ctx context.Context, r Rollout) (Rollout, error
 	}
 	err := s.pool.QueryRow(ctx, `INSERT INTO rollouts (repo, pr, model, version, baseline_version,
 		environment, head_sha, state, active, stage, traffic_percent, plan, started_by, created_at, updated_at)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $14) RETURNING id`,
+		SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $14
+		WHERE NOT EXISTS (SELECT 1 FROM locks WHERE repo = $1 AND environment = $6) RETURNING id`,
 		r.Repo, r.PR, r.Model, r.Version, r.BaselineVersion, r.Environment, r.HeadSHA, r.State, boolInt(r.Active()),
 		r.Stage, r.TrafficPercent, nonNil(r.Plan), r.StartedBy, ms(now)).Scan(&r.ID)
 	if isPGUnique(err) {
 		return Rollout{}, fmt.Errorf("create rollout of %s in %s: %w", r.Model, r.Environment, ErrConflict)
+	}
+	if errors.Is(err, pgx.ErrNoRows) {
+		return Rollout{}, fmt.Errorf("create rollout of %s: %s %w", r.Model, r.Environment, ErrLocked)
 	}
 	if err != nil {
 		return Rollout{}, fmt.Errorf("create rollout: %w", err)

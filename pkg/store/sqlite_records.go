@@ -69,14 +69,18 @@ func (s *SQLite) CreateRollout(ctx context.Context, r Rollout) (Rollout, error) 
 	}
 	res, err := s.write.ExecContext(ctx, `INSERT INTO rollouts (repo, pr, model, version, baseline_version,
 		environment, head_sha, state, active, stage, traffic_percent, plan, started_by, created_at, updated_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		SELECT ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?
+		WHERE NOT EXISTS (SELECT 1 FROM locks WHERE repo = ? AND environment = ?)`,
 		r.Repo, r.PR, r.Model, r.Version, r.BaselineVersion, r.Environment, r.HeadSHA, r.State, boolInt(r.Active()),
-		r.Stage, r.TrafficPercent, nonNil(r.Plan), r.StartedBy, ms(now), ms(now))
+		r.Stage, r.TrafficPercent, nonNil(r.Plan), r.StartedBy, ms(now), ms(now), r.Repo, r.Environment)
 	if isUnique(err) {
 		return Rollout{}, fmt.Errorf("create rollout of %s in %s: %w", r.Model, r.Environment, ErrConflict)
 	}
 	if err != nil {
 		return Rollout{}, fmt.Errorf("create rollout: %w", err)
+	}
+	if n, err := res.RowsAffected(); err == nil && n == 0 {
+		return Rollout{}, fmt.Errorf("create rollout of %s: %s %w", r.Model, r.Environment, ErrLocked)
 	}
 	r.ID, _ = res.LastInsertId()
 	return r, nil

@@ -169,7 +169,9 @@ type RolloutFilter struct {
 // Rollouts records rollouts and their stages.
 type Rollouts interface {
 	// CreateRollout stores a rollout; ErrConflict when the model already has
-	// an active rollout in that environment.
+	// an active rollout in that environment, ErrLocked when the environment
+	// is locked. One statement decides both, so two replicas cannot start a
+	// rollout in a locked environment between a check and an insert.
 	CreateRollout(ctx context.Context, r Rollout) (Rollout, error)
 	UpdateRollout(ctx context.Context, r Rollout) error
 	GetRollout(ctx context.Context, id int64) (Rollout, error)

@@ -290,8 +290,25 @@ func TestLocks(t *testing.T) {
 		locks, err := s.ListLocks(ctx, "o/r")
 		require.NoError(t, err)
 		assert.Len(t, locks, 1)
+
+		// A locked environment refuses a new rollout in the same statement
+		// that would create it; other environments and repositories do not.
+		r := Rollout{Repo: "o/r", PR: 1, Model: "fraud", Version: "1.0.0", Environment: "production", State: "deploying"}
+		_, err = s.CreateRollout(ctx, r)
+		assert.ErrorIs(t, err, ErrLocked)
+		staging := r
+		staging.Environment = "staging"
+		_, err = s.CreateRollout(ctx, staging)
+		assert.NoError(t, err)
+		other := r
+		other.Repo = "o/other"
+		_, err = s.CreateRollout(ctx, other)
+		assert.NoError(t, err)
+
 		require.NoError(t, s.UnlockEnvironment(ctx, "o/r", "production"))
 		assert.ErrorIs(t, s.UnlockEnvironment(ctx, "o/r", "production"), ErrNotFound)
+		_, err = s.CreateRollout(ctx, r)
+		assert.NoError(t, err, "unlocked again")
 	})
 }
 
