@@ -98,7 +98,7 @@ analysis:
 		t.Run(tt.name, func(t *testing.T) {
 			want := Plan{
 				Environment: "staging", Baseline: "1.0.0",
-				Stages:      []Stage{{Traffic: 20, Analysis: 10 * time.Minute}, {Traffic: 100, Analysis: 10 * time.Minute}},
+				Stages: []Stage{{Traffic: 20, Analysis: 10 * time.Minute}, {Traffic: 100, Analysis: 10 * time.Minute}},
 				Analysis: Analysis{Provider: "thanos", Interval: 5 * time.Minute, Metrics: []Metric{
 					{Name: "errors", Query: "q", Direction: "increase_is_bad", Tolerance: 0.1, Critical: true},
 				}},
