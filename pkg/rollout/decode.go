@@ -90,6 +90,8 @@ func kind(v any) string {
 		return "a mapping"
 	case []any:
 		return "a list"
+	case map[any]any:
+		return "a mapping with keys that are not strings"
 	}
 	return fmt.Sprintf("%T", v)
 }

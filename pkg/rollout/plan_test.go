@@ -203,3 +203,8 @@ func TestAsNumber(t *testing.T) {
 	_, err = asNumber("x", json.Number("NaN"))
 	assert.Error(t, err)
 }
+
+func TestParsePlanYAMLKeys(t *testing.T) {
+	_, err := ParsePlan(nil, fromYAML(t, "stages: [{1: 2}]"))
+	assert.EqualError(t, err, ".github/modelgate.yml: rollout.stages[0]: want a mapping, got a mapping with keys that are not strings")
+}
