@@ -1,0 +1,355 @@
+package rollout
+
+import (
+	"errors"
+	"fmt"
+	"time"
+)
+
+// Phase is where a rollout is within its current stage.
+type Phase string
+
+// The phases of a rollout. The last four are terminal.
+const (
+	// Deploying: the stage's deployment is created; the user's workflow
+	// has not reported success yet.
+	Deploying Phase = "deploying"
+	// Analyzing: the stage's analysis window runs since State.Since.
+	Analyzing Phase = "analyzing"
+	// Waiting: the stage passed and its manual gate waits for /promote.
+	Waiting Phase = "waiting"
+	// Paused: by /pause, an unavailable provider or an inconclusive
+	// window; State.Resume says where /resume goes back to.
+	Paused     Phase = "paused"
+	Promoted   Phase = "promoted"
+	RolledBack Phase = "rolled_back"
+	Aborted    Phase = "aborted"
+	Failed     Phase = "failed"
+)
+
+// MaxUnavailable is how many looks in a row the metrics provider may miss
+// before the rollout pauses.
+const MaxUnavailable = 3
+
+// ErrRefused is wrapped by every error of Next: the event does not apply
+// to the state, which is left as it was. Its message can be shown as a
+// reply to a command.
+var ErrRefused = errors.New("refused")
+
+// State is a rollout's position in its plan, as a value to persist.
+type State struct {
+	// Stage is the index of the current stage in Plan.Stages.
+	Stage int
+	Phase Phase
+	// Version is the canary's version; Baseline the one it is compared
+	// with and rolled back to.
+	Version, Baseline string
+	// Since is when the current analysis window began.
+	Since time.Time
+	// Look is the look of the window that is scheduled and awaited.
+	Look int
+	// Extended says the window was extended once for being inconclusive.
+	Extended bool
+	// Unavailable counts the provider's consecutive failures.
+	Unavailable int
+	// Resume is the phase /resume returns to while Paused.
+	Resume Phase
+	// Reason says why the rollout is paused or has ended.
+	Reason string
+}
+
+// Terminal says the rollout has ended and accepts no event.
+func (s State) Terminal() bool {
+	switch s.Phase {
+	case Promoted, RolledBack, Aborted, Failed:
+		return true
+	}
+	return false
+}
+
+// Start begins a rollout of version: stage 0 is deployed. The baseline
+// defaults to the plan's; one of them must be set.
+func Start(plan Plan, version, baseline string) (State, []Action, error) {
+	if baseline == "" {
+		baseline = plan.Baseline
+	}
+	switch {
+	case len(plan.Stages) == 0:
+		return State{}, nil, fmt.Errorf("%w: the plan has no stage", ErrRefused)
+	case version == "":
+		return State{}, nil, fmt.Errorf("%w: no version to roll out", ErrRefused)
+	case baseline == "":
+		return State{}, nil, fmt.Errorf("%w: no baseline version to compare with", ErrRefused)
+	}
+	s := State{Phase: Deploying, Version: version, Baseline: baseline}
+	return s, []Action{deployment(plan, s), UpdateComment{}}, nil
+}
+
+// Next is the transition function: the state after ev at time now and the
+// actions the engine must take, in order. It is deterministic, so that the
+// engine can persist both before acting. An event that does not apply
+// returns an error wrapping ErrRefused; /rollback applies to every state
+// that has not ended.
+func Next(plan Plan, s State, ev Event, now time.Time) (State, []Action, error) {
+	if s.Terminal() {
+		return s, nil, refuse("the rollout has ended: %s", s.Phase)
+	}
+	if s.Stage < 0 || s.Stage >= len(plan.Stages) {
+		return s, nil, refuse("stage %d is not in the plan of %d stages", s.Stage+1, len(plan.Stages))
+	}
+	m := machine{plan: plan, s: s, now: now}
+	switch ev := ev.(type) {
+	case DeploymentSucceeded:
+		return m.deployed()
+	case DeploymentFailed:
+		return m.deployFailed(ev.Reason)
+	case AnalysisResult:
+		return m.result(ev)
+	case AnalysisUnavailable:
+		return m.unavailable(ev)
+	case Promote:
+		return m.promote()
+	case Rollback:
+		return m.end(RolledBack, orDefault(ev.Reason, "rolled back by /rollback"))
+	case Abort:
+		return m.end(Aborted, "aborted by /abort")
+	case Pause:
+		return m.pause()
+	case Resume:
+		return m.resume()
+	}
+	return s, nil, refuse("unknown event %T", ev)
+}
+
+// machine holds one transition's inputs; its methods return Next's results.
+type machine struct {
+	plan Plan
+	s    State
+	now  time.Time
+}
+
+func (m machine) refused(format string, args ...any) (State, []Action, error) {
+	return m.s, nil, refuse(format, args...)
+}
+
+func refuse(format string, args ...any) error {
+	return fmt.Errorf("%w: %s", ErrRefused, fmt.Sprintf(format, args...))
+}
+
+// stage names the current stage for people: "stage 2 (25 %)".
+func (m machine) stage() string {
+	return fmt.Sprintf("stage %d (%g %%)", m.s.Stage+1, m.plan.Stages[m.s.Stage].Traffic)
+}
+
+// doing says what the current stage is doing, for refusals.
+func (m machine) doing() string {
+	switch m.s.Phase {
+	case Deploying:
+		return m.stage() + " is still deploying"
+	case Analyzing:
+		return fmt.Sprintf("%s is analysing (look %d of %d)", m.stage(), m.s.Look, m.plan.Looks(m.s.Stage))
+	case Waiting:
+		return m.stage() + " waits for /promote"
+	}
+	return m.stage() + " is paused"
+}
+
+func (m machine) deployed() (State, []Action, error) {
+	switch {
+	case m.s.Phase == Deploying:
+		return m.startStage()
+	case m.s.Phase == Paused && m.s.Resume == Deploying:
+		// The window starts on /resume; until then nothing is judged.
+		m.s.Resume = Analyzing
+		return m.s, []Action{UpdateComment{}}, nil
+	}
+	return m.refused("no deployment is pending: %s", m.doing())
+}
+
+func (m machine) deployFailed(reason string) (State, []Action, error) {
+	if m.s.Phase != Deploying && !(m.s.Phase == Paused && m.s.Resume == Deploying) {
+		return m.refused("no deployment is pending: %s", m.doing())
+	}
+	// The workflow has reported the failure on its deployment; traffic may
+	// be half-shifted, so it goes back to the baseline.
+	msg := fmt.Sprintf("the deployment of %s failed: %s", m.stage(), orDefault(reason, "no reason given"))
+	m.s.Phase, m.s.Reason = Failed, msg
+	return m.s, []Action{m.rollbackDeployment(), UpdateComment{}, PostComment{Text: msg + "; traffic returns to " + m.s.Baseline + "."}}, nil
+}
+
+// startStage opens the stage's analysis window, or passes a stage without.
+func (m machine) startStage() (State, []Action, error) {
+	st := m.plan.Stages[m.s.Stage]
+	if st.Analysis == 0 {
+		return m.passStage()
+	}
+	m.s.Phase, m.s.Since, m.s.Look, m.s.Extended, m.s.Unavailable, m.s.Resume = Analyzing, m.now, 1, false, 0, ""
+	desc := fmt.Sprintf("analysing %s: %d looks every %s", m.stage(), m.plan.Looks(m.s.Stage), m.plan.Analysis.Interval)
+	return m.s, []Action{
+		SetDeploymentStatus{State: StatusInProgress, Description: desc},
+		m.schedule(),
+		UpdateComment{},
+	}, nil
+}
+
+func (m machine) schedule() ScheduleAnalysis {
+	return ScheduleAnalysis{At: m.now.Add(m.plan.Analysis.Interval), Look: m.s.Look}
+}
+
+// passStage follows a stage that passed: its gate, or the next stage.
+func (m machine) passStage() (State, []Action, error) {
+	if m.plan.Stages[m.s.Stage].Gate != GateManual {
+		return m.advance()
+	}
+	m.s.Phase = Waiting
+	text := fmt.Sprintf("%s is ready: /promote to go on, /rollback to stop.", m.stage())
+	return m.s, []Action{UpdateComment{}, PostComment{Text: text}}, nil
+}
+
+// advance deploys the next stage, or ends the rollout after the last.
+func (m machine) advance() (State, []Action, error) {
+	if m.s.Stage == len(m.plan.Stages)-1 {
+		m.s.Phase, m.s.Reason = Promoted, ""
+		return m.s, []Action{
+			SetDeploymentStatus{State: StatusSuccess, Description: "promoted to 100 %"},
+			UpdateComment{},
+			PostComment{Text: fmt.Sprintf("%s is promoted to 100 %%.", m.s.Version)},
+		}, nil
+	}
+	m.s = State{Stage: m.s.Stage + 1, Phase: Deploying, Version: m.s.Version, Baseline: m.s.Baseline}
+	return m.s, []Action{deployment(m.plan, m.s), UpdateComment{}}, nil
+}
+
+func (m machine) result(r AnalysisResult) (State, []Action, error) {
+	if err := m.checkLook(r.Look); err != nil {
+		return m.s, nil, err
+	}
+	m.s.Unavailable = 0
+	end := m.s.Look >= m.plan.Looks(m.s.Stage)
+	switch {
+	case r.Decision == DecisionFail && (r.Critical || end):
+		return m.end(RolledBack, orDefault(r.Reason, "the analysis failed"))
+	case r.Decision != DecisionPass && r.Decision != DecisionFail && r.Decision != DecisionInconclusive:
+		return m.refused("unknown analysis decision %q", r.Decision)
+	case !end:
+		m.s.Look++
+		return m.s, []Action{m.schedule(), UpdateComment{}}, nil
+	case r.Decision == DecisionPass:
+		return m.passStage()
+	case !m.s.Extended:
+		return m.extend(r.Reason)
+	}
+	why := fmt.Sprintf("%s is still inconclusive after %d looks (%s)", m.stage(), m.s.Look, orDefault(r.Reason, "no reason given"))
+	return m.pauseFor(why)
+}
+
+// extend gives an inconclusive window one more interval, once.
+func (m machine) extend(reason string) (State, []Action, error) {
+	m.s.Extended = true
+	m.s.Look++
+	text := fmt.Sprintf("%s is inconclusive after %d looks (%s): the window is extended by %s.",
+		m.stage(), m.s.Look-1, orDefault(reason, "no reason given"), m.plan.Analysis.Interval)
+	return m.s, []Action{m.schedule(), UpdateComment{}, PostComment{Text: text}}, nil
+}
+
+func (m machine) unavailable(u AnalysisUnavailable) (State, []Action, error) {
+	if err := m.checkLook(u.Look); err != nil {
+		return m.s, nil, err
+	}
+	m.s.Unavailable++
+	if m.s.Unavailable >= MaxUnavailable {
+		why := fmt.Sprintf("the metrics provider failed %d times in a row (%s)", m.s.Unavailable, orDefault(u.Reason, "no reason given"))
+		return m.pauseFor(why)
+	}
+	// The same look is tried again an interval later.
+	return m.s, []Action{m.schedule(), UpdateComment{}}, nil
+}
+
+// checkLook refuses a judge outcome that is not the one awaited: late,
+// duplicated, or arriving while the window is not running.
+func (m machine) checkLook(look int) error {
+	if m.s.Phase != Analyzing {
+		return refuse("no analysis is running: %s", m.doing())
+	}
+	if look != m.s.Look {
+		return refuse("stale analysis of look %d: look %d is awaited", look, m.s.Look)
+	}
+	return nil
+}
+
+// pauseFor pauses an analysing stage for a person to decide.
+func (m machine) pauseFor(why string) (State, []Action, error) {
+	m.s.Phase, m.s.Resume, m.s.Reason = Paused, Analyzing, why
+	text := why + "; paused: /resume to analyse the stage again, /promote to go on, /rollback to stop."
+	return m.s, []Action{UpdateComment{}, PostComment{Text: text}}, nil
+}
+
+func (m machine) promote() (State, []Action, error) {
+	switch {
+	case m.s.Phase == Waiting:
+		return m.advance()
+	case m.s.Phase == Paused && m.s.Resume != Deploying:
+		return m.advance()
+	case m.s.Phase == Analyzing:
+		return m.refused("nothing to promote yet: %s; /pause first to skip the rest of the window", m.doing())
+	}
+	return m.refused("nothing to promote: %s", m.doing())
+}
+
+func (m machine) pause() (State, []Action, error) {
+	if m.s.Phase == Paused {
+		return m.refused("already paused: %s", m.doing())
+	}
+	m.s.Phase, m.s.Resume, m.s.Reason = Paused, m.s.Phase, "paused by /pause"
+	return m.s, []Action{UpdateComment{}}, nil
+}
+
+// resume returns to the phase before the pause; a paused window starts
+// again from its first look, since its looks were planned together.
+func (m machine) resume() (State, []Action, error) {
+	if m.s.Phase != Paused {
+		return m.refused("nothing to resume: %s", m.doing())
+	}
+	if m.s.Resume == Analyzing {
+		return m.startStage()
+	}
+	m.s.Phase, m.s.Resume, m.s.Reason = m.s.Resume, "", ""
+	return m.s, []Action{UpdateComment{}}, nil
+}
+
+// end rolls traffic back to the baseline and ends the rollout as phase.
+func (m machine) end(phase Phase, reason string) (State, []Action, error) {
+	m.s.Phase, m.s.Reason = phase, reason
+	verb := "rolled back"
+	if phase == Aborted {
+		verb = "aborted"
+	}
+	text := fmt.Sprintf("%s %s at %s: %s; traffic returns to %s.", m.s.Version, verb, m.stage(), reason, m.s.Baseline)
+	return m.s, []Action{
+		SetDeploymentStatus{State: StatusFailure, Description: reason},
+		m.rollbackDeployment(),
+		UpdateComment{},
+		PostComment{Text: text},
+	}, nil
+}
+
+func (m machine) rollbackDeployment() CreateDeployment {
+	return CreateDeployment{Task: TaskRollback, Stage: m.s.Stage, TrafficPercent: 100, Version: m.s.Baseline}
+}
+
+// deployment creates the current stage's deployment: the last stage is
+// the promotion to 100 %.
+func deployment(plan Plan, s State) CreateDeployment {
+	task := TaskCanary
+	if s.Stage == len(plan.Stages)-1 {
+		task = TaskPromote
+	}
+	return CreateDeployment{Task: task, Stage: s.Stage, TrafficPercent: plan.Stages[s.Stage].Traffic, Version: s.Version}
+}
+
+func orDefault(s, def string) string {
+	if s == "" {
+		return def
+	}
+	return s
+}
