@@ -149,7 +149,7 @@ func runGitHub(ctx context.Context, args []string, stdout, stderr io.Writer) int
 		a.Errorf("%v", err)
 		return exitUsage
 	}
-	if threshold != "" && failed(fs, threshold) {
+	if threshold != "" && finding.Reaches(fs, threshold) {
 		n := finding.Count(fs)
 		fmt.Fprintf(stderr, "modelgate: %d errors, %d warnings (fail-on: %s)\n", n[finding.Error], n[finding.Warning], threshold)
 		return exitFindings
@@ -328,15 +328,6 @@ func withPrefix(fs []finding.Finding, prefix string) []finding.Finding {
 		}
 	}
 	return out
-}
-
-func failed(fs []finding.Finding, threshold finding.Severity) bool {
-	for _, f := range fs {
-		if f.Severity.Rank() <= threshold.Rank() {
-			return true
-		}
-	}
-	return false
 }
 
 // writeReports writes the job summary, the SARIF and JSON files and the

@@ -84,6 +84,16 @@ func Sort(fs []Finding) {
 	})
 }
 
+// Reaches reports whether any finding is at least as severe as threshold.
+func Reaches(fs []Finding, threshold Severity) bool {
+	for _, f := range fs {
+		if f.Severity.Rank() <= threshold.Rank() {
+			return true
+		}
+	}
+	return false
+}
+
 // Count returns how many findings have each severity.
 func Count(fs []Finding) map[Severity]int {
 	n := make(map[Severity]int, 3)

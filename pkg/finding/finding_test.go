@@ -43,3 +43,11 @@ func TestSortAndCount(t *testing.T) {
 	assert.Equal(t, map[Severity]int{Error: 3, Warning: 1, Info: 1}, Count(fs))
 	assert.Equal(t, 3, Severity("other").Rank())
 }
+
+func TestReaches(t *testing.T) {
+	fs := []Finding{{Severity: Info}, {Severity: Warning}}
+	assert.True(t, Reaches(fs, Warning))
+	assert.True(t, Reaches(fs, Info))
+	assert.False(t, Reaches(fs, Error))
+	assert.False(t, Reaches(nil, Info))
+}

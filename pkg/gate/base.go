@@ -62,18 +62,14 @@ func loadBase(ctx context.Context, opts Options) (*Base, error) {
 		return nil, fmt.Errorf("%w: %w", ErrBaseUnavailable, err)
 	}
 	defer os.RemoveAll(dir)
-	glob := opts.Glob
-	if glob == "" {
-		glob = repository.DefaultGlob
-	}
 	var paths []string
-	if prefix, _ := doublestar.SplitPattern(glob); prefix != "." {
+	if prefix, _ := doublestar.SplitPattern(opts.Glob); prefix != "." {
 		paths = []string{prefix}
 	}
 	if err := repo.Export(ctx, commit, dir, paths...); err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrBaseUnavailable, err)
 	}
-	loaded, err := repository.Load(ctx, repository.Options{Root: dir, Glob: glob, Schemas: opts.Schemas})
+	loaded, err := repository.Load(ctx, repository.Options{Root: dir, Glob: opts.Glob, Schemas: opts.Schemas})
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrBaseUnavailable, err)
 	}

@@ -57,6 +57,9 @@ func Run(ctx context.Context, opts Options) (*Result, error) {
 	if opts.Now.IsZero() {
 		opts.Now = time.Now()
 	}
+	if opts.Glob == "" {
+		opts.Glob = repository.DefaultGlob
+	}
 	if opts.Schemas == nil {
 		s, err := manifest.CompileSchemas()
 		if err != nil {
@@ -124,13 +127,9 @@ func lineageFindings(g *lineage.Graph) []finding.Finding {
 // emptyFinding warns that nothing was checked: usually a wrong directory
 // or pattern, which must not pass silently.
 func emptyFinding(opts Options) finding.Finding {
-	glob := opts.Glob
-	if glob == "" {
-		glob = repository.DefaultGlob
-	}
 	return finding.Finding{
 		Rule: "repository/empty", Title: "No manifests", Severity: finding.Warning,
-		Message: fmt.Sprintf("no manifest matches %q under %s; nothing was checked", glob, opts.Root),
+		Message: fmt.Sprintf("no manifest matches %q under %s; nothing was checked", opts.Glob, opts.Root),
 	}
 }
 
@@ -155,10 +154,5 @@ func (r *Result) Counts() map[finding.Severity]int { return finding.Count(r.Find
 
 // Failed reports whether any finding is at least as severe as threshold.
 func (r *Result) Failed(threshold finding.Severity) bool {
-	for _, f := range r.Findings {
-		if f.Severity.Rank() <= threshold.Rank() {
-			return true
-		}
-	}
-	return false
+	return finding.Reaches(r.Findings, threshold)
 }
