@@ -50,7 +50,7 @@ func loadBase(ctx context.Context, opts Options) (*Base, error) {
 	}
 	commit, err := repo.Resolve(ctx, opts.BaseRef)
 	if err != nil {
-		return nil, fmt.Errorf("%w: %w (a shallow clone? check out with fetch-depth: 0)", ErrBaseUnavailable, err)
+		return nil, fmt.Errorf("%w: %w", ErrBaseUnavailable, err)
 	}
 	if head, err := repo.Resolve(ctx, "HEAD"); err == nil {
 		if mb, err := repo.MergeBase(ctx, commit, head); err == nil {

@@ -43,7 +43,7 @@ func LoadTrusted(ctx context.Context, root, baseRef string, extra []string) (*Tr
 	}
 	commit, err := repo.Resolve(ctx, baseRef)
 	if err != nil {
-		return nil, fmt.Errorf("read the base's policies: %w (a shallow clone? check out with fetch-depth: 0)", err)
+		return nil, fmt.Errorf("read the base's policies: %w", err)
 	}
 	dir, err := os.MkdirTemp("", "modelgate-trusted-")
 	if err != nil {

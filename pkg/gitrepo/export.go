@@ -25,7 +25,7 @@ func (r *Repo) Resolve(ctx context.Context, ref string) (string, error) {
 	}
 	out, err := r.git(ctx, "rev-parse", "--verify", "--quiet", "--end-of-options", ref+"^{commit}")
 	if err != nil {
-		return "", fmt.Errorf("resolve %q: %w", ref, ErrUnknownRevision)
+		return "", fmt.Errorf("resolve %q: %w (a shallow clone? check out with fetch-depth: 0)", ref, ErrUnknownRevision)
 	}
 	return strings.TrimSpace(string(out)), nil
 }
