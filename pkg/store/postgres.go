@@ -21,6 +21,10 @@ var postgresMigrations embed.FS
 // at a time ("modelgat" in ASCII).
 const migrationLock int64 = 0x6d6f64656c676174
 
+// jobClaimLock is the advisory lock key under which replicas claim jobs,
+// one at a time ("modeljob" in ASCII).
+const jobClaimLock int64 = 0x6d6f64656c6a6f62
+
 // PostgresOptions tune the PostgreSQL store; the zero value is sensible.
 type PostgresOptions struct {
 	// Now is the clock; time.Now when nil.
@@ -30,8 +34,8 @@ type PostgresOptions struct {
 }
 
 // Postgres is the Store in a PostgreSQL database that several replicas
-// share: claims skip rows another replica holds (FOR UPDATE SKIP LOCKED),
-// and uniqueness (one active rollout, one lock per environment) is decided
+// share: delivery claims skip rows another replica holds (FOR UPDATE SKIP
+// LOCKED), job claims take turns, and uniqueness (one active rollout, one lock per environment) is decided
 // by the database's indexes inside one statement.
 type Postgres struct {
 	pool *pgxpool.Pool

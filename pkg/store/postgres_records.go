@@ -72,12 +72,15 @@ func (s *Postgres) CreateRollout(ctx context.Context, r Rollout) (Rollout, error
 	if r.State == "" {
 		r.State = "pending"
 	}
+	r.Revision = 1
 	err := s.pool.QueryRow(ctx, `INSERT INTO rollouts (repo, pr, model, version, baseline_version,
-		environment, head_sha, state, active, stage, traffic_percent, plan, started_by, created_at, updated_at)
-		SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $14
+		environment, head_sha, state, active, stage, traffic_percent, plan, started_by, installation_id, record,
+		revision, created_at, updated_at)
+		SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $17
 		WHERE NOT EXISTS (SELECT 1 FROM locks WHERE repo = $1 AND environment = $6) RETURNING id`,
 		r.Repo, r.PR, r.Model, r.Version, r.BaselineVersion, r.Environment, r.HeadSHA, r.State, boolInt(r.Active()),
-		r.Stage, r.TrafficPercent, nonNil(r.Plan), r.StartedBy, ms(now)).Scan(&r.ID)
+		r.Stage, r.TrafficPercent, nonNil(r.Plan), r.StartedBy, r.InstallationID, r.Record, r.Revision,
+		ms(now)).Scan(&r.ID)
 	if isPGUnique(err) {
 		return Rollout{}, fmt.Errorf("create rollout of %s in %s: %w", r.Model, r.Environment, ErrConflict)
 	}
@@ -90,21 +93,32 @@ func (s *Postgres) CreateRollout(ctx context.Context, r Rollout) (Rollout, error
 	return r, nil
 }
 
-// UpdateRollout saves r's state, stage and traffic.
-func (s *Postgres) UpdateRollout(ctx context.Context, r Rollout) error {
-	tag, err := s.pool.Exec(ctx, `UPDATE rollouts SET state = $1, active = $2, stage = $3, traffic_percent = $4,
-		baseline_version = $5, updated_at = $6 WHERE id = $7`,
-		r.State, boolInt(r.Active()), r.Stage, r.TrafficPercent, r.BaselineVersion, ms(s.now()), r.ID)
-	if isPGUnique(err) {
-		return fmt.Errorf("update rollout %d: %w", r.ID, ErrConflict)
+// UpdateRollout saves r over the revision r.Revision and returns the row
+// at its next revision. Of two replicas writing over the same revision,
+// the second waits for the first's row lock, then finds the revision moved
+// on and changes nothing.
+func (s *Postgres) UpdateRollout(ctx context.Context, r Rollout) (Rollout, error) {
+	got, err := scanRollout(s.pool.QueryRow(ctx, `UPDATE rollouts SET state = $1, active = $2, stage = $3,
+		traffic_percent = $4, baseline_version = $5, head_sha = $6, installation_id = $7, record = $8,
+		revision = revision + 1, updated_at = $9
+		WHERE id = $10 AND revision = $11 RETURNING `+rolloutColumns,
+		r.State, boolInt(r.Active()), r.Stage, r.TrafficPercent, r.BaselineVersion, r.HeadSHA, r.InstallationID,
+		r.Record, ms(s.now()), r.ID, r.Revision))
+	switch {
+	case err == nil:
+		return got, nil
+	case isPGUnique(err):
+		return Rollout{}, activeConflict(r)
+	case errors.Is(err, pgx.ErrNoRows):
+		var current int64
+		err := s.pool.QueryRow(ctx, `SELECT revision FROM rollouts WHERE id = $1`, r.ID).Scan(&current)
+		if err != nil && !errors.Is(err, pgx.ErrNoRows) {
+			return Rollout{}, fmt.Errorf("update rollout %d: read revision: %w", r.ID, err)
+		}
+		return Rollout{}, staleRollout(r, current, err == nil)
+	default:
+		return Rollout{}, fmt.Errorf("update rollout %d: %w", r.ID, err)
 	}
-	if err != nil {
-		return fmt.Errorf("update rollout %d: %w", r.ID, err)
-	}
-	if tag.RowsAffected() == 0 {
-		return fmt.Errorf("update rollout %d: %w", r.ID, ErrNotFound)
-	}
-	return nil
 }
 
 // GetRollout returns one rollout by id.
@@ -136,6 +150,10 @@ func (s *Postgres) ListRollouts(ctx context.Context, f RolloutFilter) ([]Rollout
 	}
 	if f.ActiveOnly {
 		w.add("active =", 1)
+	}
+	if len(f.States) > 0 {
+		w.add("state = ANY(", f.States)
+		w.sql += ")"
 	}
 	return s.queryRollouts(ctx, w.sql+" ORDER BY id DESC LIMIT "+itoa(limitOr(f.Limit, 100)), w.args...)
 }
@@ -191,24 +209,51 @@ func (s *Postgres) ScheduleJob(ctx context.Context, j Job) (int64, error) {
 	return id, nil
 }
 
-// ClaimDueJobs leases up to limit jobs due at now; jobs another replica is
-// claiming at the same moment are skipped, so each goes to one worker.
+// ClaimDueJobs leases up to limit jobs due at now, one per kind and key,
+// none whose twin runs under a live lease. Replicas claim jobs one at a
+// time (a transaction-scoped advisory lock), so that each claim's snapshot
+// begins after the previous claim committed and its check for a running
+// twin sees every earlier claim; jobs are few enough that taking turns
+// costs nothing. The UPDATE repeats the due test so that a job completed or
+// rescheduled while the claim waited for its row is left alone.
 func (s *Postgres) ClaimDueJobs(ctx context.Context, worker string, now time.Time, limit int, lease time.Duration) ([]Job, error) {
-	rows, err := s.pool.Query(ctx, `WITH due AS MATERIALIZED (
-			SELECT id FROM jobs
-			WHERE (state = 'pending' AND due_at <= $3) OR (state = 'running' AND lease_until <= $3)
-			ORDER BY due_at LIMIT $4 FOR UPDATE SKIP LOCKED)
-		UPDATE jobs j SET state = 'running', attempts = j.attempts + 1, lease_owner = $1, lease_until = $2
-		FROM due WHERE j.id = due.id
-		RETURNING j.id, j.kind, j.key, j.payload, j.due_at`, worker, ms(now.Add(lease)), ms(now), limit)
+	var out []Job
+	err := s.inTx(ctx, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock($1)`, jobClaimLock); err != nil {
+			return fmt.Errorf("advisory lock: %w", err)
+		}
+		rows, err := tx.Query(ctx, `WITH due AS MATERIALIZED (
+				SELECT id, kind, key, state, due_at FROM jobs j
+				WHERE ((state = 'pending' AND due_at <= $3) OR (state = 'running' AND lease_until <= $3))
+				AND NOT EXISTS (SELECT 1 FROM jobs o WHERE o.kind = j.kind AND o.key = j.key
+					AND o.state = 'running' AND o.lease_until > $3)),
+			one AS (SELECT DISTINCT ON (kind, key) id, due_at FROM due
+				ORDER BY kind, key, state = 'running' DESC, due_at, id),
+			pick AS (SELECT id FROM one ORDER BY due_at, id LIMIT $4)
+			UPDATE jobs j SET state = 'running', attempts = j.attempts + 1, lease_owner = $1, lease_until = $2
+			FROM pick WHERE j.id = pick.id
+			AND ((j.state = 'pending' AND j.due_at <= $3) OR (j.state = 'running' AND j.lease_until <= $3))
+			RETURNING j.id, j.kind, j.key, j.payload, j.due_at, j.attempts`, worker, ms(now.Add(lease)), ms(now), limit)
+		if err != nil {
+			return err
+		}
+		out, err = collectPG(rows, scanClaimedJob)
+		return err
+	})
 	if err != nil {
 		return nil, fmt.Errorf("claim jobs: %w", err)
 	}
-	out, err := collectPG(rows, scanClaimedJob)
-	if err != nil {
-		return nil, fmt.Errorf("claim jobs: %w", err)
-	}
+	sortJobs(out)
 	return out, nil
+}
+
+// CancelJobs deletes the pending jobs of kind and key.
+func (s *Postgres) CancelJobs(ctx context.Context, kind, key string) (int, error) {
+	tag, err := s.pool.Exec(ctx, `DELETE FROM jobs WHERE kind = $1 AND key = $2 AND state = 'pending'`, kind, key)
+	if err != nil {
+		return 0, fmt.Errorf("cancel jobs %s/%s: %w", kind, key, err)
+	}
+	return int(tag.RowsAffected()), nil
 }
 
 // CompleteJob marks a job worker holds done, or failed with err.
@@ -282,9 +327,10 @@ func (s *Postgres) AppendAudit(ctx context.Context, e AuditEntry) (int64, error)
 	}
 	var id int64
 	err := s.pool.QueryRow(ctx, `INSERT INTO audit (at, actor, action, repo, pr, model, environment,
-		decision, reason, delivery_id, details) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING id`,
-		ms(e.At), e.Actor, e.Action, e.Repo, e.PR, e.Model, e.Environment, e.Decision, e.Reason, e.DeliveryID, e.Details).
-		Scan(&id)
+		decision, reason, delivery_id, rollout_id, details)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) RETURNING id`,
+		ms(e.At), e.Actor, e.Action, e.Repo, e.PR, e.Model, e.Environment, e.Decision, e.Reason, e.DeliveryID,
+		e.RolloutID, e.Details).Scan(&id)
 	if err != nil {
 		return 0, fmt.Errorf("append audit: %w", err)
 	}
@@ -301,8 +347,14 @@ func (s *Postgres) ListAudit(ctx context.Context, f AuditFilter) ([]AuditEntry, 
 	if f.PR != 0 {
 		w.add("pr =", f.PR)
 	}
+	if f.Model != "" {
+		w.add("model =", f.Model)
+	}
 	if f.Environment != "" {
 		w.add("environment =", f.Environment)
+	}
+	if f.RolloutID != 0 {
+		w.add("rollout_id =", f.RolloutID)
 	}
 	rows, err := s.pool.Query(ctx, `SELECT `+auditColumns+` FROM audit `+w.sql+` ORDER BY id LIMIT `+itoa(limitOr(f.Limit, 1000)), w.args...)
 	if err != nil {

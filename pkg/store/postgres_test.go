@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"fmt"
+	"io/fs"
 	"os"
 	"sync"
 	"sync/atomic"
@@ -81,7 +82,9 @@ func TestPostgresMigrationsRunConcurrently(t *testing.T) {
 	}
 	var applied int
 	require.NoError(t, stores[0].pool.QueryRow(ctx, `SELECT count(*) FROM schema_migrations`).Scan(&applied))
-	assert.Equal(t, 1, applied, "each migration applied once")
+	names, err := fs.Glob(postgresMigrations, "migrations/postgres/*.sql")
+	require.NoError(t, err)
+	assert.Equal(t, len(names), applied, "each migration applied once")
 }
 
 func TestPostgresReplicasClaimEachDeliveryOnce(t *testing.T) {
@@ -179,6 +182,77 @@ func TestPostgresConcurrentCanaryExactlyOneWins(t *testing.T) {
 		require.NoError(t, err)
 		assert.Len(t, active, 1, "both replicas see the one winner")
 	}
+}
+
+func TestPostgresConcurrentUpdateRolloutOneWins(t *testing.T) {
+	rs := replicas(t, 2)
+	ctx := context.Background()
+	r, err := rs[0].CreateRollout(ctx, Rollout{Repo: "o/r", PR: 1, Model: "fraud", Version: "1",
+		Environment: "production", HeadSHA: "abc", State: "running"})
+	require.NoError(t, err)
+	for round := range 20 {
+		read, err := rs[round%2].GetRollout(ctx, r.ID)
+		require.NoError(t, err)
+		saved := make([]Rollout, len(rs))
+		errs := make([]error, len(rs))
+		race(rs, func(i int, s *Postgres) {
+			mine := read
+			mine.Record = []byte(fmt.Sprintf(`{"replica":%d}`, i))
+			saved[i], errs[i] = s.UpdateRollout(ctx, mine)
+		})
+		winner := -1
+		for i, err := range errs {
+			if err == nil {
+				require.Equal(t, -1, winner, "round %d: two winners", round)
+				winner = i
+				continue
+			}
+			assert.ErrorIs(t, err, ErrConflict, "round %d", round)
+		}
+		require.NotEqual(t, -1, winner, "round %d: no winner: %v", round, errs)
+		got, err := rs[1-winner].GetRollout(ctx, r.ID)
+		require.NoError(t, err)
+		assert.Equal(t, read.Revision+1, got.Revision)
+		assert.Equal(t, saved[winner].Record, got.Record, "round %d: the winner's record is stored", round)
+	}
+}
+
+func TestPostgresReplicasNeverRunTwinJobsAtOnce(t *testing.T) {
+	rs := replicas(t, 2)
+	ctx := context.Background()
+	now := time.Now()
+	const keys, rounds = 5, 8
+	var running sync.Map // key -> worker holding it
+	var ran atomic.Int64
+	var workers []*Postgres
+	for range 3 {
+		workers = append(workers, rs...)
+	}
+	race(workers, func(i int, s *Postgres) {
+		worker := fmt.Sprint("w", i)
+		for range rounds * keys {
+			// Every worker keeps scheduling the next run of every key, as
+			// the engine does while a run is under way.
+			for k := range keys {
+				_, err := s.ScheduleJob(ctx, Job{Kind: "rollout.effects", Key: fmt.Sprint(k), DueAt: now})
+				assert.NoError(t, err)
+			}
+			jobs, err := s.ClaimDueJobs(ctx, worker, now, 3, time.Minute)
+			if !assert.NoError(t, err) {
+				return
+			}
+			for _, j := range jobs {
+				holder, busy := running.LoadOrStore(j.Key, worker)
+				assert.False(t, busy, "key %s claimed by %s while %v runs it", j.Key, worker, holder)
+			}
+			for _, j := range jobs {
+				ran.Add(1)
+				running.Delete(j.Key)
+				assert.NoError(t, s.CompleteJob(ctx, worker, j.ID, nil))
+			}
+		}
+	})
+	assert.Positive(t, ran.Load())
 }
 
 func TestPostgresConcurrentLockOneWins(t *testing.T) {

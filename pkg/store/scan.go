@@ -13,11 +13,12 @@ const (
 	commandColumns = `id, delivery_id, repo, pr, comment_id, commenter, name, args,
 		state, outcome, api_calls, created_at, updated_at`
 	rolloutColumns = `id, repo, pr, model, version, baseline_version, environment,
-		head_sha, state, stage, traffic_percent, plan, started_by, created_at, updated_at`
+		head_sha, state, stage, traffic_percent, plan, started_by, installation_id, record, revision,
+		created_at, updated_at`
 	stageColumns = `rollout_id, idx, traffic_percent, deployment_id, state, verdict, started_at, finished_at`
 	lockColumns  = `repo, environment, reason, locked_by, locked_at`
 	auditColumns = `id, at, actor, action, repo, pr, model, environment, decision,
-		reason, delivery_id, details`
+		reason, delivery_id, rollout_id, details`
 )
 
 // scanner is a row of either driver.
@@ -38,7 +39,8 @@ func scanRollout(row scanner) (Rollout, error) {
 	var r Rollout
 	var created, updated int64
 	err := row.Scan(&r.ID, &r.Repo, &r.PR, &r.Model, &r.Version, &r.BaselineVersion, &r.Environment,
-		&r.HeadSHA, &r.State, &r.Stage, &r.TrafficPercent, &r.Plan, &r.StartedBy, &created, &updated)
+		&r.HeadSHA, &r.State, &r.Stage, &r.TrafficPercent, &r.Plan, &r.StartedBy, &r.InstallationID, &r.Record,
+		&r.Revision, &created, &updated)
 	r.CreatedAt, r.UpdatedAt = fromMS(created), fromMS(updated)
 	return r, err
 }
@@ -63,16 +65,19 @@ func scanAudit(row scanner) (AuditEntry, error) {
 	var e AuditEntry
 	var at int64
 	err := row.Scan(&e.ID, &at, &e.Actor, &e.Action, &e.Repo, &e.PR, &e.Model, &e.Environment, &e.Decision,
-		&e.Reason, &e.DeliveryID, &e.Details)
+		&e.Reason, &e.DeliveryID, &e.RolloutID, &e.Details)
 	e.At = fromMS(at)
 	return e, err
 }
 
-// scanClaimedJob reads id, kind, key, payload, due_at of a job just claimed.
+// claimedJobColumns are what a claim returns, for scanClaimedJob.
+const claimedJobColumns = `id, kind, key, payload, due_at, attempts`
+
+// scanClaimedJob reads the claimedJobColumns of a job just claimed.
 func scanClaimedJob(row scanner) (Job, error) {
 	j := Job{State: "running"}
 	var due int64
-	err := row.Scan(&j.ID, &j.Kind, &j.Key, &j.Payload, &due)
+	err := row.Scan(&j.ID, &j.Kind, &j.Key, &j.Payload, &due, &j.Attempts)
 	j.DueAt = fromMS(due)
 	return j, err
 }

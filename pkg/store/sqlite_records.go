@@ -3,7 +3,9 @@ package store
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
+	"strings"
 	"time"
 )
 
@@ -67,12 +69,15 @@ func (s *SQLite) CreateRollout(ctx context.Context, r Rollout) (Rollout, error) 
 	if r.State == "" {
 		r.State = "pending"
 	}
+	r.Revision = 1
 	res, err := s.write.ExecContext(ctx, `INSERT INTO rollouts (repo, pr, model, version, baseline_version,
-		environment, head_sha, state, active, stage, traffic_percent, plan, started_by, created_at, updated_at)
-		SELECT ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?
+		environment, head_sha, state, active, stage, traffic_percent, plan, started_by, installation_id, record,
+		revision, created_at, updated_at)
+		SELECT ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?
 		WHERE NOT EXISTS (SELECT 1 FROM locks WHERE repo = ? AND environment = ?)`,
 		r.Repo, r.PR, r.Model, r.Version, r.BaselineVersion, r.Environment, r.HeadSHA, r.State, boolInt(r.Active()),
-		r.Stage, r.TrafficPercent, nonNil(r.Plan), r.StartedBy, ms(now), ms(now), r.Repo, r.Environment)
+		r.Stage, r.TrafficPercent, nonNil(r.Plan), r.StartedBy, r.InstallationID, r.Record, r.Revision,
+		ms(now), ms(now), r.Repo, r.Environment)
 	if isUnique(err) {
 		return Rollout{}, fmt.Errorf("create rollout of %s in %s: %w", r.Model, r.Environment, ErrConflict)
 	}
@@ -86,21 +91,30 @@ func (s *SQLite) CreateRollout(ctx context.Context, r Rollout) (Rollout, error) 
 	return r, nil
 }
 
-// UpdateRollout saves r's state, stage and traffic.
-func (s *SQLite) UpdateRollout(ctx context.Context, r Rollout) error {
-	res, err := s.write.ExecContext(ctx, `UPDATE rollouts SET state = ?, active = ?, stage = ?, traffic_percent = ?,
-		baseline_version = ?, updated_at = ? WHERE id = ?`,
-		r.State, boolInt(r.Active()), r.Stage, r.TrafficPercent, r.BaselineVersion, ms(s.now()), r.ID)
-	if isUnique(err) {
-		return fmt.Errorf("update rollout %d: %w", r.ID, ErrConflict)
+// UpdateRollout saves r over the revision r.Revision and returns the row
+// at its next revision.
+func (s *SQLite) UpdateRollout(ctx context.Context, r Rollout) (Rollout, error) {
+	got, err := scanRollout(s.write.QueryRowContext(ctx, `UPDATE rollouts SET state = ?, active = ?, stage = ?,
+		traffic_percent = ?, baseline_version = ?, head_sha = ?, installation_id = ?, record = ?,
+		revision = revision + 1, updated_at = ?
+		WHERE id = ? AND revision = ? RETURNING `+rolloutColumns,
+		r.State, boolInt(r.Active()), r.Stage, r.TrafficPercent, r.BaselineVersion, r.HeadSHA, r.InstallationID,
+		r.Record, ms(s.now()), r.ID, r.Revision))
+	switch {
+	case err == nil:
+		return got, nil
+	case isUnique(err):
+		return Rollout{}, activeConflict(r)
+	case errors.Is(err, sql.ErrNoRows):
+		var current int64
+		err := s.write.QueryRowContext(ctx, `SELECT revision FROM rollouts WHERE id = ?`, r.ID).Scan(&current)
+		if err != nil && !errors.Is(err, sql.ErrNoRows) {
+			return Rollout{}, fmt.Errorf("update rollout %d: read revision: %w", r.ID, err)
+		}
+		return Rollout{}, staleRollout(r, current, err == nil)
+	default:
+		return Rollout{}, fmt.Errorf("update rollout %d: %w", r.ID, err)
 	}
-	if err != nil {
-		return fmt.Errorf("update rollout %d: %w", r.ID, err)
-	}
-	if n, _ := res.RowsAffected(); n == 0 {
-		return fmt.Errorf("update rollout %d: %w", r.ID, ErrNotFound)
-	}
-	return nil
 }
 
 // GetRollout returns one rollout by id.
@@ -133,6 +147,12 @@ func (s *SQLite) ListRollouts(ctx context.Context, f RolloutFilter) ([]Rollout, 
 	}
 	if f.ActiveOnly {
 		add("active = ?", 1)
+	}
+	if len(f.States) > 0 {
+		where += " AND state IN (?" + strings.Repeat(", ?", len(f.States)-1) + ")"
+		for _, st := range f.States {
+			args = append(args, st)
+		}
 	}
 	return s.queryRollouts(ctx, where+" ORDER BY id DESC LIMIT "+itoa(limitOr(f.Limit, 100)), args...)
 }
@@ -188,26 +208,43 @@ func (s *SQLite) ScheduleJob(ctx context.Context, j Job) (int64, error) {
 	return id, nil
 }
 
-// ClaimDueJobs leases up to limit jobs due at now.
+// ClaimDueJobs leases up to limit jobs due at now, one per kind and key,
+// none whose twin runs under a live lease. The one writer connection makes
+// the check and the claim one step.
 func (s *SQLite) ClaimDueJobs(ctx context.Context, worker string, now time.Time, limit int, lease time.Duration) ([]Job, error) {
-	var out []Job
-	err := s.inTx(ctx, func(tx *sql.Tx) error {
-		rows, err := tx.QueryContext(ctx, `UPDATE jobs SET state = 'running', attempts = attempts + 1,
-			lease_owner = ?, lease_until = ?
-			WHERE id IN (SELECT id FROM jobs
-				WHERE (state = 'pending' AND due_at <= ?) OR (state = 'running' AND lease_until <= ?)
-				ORDER BY due_at LIMIT ?)
-			RETURNING id, kind, key, payload, due_at`, worker, ms(now.Add(lease)), ms(now), ms(now), limit)
-		if err != nil {
-			return err
-		}
-		out, err = collectSQL(rows, scanClaimedJob)
-		return err
-	})
+	rows, err := s.write.QueryContext(ctx, `UPDATE jobs SET state = 'running', attempts = attempts + 1,
+		lease_owner = ?1, lease_until = ?2
+		WHERE id IN (SELECT id FROM (
+				SELECT id, due_at, row_number() OVER (PARTITION BY kind, key
+					ORDER BY state = 'running' DESC, due_at, id) AS nth
+				FROM jobs j
+				WHERE ((state = 'pending' AND due_at <= ?3) OR (state = 'running' AND lease_until <= ?3))
+				AND NOT EXISTS (SELECT 1 FROM jobs o WHERE o.kind = j.kind AND o.key = j.key
+					AND o.state = 'running' AND o.lease_until > ?3))
+			WHERE nth = 1 ORDER BY due_at, id LIMIT ?4)
+		RETURNING `+claimedJobColumns, worker, ms(now.Add(lease)), ms(now), limit)
 	if err != nil {
 		return nil, fmt.Errorf("claim jobs: %w", err)
 	}
+	out, err := collectSQL(rows, scanClaimedJob)
+	if err != nil {
+		return nil, fmt.Errorf("claim jobs: %w", err)
+	}
+	sortJobs(out)
 	return out, nil
+}
+
+// CancelJobs deletes the pending jobs of kind and key.
+func (s *SQLite) CancelJobs(ctx context.Context, kind, key string) (int, error) {
+	res, err := s.write.ExecContext(ctx, `DELETE FROM jobs WHERE kind = ? AND key = ? AND state = 'pending'`, kind, key)
+	if err != nil {
+		return 0, fmt.Errorf("cancel jobs %s/%s: %w", kind, key, err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return 0, fmt.Errorf("cancel jobs %s/%s: %w", kind, key, err)
+	}
+	return int(n), nil
 }
 
 // CompleteJob marks a job worker holds done, or failed with err.
@@ -280,8 +317,9 @@ func (s *SQLite) AppendAudit(ctx context.Context, e AuditEntry) (int64, error) {
 		e.At = s.now()
 	}
 	res, err := s.write.ExecContext(ctx, `INSERT INTO audit (at, actor, action, repo, pr, model, environment,
-		decision, reason, delivery_id, details) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-		ms(e.At), e.Actor, e.Action, e.Repo, e.PR, e.Model, e.Environment, e.Decision, e.Reason, e.DeliveryID, e.Details)
+		decision, reason, delivery_id, rollout_id, details) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		ms(e.At), e.Actor, e.Action, e.Repo, e.PR, e.Model, e.Environment, e.Decision, e.Reason, e.DeliveryID,
+		e.RolloutID, e.Details)
 	if err != nil {
 		return 0, fmt.Errorf("append audit: %w", err)
 	}
@@ -297,8 +335,14 @@ func (s *SQLite) ListAudit(ctx context.Context, f AuditFilter) ([]AuditEntry, er
 	if f.PR != 0 {
 		where, args = where+" AND pr = ?", append(args, f.PR)
 	}
+	if f.Model != "" {
+		where, args = where+" AND model = ?", append(args, f.Model)
+	}
 	if f.Environment != "" {
 		where, args = where+" AND environment = ?", append(args, f.Environment)
+	}
+	if f.RolloutID != 0 {
+		where, args = where+" AND rollout_id = ?", append(args, f.RolloutID)
 	}
 	rows, err := s.read.QueryContext(ctx, `SELECT `+auditColumns+` FROM audit `+where+` ORDER BY id LIMIT `+itoa(limitOr(f.Limit, 1000)), args...)
 	if err != nil {

@@ -5,6 +5,8 @@ package store
 import (
 	"context"
 	"errors"
+	"fmt"
+	"sort"
 	"time"
 )
 
@@ -126,13 +128,22 @@ type Rollout struct {
 	BaselineVersion string
 	Environment     string
 	HeadSHA         string
-	State           string // pending, running, paused, promoted, rolled_back, aborted
+	State           string // pending, running, paused, promoted, rolled_back, aborted, failed
 	Stage           int    // index into the plan's stages
 	TrafficPercent  int
 	Plan            []byte // the rollout plan as JSON
 	StartedBy       string
-	CreatedAt       time.Time
-	UpdatedAt       time.Time
+	// InstallationID is the GitHub App installation background work on
+	// this rollout authenticates as.
+	InstallationID int64
+	// Record is the rollout engine's own state as JSON; the store keeps it
+	// as it is (up to a few hundred KiB).
+	Record []byte
+	// Revision counts the row's writes, 1 after CreateRollout: UpdateRollout
+	// writes only over the revision the caller read.
+	Revision  int64
+	CreatedAt time.Time
+	UpdatedAt time.Time
 }
 
 // Active reports whether the rollout still holds its model and environment.
@@ -162,8 +173,9 @@ type RolloutFilter struct {
 	PR          int
 	Model       string
 	Environment string
+	States      []string // any of these states; all when empty
 	ActiveOnly  bool
-	Limit       int
+	Limit       int // 100 when zero
 }
 
 // Rollouts records rollouts and their stages.
@@ -172,9 +184,17 @@ type Rollouts interface {
 	// an active rollout in that environment, ErrLocked when the environment
 	// is locked. One statement decides both, so two replicas cannot start a
 	// rollout in a locked environment between a check and an insert.
+	// It returns the stored row, at Revision 1.
 	CreateRollout(ctx context.Context, r Rollout) (Rollout, error)
-	UpdateRollout(ctx context.Context, r Rollout) error
+	// UpdateRollout saves r's state, active flag, stage, traffic, baseline
+	// version, head SHA, installation and record, provided the row is still
+	// at r.Revision (the revision the caller read), and returns the stored
+	// row at the next revision. ErrConflict when another write came first,
+	// or when r would become a second active rollout of its model and
+	// environment; ErrNotFound when there is no such rollout.
+	UpdateRollout(ctx context.Context, r Rollout) (Rollout, error)
 	GetRollout(ctx context.Context, id int64) (Rollout, error)
+	// ListRollouts returns the rollouts f selects, newest (highest id) first.
 	ListRollouts(ctx context.Context, f RolloutFilter) ([]Rollout, error)
 	PutStage(ctx context.Context, s Stage) error
 	ListStages(ctx context.Context, rolloutID int64) ([]Stage, error)
@@ -182,12 +202,13 @@ type Rollouts interface {
 
 // Job is scheduled work: "analyse rollout 7 at 10:05".
 type Job struct {
-	ID      int64
-	Kind    string
-	Key     string // dedupe key: one pending job per kind and key
-	Payload []byte
-	DueAt   time.Time
-	State   string // pending, running, done, failed
+	ID       int64
+	Kind     string
+	Key      string // one pending job per kind and key; one running under a live lease
+	Payload  []byte
+	DueAt    time.Time
+	State    string // pending, running, done, failed
+	Attempts int    // claims so far, this one included (filled by ClaimDueJobs)
 }
 
 // Jobs is the scheduler's durable agenda.
@@ -195,7 +216,16 @@ type Jobs interface {
 	// ScheduleJob adds a job, or moves the pending one with the same kind
 	// and key to the new time and payload.
 	ScheduleJob(ctx context.Context, j Job) (int64, error)
+	// ClaimDueJobs leases to worker up to limit jobs that are due at now,
+	// or running under a lease that ran out, earliest due first. Jobs of one
+	// kind and key never run at once: a job whose twin runs under a live
+	// lease waits, a claim hands out at most one job per kind and key, and
+	// of an expired running job and its pending twin the running one is
+	// claimed again first.
 	ClaimDueJobs(ctx context.Context, worker string, now time.Time, limit int, lease time.Duration) ([]Job, error)
+	// CancelJobs deletes the pending jobs of kind and key and says how many
+	// there were; a running one finishes.
+	CancelJobs(ctx context.Context, kind, key string) (int, error)
 	// CompleteJob records the outcome of a job that worker holds; when the
 	// lease has passed to another worker it changes nothing and returns
 	// ErrLeaseLost.
@@ -233,6 +263,7 @@ type AuditEntry struct {
 	Decision    string // accepted, refused, done, failed
 	Reason      string
 	DeliveryID  string
+	RolloutID   int64  // the rollout the entry is about; 0 when none
 	Details     []byte // JSON
 }
 
@@ -240,9 +271,11 @@ type AuditEntry struct {
 type AuditFilter struct {
 	Repo        string
 	PR          int
+	Model       string
 	Environment string
+	RolloutID   int64
 	Since       time.Time
-	Limit       int
+	Limit       int // 1000 when zero
 }
 
 // Audit is the append-only decision log.
@@ -257,4 +290,30 @@ func jobOutcome(err error) (state, msg string) {
 		return "failed", err.Error()
 	}
 	return "done", ""
+}
+
+// activeConflict is UpdateRollout's error when r would be a second active
+// rollout of its model and environment.
+func activeConflict(r Rollout) error {
+	return fmt.Errorf("update rollout %d: %s already has an active rollout in %s: %w", r.ID, r.Model, r.Environment, ErrConflict)
+}
+
+// staleRollout is UpdateRollout's error when no row has r's id and
+// revision: found says whether the rollout exists, at revision current.
+func staleRollout(r Rollout, current int64, found bool) error {
+	if !found {
+		return fmt.Errorf("update rollout %d: %w", r.ID, ErrNotFound)
+	}
+	return fmt.Errorf("update rollout %d: the rollout changed since it was read (read revision %d, now %d): %w",
+		r.ID, r.Revision, current, ErrConflict)
+}
+
+// sortJobs orders claimed jobs as they were chosen: earliest due first.
+func sortJobs(jobs []Job) {
+	sort.Slice(jobs, func(i, k int) bool {
+		if !jobs[i].DueAt.Equal(jobs[k].DueAt) {
+			return jobs[i].DueAt.Before(jobs[k].DueAt)
+		}
+		return jobs[i].ID < jobs[k].ID
+	})
 }

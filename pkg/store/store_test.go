@@ -2,13 +2,17 @@ package store
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
+	"io/fs"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -30,6 +34,8 @@ type backend struct {
 	name string
 	dsn  func(t testing.TB) string // a fresh, empty database
 	open func(ctx context.Context, dsn string, now func() time.Time) (Store, error)
+	// exec runs SQL on the database behind the store's back.
+	exec func(ctx context.Context, dsn string, stmts ...string) error
 }
 
 func backends() []backend {
@@ -40,6 +46,7 @@ func backends() []backend {
 			open: func(ctx context.Context, dsn string, now func() time.Time) (Store, error) {
 				return OpenSQLite(ctx, dsn, SQLiteOptions{Now: now})
 			},
+			exec: execSQLite,
 		},
 		{
 			name: "postgres",
@@ -47,8 +54,48 @@ func backends() []backend {
 			open: func(ctx context.Context, dsn string, now func() time.Time) (Store, error) {
 				return OpenPostgres(ctx, dsn, PostgresOptions{Now: now})
 			},
+			exec: execPostgres,
 		},
 	}
+}
+
+func execSQLite(ctx context.Context, dsn string, stmts ...string) error {
+	db, err := sql.Open("sqlite", dsn)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	return execEach(stmts, func(q string) error { _, err := db.ExecContext(ctx, q); return err })
+}
+
+func execPostgres(ctx context.Context, dsn string, stmts ...string) error {
+	conn, err := pgx.Connect(ctx, dsn)
+	if err != nil {
+		return err
+	}
+	defer conn.Close(ctx)
+	return execEach(stmts, func(q string) error { _, err := conn.Exec(ctx, q); return err })
+}
+
+func execEach(stmts []string, exec func(string) error) error {
+	for _, q := range stmts {
+		if err := exec(q); err != nil {
+			return fmt.Errorf("%s: %w", q, err)
+		}
+	}
+	return nil
+}
+
+// firstSchema is the text of a backend's 0001 migration plus its
+// bookkeeping, as a store of the first schema left it.
+func firstSchema(t *testing.T, backend string) string {
+	migrations := map[string]fs.FS{"sqlite": sqliteMigrations, "postgres": postgresMigrations}[backend]
+	name := "migrations/" + backend + "/0001_init.sql"
+	body, err := fs.ReadFile(migrations, name)
+	require.NoError(t, err)
+	return string(body) + `;
+		CREATE TABLE schema_migrations (name TEXT PRIMARY KEY, applied_at BIGINT NOT NULL);
+		INSERT INTO schema_migrations VALUES ('` + name + `', 0);`
 }
 
 // eachStore runs test against a fresh store of every backend, all sharing
@@ -88,6 +135,39 @@ func TestReopenKeepsStateAndMigratesOnce(t *testing.T) {
 			assert.ErrorIs(t, err, ErrLocked, "locks survive a restart")
 			assert.Equal(t, "alice", held.LockedBy)
 			require.NoError(t, s.Ping(ctx))
+		})
+	}
+}
+
+func TestMigrationKeepsRowsOfTheFirstSchema(t *testing.T) {
+	for _, b := range backends() {
+		t.Run(b.name, func(t *testing.T) {
+			ctx := context.Background()
+			dsn := b.dsn(t)
+			require.NoError(t, b.exec(ctx, dsn, firstSchema(t, b.name),
+				`INSERT INTO rollouts (repo, pr, model, version, environment, head_sha, state, active, plan,
+					started_by, created_at, updated_at)
+				VALUES ('o/r', 1, 'fraud', '3.2.0', 'production', 'abc', 'running', 1, '', 'alice', 1000, 1000)`,
+				`INSERT INTO audit (at, actor, action, repo, decision) VALUES (1000, 'alice', 'command.canary', 'o/r', 'accepted')`))
+
+			s, err := b.open(ctx, dsn, time.Now)
+			require.NoError(t, err)
+			defer s.Close()
+			rs, err := s.ListRollouts(ctx, RolloutFilter{Repo: "o/r"})
+			require.NoError(t, err)
+			require.Len(t, rs, 1)
+			old := rs[0]
+			assert.Equal(t, int64(1), old.Revision)
+			assert.Zero(t, old.InstallationID)
+			assert.Empty(t, old.Record)
+			old.State, old.Record = "promoted", []byte(`{}`)
+			saved, err := s.UpdateRollout(ctx, old)
+			require.NoError(t, err, "an old row takes part in the revision check")
+			assert.Equal(t, int64(2), saved.Revision)
+			audit, err := s.ListAudit(ctx, AuditFilter{Repo: "o/r"})
+			require.NoError(t, err)
+			require.Len(t, audit, 1)
+			assert.Zero(t, audit[0].RolloutID)
 		})
 	}
 }
@@ -220,7 +300,8 @@ func TestRolloutsOneActivePerModelAndEnvironment(t *testing.T) {
 		assert.ErrorIs(t, err, ErrConflict)
 
 		first.State, first.TrafficPercent = "rolled_back", 0
-		require.NoError(t, s.UpdateRollout(ctx, first))
+		_, err = s.UpdateRollout(ctx, first)
+		require.NoError(t, err)
 		second, err := s.CreateRollout(ctx, r)
 		require.NoError(t, err, "a finished rollout frees the model and environment")
 
@@ -240,7 +321,120 @@ func TestRolloutsOneActivePerModelAndEnvironment(t *testing.T) {
 		assert.Len(t, all, 2)
 		_, err = s.GetRollout(ctx, 999)
 		assert.ErrorIs(t, err, ErrNotFound)
-		assert.ErrorIs(t, s.UpdateRollout(ctx, Rollout{ID: 999}), ErrNotFound)
+		_, err = s.UpdateRollout(ctx, Rollout{ID: 999, Revision: 1})
+		assert.ErrorIs(t, err, ErrNotFound)
+
+		// Reviving the finished rollout would make a second active one.
+		old, err := s.GetRollout(ctx, first.ID)
+		require.NoError(t, err)
+		old.State = "running"
+		_, err = s.UpdateRollout(ctx, old)
+		assert.ErrorIs(t, err, ErrConflict)
+		assert.ErrorContains(t, err, "already has an active rollout")
+	})
+}
+
+func TestUpdateRolloutComparesRevisions(t *testing.T) {
+	eachStore(t, func(t *testing.T, s Store, c *clock) {
+		ctx := context.Background()
+		created, err := s.CreateRollout(ctx, Rollout{Repo: "o/r", PR: 2, Model: "fraud", Version: "3.2.0",
+			Environment: "production", HeadSHA: "abc", StartedBy: "alice", InstallationID: 42, Plan: []byte(`{}`),
+			Record: []byte(`{"step":0}`)})
+		require.NoError(t, err)
+		assert.Equal(t, int64(1), created.Revision)
+		assert.Equal(t, int64(42), created.InstallationID)
+
+		c.Add(time.Minute)
+		next := created
+		next.State, next.Stage, next.TrafficPercent, next.HeadSHA = "running", 1, 25, "def"
+		next.BaselineVersion, next.InstallationID, next.Record = "3.1.0", 43, []byte(`{"step":1}`)
+		saved, err := s.UpdateRollout(ctx, next)
+		require.NoError(t, err)
+		assert.Equal(t, int64(2), saved.Revision)
+		assert.Equal(t, c.Now(), saved.UpdatedAt)
+		assert.Equal(t, created.CreatedAt, saved.CreatedAt)
+
+		got, err := s.GetRollout(ctx, created.ID)
+		require.NoError(t, err)
+		assert.Equal(t, saved, got, "UpdateRollout returns the stored row")
+		assert.Equal(t, Rollout{ID: created.ID, Repo: "o/r", PR: 2, Model: "fraud", Version: "3.2.0",
+			BaselineVersion: "3.1.0", Environment: "production", HeadSHA: "def", State: "running", Stage: 1,
+			TrafficPercent: 25, Plan: []byte(`{}`), StartedBy: "alice", InstallationID: 43, Record: []byte(`{"step":1}`),
+			Revision: 2, CreatedAt: created.CreatedAt, UpdatedAt: c.Now()}, got)
+
+		// A writer still holding revision 1 lost the race: nothing changes.
+		stale := created
+		stale.State = "paused"
+		_, err = s.UpdateRollout(ctx, stale)
+		assert.ErrorIs(t, err, ErrConflict)
+		assert.ErrorContains(t, err, "changed since it was read")
+		got, err = s.GetRollout(ctx, created.ID)
+		require.NoError(t, err)
+		assert.Equal(t, "running", got.State)
+		assert.Equal(t, int64(2), got.Revision)
+
+		again, err := s.UpdateRollout(ctx, got)
+		require.NoError(t, err)
+		assert.Equal(t, int64(3), again.Revision, "every write moves the revision on")
+	})
+}
+
+func TestRolloutRecordRoundTrips(t *testing.T) {
+	eachStore(t, func(t *testing.T, s Store, _ *clock) {
+		ctx := context.Background()
+		big := []byte(`{"log":"` + strings.Repeat("x", 256<<10) + `"}`)
+		r, err := s.CreateRollout(ctx, Rollout{Repo: "o/r", PR: 1, Model: "m", Version: "1", Environment: "e", Record: big})
+		require.NoError(t, err)
+		got, err := s.GetRollout(ctx, r.ID)
+		require.NoError(t, err)
+		assert.Equal(t, big, got.Record)
+
+		bare, err := s.CreateRollout(ctx, Rollout{Repo: "o/r", PR: 1, Model: "m2", Version: "1", Environment: "e"})
+		require.NoError(t, err)
+		got, err = s.GetRollout(ctx, bare.ID)
+		require.NoError(t, err)
+		assert.Empty(t, got.Record)
+		assert.Zero(t, got.InstallationID)
+
+		got.Record = []byte(`{"b":[1,2,3]}`)
+		saved, err := s.UpdateRollout(ctx, got)
+		require.NoError(t, err)
+		assert.Equal(t, []byte(`{"b":[1,2,3]}`), saved.Record)
+	})
+}
+
+func TestListRolloutsByStateNewestFirst(t *testing.T) {
+	eachStore(t, func(t *testing.T, s Store, _ *clock) {
+		ctx := context.Background()
+		var ids []int64
+		for i, state := range []string{"promoted", "rolled_back", "running", "aborted"} {
+			r, err := s.CreateRollout(ctx, Rollout{Repo: "o/r", PR: 1, Model: fmt.Sprint("m", i), Version: "1",
+				Environment: "production", State: state})
+			require.NoError(t, err)
+			ids = append(ids, r.ID)
+		}
+		tests := []struct {
+			name   string
+			filter RolloutFilter
+			want   []int64
+		}{
+			{"all, newest first", RolloutFilter{}, []int64{ids[3], ids[2], ids[1], ids[0]}},
+			{"one state", RolloutFilter{States: []string{"running"}}, []int64{ids[2]}},
+			{"any of states", RolloutFilter{States: []string{"promoted", "aborted"}}, []int64{ids[3], ids[0]}},
+			{"states and repo", RolloutFilter{Repo: "o/other", States: []string{"promoted"}}, nil},
+			{"limit", RolloutFilter{Limit: 2}, []int64{ids[3], ids[2]}},
+		}
+		for _, tt := range tests {
+			t.Run(tt.name, func(t *testing.T) {
+				got, err := s.ListRollouts(ctx, tt.filter)
+				require.NoError(t, err)
+				var gotIDs []int64
+				for _, r := range got {
+					gotIDs = append(gotIDs, r.ID)
+				}
+				assert.Equal(t, tt.want, gotIDs)
+			})
+		}
 	})
 }
 
@@ -275,6 +469,107 @@ func TestJobs(t *testing.T) {
 		assert.ErrorIs(t, s.CompleteJob(ctx, "slow", first[0].ID, nil), ErrLeaseLost)
 		require.NoError(t, s.CompleteJob(ctx, "fast", second[0].ID, errors.New("boom")))
 		assert.ErrorIs(t, s.CompleteJob(ctx, "fast", second[0].ID, nil), ErrLeaseLost, "completed once")
+	})
+}
+
+func TestClaimNeverRunsTwinsAtOnce(t *testing.T) {
+	eachStore(t, func(t *testing.T, s Store, c *clock) {
+		ctx := context.Background()
+		const kind = "rollout.effects"
+		claim := func(worker string) []Job {
+			t.Helper()
+			jobs, err := s.ClaimDueJobs(ctx, worker, c.Now(), 10, time.Minute)
+			require.NoError(t, err)
+			return jobs
+		}
+		first, err := s.ScheduleJob(ctx, Job{Kind: kind, Key: "7", DueAt: c.Now()})
+		require.NoError(t, err)
+		got := claim("a")
+		require.Len(t, got, 1)
+		assert.Equal(t, first, got[0].ID)
+		assert.Equal(t, 1, got[0].Attempts)
+
+		// The engine schedules the next effects while the first run goes on.
+		twin, err := s.ScheduleJob(ctx, Job{Kind: kind, Key: "7", DueAt: c.Now()})
+		require.NoError(t, err)
+		other, err := s.ScheduleJob(ctx, Job{Kind: kind, Key: "8", DueAt: c.Now()})
+		require.NoError(t, err)
+		got = claim("b")
+		require.Len(t, got, 1, "the twin waits while its kind and key run under a live lease")
+		assert.Equal(t, other, got[0].ID)
+		require.NoError(t, s.CompleteJob(ctx, "b", other, nil))
+
+		// Worker a dies: its lease runs out. The running job is claimed
+		// again first, and its pending twin still waits, in this claim and
+		// the next.
+		c.Add(2 * time.Minute)
+		got = claim("c")
+		require.Len(t, got, 1, "one job per kind and key in a claim")
+		assert.Equal(t, first, got[0].ID)
+		assert.Equal(t, 2, got[0].Attempts)
+		assert.Empty(t, claim("d"))
+
+		require.NoError(t, s.CompleteJob(ctx, "c", first, nil))
+		got = claim("d")
+		require.Len(t, got, 1, "the twin runs once the first has finished")
+		assert.Equal(t, twin, got[0].ID)
+		assert.Equal(t, 1, got[0].Attempts)
+	})
+}
+
+func TestClaimBatchHasOneJobPerKey(t *testing.T) {
+	eachStore(t, func(t *testing.T, s Store, c *clock) {
+		ctx := context.Background()
+		// An expired running job and its pending twin, due together with
+		// jobs of other keys and another kind of the same key.
+		stuck, err := s.ScheduleJob(ctx, Job{Kind: "k", Key: "1", DueAt: c.Now()})
+		require.NoError(t, err)
+		_, err = s.ClaimDueJobs(ctx, "dead", c.Now(), 10, time.Minute)
+		require.NoError(t, err)
+		for _, j := range []Job{{Kind: "k", Key: "1"}, {Kind: "k", Key: "2"}, {Kind: "other", Key: "1"}} {
+			j.DueAt = c.Now()
+			_, err := s.ScheduleJob(ctx, j)
+			require.NoError(t, err)
+		}
+		c.Add(2 * time.Minute)
+		got, err := s.ClaimDueJobs(ctx, "w", c.Now(), 10, time.Minute)
+		require.NoError(t, err)
+		require.Len(t, got, 3)
+		seen := map[string]int64{}
+		for _, j := range got {
+			key := j.Kind + "/" + j.Key
+			_, twice := seen[key]
+			assert.False(t, twice, "two jobs of %s in one claim", key)
+			seen[key] = j.ID
+		}
+		assert.Equal(t, stuck, seen["k/1"], "the expired running job goes first")
+	})
+}
+
+func TestCancelJobs(t *testing.T) {
+	eachStore(t, func(t *testing.T, s Store, c *clock) {
+		ctx := context.Background()
+		running, err := s.ScheduleJob(ctx, Job{Kind: "rollout.effects", Key: "7", DueAt: c.Now()})
+		require.NoError(t, err)
+		_, err = s.ClaimDueJobs(ctx, "w", c.Now(), 10, time.Minute)
+		require.NoError(t, err)
+		_, err = s.ScheduleJob(ctx, Job{Kind: "rollout.effects", Key: "7", DueAt: c.Now()})
+		require.NoError(t, err)
+		_, err = s.ScheduleJob(ctx, Job{Kind: "rollout.effects", Key: "8", DueAt: c.Now()})
+		require.NoError(t, err)
+
+		n, err := s.CancelJobs(ctx, "rollout.effects", "7")
+		require.NoError(t, err)
+		assert.Equal(t, 1, n, "only the pending job goes")
+		n, err = s.CancelJobs(ctx, "rollout.effects", "7")
+		require.NoError(t, err)
+		assert.Zero(t, n)
+		require.NoError(t, s.CompleteJob(ctx, "w", running, nil), "the running job finishes")
+
+		got, err := s.ClaimDueJobs(ctx, "w", c.Now(), 10, time.Minute)
+		require.NoError(t, err)
+		require.Len(t, got, 1)
+		assert.Equal(t, "8", got[0].Key)
 	})
 }
 
@@ -331,6 +626,49 @@ func TestAudit(t *testing.T) {
 		pr3, err := s.ListAudit(ctx, AuditFilter{PR: 3})
 		require.NoError(t, err)
 		assert.Len(t, pr3, 1)
+		assert.Zero(t, pr3[0].RolloutID)
+	})
+}
+
+func TestAuditByRolloutAndModel(t *testing.T) {
+	eachStore(t, func(t *testing.T, s Store, _ *clock) {
+		ctx := context.Background()
+		entries := []AuditEntry{
+			{Actor: "alice", Action: "rollout.started", Repo: "o/r", Model: "fraud", RolloutID: 7, Decision: "accepted"},
+			{Actor: "modelgate", Action: "rollout.stage", Repo: "o/r", Model: "fraud", RolloutID: 7, Decision: "done",
+				Details: []byte(`{"rollout_id":7,"stage":1}`)},
+			{Actor: "bob", Action: "rollout.started", Repo: "o/r", Model: "churn", RolloutID: 8, Decision: "accepted"},
+			{Actor: "carol", Action: "command.status", Repo: "o/r", Model: "fraud", Decision: "done"},
+		}
+		for _, e := range entries {
+			_, err := s.AppendAudit(ctx, e)
+			require.NoError(t, err)
+		}
+		tests := []struct {
+			name    string
+			filter  AuditFilter
+			actions []string
+		}{
+			{"rollout", AuditFilter{RolloutID: 7}, []string{"rollout.started", "rollout.stage"}},
+			{"other rollout", AuditFilter{RolloutID: 8}, []string{"rollout.started"}},
+			{"no such rollout", AuditFilter{RolloutID: 9}, nil},
+			{"model", AuditFilter{Repo: "o/r", Model: "fraud"}, []string{"rollout.started", "rollout.stage", "command.status"}},
+			{"model and rollout", AuditFilter{Model: "churn", RolloutID: 7}, nil},
+		}
+		for _, tt := range tests {
+			t.Run(tt.name, func(t *testing.T) {
+				got, err := s.ListAudit(ctx, tt.filter)
+				require.NoError(t, err)
+				var actions []string
+				for _, e := range got {
+					actions = append(actions, e.Action)
+					if tt.filter.RolloutID != 0 {
+						assert.Equal(t, tt.filter.RolloutID, e.RolloutID)
+					}
+				}
+				assert.Equal(t, tt.actions, actions)
+			})
+		}
 	})
 }
 
