@@ -147,13 +147,18 @@ func (s *scenario) work() {
 	}
 }
 
-var commentID = regexp.MustCompile(`/comments/[0-9]+/`)
+var (
+	commentID = regexp.MustCompile(`/comments/[0-9]+/`)
+	commitSHA = regexp.MustCompile(`\b[0-9a-f]{40}\b`)
+)
 
-// calls lists the API requests made, as "METHOD /path", comment ids as {id}.
+// calls lists the API requests made, as "METHOD /path", comment ids as
+// {id} and commit hashes as {sha}.
 func (s *scenario) calls() []string {
 	var out []string
 	for _, r := range s.gh.Requests() {
-		out = append(out, r.Method+" "+commentID.ReplaceAllString(r.Path, "/comments/{id}/"))
+		path := commitSHA.ReplaceAllString(commentID.ReplaceAllString(r.Path, "/comments/{id}/"), "{sha}")
+		out = append(out, r.Method+" "+path)
 	}
 	return out
 }
@@ -189,6 +194,7 @@ var (
 	listFiles  = "GET /repos/" + repo + "/pulls/1/files"
 	getContent = "GET /repos/" + repo + "/contents/models/fraud/model.yaml"
 	reviews    = "GET /repos/" + repo + "/pulls/1/reviews"
+	checkRuns  = "GET /repos/" + repo + "/commits/{sha}/check-runs"
 )
 
 func TestScenarioCommands(t *testing.T) {
@@ -203,9 +209,9 @@ func TestScenarioCommands(t *testing.T) {
 	}{
 		{name: "help", load: func(s *scenario) map[string]any { return s.comment(1, "alice", "/help") },
 			calls: []string{token, react, permission("alice"), reply(1)}, reply: "modelgate commands", state: "done"},
-		{name: "canary authorized, engine not enabled", load: func(s *scenario) map[string]any { return s.comment(1, "alice", "/canary") },
-			calls: []string{token, react, permission("alice"), getPull, listFiles, getContent, reviews, reply(1)},
-			reply: "`/canary` for fraud-detector is authorized and recorded, but the rollout engine is not enabled", state: "done"},
+		{name: "canary authorized, validation not run", load: func(s *scenario) map[string]any { return s.comment(1, "alice", "/canary") },
+			calls: []string{token, react, permission("alice"), getPull, listFiles, getContent, reviews, checkRuns, reply(1)},
+			reply: "no check run named like `modelgate` has run on", state: "refused"},
 		{name: "no write access", load: func(s *scenario) map[string]any { return s.comment(1, "rita", "/promote") },
 			calls: []string{token, react, permission("rita"), reply(1)}, reply: "@rita needs write access", state: "refused"},
 		{name: "fork author without access", setup: func(s *scenario) {
@@ -435,7 +441,7 @@ func TestScenarioPolicyDecides(t *testing.T) {
 	s.deliver("issue_comment", "d-2", s.comment(1, "alice", "/promote"))
 	s.work()
 	require.Len(t, s.replies(1), 2)
-	assert.Contains(t, s.replies(1)[1], "is authorized and recorded")
+	assert.Contains(t, s.replies(1)[1], "No rollout of this pull request is running, so there is nothing to promote.")
 	require.Len(t, pol.inputs, 2)
 	assert.Equal(t, "fraud-detector", pol.inputs[1]["command"].(map[string]any)["model"])
 
@@ -445,7 +451,8 @@ func TestScenarioPolicyDecides(t *testing.T) {
 	for _, e := range audit {
 		decisions = append(decisions, e.Action+" "+e.Decision+" by "+e.Actor)
 	}
-	assert.Equal(t, []string{"command.promote refused by alice", "rollout.promote accepted by alice", "command.promote done by alice"}, decisions)
+	assert.Equal(t, []string{"command.promote refused by alice", "command.promote refused by alice"}, decisions,
+		"the policy let the second through; the engine refused it")
 }
 
 func TestScenarioEndpoints(t *testing.T) {

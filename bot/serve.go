@@ -16,9 +16,12 @@ import (
 	"time"
 
 	"github.com/modelgate/modelgate/bot/handler"
+	"github.com/modelgate/modelgate/pkg/canary"
 	"github.com/modelgate/modelgate/pkg/chatops"
 	"github.com/modelgate/modelgate/pkg/githubapp"
 	"github.com/modelgate/modelgate/pkg/governance"
+	"github.com/modelgate/modelgate/pkg/judge"
+	"github.com/modelgate/modelgate/pkg/metrics"
 	"github.com/modelgate/modelgate/pkg/store"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
@@ -39,8 +42,16 @@ type serveConfig struct {
 	MaxBody       int64
 	LogLevel      string
 	LogFormat     string
+	// Poll is how often the rollout scheduler looks for due work.
+	Poll time.Duration
+	// Checks names the check runs that must pass before /canary.
+	Checks string
+	// WebURL is GitHub's web address, for links in comments.
+	WebURL string
 	// retry tunes the GitHub retry middleware; tests shorten its waits.
 	retry githubapp.RetryTransport
+	// now replaces the rollout engine's clock in tests.
+	now func() time.Time
 }
 
 func parseServeFlags(args []string, stderr io.Writer) (serveConfig, error) {
@@ -59,6 +70,9 @@ func parseServeFlags(args []string, stderr io.Writer) (serveConfig, error) {
 	fs.Int64Var(&c.MaxBody, "max-body", githubapp.DefaultMaxBody, "largest webhook body accepted, in bytes")
 	fs.StringVar(&c.LogLevel, "log-level", "info", "debug, info, warn or error")
 	fs.StringVar(&c.LogFormat, "log-format", "json", "json or text")
+	fs.DurationVar(&c.Poll, "poll", canary.DefaultPoll, "how often the rollout scheduler looks for due analyses and effects")
+	fs.StringVar(&c.Checks, "checks", canary.DefaultChecksPattern, `check runs that must pass on the head commit before /canary (substring of the name; "-" for none)`)
+	fs.StringVar(&c.WebURL, "web-url", "https://github.com", "GitHub's web address, for links (GitHub Enterprise Server: https://HOST)")
 	if err := fs.Parse(args); err != nil {
 		return c, err
 	}
@@ -146,6 +160,7 @@ type server struct {
 	store    store.Store
 	clients  *githubapp.ClientCreator
 	commands *chatops.Service
+	engine   *canary.Engine
 	worker   *githubapp.Worker
 	webhook  *githubapp.WebhookHandler
 	registry *prometheus.Registry
@@ -179,24 +194,58 @@ func newServer(ctx context.Context, cfg serveConfig, log *slog.Logger, reg *prom
 		st.Close()
 		return nil, fmt.Errorf("load the authorization policies: %w", err)
 	}
+	providers, err := metricProviders(cfg.PrometheusURL)
+	if err != nil {
+		st.Close()
+		return nil, err
+	}
+	judgement, err := judge.New(judge.DefaultConfig())
+	if err != nil {
+		st.Close()
+		return nil, err
+	}
+	engine := &canary.Engine{Store: st, Clients: handler.EngineClients{Clients: clients}, Providers: providers,
+		Judge: judgement, BotLogin: cfg.BotLogin, WebURL: cfg.WebURL, ChecksPattern: cfg.Checks, Poll: cfg.Poll,
+		Worker: workerName(), Logger: log, Now: cfg.now}
 	commands := &chatops.Service{
-		Store: st, Policy: policy, Rollouts: chatops.RecordOnly{Audit: st}, BotLogin: cfg.BotLogin,
+		Store: st, Policy: policy, Rollouts: engine, BotLogin: cfg.BotLogin,
 		Calls: githubapp.CallsFrom, Logger: log,
 	}
 	dispatcher, err := githubapp.NewDispatcher(
 		&handler.IssueComment{Clients: clients, Commands: commands},
+		handler.DeploymentStatus{Rollouts: engine},
 		handler.Installation{Clients: clients, Logger: log},
 	)
 	if err != nil {
 		st.Close()
 		return nil, err
 	}
-	s := &server{cfg: cfg, log: log, store: st, clients: clients, commands: commands, registry: reg}
+	s := &server{cfg: cfg, log: log, store: st, clients: clients, commands: commands, engine: engine, registry: reg}
 	s.worker = &githubapp.Worker{Queue: st, Direct: st, Dispatcher: dispatcher, Concurrency: cfg.Workers, Logger: log,
 		Metrics: githubapp.NewWorkerMetrics(reg)}
 	s.webhook = &githubapp.WebhookHandler{Secret: []byte(cfg.WebhookSecret), MaxBody: cfg.MaxBody, Queue: s.worker,
 		Handles: dispatcher.Handles, Logger: log, Metrics: githubapp.NewWebhookMetrics(reg)}
 	return s, nil
+}
+
+// metricProviders configures the default Prometheus provider; without a
+// URL, plans that ask for analysis are refused at /canary with the reason.
+func metricProviders(prometheusURL string) (*metrics.Registry, error) {
+	var configs []metrics.ProviderConfig
+	if prometheusURL != "" {
+		configs = append(configs, metrics.ProviderConfig{Name: metrics.DefaultProvider, Type: "prometheus", URL: prometheusURL})
+	}
+	reg, err := metrics.NewRegistry(configs)
+	if err != nil {
+		return nil, fmt.Errorf("metrics providers: %w", err)
+	}
+	return reg, nil
+}
+
+// workerName tells replicas apart in job leases.
+func workerName() string {
+	host, _ := os.Hostname()
+	return fmt.Sprintf("%s-%d", host, os.Getpid())
 }
 
 // openStore opens the SQLite file or the PostgreSQL database cfg.DB names;
@@ -262,7 +311,9 @@ func (s *server) Serve(ctx context.Context, ln net.Listener) error {
 	workCtx, stopWork := context.WithCancel(context.WithoutCancel(ctx))
 	defer stopWork()
 	workersDone := make(chan struct{})
+	engineDone := make(chan struct{})
 	go func() { s.worker.Run(workCtx); close(workersDone) }()
+	go func() { s.engine.Run(workCtx); close(engineDone) }()
 	errc := make(chan error, 1)
 	go func() { errc <- hs.Serve(ln) }()
 	s.log.Info("listening", "addr", ln.Addr().String(), "github", s.cfg.GitHubURL, "db", s.cfg.DB)
@@ -281,6 +332,7 @@ func (s *server) Serve(ctx context.Context, ln net.Listener) error {
 	}
 	stopWork()
 	<-workersDone
+	<-engineDone
 	s.log.Info("stopped")
 	if errors.Is(err, http.ErrServerClosed) {
 		return nil

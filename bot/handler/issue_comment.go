@@ -46,20 +46,21 @@ func (h *IssueComment) Handle(ctx context.Context, e githubapp.Event) error {
 	}
 	pr := p.Get("issue", "pull_request")
 	ev := chatops.CommentEvent{
-		DeliveryID:    e.DeliveryID,
-		Action:        string(p.GetStringBytes("action")),
-		Repo:          chatops.Repo{Owner: string(p.GetStringBytes("repository", "owner", "login")), Name: string(p.GetStringBytes("repository", "name"))},
-		Number:        p.GetInt("issue", "number"),
-		IsPullRequest: pr != nil && pr.Type() == fastjson.TypeObject,
-		CommentID:     p.GetInt64("comment", "id"),
-		Body:          string(p.GetStringBytes("comment", "body")),
-		Commenter:     string(p.GetStringBytes("comment", "user", "login")),
-		CommenterType: string(p.GetStringBytes("comment", "user", "type")),
+		DeliveryID:     e.DeliveryID,
+		Action:         string(p.GetStringBytes("action")),
+		Repo:           chatops.Repo{Owner: string(p.GetStringBytes("repository", "owner", "login")), Name: string(p.GetStringBytes("repository", "name"))},
+		Number:         p.GetInt("issue", "number"),
+		IsPullRequest:  pr != nil && pr.Type() == fastjson.TypeObject,
+		CommentID:      p.GetInt64("comment", "id"),
+		Body:           string(p.GetStringBytes("comment", "body")),
+		Commenter:      string(p.GetStringBytes("comment", "user", "login")),
+		CommenterType:  string(p.GetStringBytes("comment", "user", "type")),
+		InstallationID: p.GetInt64("installation", "id"),
 	}
 	if !h.Commands.Relevant(ev) {
 		return nil // edited, deleted, by a bot, or no command: no client needed
 	}
-	client, err := h.Clients.Installation(p.GetInt64("installation", "id"))
+	client, err := h.Clients.Installation(ev.InstallationID)
 	if err != nil {
 		return githubapp.Permanent(err)
 	}

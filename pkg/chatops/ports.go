@@ -89,6 +89,14 @@ type Request struct {
 	CommentID   int64
 	Targets     []Target // the models named, or the one the PR changes
 	GitHub      GitHub
+	// PolicyReasons are the governance policies' refusals of a dry run,
+	// which is carried out anyway to report them.
+	PolicyReasons []string
+	// Approvers are who approved the pull request in their latest review.
+	Approvers []string
+	// InstallationID is the App installation the command came through;
+	// work that outlives the webhook uses it.
+	InstallationID int64
 }
 
 // Outcome is what a handler has to say about a command.

@@ -37,12 +37,17 @@ func (s *Service) rollout(ctx context.Context, r *run, perm string) (Outcome, er
 	if err != nil {
 		return Outcome{}, fmt.Errorf("reviews of #%d: %w", pr.Number, err)
 	}
-	if reasons, err := s.authorize(ctx, r, perm, pr, approvers, targets); err != nil || len(reasons) > 0 {
-		return refuse("The governance policies refuse `/%s`:\n%s", r.cmd.Name, bullets(reasons)), err
+	reasons, err := s.authorize(ctx, r, perm, pr, approvers, targets)
+	if err != nil {
+		return Outcome{}, err
+	}
+	if len(reasons) > 0 && !r.cmd.DryRun {
+		return refuse("The governance policies refuse `/%s`:\n%s", r.cmd.Name, bullets(reasons)), nil
 	}
 	return s.route(ctx, Request{
 		Command: r.cmd, Repo: r.ev.Repo, PullRequest: pr, Commenter: r.ev.Commenter,
 		DeliveryID: r.ev.DeliveryID, CommentID: r.ev.CommentID, Targets: targets, GitHub: r.gh,
+		InstallationID: r.ev.InstallationID, PolicyReasons: reasons, Approvers: approvers,
 	})
 }
 

@@ -23,6 +23,8 @@ type CommentEvent struct {
 	Body          string
 	Commenter     string
 	CommenterType string // User, Bot, Organization
+	// InstallationID is the App installation the webhook came through.
+	InstallationID int64
 }
 
 // Service runs the commands found in comments: parse, acknowledge,

@@ -14,9 +14,8 @@ type AuditLog interface {
 	AppendAudit(ctx context.Context, e store.AuditEntry) (int64, error)
 }
 
-// RecordOnly is the Rollouts of a bot whose canary engine is not enabled:
-// it records each authorized command in the audit log and says plainly
-// that nothing was deployed. The rollout engine replaces it.
+// RecordOnly is a Rollouts for the tests of this package: it records each
+// authorized command in the audit log and says that nothing was deployed.
 type RecordOnly struct {
 	Audit AuditLog
 	Now   func() time.Time

@@ -1,0 +1,43 @@
+package handler
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+
+	"github.com/google/go-github/v60/github"
+	"github.com/modelgate/modelgate/pkg/canary"
+	"github.com/modelgate/modelgate/pkg/chatops"
+	"github.com/modelgate/modelgate/pkg/githubapp"
+)
+
+// DeploymentStatuses receives the deploy workflow's answers.
+type DeploymentStatuses interface {
+	HandleDeploymentStatus(ctx context.Context, ev canary.DeploymentStatusEvent) error
+}
+
+// DeploymentStatus handles deployment_status events: the deploy
+// workflow's answer to a stage's deployment.
+type DeploymentStatus struct {
+	Rollouts DeploymentStatuses
+}
+
+// Handles names the events.
+func (h DeploymentStatus) Handles() []string { return []string{"deployment_status"} }
+
+// Handle hands the status to the rollout engine.
+func (h DeploymentStatus) Handle(ctx context.Context, e githubapp.Event) error {
+	var p github.DeploymentStatusEvent
+	if err := json.Unmarshal(e.Payload, &p); err != nil {
+		return githubapp.Permanent(fmt.Errorf("decode deployment_status payload: %w", err))
+	}
+	if p.Deployment == nil || p.DeploymentStatus == nil || p.Repo == nil {
+		return githubapp.Permanent(fmt.Errorf("deployment_status payload lacks deployment, deployment_status or repository"))
+	}
+	d, st := p.GetDeployment(), p.GetDeploymentStatus()
+	return h.Rollouts.HandleDeploymentStatus(ctx, canary.DeploymentStatusEvent{
+		Repo:         chatops.Repo{Owner: p.GetRepo().GetOwner().GetLogin(), Name: p.GetRepo().GetName()},
+		DeploymentID: d.GetID(), Task: d.GetTask(), Creator: d.GetCreator().GetLogin(), Payload: d.Payload,
+		State: st.GetState(), Description: st.GetDescription(), Sender: p.GetSender().GetLogin(),
+	})
+}

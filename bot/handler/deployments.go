@@ -1,0 +1,149 @@
+package handler
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+
+	"github.com/google/go-github/v60/github"
+	"github.com/modelgate/modelgate/pkg/canary"
+	"github.com/modelgate/modelgate/pkg/chatops"
+)
+
+var _ canary.GitHub = RepoClient{}
+
+// CreateDeployment creates a deployment with the contract's payload. It
+// keeps GitHub's default required contexts: every commit status of the
+// ref must be green, a guard the engine should not switch off.
+func (c RepoClient) CreateDeployment(ctx context.Context, repo chatops.Repo, d canary.Deployment) (int64, error) {
+	req := &github.DeploymentRequest{
+		Ref: &d.Ref, Task: &d.Task, Environment: &d.Environment, Description: &d.Description,
+		AutoMerge: github.Bool(false), Payload: d.Payload,
+	}
+	dep, _, err := c.Client.Repositories.CreateDeployment(ctx, repo.Owner, repo.Name, req)
+	if err != nil {
+		return 0, engineErr(err)
+	}
+	return dep.GetID(), nil
+}
+
+// FindDeployment looks for the deployment of a rollout's stage among the
+// ref's deployments of that environment and task.
+func (c RepoClient) FindDeployment(ctx context.Context, repo chatops.Repo, d canary.Deployment) (int64, error) {
+	opts := &github.DeploymentsListOptions{SHA: d.Ref, Task: d.Task, Environment: d.Environment, ListOptions: github.ListOptions{PerPage: 100}}
+	for page := 0; page < maxPages; page++ {
+		deps, resp, err := c.Client.Repositories.ListDeployments(ctx, repo.Owner, repo.Name, opts)
+		if err != nil {
+			return 0, engineErr(err)
+		}
+		for _, dep := range deps {
+			var p canary.Payload
+			if json.Unmarshal(dep.Payload, &p) == nil && p.RolloutID == d.Payload.RolloutID && p.Stage == d.Payload.Stage {
+				return dep.GetID(), nil
+			}
+		}
+		if resp.NextPage == 0 {
+			break
+		}
+		opts.Page = resp.NextPage
+	}
+	return 0, nil
+}
+
+// CreateDeploymentStatus reports the bot's verdict on a deployment.
+func (c RepoClient) CreateDeploymentStatus(ctx context.Context, repo chatops.Repo, id int64, state, description string) error {
+	_, _, err := c.Client.Repositories.CreateDeploymentStatus(ctx, repo.Owner, repo.Name, id,
+		&github.DeploymentStatusRequest{State: &state, Description: &description})
+	return engineErr(err)
+}
+
+// PostComment comments on a pull request and returns the comment's id.
+func (c RepoClient) PostComment(ctx context.Context, repo chatops.Repo, number int, body string) (int64, error) {
+	cm, _, err := c.Client.Issues.CreateComment(ctx, repo.Owner, repo.Name, number, &github.IssueComment{Body: &body})
+	if err != nil {
+		return 0, engineErr(err)
+	}
+	return cm.GetID(), nil
+}
+
+// EditComment replaces a comment's body.
+func (c RepoClient) EditComment(ctx context.Context, repo chatops.Repo, id int64, body string) error {
+	_, _, err := c.Client.Issues.EditComment(ctx, repo.Owner, repo.Name, id, &github.IssueComment{Body: &body})
+	return engineErr(err)
+}
+
+// FindComment returns the first comment on the pull request containing
+// marker, or 0.
+func (c RepoClient) FindComment(ctx context.Context, repo chatops.Repo, number int, marker string) (int64, error) {
+	opts := &github.IssueListCommentsOptions{ListOptions: github.ListOptions{PerPage: 100}}
+	for page := 0; page < maxPages; page++ {
+		comments, resp, err := c.Client.Issues.ListComments(ctx, repo.Owner, repo.Name, number, opts)
+		if err != nil {
+			return 0, engineErr(err)
+		}
+		for _, cm := range comments {
+			if strings.Contains(cm.GetBody(), marker) {
+				return cm.GetID(), nil
+			}
+		}
+		if resp.NextPage == 0 {
+			break
+		}
+		opts.Page = resp.NextPage
+	}
+	return 0, nil
+}
+
+// CheckRuns lists the check runs of a commit.
+func (c RepoClient) CheckRuns(ctx context.Context, repo chatops.Repo, ref string) ([]canary.CheckRun, error) {
+	var out []canary.CheckRun
+	opts := &github.ListCheckRunsOptions{ListOptions: github.ListOptions{PerPage: 100}}
+	for page := 0; page < maxPages; page++ {
+		res, resp, err := c.Client.Checks.ListCheckRunsForRef(ctx, repo.Owner, repo.Name, ref, opts)
+		if err != nil {
+			return nil, engineErr(err)
+		}
+		for _, r := range res.CheckRuns {
+			out = append(out, canary.CheckRun{Name: r.GetName(), Status: r.GetStatus(), Conclusion: r.GetConclusion()})
+		}
+		if resp.NextPage == 0 {
+			break
+		}
+		opts.Page = resp.NextPage
+	}
+	return out, nil
+}
+
+// engineErr maps GitHub's answers onto the engine's errors: 404 is
+// chatops.ErrNotFound; 400, 409, 410 and 422 are canary.ErrRejected,
+// which retrying will not mend; anything else is worth retrying.
+func engineErr(err error) error {
+	var er *github.ErrorResponse
+	if !errors.As(err, &er) || er.Response == nil {
+		return err
+	}
+	switch er.Response.StatusCode {
+	case http.StatusNotFound:
+		return fmt.Errorf("%w: %w", chatops.ErrNotFound, err)
+	case http.StatusBadRequest, http.StatusConflict, http.StatusGone, http.StatusUnprocessableEntity:
+		return fmt.Errorf("%w: %w", canary.ErrRejected, err)
+	}
+	return err
+}
+
+// EngineClients gives the engine an installation's client.
+type EngineClients struct {
+	Clients Clients
+}
+
+// ForInstallation returns the installation's client.
+func (c EngineClients) ForInstallation(id int64) (canary.GitHub, error) {
+	cl, err := c.Clients.Installation(id)
+	if err != nil {
+		return nil, err
+	}
+	return RepoClient{Client: cl}, nil
+}

@@ -1,0 +1,173 @@
+package canary
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/modelgate/modelgate/pkg/judge"
+	"github.com/modelgate/modelgate/pkg/metrics"
+	"github.com/modelgate/modelgate/pkg/rollout"
+)
+
+// analysisJob is the payload of a scheduled look.
+type analysisJob struct {
+	Look  int `json:"look"`
+	Retry int `json:"retry,omitempty"`
+}
+
+// Samples per interval: a query's step is the analysis interval divided
+// by this, so that the first look of a window has enough samples to judge.
+const samplesPerInterval = 10
+
+// maxChartPoints thins the series kept for the status comment's chart.
+const maxChartPoints = 60
+
+// runAnalysis judges look of the current window and feeds the outcome to
+// the state machine. A look that is no longer awaited does nothing.
+func (e *Engine) runAnalysis(ctx context.Context, id int64, look int) error {
+	l, err := e.load(ctx, id)
+	if err != nil {
+		return err
+	}
+	st := l.rec.State
+	if st.Phase != rollout.Analyzing || st.Look != look {
+		e.logger().Debug("stale analysis skipped", "rollout", id, "look", look, "phase", st.Phase, "awaited", st.Look)
+		return nil
+	}
+	a, ev, err := e.judgeLook(ctx, l, look)
+	if err != nil {
+		return err
+	}
+	_, err = e.transition(ctx, id, ev, Bot, func(l *loaded) { l.rec.Analysis = a })
+	if errors.Is(err, rollout.ErrRefused) {
+		e.logger().Info("analysis outcome refused", "rollout", id, "look", look, "err", err)
+		return nil
+	}
+	return err
+}
+
+// judgeLook queries the window up to the look's planned end for both
+// versions and judges it. Provider failures become AnalysisUnavailable:
+// the state machine decides how many it tolerates. Only a cancelled
+// context is an error.
+func (e *Engine) judgeLook(ctx context.Context, l loaded, look int) (*analysis, rollout.Event, error) {
+	st, plan := l.rec.State, l.plan
+	looks := plan.Looks(st.Stage)
+	a := &analysis{At: e.now(), Look: look, Looks: looks}
+	unavailable := func(reason string) (*analysis, rollout.Event, error) {
+		a.Decision, a.Error = "nodata", reason
+		return a, rollout.AnalysisUnavailable{Look: look, Reason: reason}, nil
+	}
+	provider, err := e.Providers.Lookup(plan.Analysis.Provider)
+	if err != nil {
+		return unavailable(err.Error())
+	}
+	end := st.Since.Add(time.Duration(look) * plan.Analysis.Interval)
+	var cases []judge.Metric
+	for _, m := range plan.Analysis.Metrics {
+		c, series, err := e.samples(ctx, provider, l, m, st.Since, end)
+		if ctx.Err() != nil {
+			return nil, nil, ctx.Err()
+		}
+		if err != nil {
+			return unavailable(fmt.Sprintf("%s: %v", m.Name, err))
+		}
+		cases = append(cases, c)
+		a.Metrics = append(a.Metrics, series)
+	}
+	rep, err := e.Judge.JudgeAt(judge.Look{Planned: looks, Index: look}, cases)
+	if err != nil {
+		return unavailable("the judge cannot judge this plan: " + err.Error())
+	}
+	return a.fill(rep), verdictEvent(rep, look), nil
+}
+
+// samples reads one metric for both versions.
+func (e *Engine) samples(ctx context.Context, p metrics.Provider, l loaded, m rollout.Metric, from, to time.Time) (judge.Metric, analysedMetric, error) {
+	step := max(l.plan.Analysis.Interval/samplesPerInterval, 100*time.Millisecond)
+	q := metrics.Query{Template: m.Query, Model: l.row.Model, Start: from, End: to, Step: step}
+	q.Version = l.rec.State.Baseline
+	base, err := p.Samples(ctx, q)
+	if err != nil {
+		return judge.Metric{}, analysedMetric{}, fmt.Errorf("baseline %s: %w", q.Version, err)
+	}
+	q.Version = l.rec.State.Version
+	canary, err := p.Samples(ctx, q)
+	if err != nil {
+		return judge.Metric{}, analysedMetric{}, fmt.Errorf("canary %s: %w", q.Version, err)
+	}
+	c := judge.Metric{Name: m.Name, Direction: judge.Direction(m.Direction), Tolerance: m.Tolerance, Critical: m.Critical,
+		Baseline: values(base), Canary: values(canary)}
+	am := analysedMetric{Name: m.Name, Direction: m.Direction, Tolerance: m.Tolerance, Critical: m.Critical,
+		Baseline: num(median(c.Baseline)), Canary: num(median(c.Canary)),
+		BaselineSeries: thin(base.Samples), CanarySeries: thin(canary.Samples)}
+	return c, am, nil
+}
+
+func values(s metrics.Series) []float64 {
+	out := make([]float64, len(s.Samples))
+	for i, p := range s.Samples {
+		out[i] = p.Value
+	}
+	return out
+}
+
+func median(xs []float64) float64 {
+	if len(xs) == 0 {
+		return math.NaN()
+	}
+	s := slices.Clone(xs)
+	slices.Sort(s)
+	if len(s)%2 == 1 {
+		return s[len(s)/2]
+	}
+	return (s[len(s)/2-1] + s[len(s)/2]) / 2
+}
+
+// thin keeps at most maxChartPoints samples, evenly spread.
+func thin(samples []metrics.Sample) []point {
+	n := len(samples)
+	k := min(n, maxChartPoints)
+	out := make([]point, 0, k)
+	for i := range k {
+		s := samples[i*n/k]
+		out = append(out, point{T: s.Time, V: s.Value})
+	}
+	return out
+}
+
+// fill copies the judge's report into the stored analysis.
+func (a *analysis) fill(rep judge.Report) *analysis {
+	a.Decision, a.Reason = string(rep.Decision), rep.Reason
+	for i, r := range rep.Metrics {
+		m := &a.Metrics[i]
+		m.Change, m.CI, m.P = num(r.Change), [2]num{num(r.CI[0]), num(r.CI[1])}, num(r.P)
+		m.Confidence, m.Verdict, m.Reason = r.Confidence, string(r.Verdict), r.Reason
+	}
+	return a
+}
+
+// verdictEvent turns a report into the state machine's event. A failure
+// names each failing metric with its change, interval and confidence.
+func verdictEvent(rep judge.Report, look int) rollout.Event {
+	ev := rollout.AnalysisResult{Decision: string(rep.Decision), Reason: rep.Reason, Look: look}
+	if rep.Decision != judge.DecisionFail {
+		return ev
+	}
+	var failed []string
+	for _, r := range rep.Metrics {
+		if r.Verdict == judge.Fail {
+			failed = append(failed, r.String())
+			ev.Critical = ev.Critical || r.Critical
+		}
+	}
+	if len(failed) > 0 {
+		ev.Reason = strings.Join(failed, "; ")
+	}
+	return ev
+}

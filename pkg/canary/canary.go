@@ -1,0 +1,236 @@
+package canary
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/modelgate/modelgate/pkg/chatops"
+	"github.com/modelgate/modelgate/pkg/config"
+	"github.com/modelgate/modelgate/pkg/markdown"
+	"github.com/modelgate/modelgate/pkg/rollout"
+	"github.com/modelgate/modelgate/pkg/store"
+)
+
+// Canary starts a rollout of each model the command names (or the pull
+// request changes), at the head commit the command was given for.
+func (e *Engine) Canary(ctx context.Context, req chatops.Request) (chatops.Outcome, error) {
+	gh, err := e.Clients.ForInstallation(req.InstallationID)
+	if err != nil {
+		return chatops.Outcome{}, fmt.Errorf("installation %d: %w", req.InstallationID, err)
+	}
+	if req.Command.DryRun {
+		return e.dryRun(ctx, gh, req)
+	}
+	var r reply
+	if why, err := e.commitRefusal(ctx, gh, req); err != nil || why != "" {
+		if err != nil {
+			return chatops.Outcome{}, err
+		}
+		r.refuse("%s", why)
+		return r.outcome(), nil
+	}
+	defaults, err := e.repoDefaults(ctx, gh, req.Repo)
+	if err != nil {
+		r.refuse("%s", markdown.Text(err.Error()))
+		return r.outcome(), nil
+	}
+	for _, t := range req.Targets {
+		p, why, err := e.prepare(ctx, req, t, defaults)
+		if err != nil {
+			return chatops.Outcome{}, err
+		}
+		if why != "" {
+			r.refuse("%s: %s", markdown.Code(t.Model), why)
+			continue
+		}
+		if err := e.start(ctx, req, p, &r); err != nil {
+			return chatops.Outcome{}, err
+		}
+	}
+	return r.outcome(), nil
+}
+
+// commitRefusal says why the pull request's head may not be rolled out:
+// a draft, or a validation check that has not passed on the head commit.
+func (e *Engine) commitRefusal(ctx context.Context, gh GitHub, req chatops.Request) (string, error) {
+	pr := req.PullRequest
+	if pr.Draft {
+		return fmt.Sprintf("#%d is a draft; mark it ready for review first.", pr.Number), nil
+	}
+	pattern := e.ChecksPattern
+	if pattern == "" {
+		pattern = DefaultChecksPattern
+	}
+	if pattern == "-" {
+		return "", nil
+	}
+	runs, err := gh.CheckRuns(ctx, req.Repo, pr.HeadSHA)
+	if err != nil {
+		return "", fmt.Errorf("check runs of %s: %w", short(pr.HeadSHA), err)
+	}
+	var seen int
+	for _, c := range runs {
+		if !strings.Contains(strings.ToLower(c.Name), strings.ToLower(pattern)) {
+			continue
+		}
+		seen++
+		switch {
+		case c.Status != "completed":
+			return fmt.Sprintf("the check %s is still %s on %s; wait for it.", markdown.Code(c.Name), c.Status, short(pr.HeadSHA)), nil
+		case c.Conclusion != "success" && c.Conclusion != "neutral" && c.Conclusion != "skipped":
+			return fmt.Sprintf("the check %s concluded %s on %s; the models must pass validation before a canary.",
+				markdown.Code(c.Name), c.Conclusion, short(pr.HeadSHA)), nil
+		}
+	}
+	if seen == 0 {
+		return fmt.Sprintf("no check run named like %s has run on %s; the models must pass the modelgate validation before a canary.",
+			markdown.Code(pattern), short(pr.HeadSHA)), nil
+	}
+	return "", nil
+}
+
+// repoDefaults reads the default rollout plan from .github/modelgate.yml
+// on the default branch: the pull request cannot change it.
+func (e *Engine) repoDefaults(ctx context.Context, gh GitHub, repo chatops.Repo) (map[string]any, error) {
+	raw, err := gh.FileAt(ctx, repo, config.Path, "")
+	if errors.Is(err, chatops.ErrNotFound) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read %s of the default branch: %w", config.Path, err)
+	}
+	cfg, err := config.Parse(raw)
+	if err != nil {
+		return nil, fmt.Errorf("the default branch's %w", err)
+	}
+	return cfg.Rollout, nil
+}
+
+// prepared is a rollout ready to start.
+type prepared struct {
+	target   chatops.Target
+	plan     rollout.Plan
+	baseline string
+	state    rollout.State
+	actions  []rollout.Action
+}
+
+// prepare reads the target's plan and baseline and starts the machine;
+// why says what stops it.
+func (e *Engine) prepare(ctx context.Context, req chatops.Request, t chatops.Target, defaults map[string]any) (prepared, string, error) {
+	p := prepared{target: t}
+	if t.Model == "" || t.Version == "" {
+		return p, fmt.Sprintf("the manifest %s names no model or version.", markdown.Code(t.Path)), nil
+	}
+	raw, _ := dig(t.Manifest, "spec", "rollout").(map[string]any)
+	plan, err := rollout.ParsePlan(raw, defaults)
+	if err != nil {
+		return p, fmt.Sprintf("the rollout plan of %s is not valid: %s", markdown.Code(t.Path), markdown.Text(err.Error())), nil
+	}
+	if len(plan.Analysis.Metrics) > 0 {
+		if _, err := e.Providers.Lookup(plan.Analysis.Provider); err != nil {
+			return p, markdown.Text(err.Error()), nil
+		}
+	}
+	p.plan = plan
+	p.baseline = plan.Baseline
+	if p.baseline == "" {
+		if p.baseline, err = e.liveVersion(ctx, req.Repo.FullName(), t.Model, plan.Environment); err != nil {
+			return p, "", err
+		}
+	}
+	if p.baseline == "" {
+		return p, fmt.Sprintf("no version of it is live in %s yet, so there is no baseline to compare with; set `spec.rollout.baseline`.",
+			markdown.Code(plan.Environment)), nil
+	}
+	if p.baseline == t.Version {
+		return p, fmt.Sprintf("%s is already the live version in %s.", markdown.Code(t.Version), markdown.Code(plan.Environment)), nil
+	}
+	p.state, p.actions, err = rollout.Start(plan, t.Version, p.baseline)
+	if err != nil {
+		return p, markdown.Text(err.Error()), nil
+	}
+	return p, "", nil
+}
+
+// liveVersion is the version of the model that the last promoted rollout
+// left serving the environment, or "".
+func (e *Engine) liveVersion(ctx context.Context, repo, model, env string) (string, error) {
+	rows, err := e.Store.ListRollouts(ctx, store.RolloutFilter{Repo: repo, Model: model, Environment: env,
+		States: []string{string(rollout.Promoted)}, Limit: 1})
+	if err != nil {
+		return "", fmt.Errorf("live version of %s in %s: %w", model, env, err)
+	}
+	if len(rows) == 0 {
+		return "", nil
+	}
+	return rows[0].Version, nil
+}
+
+// start stores the rollout with its first effects, then schedules them.
+func (e *Engine) start(ctx context.Context, req chatops.Request, p prepared, r *reply) error {
+	planJSON, err := json.Marshal(p.plan)
+	if err != nil {
+		return fmt.Errorf("encode plan: %w", err)
+	}
+	l := loaded{plan: p.plan, rec: record{State: p.state}, row: store.Rollout{
+		Repo: req.Repo.FullName(), PR: req.PullRequest.Number, Model: p.target.Model, Version: p.target.Version,
+		BaselineVersion: p.baseline, Environment: p.plan.Environment, HeadSHA: req.PullRequest.HeadSHA,
+		StartedBy: req.Commenter, InstallationID: req.InstallationID, Plan: planJSON,
+	}}
+	l.push(effect{Kind: effAudit, Action: "rollout.started", Actor: req.Commenter,
+		Text: fmt.Sprintf("canary of %s against %s at %s", p.target.Version, p.baseline, short(req.PullRequest.HeadSHA))})
+	l.enqueue(p.actions)
+	if err := l.encode(); err != nil {
+		return err
+	}
+	row, err := e.Store.CreateRollout(ctx, l.row)
+	switch {
+	case errors.Is(err, store.ErrLocked):
+		lock, lerr := e.lockOf(ctx, l.row.Repo, l.row.Environment)
+		if lerr != nil || lock == nil {
+			r.refuse("%s: %s is locked.", markdown.Code(p.target.Model), markdown.Code(l.row.Environment))
+			return lerr
+		}
+		r.refuse("%s: %s.", markdown.Code(p.target.Model), lockedText(*lock))
+		return nil
+	case errors.Is(err, store.ErrConflict):
+		r.refuse("%s: %s", markdown.Code(p.target.Model), e.holder(ctx, l.row))
+		return nil
+	case err != nil:
+		return fmt.Errorf("store the rollout of %s: %w", p.target.Model, err)
+	}
+	e.scheduleEffects(ctx, row.ID)
+	st := p.plan.Stages[0]
+	r.ok("Canary of %s %s against %s in %s started at %s: stage 1 of %d sends it %g %% of the traffic. "+
+		"The deploy workflow answers deployment events; the status comment below follows the rollout.",
+		markdown.Code(p.target.Model), markdown.Code(p.target.Version), markdown.Code(p.baseline),
+		markdown.Code(p.plan.Environment), short(req.PullRequest.HeadSHA), len(p.plan.Stages), st.Traffic)
+	return nil
+}
+
+// holder names the rollout that holds a model and environment.
+func (e *Engine) holder(ctx context.Context, ro store.Rollout) string {
+	rows, err := e.Store.ListRollouts(ctx, store.RolloutFilter{Repo: ro.Repo, Model: ro.Model, Environment: ro.Environment, ActiveOnly: true, Limit: 1})
+	if err != nil || len(rows) == 0 {
+		return fmt.Sprintf("another rollout of it is active in %s.", markdown.Code(ro.Environment))
+	}
+	h := rows[0]
+	return fmt.Sprintf("%s %s is already rolling out in %s from #%d (stage %d, %d %%, %s); one rollout per model and environment at a time.",
+		markdown.Code(h.Model), markdown.Code(h.Version), markdown.Code(h.Environment), h.PR, h.Stage+1, h.TrafficPercent, h.State)
+}
+
+func dig(m map[string]any, keys ...string) any {
+	var v any = m
+	for _, k := range keys {
+		mm, ok := v.(map[string]any)
+		if !ok {
+			return nil
+		}
+		v = mm[k]
+	}
+	return v
+}

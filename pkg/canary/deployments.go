@@ -1,0 +1,111 @@
+package canary
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"strings"
+
+	"github.com/modelgate/modelgate/pkg/chatops"
+	"github.com/modelgate/modelgate/pkg/rollout"
+	"github.com/modelgate/modelgate/pkg/store"
+)
+
+// DeploymentStatusEvent is a deployment_status webhook, as far as the
+// engine reads it.
+type DeploymentStatusEvent struct {
+	Repo         chatops.Repo
+	DeploymentID int64
+	Task         string
+	// Creator is who created the deployment; only the bot's own count.
+	Creator string
+	// Payload is the deployment's payload (an object, or a JSON string).
+	Payload     json.RawMessage
+	State       string // success, failure, error, in_progress, ...
+	Description string
+	// Sender is who set the status; the bot's own statuses are ignored.
+	Sender string
+}
+
+// HandleDeploymentStatus feeds the deploy workflow's answer to the
+// rollout it belongs to: success starts the stage's analysis window,
+// failure or error ends the rollout. Anything else is ignored: statuses
+// the bot set itself, deployments it did not create, stale stages.
+func (e *Engine) HandleDeploymentStatus(ctx context.Context, ev DeploymentStatusEvent) error {
+	log := e.logger().With("repo", ev.Repo.FullName(), "deployment", ev.DeploymentID, "state", ev.State)
+	var event rollout.Event
+	switch ev.State {
+	case "success":
+		event = rollout.DeploymentSucceeded{}
+	case "failure", "error":
+		event = rollout.DeploymentFailed{Reason: orDefault(ev.Description, "the deploy workflow reported "+ev.State)}
+	default:
+		return nil
+	}
+	// The deploy workflow usually answers as github-actions[bot]: only
+	// the App's own statuses are ignored.
+	if strings.EqualFold(ev.Sender, e.BotLogin) || !strings.EqualFold(ev.Creator, e.BotLogin) {
+		return nil
+	}
+	p, ok := readPayload(ev.Payload)
+	if !ok {
+		log.Info("deployment without a modelgate payload ignored")
+		return nil
+	}
+	l, err := e.load(ctx, p.RolloutID)
+	if errors.Is(err, store.ErrNotFound) {
+		log.Warn("deployment names an unknown rollout", "rollout", p.RolloutID)
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	if l.row.Repo != ev.Repo.FullName() {
+		log.Warn("deployment names a rollout of another repository", "rollout", p.RolloutID)
+		return nil
+	}
+	if ev.Task == rollout.TaskRollback {
+		return e.audit(ctx, l, store.AuditEntry{Actor: ev.Sender, Action: "rollout.rollback_deployed", Decision: ev.State,
+			Reason: orDefault(ev.Description, "the deploy workflow reported "+ev.State)})
+	}
+	stage := p.Stage - 1
+	if stage != l.rec.State.Stage || !knownOrUnset(l.rec.Deployments, stage, ev.DeploymentID) {
+		log.Info("status of a past stage ignored", "rollout", p.RolloutID, "stage", p.Stage)
+		return nil
+	}
+	_, err = e.transition(ctx, l.row.ID, event, ev.Sender, func(l *loaded) {
+		l.apply(effect{Kind: effDeploy, Stage: stage}, outcome{deployment: ev.DeploymentID})
+	})
+	if errors.Is(err, rollout.ErrRefused) {
+		log.Info("deployment status does not apply", "rollout", p.RolloutID, "err", err)
+		return nil
+	}
+	return err
+}
+
+// knownOrUnset: the stage's deployment is id, or not known yet (the
+// engine stopped between creating it and storing its id).
+func knownOrUnset(deployments []int64, stage int, id int64) bool {
+	return stage >= len(deployments) || deployments[stage] == 0 || deployments[stage] == id
+}
+
+// readPayload reads the contract's payload, which GitHub delivers as an
+// object or, for some clients, as a JSON string.
+func readPayload(raw json.RawMessage) (Payload, bool) {
+	var s string
+	if json.Unmarshal(raw, &s) == nil {
+		raw = json.RawMessage(s)
+	}
+	var p Payload
+	if json.Unmarshal(raw, &p) != nil || p.RolloutID <= 0 || p.Stage <= 0 {
+		return Payload{}, false
+	}
+	return p, true
+}
+
+func orDefault(s, def string) string {
+	if s == "" {
+		return def
+	}
+	return s
+}

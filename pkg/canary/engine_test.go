@@ -1,0 +1,384 @@
+package canary
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/modelgate/modelgate/pkg/chatops"
+	"github.com/modelgate/modelgate/pkg/store"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+var (
+	autoPlan   = fmt.Sprintf(planYAML, "")
+	manualPlan = fmt.Sprintf(planYAML, ", gate: manual")
+)
+
+func (h *harness) canary(manifest string) chatops.Outcome {
+	h.t.Helper()
+	out, err := h.eng.Canary(context.Background(), h.request("/canary", manifest))
+	require.NoError(h.t, err)
+	h.drain()
+	return out
+}
+
+func (h *harness) command(line string) chatops.Outcome {
+	h.t.Helper()
+	req := h.request(line, autoPlan)
+	handlers := map[string]func(context.Context, chatops.Request) (chatops.Outcome, error){
+		"promote": h.eng.Promote, "rollback": h.eng.Rollback, "abort": h.eng.Abort,
+		"pause": h.eng.Pause, "resume": h.eng.Resume, "lock": h.eng.Lock, "unlock": h.eng.Unlock,
+	}
+	out, err := handlers[req.Command.Name](context.Background(), req)
+	require.NoError(h.t, err)
+	h.drain()
+	return out
+}
+
+func TestHealthyCanaryIsPromoted(t *testing.T) {
+	h := newHarness(t)
+	out := h.canary(autoPlan)
+	require.False(t, out.Refused, out.Reply)
+	assert.Equal(t, []string{"deploy:canary@5"}, h.gh.tasks())
+	assert.Equal(t, "deploying", h.phase())
+
+	h.answer("success")
+	assert.Equal(t, "analyzing", h.phase())
+	assert.Equal(t, []string{"in_progress"}, h.gh.statuses[h.gh.last().ID])
+	h.wait(30 * time.Second)
+	assert.Equal(t, []string{"deploy:canary@5", "deploy:canary@25"}, h.gh.tasks())
+	h.answer("success")
+	h.wait(30 * time.Second)
+	assert.Equal(t, []string{"deploy:canary@5", "deploy:canary@25", "deploy:promote@100"}, h.gh.tasks())
+	h.answer("success")
+
+	assert.Equal(t, "promoted", h.phase())
+	assert.Equal(t, []string{"success"}, h.gh.statuses[h.gh.last().ID])
+	bodies := h.gh.bodies()
+	require.Len(t, bodies, 2, "one status comment, edited in place, and the final notice")
+	assert.Contains(t, bodies[1], "3.2.0 is promoted to 100 %")
+	rows, err := h.st.ListAudit(context.Background(), store.AuditFilter{RolloutID: 1})
+	require.NoError(t, err)
+	var actions []string
+	for _, a := range rows {
+		actions = append(actions, a.Action)
+	}
+	assert.Subset(t, actions, []string{"rollout.started", "rollout.stage", "rollout.promoted"})
+}
+
+func TestRegressionRollsBackAtOnce(t *testing.T) {
+	h := newHarness(t)
+	h.prov.factor["3.2.0"] = 1.3
+	h.canary(autoPlan)
+	h.answer("success")
+	h.wait(30 * time.Second)
+
+	assert.Equal(t, "rolled_back", h.phase())
+	assert.Equal(t, []string{"deploy:canary@5", "deploy:rollback@0"}, h.gh.tasks())
+	rb := h.gh.last()
+	assert.Equal(t, "3.2.0", rb.Payload.Version)
+	assert.Equal(t, "3.1.0", rb.Payload.BaselineVersion)
+	first := h.gh.deployments[0].ID
+	assert.Equal(t, []string{"in_progress", "failure"}, h.gh.statuses[first])
+	note := h.gh.bodies()[1]
+	assert.Contains(t, note, "latency_p99_ms +")
+	assert.Contains(t, note, "fail, p=")
+	assert.Contains(t, note, "traffic returns to 3.1.0")
+}
+
+func TestManualGateWaitsForPromote(t *testing.T) {
+	h := newHarness(t)
+	h.canary(manualPlan)
+	h.answer("success")
+	h.wait(30 * time.Second)
+	h.answer("success")
+	h.wait(40 * time.Second)
+	assert.Equal(t, "waiting", h.phase())
+	assert.Len(t, h.gh.tasks(), 2, "nothing deploys past a manual gate on its own")
+
+	out := h.command("/promote")
+	require.False(t, out.Refused, out.Reply)
+	assert.Equal(t, "deploy:promote@100", h.gh.tasks()[2])
+}
+
+func TestRollbackMidStage(t *testing.T) {
+	h := newHarness(t)
+	h.canary(autoPlan)
+	h.answer("success")
+	h.wait(10 * time.Second)
+	out := h.command(`/rollback "p99 alarms in #incidents"`)
+	require.False(t, out.Refused, out.Reply)
+	assert.Equal(t, "rolled_back", h.phase())
+	assert.Equal(t, "deploy:rollback@0", h.gh.tasks()[1])
+
+	again := h.command("/rollback")
+	assert.True(t, again.Refused, "nothing left to roll back")
+}
+
+func TestRestartMidWindowResumes(t *testing.T) {
+	h := newHarness(t)
+	h.canary(autoPlan)
+	h.answer("success")
+	h.wait(10 * time.Second)
+	h.restart()
+	h.wait(20 * time.Second)
+	assert.Equal(t, []string{"deploy:canary@5", "deploy:canary@25"}, h.gh.tasks(), "the window went on after the restart")
+}
+
+func TestLostAnswersCreateNothingTwice(t *testing.T) {
+	for _, method := range []string{"CreateDeployment", "PostComment"} {
+		t.Run(method, func(t *testing.T) {
+			h := newHarness(t)
+			h.gh.lose[method] = 1 // created on GitHub, the answer lost on the way back
+			out, err := h.eng.Canary(context.Background(), h.request("/canary", autoPlan))
+			require.NoError(t, err)
+			require.False(t, out.Refused)
+			_, err = h.eng.RunDue(context.Background())
+			require.ErrorContains(t, err, "connection reset", "the lost answer fails the effects job")
+			h.restart() // and the bot restarts before trying again
+			h.clock.Add(time.Minute)
+			h.drain()
+			assert.Equal(t, []string{"deploy:canary@5"}, h.gh.tasks(), "the retry found the deployment")
+			assert.Len(t, h.gh.bodies(), 1, "the retry found the status comment")
+		})
+	}
+}
+
+func TestProviderDownPauses(t *testing.T) {
+	h := newHarness(t)
+	h.canary(autoPlan)
+	h.answer("success")
+	h.prov.down = true
+	h.wait(30 * time.Second)
+	assert.Equal(t, "paused", h.phase())
+	assert.Len(t, h.gh.tasks(), 1, "never a promotion without data")
+	assert.Contains(t, h.gh.bodies()[1], "metrics provider failed 3 times")
+
+	h.prov.down = false
+	out := h.command("/resume")
+	require.False(t, out.Refused, out.Reply)
+	h.wait(30 * time.Second)
+	assert.Len(t, h.gh.tasks(), 2)
+}
+
+func TestDeploymentFailureEndsRollout(t *testing.T) {
+	h := newHarness(t)
+	h.canary(autoPlan)
+	h.answer("failure")
+	assert.Equal(t, "failed", h.phase())
+	assert.Equal(t, "deploy:rollback@0", h.gh.tasks()[1])
+}
+
+func TestGitHubRefusingTheDeploymentFailsTheRollout(t *testing.T) {
+	h := newHarness(t)
+	h.gh.reject = fmt.Errorf("%w: 409 Conflict: Commit status checks failed", ErrRejected)
+	h.canary(autoPlan)
+	l, err := h.rollout()
+	require.NoError(t, err)
+	assert.Equal(t, "failed", string(l.rec.State.Phase))
+	assert.Contains(t, l.rec.State.Reason, "GitHub refused the deployment")
+}
+
+func TestStatusesThatAreNotTheWorkflowsAnswerAreIgnored(t *testing.T) {
+	h := newHarness(t)
+	h.canary(autoPlan)
+	d := h.gh.last()
+	base := DeploymentStatusEvent{Repo: chatops.Repo{Owner: "acme", Name: "models"}, DeploymentID: d.ID, Task: d.Task,
+		Creator: "modelgate[bot]", Payload: mustJSON(t, d.Payload), State: "success", Sender: "github-actions[bot]"}
+	cases := map[string]func(*DeploymentStatusEvent){
+		"the bot's own status":       func(e *DeploymentStatusEvent) { e.Sender = "modelgate[bot]" },
+		"someone else's deployment":  func(e *DeploymentStatusEvent) { e.Creator = "mallory" },
+		"another repository":         func(e *DeploymentStatusEvent) { e.Repo.Name = "other" },
+		"a stage not running":        func(e *DeploymentStatusEvent) { e.Payload = mustJSON(t, Payload{RolloutID: 1, Stage: 2}) },
+		"an unknown rollout":         func(e *DeploymentStatusEvent) { e.Payload = mustJSON(t, Payload{RolloutID: 99, Stage: 1}) },
+		"a payload that is not ours": func(e *DeploymentStatusEvent) { e.Payload = []byte(`"deploy everything"`) },
+		"a queued status":            func(e *DeploymentStatusEvent) { e.State = "queued" },
+		"another deployment id":      func(e *DeploymentStatusEvent) { e.DeploymentID = 1 },
+	}
+	for name, change := range cases {
+		t.Run(name, func(t *testing.T) {
+			ev := base
+			change(&ev)
+			require.NoError(t, h.eng.HandleDeploymentStatus(context.Background(), ev))
+			assert.Equal(t, "deploying", h.phase())
+		})
+	}
+}
+
+func TestCanaryRefusals(t *testing.T) {
+	cases := []struct {
+		name  string
+		setup func(h *harness, req *chatops.Request)
+		want  string
+	}{
+		{"draft", func(h *harness, r *chatops.Request) { r.PullRequest.Draft = true }, "is a draft"},
+		{"validation failed", func(h *harness, _ *chatops.Request) {
+			h.gh.checks = []CheckRun{{Name: "modelgate", Status: "completed", Conclusion: "failure"}}
+		}, "concluded failure"},
+		{"validation running", func(h *harness, _ *chatops.Request) {
+			h.gh.checks = []CheckRun{{Name: "modelgate", Status: "in_progress"}}
+		}, "still in_progress"},
+		{"no validation", func(h *harness, _ *chatops.Request) { h.gh.checks = nil }, "no check run named like"},
+		{"bad plan", func(h *harness, r *chatops.Request) {
+			r.Targets[0].Manifest["spec"].(map[string]any)["rollout"].(map[string]any)["analysys"] = 1
+		}, "is not valid"},
+		{"no baseline", func(h *harness, r *chatops.Request) {
+			delete(r.Targets[0].Manifest["spec"].(map[string]any)["rollout"].(map[string]any), "baseline")
+		}, "no baseline to compare with"},
+		{"baseline is the version", func(h *harness, r *chatops.Request) { r.Targets[0].Version = "3.1.0" }, "already the live version"},
+		{"bad default branch config", func(h *harness, _ *chatops.Request) {
+			h.gh.files[":.github/modelgate.yml"] = []byte("rollout: [\n")
+		}, "modelgate.yml"},
+		{"locked", func(h *harness, _ *chatops.Request) {
+			_, err := h.st.LockEnvironment(context.Background(), store.Lock{Repo: "acme/models", Environment: "production",
+				Reason: "release freeze", LockedBy: "bob", LockedAt: h.clock.Now()})
+			require.NoError(t, err)
+		}, "locked by @bob"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			h := newHarness(t)
+			req := h.request("/canary", autoPlan)
+			tc.setup(h, &req)
+			out, err := h.eng.Canary(context.Background(), req)
+			require.NoError(t, err)
+			assert.True(t, out.Refused, out.Reply)
+			assert.Contains(t, out.Reply, tc.want)
+			assert.Empty(t, h.gh.tasks())
+		})
+	}
+}
+
+func TestOneRolloutPerModelAndEnvironment(t *testing.T) {
+	h := newHarness(t)
+	h.canary(autoPlan)
+	req := h.request("/canary", autoPlan)
+	req.PullRequest.Number = 2
+	out, err := h.eng.Canary(context.Background(), req)
+	require.NoError(t, err)
+	assert.True(t, out.Refused)
+	assert.Contains(t, out.Reply, "from #1 (stage 1, 5 %")
+}
+
+func TestConcurrentCanariesOneWins(t *testing.T) {
+	h := newHarness(t)
+	var wg sync.WaitGroup
+	outs := make([]chatops.Outcome, 2)
+	for i := range outs {
+		wg.Go(func() {
+			req := h.request("/canary", autoPlan)
+			req.PullRequest.Number = i + 1
+			out, err := h.eng.Canary(context.Background(), req)
+			assert.NoError(t, err)
+			outs[i] = out
+		})
+	}
+	wg.Wait()
+	assert.NotEqual(t, outs[0].Refused, outs[1].Refused, "exactly one wins: %q / %q", outs[0].Reply, outs[1].Reply)
+}
+
+func TestTwoReplicasDoNotActTwice(t *testing.T) {
+	h := newHarness(t)
+	other := h.newEngine("w2")
+	h.prov.factor["3.2.0"] = 1.0
+	_, err := h.eng.Canary(context.Background(), h.request("/canary", autoPlan))
+	require.NoError(t, err)
+	var wg sync.WaitGroup
+	for _, e := range []*Engine{h.eng, other} {
+		wg.Go(func() {
+			for range 20 {
+				_, err := e.RunDue(context.Background())
+				assert.NoError(t, err)
+			}
+		})
+	}
+	wg.Wait()
+	assert.Equal(t, []string{"deploy:canary@5"}, h.gh.tasks())
+	assert.Len(t, h.gh.bodies(), 1)
+}
+
+func TestLocks(t *testing.T) {
+	h := newHarness(t)
+	out := h.command(`/lock production "release freeze"`)
+	require.False(t, out.Refused, out.Reply)
+	again := h.command("/lock production")
+	assert.True(t, again.Refused)
+	assert.Contains(t, again.Reply, "locked by @alice")
+	assert.Contains(t, again.Reply, "release freeze")
+	require.False(t, h.command("/unlock production").Refused)
+	gone := h.command("/unlock production")
+	assert.True(t, gone.Refused)
+	assert.Contains(t, gone.Reply, "is not locked")
+}
+
+func TestPromoteRefusedWhenLockedOrHeadMoved(t *testing.T) {
+	h := newHarness(t)
+	h.canary(manualPlan)
+	h.answer("success")
+	h.wait(30 * time.Second)
+	h.answer("success")
+	h.wait(40 * time.Second)
+	require.Equal(t, "waiting", h.phase())
+
+	req := h.request("/promote", autoPlan)
+	req.PullRequest.HeadSHA = strings.Repeat("b", 40)
+	out, err := h.eng.Promote(context.Background(), req)
+	require.NoError(t, err)
+	assert.True(t, out.Refused)
+	assert.Contains(t, out.Reply, "head moved from aaaaaaa to bbbbbbb")
+
+	h.command(`/lock production "incident 42"`)
+	out = h.command("/promote")
+	assert.True(t, out.Refused)
+	assert.Contains(t, out.Reply, "incident 42")
+	rb := h.command("/rollback")
+	assert.False(t, rb.Refused, "a lock never stops a rollback")
+}
+
+func TestDryRunChangesNothing(t *testing.T) {
+	h := newHarness(t)
+	h.gh.checks = []CheckRun{{Name: "modelgate", Status: "completed", Conclusion: "failure"}}
+	req := h.request("/canary --dry-run", autoPlan)
+	req.PolicyReasons = []string{"a high-risk model needs two approvals"}
+	req.Approvers = []string{"bob"}
+	out, err := h.eng.Canary(context.Background(), req)
+	require.NoError(t, err)
+	assert.False(t, out.Refused)
+	for _, want := range []string{"Dry run", "aaaaaaa", "| 1 | 5 % | 30s (3 looks) | auto |", "`latency_p99_ms`",
+		"⛔ validation and draft", "⛔ governance policies", "two approvals", "1 (bob)", "✅ lock on `production`", "2 gate(s) would block"} {
+		assert.Contains(t, out.Reply, want)
+	}
+	rows, err := h.st.ListRollouts(context.Background(), store.RolloutFilter{})
+	require.NoError(t, err)
+	assert.Empty(t, rows)
+	assert.Empty(t, h.gh.tasks())
+}
+
+func TestPauseAndActOnNothing(t *testing.T) {
+	h := newHarness(t)
+	out := h.command("/pause")
+	assert.True(t, out.Refused)
+	assert.Contains(t, out.Reply, "nothing to pause")
+
+	h.canary(autoPlan)
+	h.answer("success")
+	require.False(t, h.command("/pause").Refused)
+	h.wait(60 * time.Second)
+	assert.Equal(t, "paused", h.phase())
+	assert.Len(t, h.gh.tasks(), 1, "a paused rollout does not advance")
+	assert.True(t, h.command("/pause").Refused)
+}
+
+func TestCommentShowsAnalysis(t *testing.T) {
+	h := newHarness(t)
+	h.canary(autoPlan)
+	h.answer("success")
+	h.wait(10 * time.Second)
+	body := h.gh.bodies()[0]
+	assert.True(t, strings.Contains(body, "latency_p99_ms"), body)
+}
