@@ -51,11 +51,16 @@ type scenario struct {
 	db    string
 	mu    sync.Mutex
 	waits []time.Duration
+	// configure changes the bot's configuration at each start.
+	configure func(*serveConfig)
 }
 
-func newScenario(t *testing.T) *scenario {
+func newScenario(t *testing.T, configure ...func(*serveConfig)) *scenario {
 	t.Helper()
 	s := &scenario{t: t, gh: fakegithub.New(t), db: filepath.Join(t.TempDir(), "bot.db")}
+	if len(configure) > 0 {
+		s.configure = configure[0]
+	}
 	s.start()
 	s.gh.SetPermission(repo, "alice", "write")
 	s.gh.SetPermission(repo, "rita", "read")
@@ -77,6 +82,9 @@ func (s *scenario) start() {
 				s.mu.Unlock()
 				return nil
 			}},
+	}
+	if s.configure != nil {
+		s.configure(&cfg)
 	}
 	log := slog.New(slog.NewTextHandler(testWriter{s.t}, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	srv, err := newServer(context.Background(), cfg, log, prometheus.NewRegistry())

@@ -41,8 +41,32 @@ func Start(t testing.TB, openMetrics string) string {
 	if err := backfill(promtool, dir, data, openMetrics); err != nil {
 		t.Fatalf("promtest: %v", err)
 	}
+	return run(t, prometheus, dir, data, config)
+}
+
+// StartScraping starts Prometheus scraping target (host:port, path
+// /metrics) every interval, for tests that feed it live from an exporter
+// they serve themselves, and returns its base URL.
+func StartScraping(t testing.TB, target string, interval time.Duration) string {
+	t.Helper()
+	prometheus, _ := binaries(t)
+	dir := t.TempDir()
+	cfg := fmt.Sprintf("global:\n  scrape_interval: %s\n  scrape_timeout: %s\n  evaluation_interval: 1m\n"+
+		"scrape_configs:\n  - job_name: test\n    static_configs:\n      - targets: [%q]\n",
+		model(interval), model(interval), target)
+	return run(t, prometheus, dir, filepath.Join(dir, "data"), cfg)
+}
+
+// model writes a duration as Prometheus's configuration does (100ms, 1s).
+func model(d time.Duration) string {
+	return fmt.Sprintf("%dms", d.Milliseconds())
+}
+
+// run writes the configuration and starts Prometheus on it.
+func run(t testing.TB, prometheus, dir, data, cfg string) string {
+	t.Helper()
 	configFile := filepath.Join(dir, "prometheus.yml")
-	if err := os.WriteFile(configFile, []byte(config), 0o600); err != nil {
+	if err := os.WriteFile(configFile, []byte(cfg), 0o600); err != nil {
 		t.Fatalf("promtest: %v", err)
 	}
 	var err error

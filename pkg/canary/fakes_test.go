@@ -33,7 +33,7 @@ type fakeGitHub struct {
 	comments    []*fakeComment
 	checks      []CheckRun
 	files       map[string][]byte // "ref:path"; ref "" is the default branch
-	lose        map[string]int // method -> answers to lose
+	lose        map[string]int    // method -> answers to lose
 	reject      error
 	writes      int
 }

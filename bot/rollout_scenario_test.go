@@ -1,0 +1,306 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"math"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/modelgate/modelgate/internal/fakegithub"
+	"github.com/modelgate/modelgate/internal/promtest"
+	"github.com/modelgate/modelgate/pkg/store"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// The rollout scenarios run the whole flow: ChatOps comments and
+// deployment statuses as signed webhooks, the fake GitHub checking every
+// request against GitHub's OpenAPI description, and a real Prometheus
+// scraping a test exporter. Windows are seconds long.
+
+const rolloutManifest = `apiVersion: modelgate.dev/v1
+kind: Model
+metadata: {name: fraud-detector, version: 3.2.0, owner: risk-ml@example.com}
+spec:
+  framework: pytorch
+  governance: {risk_tier: limited}
+  rollout:
+    environment: production
+    baseline: 3.1.0
+    stages:
+      - {traffic: 5, analysis: 4s}
+      - {traffic: 25, analysis: 4s%s}
+      - {traffic: 100}
+    analysis:
+      interval: 2s
+      metrics:
+        - name: latency_p99_ms
+          query: 'model_latency_ms{model="{{.Model}}",version="{{.Version}}"}'
+          direction: increase_is_bad
+          tolerance: 0.05
+          critical: true
+`
+
+// exporter serves the latency of both versions for Prometheus to scrape:
+// the same wavy series, times the canary's factor at its current traffic.
+type exporter struct {
+	mu      sync.Mutex
+	scrapes int
+	traffic float64
+	// factorAt gives the canary's latency factor at a traffic share.
+	factorAt func(traffic float64) float64
+}
+
+func (x *exporter) ServeHTTP(w http.ResponseWriter, _ *http.Request) {
+	x.mu.Lock()
+	x.scrapes++
+	base := 40 * (1 + 0.08*math.Sin(float64(x.scrapes)*0.9))
+	f := x.factorAt(x.traffic)
+	x.mu.Unlock()
+	fmt.Fprintf(w, "# TYPE model_latency_ms gauge\n"+
+		"model_latency_ms{model=\"fraud-detector\",version=\"3.1.0\"} %g\n"+
+		"model_latency_ms{model=\"fraud-detector\",version=\"3.2.0\"} %g\n", base, base*f)
+}
+
+func (x *exporter) shift(traffic float64) {
+	x.mu.Lock()
+	x.traffic = traffic
+	x.mu.Unlock()
+}
+
+// rolloutScenario is a scenario with Prometheus, the bot's loops running,
+// and a deploy workflow answering deployments.
+type rolloutScenario struct {
+	*scenario
+	exp      *exporter
+	stopLoop func()
+	answered map[int64]bool
+	fail     map[float64]bool // traffic shares whose deployment the workflow fails
+	delivery int
+}
+
+func newRolloutScenario(t *testing.T, manual bool, factorAt func(float64) float64) *rolloutScenario {
+	t.Helper()
+	exp := &exporter{factorAt: factorAt}
+	target := httptest.NewServer(exp)
+	t.Cleanup(target.Close)
+	host := strings.TrimPrefix(target.URL, "http://")
+	promURL := promtest.StartScraping(t, host, 100*time.Millisecond)
+	s := newScenario(t, func(c *serveConfig) { c.PrometheusURL, c.Poll = promURL, 50*time.Millisecond })
+	rs := &rolloutScenario{scenario: s, exp: exp, answered: map[int64]bool{}, fail: map[float64]bool{}}
+	gate := ""
+	if manual {
+		gate = ", gate: manual"
+	}
+	pr := s.gh.AddPullRequest(repo, fakegithub.PullRequest{Number: 3, Author: "alice",
+		Files: []fakegithub.File{{Filename: "models/fraud/model.yaml"}}})
+	s.gh.SetFile(repo, pr.HeadSHA, "models/fraud/model.yaml", []byte(fmt.Sprintf(rolloutManifest, gate)))
+	s.gh.AddCheckRun(repo, pr.HeadSHA, fakegithub.CheckRun{Name: "modelgate / validate"})
+	rs.run()
+	return rs
+}
+
+// run starts the delivery workers and the rollout scheduler, as serve does.
+func (rs *rolloutScenario) run() {
+	ctx, cancel := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	wg.Go(func() { rs.srv.worker.Run(ctx) })
+	wg.Go(func() { rs.srv.engine.Run(ctx) })
+	rs.stopLoop = func() { cancel(); wg.Wait() }
+	rs.t.Cleanup(rs.stopLoop)
+}
+
+// restart stops the bot mid-flight and starts a new process on its store.
+func (rs *rolloutScenario) restart() {
+	rs.stopLoop()
+	rs.stop()
+	rs.start()
+	rs.run()
+}
+
+func (rs *rolloutScenario) say(body string) {
+	rs.t.Helper()
+	rs.delivery++
+	code, msg := rs.deliver("issue_comment", fmt.Sprintf("c-%d", rs.delivery), rs.comment(3, "alice", body))
+	require.Equal(rs.t, http.StatusAccepted, code, msg)
+}
+
+// workflow is the user's deploy workflow: it shifts the traffic and
+// answers each new deployment of the bot with a status webhook.
+func (rs *rolloutScenario) workflow() {
+	for _, d := range rs.gh.Deployments(repo) {
+		if rs.answered[d.ID] || d.Creator != fakegithub.BotLogin() {
+			continue
+		}
+		rs.answered[d.ID] = true
+		traffic := rs.traffic(d)
+		state := "success"
+		if rs.fail[traffic] {
+			state = "failure"
+		}
+		rs.exp.shift(traffic)
+		st := rs.gh.AddDeploymentStatus(repo, fakegithub.DeploymentStatus{DeploymentID: d.ID, State: state,
+			Description: "traffic at " + fmt.Sprint(traffic) + " %"})
+		rs.delivery++
+		code, msg := rs.deliver("deployment_status", fmt.Sprintf("s-%d", rs.delivery), rs.gh.DeploymentStatusEvent(rs.t, repo, st.ID))
+		require.Equal(rs.t, http.StatusAccepted, code, msg)
+	}
+}
+
+func (rs *rolloutScenario) traffic(d fakegithub.Deployment) float64 {
+	var p struct {
+		TrafficPercent float64 `json:"traffic_percent"`
+	}
+	require.NoError(rs.t, json.Unmarshal(d.Payload, &p))
+	return p.TrafficPercent
+}
+
+// until runs the workflow until the rollout reaches state, or fails.
+func (rs *rolloutScenario) until(state string, within time.Duration) store.Rollout {
+	rs.t.Helper()
+	deadline := time.Now().Add(within)
+	for time.Now().Before(deadline) {
+		rs.workflow()
+		if ro, ok := rs.current(); ok && ro.State == state {
+			rs.settle()
+			return ro
+		}
+		time.Sleep(25 * time.Millisecond)
+	}
+	ro, _ := rs.current()
+	rs.t.Fatalf("rollout did not reach %s within %v: %+v\ncomments:\n%s", state, within, ro, strings.Join(rs.replies(3), "\n---\n"))
+	return ro
+}
+
+// settle waits for the effects of the last transition to be carried out.
+func (rs *rolloutScenario) settle() {
+	rs.t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for time.Now().Before(deadline) {
+		rs.workflow()
+		ro, ok := rs.current()
+		if ok && !strings.Contains(string(ro.Record), `"outbox"`) {
+			return
+		}
+		time.Sleep(25 * time.Millisecond)
+	}
+	rs.t.Fatal("the rollout's effects were never carried out")
+}
+
+func (rs *rolloutScenario) current() (store.Rollout, bool) {
+	rows, err := rs.srv.store.ListRollouts(context.Background(), store.RolloutFilter{Repo: repo, PR: 3, Limit: 1})
+	require.NoError(rs.t, err)
+	if len(rows) == 0 {
+		return store.Rollout{}, false
+	}
+	return rows[0], true
+}
+
+// tasks lists the bot's deployments as task@traffic.
+func (rs *rolloutScenario) tasks() []string {
+	var out []string
+	for _, d := range rs.gh.Deployments(repo) {
+		out = append(out, fmt.Sprintf("%s@%g", d.Task, rs.traffic(d)))
+	}
+	return out
+}
+
+// statusComment is the one comment the bot keeps up to date.
+func (rs *rolloutScenario) statusComments() []string {
+	var out []string
+	for _, c := range rs.replies(3) {
+		if strings.Contains(c, "modelgate:rollout=") && strings.Contains(c, ":status -->") {
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
+func healthy(float64) float64 { return 1 }
+
+func TestRolloutHealthyCanaryIsPromoted(t *testing.T) {
+	rs := newRolloutScenario(t, false, healthy)
+	rs.say("/canary")
+	ro := rs.until("promoted", 90*time.Second)
+	assert.Equal(t, 100, ro.TrafficPercent)
+	assert.Equal(t, []string{"deploy:canary@5", "deploy:canary@25", "deploy:promote@100"}, rs.tasks())
+	assert.Len(t, rs.statusComments(), 1, "one status comment, edited in place")
+	assert.Contains(t, rs.statusComments()[0], "latency_p99_ms")
+	last := rs.gh.Deployments(repo)[2]
+	statuses := rs.gh.DeploymentStatuses(repo, last.ID)
+	assert.Equal(t, "success", statuses[len(statuses)-1].State, "the bot reports the promotion on the last deployment")
+	assert.Contains(t, strings.Join(rs.replies(3), "\n"), "3.2.0 is promoted to 100 %")
+}
+
+func TestRolloutLatencyRegressionRollsBackAt25(t *testing.T) {
+	rs := newRolloutScenario(t, false, func(traffic float64) float64 {
+		if traffic >= 25 {
+			return 1.4 // the canary slows down under load
+		}
+		return 1
+	})
+	rs.say("/canary")
+	ro := rs.until("rolled_back", 90*time.Second)
+	assert.Equal(t, 1, ro.Stage, "rolled back at the second stage")
+	assert.Equal(t, []string{"deploy:canary@5", "deploy:canary@25", "deploy:rollback@0"}, rs.tasks())
+	canary25 := rs.gh.Deployments(repo)[1]
+	statuses := rs.gh.DeploymentStatuses(repo, canary25.ID)
+	assert.Equal(t, "failure", statuses[len(statuses)-1].State)
+	assert.Contains(t, statuses[len(statuses)-1].Description, "latency_p99_ms +")
+	all := strings.Join(rs.replies(3), "\n")
+	assert.Regexp(t, `latency_p99_ms \+[0-9.]+ % \[\+[0-9.]+ %, \+[0-9.]+ %\], fail, p=[0-9.e-]+ \(99 % at look \d of 2\)`, all,
+		"the notice says which metric failed, by how much, with what confidence")
+}
+
+func TestRolloutManualGatePassedWithPromote(t *testing.T) {
+	rs := newRolloutScenario(t, true, healthy)
+	rs.say("/canary")
+	rs.untilPhase("waiting", 90*time.Second)
+	assert.Len(t, rs.tasks(), 2)
+	rs.say("/promote")
+	rs.until("promoted", 60*time.Second)
+	assert.Equal(t, "deploy:promote@100", rs.tasks()[2])
+}
+
+func TestRolloutRollbackMidStage(t *testing.T) {
+	rs := newRolloutScenario(t, false, healthy)
+	rs.say("/canary")
+	rs.untilPhase("analyzing", 60*time.Second)
+	rs.say(`/rollback "error budget burning"`)
+	ro := rs.until("rolled_back", 30*time.Second)
+	assert.Equal(t, 0, ro.Stage)
+	assert.Equal(t, []string{"deploy:canary@5", "deploy:rollback@0"}, rs.tasks())
+	assert.Contains(t, strings.Join(rs.replies(3), "\n"), "error budget burning")
+}
+
+func TestRolloutSurvivesRestartMidWindow(t *testing.T) {
+	rs := newRolloutScenario(t, false, healthy)
+	rs.say("/canary")
+	rs.untilPhase("analyzing", 60*time.Second)
+	rs.restart()
+	rs.until("promoted", 90*time.Second)
+	assert.Equal(t, []string{"deploy:canary@5", "deploy:canary@25", "deploy:promote@100"}, rs.tasks(),
+		"no stage deployed twice")
+	assert.Len(t, rs.statusComments(), 1, "no second status comment")
+}
+
+// untilPhase waits for the engine's phase inside a running rollout.
+func (rs *rolloutScenario) untilPhase(phase string, within time.Duration) {
+	rs.t.Helper()
+	deadline := time.Now().Add(within)
+	for time.Now().Before(deadline) {
+		rs.workflow()
+		if ro, ok := rs.current(); ok && strings.Contains(string(ro.Record), `"Phase":"`+phase+`"`) {
+			return
+		}
+		time.Sleep(25 * time.Millisecond)
+	}
+	ro, _ := rs.current()
+	rs.t.Fatalf("rollout never reached phase %s: %s", phase, ro.Record)
+}
