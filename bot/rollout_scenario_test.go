@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/modelgate/modelgate/internal/fakegithub"
+	"github.com/modelgate/modelgate/internal/pgtest"
 	"github.com/modelgate/modelgate/internal/promtest"
 	"github.com/modelgate/modelgate/pkg/store"
 	"github.com/stretchr/testify/assert"
@@ -85,14 +86,19 @@ type rolloutScenario struct {
 	delivery int
 }
 
-func newRolloutScenario(t *testing.T, manual bool, factorAt func(float64) float64) *rolloutScenario {
+func newRolloutScenario(t *testing.T, manual bool, factorAt func(float64) float64, configure ...func(*serveConfig)) *rolloutScenario {
 	t.Helper()
 	exp := &exporter{factorAt: factorAt}
 	target := httptest.NewServer(exp)
 	t.Cleanup(target.Close)
 	host := strings.TrimPrefix(target.URL, "http://")
-	promURL := promtest.StartScraping(t, host, 100*time.Millisecond)
-	s := newScenario(t, func(c *serveConfig) { c.PrometheusURL, c.Poll = promURL, 50*time.Millisecond })
+	promURL := promtest.StartScraping(t, host, 250*time.Millisecond)
+	s := newScenario(t, func(c *serveConfig) {
+		c.PrometheusURL, c.Poll = promURL, 50*time.Millisecond
+		for _, f := range configure {
+			f(c)
+		}
+	})
 	rs := &rolloutScenario{scenario: s, exp: exp, answered: map[int64]bool{}, fail: map[float64]bool{}}
 	gate := ""
 	if manual {
@@ -108,12 +114,20 @@ func newRolloutScenario(t *testing.T, manual bool, factorAt func(float64) float6
 
 // run starts the delivery workers and the rollout scheduler, as serve does.
 func (rs *rolloutScenario) run() {
+	rs.stopLoop = loops(rs.t, rs.srv)
+}
+
+// loops runs a bot process's workers and scheduler until the returned
+// function is called.
+func loops(t *testing.T, srv *server) func() {
 	ctx, cancel := context.WithCancel(context.Background())
 	var wg sync.WaitGroup
-	wg.Go(func() { rs.srv.worker.Run(ctx) })
-	wg.Go(func() { rs.srv.engine.Run(ctx) })
-	rs.stopLoop = func() { cancel(); wg.Wait() }
-	rs.t.Cleanup(rs.stopLoop)
+	wg.Go(func() { srv.worker.Run(ctx) })
+	wg.Go(func() { srv.engine.Run(ctx) })
+	var once sync.Once
+	stop := func() { once.Do(func() { cancel(); wg.Wait() }) }
+	t.Cleanup(stop)
+	return stop
 }
 
 // restart stops the bot mid-flight and starts a new process on its store.
@@ -303,4 +317,45 @@ func (rs *rolloutScenario) untilPhase(phase string, within time.Duration) {
 	}
 	ro, _ := rs.current()
 	rs.t.Fatalf("rollout never reached phase %s: %s", phase, ro.Record)
+}
+
+func TestRolloutTwoReplicasOnPostgres(t *testing.T) {
+	var pg pgtest.Server
+	t.Cleanup(func() { assert.NoError(t, pg.Stop()) })
+	dsn := pg.DSN(t)
+	rs := newRolloutScenario(t, false, healthy, func(c *serveConfig) { c.DB = dsn })
+	second, secondHTTP := rs.spawn()
+	loops(t, second)
+
+	// Two /canary comments in the same second, one to each replica.
+	first, other := rs.comment(3, "alice", "/canary"), rs.comment(3, "bob", "/canary fraud-detector")
+	rs.gh.SetPermission(repo, "bob", "write")
+	var wg sync.WaitGroup
+	for i, target := range []string{rs.http.URL, secondHTTP.URL} {
+		payload := []map[string]any{first, other}[i]
+		wg.Go(func() {
+			req := fakegithub.SignedRequest(t, target+"/webhook", secret, "issue_comment", fmt.Sprintf("race-%d", i), payload)
+			resp, err := http.DefaultClient.Do(req)
+			if assert.NoError(t, err) {
+				resp.Body.Close()
+				assert.Equal(t, http.StatusAccepted, resp.StatusCode)
+			}
+		})
+	}
+	wg.Wait()
+	rs.until("promoted", 90*time.Second)
+
+	rows, err := rs.srv.store.ListRollouts(context.Background(), store.RolloutFilter{Repo: repo})
+	require.NoError(t, err)
+	assert.Len(t, rows, 1, "exactly one /canary won")
+	var refusals int
+	for _, r := range rs.replies(3) {
+		if strings.Contains(r, "is already rolling out in `production` from #3 (stage") {
+			refusals++
+		}
+	}
+	assert.Equal(t, 1, refusals, "the other was told which PR and stage hold the model")
+	assert.Equal(t, []string{"deploy:canary@5", "deploy:canary@25", "deploy:promote@100"}, rs.tasks(),
+		"the replicas never both acted on a step")
+	assert.Len(t, rs.statusComments(), 1)
 }

@@ -72,6 +72,12 @@ func newScenario(t *testing.T, configure ...func(*serveConfig)) *scenario {
 
 // start (re)starts the bot on the scenario's database.
 func (s *scenario) start() {
+	s.srv, s.http = s.spawn()
+}
+
+// spawn starts one bot process on the scenario's configuration; replicas
+// are several spawns on one PostgreSQL database.
+func (s *scenario) spawn() (*server, *httptest.Server) {
 	cfg := serveConfig{
 		AppID: fakegithub.AppID, PrivateKey: string(s.gh.AppPrivateKeyPEM()), WebhookSecret: secret,
 		GitHubURL: s.gh.URL(), DB: s.db, BotLogin: fakegithub.BotLogin(), Workers: 1, MaxBody: githubapp.DefaultMaxBody,
@@ -89,9 +95,9 @@ func (s *scenario) start() {
 	log := slog.New(slog.NewTextHandler(testWriter{s.t}, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	srv, err := newServer(context.Background(), cfg, log, prometheus.NewRegistry())
 	require.NoError(s.t, err)
-	s.srv = srv
-	s.http = httptest.NewServer(srv.Handler())
-	s.t.Cleanup(func() { s.http.Close(); srv.Close() })
+	h := httptest.NewServer(srv.Handler())
+	s.t.Cleanup(func() { h.Close(); srv.Close() })
+	return srv, h
 }
 
 func (s *scenario) stop() {

@@ -6,6 +6,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"os"
@@ -54,7 +55,30 @@ func StartScraping(t testing.TB, target string, interval time.Duration) string {
 	cfg := fmt.Sprintf("global:\n  scrape_interval: %s\n  scrape_timeout: %s\n  evaluation_interval: 1m\n"+
 		"scrape_configs:\n  - job_name: test\n    static_configs:\n      - targets: [%q]\n",
 		model(interval), model(interval), target)
-	return run(t, prometheus, dir, filepath.Join(dir, "data"), cfg)
+	url := run(t, prometheus, dir, filepath.Join(dir, "data"), cfg)
+	if err := waitScraped(url); err != nil {
+		t.Fatalf("promtest: %v", err)
+	}
+	return url
+}
+
+// waitScraped waits until Prometheus has scraped its target once: it
+// hands static targets to the scraper only after its discovery delay
+// (about five seconds), and a test must not judge a window before that.
+func waitScraped(url string) error {
+	deadline := time.Now().Add(readyTimeout)
+	for time.Now().Before(deadline) {
+		resp, err := http.Get(url + "/api/v1/query?query=up%3D%3D1")
+		if err == nil {
+			body, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if strings.Contains(string(body), `"job":"test"`) {
+				return nil
+			}
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	return fmt.Errorf("prometheus has not scraped its target after %v", readyTimeout)
 }
 
 // model writes a duration as Prometheus's configuration does (100ms, 1s).

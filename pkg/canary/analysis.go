@@ -84,7 +84,27 @@ func (e *Engine) judgeLook(ctx context.Context, l loaded, look int) (*analysis, 
 	if err != nil {
 		return unavailable("the judge cannot judge this plan: " + err.Error())
 	}
-	return a.fill(rep), verdictEvent(rep, look), nil
+	a.fill(rep)
+	if why := noData(rep); why != "" {
+		// An empty answer is a failed look, like no answer: it counts
+		// towards the limit that pauses the rollout.
+		a.Decision = "nodata"
+		return a, rollout.AnalysisUnavailable{Look: look, Reason: why}, nil
+	}
+	return a, verdictEvent(rep, look), nil
+}
+
+// noData says why no metric of the report could be judged, or "" when
+// one could.
+func noData(rep judge.Report) string {
+	var why []string
+	for _, r := range rep.Metrics {
+		if r.Verdict != judge.NoData {
+			return ""
+		}
+		why = append(why, r.Name+": "+r.Reason)
+	}
+	return "no data (" + strings.Join(why, "; ") + ")"
 }
 
 // samples reads one metric for both versions.

@@ -166,6 +166,21 @@ func TestProviderDownPauses(t *testing.T) {
 	assert.Len(t, h.gh.tasks(), 2)
 }
 
+func TestNoDataPausesAfterTheConfiguredLimit(t *testing.T) {
+	h := newHarness(t)
+	h.prov.empty = true
+	plan := strings.Replace(autoPlan, "interval: 10s", "interval: 10s\n      consecutive_error_limit: 2", 1)
+	h.canary(plan)
+	h.answer("success")
+	h.wait(10 * time.Second)
+	assert.Equal(t, "analyzing", h.phase(), "one empty look is tolerated")
+	h.wait(10 * time.Second)
+	assert.Equal(t, "paused", h.phase())
+	assert.Len(t, h.gh.tasks(), 1, "never a promotion without data")
+	notes := strings.Join(h.gh.bodies(), "\n")
+	assert.Contains(t, notes, "failed 2 times in a row (no data (latency_p99_ms:")
+}
+
 func TestDeploymentFailureEndsRollout(t *testing.T) {
 	h := newHarness(t)
 	h.canary(autoPlan)

@@ -174,6 +174,7 @@ type fakeProvider struct {
 	mu      sync.Mutex
 	factor  map[string]float64
 	down    bool
+	empty   bool
 	queries int
 }
 
@@ -190,6 +191,9 @@ func (p *fakeProvider) Samples(_ context.Context, q metrics.Query) (metrics.Seri
 	p.queries++
 	if p.down {
 		return metrics.Series{}, &metrics.Error{Kind: metrics.ErrUnavailable, Msg: "connection refused"}
+	}
+	if p.empty {
+		return metrics.Series{}, nil
 	}
 	f, ok := p.factor[q.Version]
 	if !ok {

@@ -27,10 +27,6 @@ const (
 	Failed     Phase = "failed"
 )
 
-// MaxUnavailable is how many looks in a row the metrics provider may miss
-// before the rollout pauses.
-const MaxUnavailable = 3
-
 // ErrRefused is wrapped by every error of Next: the event does not apply
 // to the state, which is left as it was. Its message can be shown as a
 // reply to a command.
@@ -257,7 +253,11 @@ func (m machine) unavailable(u AnalysisUnavailable) (State, []Action, error) {
 		return m.s, nil, err
 	}
 	m.s.Unavailable++
-	if m.s.Unavailable >= MaxUnavailable {
+	limit := m.plan.Analysis.ConsecutiveErrorLimit
+	if limit <= 0 {
+		limit = DefaultConsecutiveErrorLimit
+	}
+	if m.s.Unavailable >= limit {
 		why := fmt.Sprintf("the metrics provider failed %d times in a row (%s)", m.s.Unavailable, orDefault(u.Reason, "no reason given"))
 		return m.pauseFor(why)
 	}

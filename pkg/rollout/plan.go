@@ -15,6 +15,9 @@ const (
 	DefaultInterval    = 5 * time.Minute
 	DefaultDirection   = "increase_is_bad"
 	DefaultTolerance   = 0.05
+	// DefaultConsecutiveErrorLimit is how many looks in a row the metrics
+	// provider may fail (down, too slow, no data) before the rollout pauses.
+	DefaultConsecutiveErrorLimit = 3
 )
 
 // The gates a stage may have; "" behaves as auto.
@@ -54,6 +57,9 @@ type Analysis struct {
 	Provider string
 	Interval time.Duration
 	Metrics  []Metric
+	// ConsecutiveErrorLimit is how many looks in a row may find no
+	// answer from the provider before the rollout pauses.
+	ConsecutiveErrorLimit int
 }
 
 // Metric is one metric the judge compares between baseline and canary.
@@ -80,7 +86,8 @@ func ParsePlan(raw, defaults map[string]any) (Plan, error) {
 	if err != nil {
 		return Plan{}, err
 	}
-	p := Plan{Environment: DefaultEnvironment, Analysis: Analysis{Provider: DefaultProvider, Interval: DefaultInterval}}
+	p := Plan{Environment: DefaultEnvironment, Analysis: Analysis{Provider: DefaultProvider, Interval: DefaultInterval,
+		ConsecutiveErrorLimit: DefaultConsecutiveErrorLimit}}
 	if err := src.str("environment", &p.Environment); err != nil {
 		return Plan{}, err
 	}
@@ -91,6 +98,9 @@ func ParsePlan(raw, defaults map[string]any) (Plan, error) {
 		return Plan{}, err
 	}
 	if err := parseInterval(src, &p.Analysis.Interval); err != nil {
+		return Plan{}, err
+	}
+	if err := parseErrorLimit(src, &p.Analysis.ConsecutiveErrorLimit); err != nil {
 		return Plan{}, err
 	}
 	if p.Stages, err = parseStages(src, p.Analysis.Interval); err != nil {
@@ -162,7 +172,7 @@ func (s source) add(m map[string]any, path string) error {
 		if err != nil {
 			return err
 		}
-		if err := unknownKeys(path+".analysis", am, []string{"provider", "interval", "metrics"}); err != nil {
+		if err := unknownKeys(path+".analysis", am, []string{"provider", "interval", "metrics", "consecutive_error_limit"}); err != nil {
 			return err
 		}
 		for ak, av := range am {
@@ -206,6 +216,23 @@ func parseInterval(src source, dst *time.Duration) error {
 		return err
 	}
 	*dst = d
+	return nil
+}
+
+func parseErrorLimit(src source, dst *int) error {
+	v, ok := src.values["analysis.consecutive_error_limit"]
+	if !ok {
+		return nil
+	}
+	path := src.path("analysis.consecutive_error_limit")
+	n, err := asNumber(path, v)
+	if err != nil {
+		return err
+	}
+	if n < 1 || n > 100 || n != float64(int(n)) {
+		return fmt.Errorf("%s: %g is not a whole number from 1 to 100", path, n)
+	}
+	*dst = int(n)
 	return nil
 }
 

@@ -49,7 +49,7 @@ func TestParsePlanDesign(t *testing.T) {
 			{Traffic: 5, Analysis: 30 * time.Minute}, {Traffic: 25, Analysis: time.Hour},
 			{Traffic: 50, Analysis: time.Hour, Gate: GateManual}, {Traffic: 100},
 		},
-		Analysis: Analysis{Provider: "prometheus", Interval: 5 * time.Minute, Metrics: []Metric{
+		Analysis: Analysis{Provider: "prometheus", Interval: 5 * time.Minute, ConsecutiveErrorLimit: 3, Metrics: []Metric{
 			{Name: "latency_p99_ms", Query: "q", Direction: "increase_is_bad", Tolerance: 0.05, Critical: true},
 		}},
 	}, p)
@@ -63,7 +63,7 @@ func TestParsePlanDefaults(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, "production", p.Environment)
 	assert.Empty(t, p.Baseline)
-	assert.Equal(t, Analysis{Provider: "prometheus", Interval: 5 * time.Minute, Metrics: []Metric{
+	assert.Equal(t, Analysis{Provider: "prometheus", Interval: 5 * time.Minute, ConsecutiveErrorLimit: 3, Metrics: []Metric{
 		{Name: "errors", Query: "q", Direction: "increase_is_bad", Tolerance: 0.05},
 	}}, p.Analysis)
 	assert.Equal(t, 1, p.Looks(0), "7m / 5m rounds down")
@@ -99,7 +99,7 @@ analysis:
 			want := Plan{
 				Environment: "staging", Baseline: "1.0.0",
 				Stages: []Stage{{Traffic: 20, Analysis: 10 * time.Minute}, {Traffic: 100, Analysis: 10 * time.Minute}},
-				Analysis: Analysis{Provider: "thanos", Interval: 5 * time.Minute, Metrics: []Metric{
+				Analysis: Analysis{Provider: "thanos", Interval: 5 * time.Minute, ConsecutiveErrorLimit: 3, Metrics: []Metric{
 					{Name: "errors", Query: "q", Direction: "increase_is_bad", Tolerance: 0.1, Critical: true},
 				}},
 			}
@@ -121,6 +121,12 @@ func TestParsePlanInvalid(t *testing.T) {
 		{"unknown field", `{"stage": []}`, ``, "spec.rollout.stage: unknown field (want one of [environment baseline stages analysis])"},
 		{"unknown stage field", `{"stages": [{"traffic": 100, "weight": 1}]}`, ``, "spec.rollout.stages[0].weight: unknown field"},
 		{"unknown analysis field", `{"analysis": {"intervals": "5m"}}`, ``, "spec.rollout.analysis.intervals: unknown field"},
+		{"error limit zero", `{"analysis": {"consecutive_error_limit": 0}, "stages": [{"traffic": 100}]}`, ``,
+			"spec.rollout.analysis.consecutive_error_limit: 0 is not a whole number from 1 to 100"},
+		{"error limit fraction", `{"analysis": {"consecutive_error_limit": 1.5}, "stages": [{"traffic": 100}]}`, ``,
+			"spec.rollout.analysis.consecutive_error_limit: 1.5 is not a whole number"},
+		{"error limit type", `{"analysis": {"consecutive_error_limit": "3"}, "stages": [{"traffic": 100}]}`, ``,
+			"spec.rollout.analysis.consecutive_error_limit: want a number, got a string"},
 		{"analysis not a mapping", `{"analysis": "5m"}`, ``, "spec.rollout.analysis: want a mapping, got a string"},
 		{"environment type", `{"environment": 5, "stages": [{"traffic": 100}]}`, ``, "spec.rollout.environment: want a string, got a number"},
 		{"environment empty", `{"environment": "", "stages": [{"traffic": 100}]}`, ``, "spec.rollout.environment: empty"},
