@@ -63,6 +63,9 @@ func bucket(since time.Time, base, canary []Point, maxPoints int) (series, strin
 	s.unit = axisUnit(s.width)
 	s.base = means(base, start, s.width, n)
 	s.canary = means(canary, start, s.width, n)
+	if lo, hi := axisRange(s.base, s.canary); math.IsInf(hi-lo, 0) || math.IsNaN(hi-lo) {
+		return series{}, "values too large to draw"
+	}
 	return s, ""
 }
 

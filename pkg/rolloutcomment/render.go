@@ -34,25 +34,20 @@ func render(v View, charts bool) string {
 type phaseLook struct{ emoji, words string }
 
 func lookOf(phase string) phaseLook {
-	switch rollout.Phase(phase) {
-	case rollout.Deploying:
-		return phaseLook{"🚀", "deploying"}
-	case rollout.Analyzing:
-		return phaseLook{"🔬", "analysing"}
-	case rollout.Waiting:
-		return phaseLook{"✋", "waiting for /promote"}
-	case rollout.Paused:
-		return phaseLook{"⏸️", "paused"}
-	case rollout.Promoted:
-		return phaseLook{"✅", "promoted to 100 %"}
-	case rollout.RolledBack:
-		return phaseLook{"⏪", "rolled back"}
-	case rollout.Aborted:
-		return phaseLook{"🛑", "aborted"}
-	case rollout.Failed:
-		return phaseLook{"💥", "failed"}
+	l, ok := map[rollout.Phase]phaseLook{
+		rollout.Deploying:  {"🚀", "deploying"},
+		rollout.Analyzing:  {"🔬", "analysing"},
+		rollout.Waiting:    {"✋", "waiting for /promote"},
+		rollout.Paused:     {"⏸️", "paused"},
+		rollout.Promoted:   {"✅", "promoted to 100 %"},
+		rollout.RolledBack: {"⏪", "rolled back"},
+		rollout.Aborted:    {"🛑", "aborted"},
+		rollout.Failed:     {"💥", "failed"},
+	}[rollout.Phase(phase)]
+	if !ok {
+		return phaseLook{"❔", markdown.Text(phase)}
 	}
-	return phaseLook{"❔", markdown.Text(phase)}
+	return l
 }
 
 func writeHeading(b *strings.Builder, v View) {
@@ -83,7 +78,7 @@ func commit(repo, head string) string {
 		if head == "" {
 			return ""
 		}
-		return markdown.Code(markdown.Truncate(head, 12))
+		return markdown.Text(markdown.Truncate(head, 12))
 	}
 	short := markdown.Code(head[:7])
 	if !isRepoURL(repo) {
@@ -227,23 +222,20 @@ func writePlan(b *strings.Builder, v View) {
 }
 
 func stageState(state string) string {
-	switch state {
-	case "pending":
-		return "⚪ pending"
-	case "deploying":
-		return "🚀 deploying"
-	case "analysing", "analyzing":
-		return "🔬 analysing"
-	case "passed":
-		return "✅ passed"
-	case "failed":
-		return "❌ failed"
-	case "skipped":
-		return "⏭️ skipped"
-	case "waiting":
-		return "✋ waiting"
+	shown, ok := map[string]string{
+		"pending":   "⚪ pending",
+		"deploying": "🚀 deploying",
+		"analysing": "🔬 analysing",
+		"analyzing": "🔬 analysing",
+		"passed":    "✅ passed",
+		"failed":    "❌ failed",
+		"skipped":   "⏭️ skipped",
+		"waiting":   "✋ waiting",
+	}[state]
+	if !ok {
+		return markdown.Text(state)
 	}
-	return markdown.Text(state)
+	return shown
 }
 
 func writeAnalysis(b *strings.Builder, v View) {
