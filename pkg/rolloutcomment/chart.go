@@ -3,6 +3,7 @@ package rolloutcomment
 import (
 	"fmt"
 	"math"
+	"strconv"
 	"strings"
 	"time"
 	"unicode"
@@ -63,8 +64,8 @@ func bucket(since time.Time, base, canary []Point, maxPoints int) (series, strin
 	s.unit = axisUnit(s.width)
 	s.base = means(base, start, s.width, n)
 	s.canary = means(canary, start, s.width, n)
-	if lo, hi := axisRange(s.base, s.canary); math.IsInf(hi-lo, 0) || math.IsNaN(hi-lo) {
-		return series{}, "values too large to draw"
+	if _, ok := axisOf(s.base, s.canary); !ok {
+		return series{}, "values beyond what a chart can show in plain decimals"
 	}
 	return s, ""
 }
@@ -171,10 +172,22 @@ func fillGaps(v []float64, count []int) {
 	}
 }
 
-// axisRange is the y axis of a chart: the data's range widened by a tenth
-// on each side and rounded outward, never below zero for data that is not.
-func axisRange(sides ...[]float64) (lo, hi float64) {
-	lo, hi = math.Inf(1), math.Inf(-1)
+// maxMagnitude bounds the values a chart shows: beyond it plain decimals
+// (all Mermaid reads) would be walls of digits.
+const maxMagnitude = 1e15
+
+// axis is a chart's y axis, and the decimals that show a thousandth of it.
+type axis struct {
+	lo, hi   float64
+	decimals int
+}
+
+// axisOf is the y axis for the data: its range widened by a tenth on each
+// side and rounded outward, never below zero for data that is not. It is
+// not ok when the values are too large or their spread too small to show
+// in plain decimals.
+func axisOf(sides ...[]float64) (axis, bool) {
+	lo, hi := math.Inf(1), math.Inf(-1)
 	for _, vs := range sides {
 		for _, v := range vs {
 			lo, hi = math.Min(lo, v), math.Max(hi, v)
@@ -187,13 +200,27 @@ func axisRange(sides ...[]float64) (lo, hi float64) {
 	if pad == 0 {
 		pad = 1
 	}
-	low := lo - pad
+	low, high := lo-pad, hi+pad
 	if lo >= 0 && low < 0 {
 		low = 0
 	}
-	high := hi + pad
-	step := math.Pow(10, math.Floor(math.Log10(high-low))-1)
-	return math.Floor(low/step) * step, math.Ceil(high/step) * step
+	exp := int(math.Floor(math.Log10(high-low))) - 1
+	step := math.Pow(10, float64(exp))
+	a := axis{lo: math.Floor(low/step) * step, hi: math.Ceil(high/step) * step, decimals: max(0, 1-exp)}
+	ok := math.Max(math.Abs(a.lo), math.Abs(a.hi)) < maxMagnitude && a.decimals <= maxDecimals
+	return a, ok
+}
+
+// format writes v with the axis's decimals, without trailing zeros.
+func (a axis) format(v float64) string {
+	s := strconv.FormatFloat(v, 'f', a.decimals, 64)
+	if strings.Contains(s, ".") {
+		s = strings.TrimRight(strings.TrimRight(s, "0"), ".")
+	}
+	if s == "-0" {
+		return "0"
+	}
+	return s
 }
 
 // writeChart writes a metric's series as a Mermaid xychart: baseline grey,
@@ -204,7 +231,7 @@ func writeChart(b *strings.Builder, name string, s series) {
 	if s.since {
 		from = "the window opened"
 	}
-	lo, hi := axisRange(s.base, s.canary)
+	y, _ := axisOf(s.base, s.canary)
 	last := time.Duration(len(s.base)-1) * s.width / s.unit
 	b.WriteString("```mermaid\n")
 	fmt.Fprintf(b, "%%%%{init: {\"xyChart\": {\"width\": 640, \"height\": 260}, "+
@@ -212,19 +239,19 @@ func writeChart(b *strings.Builder, name string, s series) {
 	b.WriteString("xychart-beta\n")
 	fmt.Fprintf(b, "  title \"%s\"\n", mermaidTitle(name))
 	fmt.Fprintf(b, "  x-axis \"%s since %s\" 0 --> %d\n", unit, from, last)
-	fmt.Fprintf(b, "  y-axis %s --> %s\n", fixed(lo, sigDigits), fixed(hi, sigDigits))
-	writeLine(b, s.base)
-	writeLine(b, s.canary)
+	fmt.Fprintf(b, "  y-axis %s --> %s\n", y.format(y.lo), y.format(y.hi))
+	writeLine(b, y, s.base)
+	writeLine(b, y, s.canary)
 	b.WriteString("```\n")
 }
 
-func writeLine(b *strings.Builder, vs []float64) {
+func writeLine(b *strings.Builder, y axis, vs []float64) {
 	b.WriteString("  line [")
 	for i, v := range vs {
 		if i > 0 {
 			b.WriteString(", ")
 		}
-		b.WriteString(fixed(v, sigDigits))
+		b.WriteString(y.format(v))
 	}
 	b.WriteString("]\n")
 }

@@ -58,7 +58,7 @@ func TestBucket(t *testing.T) {
 		{name: "only NaN on the canary", base: every(start, time.Minute, 3, constant(1)),
 			canary: every(start, time.Minute, 3, constant(math.NaN())), why: "no canary samples"},
 		{name: "beyond float64 once averaged", base: every(start, time.Minute, 3, constant(math.MaxFloat64)),
-			canary: every(start, time.Second, 3, constant(-math.MaxFloat64)), why: "values too large to draw"},
+			canary: every(start, time.Second, 3, constant(-math.MaxFloat64)), why: "values beyond what a chart can show in plain decimals"},
 		{name: "one instant", base: every(start, 0, 3, constant(1)), canary: every(start, 0, 3, constant(2)),
 			why: "too few samples for a chart"},
 	}
@@ -122,23 +122,38 @@ func TestBucketStartsAtSince(t *testing.T) {
 	assert.Len(t, s.base, 20)
 }
 
-func TestAxisRange(t *testing.T) {
+func TestAxisOf(t *testing.T) {
 	tests := []struct {
 		name   string
 		sides  [][]float64
-		lo, hi float64
+		lo, hi string
+		line   string
+		ok     bool
 	}{
-		{"padded and rounded", [][]float64{{114.1, 125.9}, {116.2, 130}}, 112, 132},
-		{"never below zero for positive data", [][]float64{{0.001, 0.5}}, 0, 0.55},
-		{"negative data may go below zero", [][]float64{{-1, 1}}, -1.2, 1.2},
-		{"flat", [][]float64{{5, 5}, {5}}, 4.5, 5.5},
-		{"all zero", [][]float64{{0, 0}}, 0, 1},
+		{"padded and rounded", [][]float64{{114.14, 125.96}, {116.2, 130}}, "112", "132", "114.1 126", true},
+		{"never below zero for positive data", [][]float64{{0.001, 0.5}}, "0", "0.55", "0.001 0.5", true},
+		{"negative data may go below zero", [][]float64{{-1, 1}}, "-1.2", "1.2", "-1 1", true},
+		{"a thousandth of the axis", [][]float64{{0.0021234567, 0.0019}}, "0.00187", "0.00215", "0.002123 0.0019", true},
+		{"flat", [][]float64{{5, 5}, {5}}, "4.5", "5.5", "5 5", true},
+		{"all zero", [][]float64{{0, 0}}, "0", "1", "0 0", true},
+		{"huge", [][]float64{{1e300, 2e300}}, "", "", "", false},
+		{"beyond float64", [][]float64{{math.MaxFloat64, -math.MaxFloat64}}, "", "", "", false},
+		{"too fine a spread", [][]float64{{1e-300, 2e-300}}, "", "", "", false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			lo, hi := axisRange(tt.sides...)
-			assert.InDelta(t, tt.lo, lo, 1e-9)
-			assert.InDelta(t, tt.hi, hi, 1e-9)
+			a, ok := axisOf(tt.sides...)
+			require.Equal(t, tt.ok, ok)
+			if !ok {
+				return
+			}
+			assert.Equal(t, tt.lo, a.format(a.lo))
+			assert.Equal(t, tt.hi, a.format(a.hi))
+			var line []string
+			for _, v := range tt.sides[0] {
+				line = append(line, a.format(v))
+			}
+			assert.Equal(t, tt.line, strings.Join(line, " "))
 		})
 	}
 }
@@ -169,6 +184,6 @@ func TestWriteChart(t *testing.T) {
 		"  x-axis \"minutes since the window opened\" 0 --> 2\n"+
 		"  y-axis 0 --> 3.3\n"+
 		"  line [1, 2.5, 3]\n"+
-		"  line [1.25, 2, 0.000012]\n"+
+		"  line [1.25, 2, 0]\n"+
 		"```\n", b.String())
 }

@@ -19,23 +19,14 @@ const sigDigits = 4
 const maxDecimals = 12
 
 // fixed formats v in plain decimal notation with about sig significant
-// digits and no trailing zeros: 123.4, 0.01234, 12346. It never uses an
-// exponent, which Mermaid's number grammar does not accept. v must be
-// finite.
+// digits and no trailing zeros: 123.4, 0.01234, 12346. v must be finite.
 func fixed(v float64, sig int) string {
 	if v == 0 {
 		return "0"
 	}
 	decimals := sig - 1 - int(math.Floor(math.Log10(math.Abs(v))))
 	decimals = max(0, min(decimals, maxDecimals))
-	s := strconv.FormatFloat(v, 'f', decimals, 64)
-	if strings.Contains(s, ".") {
-		s = strings.TrimRight(strings.TrimRight(s, "0"), ".")
-	}
-	if s == "-0" {
-		return "0"
-	}
-	return s
+	return axis{decimals: decimals}.format(v)
 }
 
 // value formats a measured value for a table: four significant digits,
