@@ -70,11 +70,20 @@ func bucket(since time.Time, base, canary []Point, maxPoints int) (series, strin
 	return s, ""
 }
 
-// finite drops the samples without a finite value.
+// finite drops the samples without a finite value, copying only when
+// there is one to drop.
 func finite(ps []Point) []Point {
-	out := make([]Point, 0, len(ps))
-	for _, p := range ps {
-		if !math.IsNaN(p.V) && !math.IsInf(p.V, 0) {
+	ok := func(p Point) bool { return !math.IsNaN(p.V) && !math.IsInf(p.V, 0) }
+	i := 0
+	for i < len(ps) && ok(ps[i]) {
+		i++
+	}
+	if i == len(ps) {
+		return ps
+	}
+	out := append(make([]Point, 0, len(ps)), ps[:i]...)
+	for _, p := range ps[i:] {
+		if ok(p) {
 			out = append(out, p)
 		}
 	}

@@ -120,10 +120,11 @@ type Point struct {
 	V float64
 }
 
-// Note renders a notice: the text escaped as inert Markdown, and the
-// notice's marker. It is cut to fit a comment.
+// Note renders a notice: the text escaped as inert Markdown on one line
+// (markdown.Text cuts it to markdown.MaxText characters, well within a
+// comment), then the notice's marker.
 func Note(rolloutID int64, seq int, text string) string {
-	return NoteMarker(rolloutID, seq) + "\n" + markdown.Text(text)
+	return markdown.Text(text) + "\n\n" + NoteMarker(rolloutID, seq)
 }
 
 // Status renders the status comment: it starts with Marker(v.RolloutID)

@@ -51,8 +51,8 @@ func FuzzStatus(f *testing.F) {
 		assertMermaidInert(t, got)
 
 		note := Note(42, n, reason)
-		require.True(t, strings.HasPrefix(note, NoteMarker(42, n)+"\n"))
+		require.True(t, strings.HasSuffix(note, "\n\n"+NoteMarker(42, n)))
 		require.LessOrEqual(t, len(note), MaxLen)
-		assert.NotContains(t, strings.TrimPrefix(note, NoteMarker(42, n)), "<")
+		assert.NotContains(t, strings.TrimSuffix(note, NoteMarker(42, n)), "<")
 	})
 }

@@ -53,8 +53,7 @@ func lookOf(phase string) phaseLook {
 func writeHeading(b *strings.Builder, v View) {
 	l := lookOf(v.Phase)
 	fmt.Fprintf(b, "### %s Canary of %s %s: %s\n\n", l.emoji, markdown.Text(v.Model), markdown.Text(v.Version), l.words)
-	fmt.Fprintf(b, "**%s** against baseline **%s** in **%s**", markdown.Text(v.Version), markdown.Text(v.Baseline),
-		markdown.Text(v.Environment))
+	fmt.Fprintf(b, "%s against baseline %s in %s", strong(v.Version), strong(v.Baseline), strong(v.Environment))
 	if c := commit(v.RepoURL, v.HeadSHA); c != "" {
 		b.WriteString(", commit " + c)
 	}
@@ -69,6 +68,15 @@ func writeHeading(b *strings.Builder, v View) {
 		}
 		b.WriteString(".\n")
 	}
+}
+
+// strong escapes s and sets it in bold, or shows a dash when it is empty
+// (an empty "****" would print as is).
+func strong(s string) string {
+	if strings.TrimSpace(s) == "" {
+		return "—"
+	}
+	return "**" + markdown.Text(strings.TrimSpace(s)) + "**"
 }
 
 // commit shows the head commit short, linked to the repository when both

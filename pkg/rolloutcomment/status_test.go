@@ -1,6 +1,7 @@
 package rolloutcomment
 
 import (
+	"fmt"
 	"math"
 	"strings"
 	"testing"
@@ -306,6 +307,48 @@ func TestMarkers(t *testing.T) {
 
 func TestNote(t *testing.T) {
 	got := Note(7, 3, "@alice rolled back fraud-scorer <b>now</b>\nsecond line")
-	assert.Equal(t, "<!-- modelgate:rollout=7:note=3 -->\n@\u2060alice rolled back fraud-scorer &lt;b&gt;now&lt;/b&gt; second line", got)
+	assert.Equal(t, "@\u2060alice rolled back fraud-scorer &lt;b&gt;now&lt;/b&gt; second line\n\n<!-- modelgate:rollout=7:note=3 -->", got)
 	assert.LessOrEqual(t, len(Note(7, 3, strings.Repeat("&", 100000))), MaxLen)
+}
+
+func TestStatusOfAnEmptyView(t *testing.T) {
+	got := Status(View{RolloutID: 3, Phase: "launching", HeadSHA: "not-a-sha", RepoURL: "https://github.com/acme/models"})
+	assert.True(t, strings.HasPrefix(got, Marker(3)+"\n"))
+	assert.Contains(t, got, "### ❔ Canary of  : launching")
+	assert.Contains(t, got, "— against baseline — in —, commit not-a-sha.")
+	assert.NotContains(t, got, "](https", "only a commit id is linked")
+	assert.NotContains(t, got, "| stage |")
+}
+
+func TestCommitLinksOnlyWhatLooksRight(t *testing.T) {
+	head := "0123456789abcdef0123456789abcdef01234567"
+	tests := []struct{ repo, head, want string }{
+		{"https://github.com/acme/models", head, "[`0123456`](https://github.com/acme/models/commit/" + head + ")"},
+		{"https://ghe.example.com:8443/acme/models", head, "[`0123456`](https://ghe.example.com:8443/acme/models/commit/" + head + ")"},
+		{"", head, "`0123456`"},
+		{"http://github.com/acme/models", head, "`0123456`"},
+		{"https://github.com/acme/models)[x](javascript:alert(1)", head, "`0123456`"},
+		{"https://github.com/acme/models/", head, "`0123456`"},
+		{"https://github.com/acme/models", "", ""},
+		{"https://github.com/acme/models", "main", "main"},
+	}
+	for _, tt := range tests {
+		assert.Equal(t, tt.want, commit(tt.repo, tt.head), "commit(%q, %q)", tt.repo, tt.head)
+	}
+}
+
+// BenchmarkStatus renders the largest comment the limit test uses: 50
+// metrics of 10,000 samples a side.
+func BenchmarkStatus(b *testing.B) {
+	v := analysing()
+	v.Analysis.Metrics = nil
+	for i := range 50 {
+		m := latency(v.Analysis.Since, 10000, 123)
+		m.Name = fmt.Sprintf("metric_%d", i)
+		v.Analysis.Metrics = append(v.Analysis.Metrics, m)
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		_ = Status(v)
+	}
 }
