@@ -144,9 +144,26 @@ func writeOutcome(b *strings.Builder, v View) {
 			}
 		}
 	}
+	if v.Phase == string(rollout.Promoted) {
+		fmt.Fprintf(b, "\n%s now serves all traffic in %s, after %s.\n", strong(v.Version), strong(v.Environment), stagesPassed(v.Stages))
+	}
 	if next := nextStep(v); next != "" {
 		fmt.Fprintf(b, "\n%s\n", next)
 	}
+}
+
+// stagesPassed counts the stages that passed, in words.
+func stagesPassed(stages []Stage) string {
+	n := 0
+	for _, s := range stages {
+		if s.State == "passed" {
+			n++
+		}
+	}
+	if n == 1 {
+		return "1 stage that passed"
+	}
+	return fmt.Sprintf("%d stages that passed", n)
 }
 
 // failure says of a failed metric by how much it moved and with what

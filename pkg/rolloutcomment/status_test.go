@@ -174,7 +174,8 @@ func TestStatusShowsWhatMatters(t *testing.T) {
 		{"the provider's error", pausedProvider(), []string{
 			"⏸️", "The metrics provider failed: query latency\\_p99\\_ms&#58;", "⚪ nodata", "| — | — | — |", "`/resume`",
 		}},
-		{"the final summary", promoted(), []string{"✅ Canary of fraud-scorer 2.1.0: promoted to 100 %", "took 3h55m"}},
+		{"the final summary", promoted(), []string{"✅ Canary of fraud-scorer 2.1.0: promoted to 100 %", "took 3h55m",
+			"**2.1.0** now serves all traffic in **production**, after 4 stages that passed."}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
