@@ -268,7 +268,7 @@ func TestRolloutLatencyRegressionRollsBackAt25(t *testing.T) {
 	assert.Equal(t, "failure", statuses[len(statuses)-1].State)
 	assert.Contains(t, statuses[len(statuses)-1].Description, "latency_p99_ms +")
 	all := strings.Join(rs.replies(3), "\n")
-	assert.Regexp(t, `latency_p99_ms \+[0-9.]+ % \[\+[0-9.]+ %, \+[0-9.]+ %\], fail, p=[0-9.e-]+ \(99 % at look \d of 2\)`, all,
+	assert.Regexp(t, `latency\\_p99\\_ms \+[0-9.]+ % \\\[\+[0-9.]+ %, \+[0-9.]+ %\\\], fail, p=[0-9.e-]+ \\\(99 % at look \d of 2\\\)`, all,
 		"the notice says which metric failed, by how much, with what confidence")
 }
 

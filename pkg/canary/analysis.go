@@ -58,7 +58,7 @@ func (e *Engine) runAnalysis(ctx context.Context, id int64, look int) error {
 func (e *Engine) judgeLook(ctx context.Context, l loaded, look int) (*analysis, rollout.Event, error) {
 	st, plan := l.rec.State, l.plan
 	looks := plan.Looks(st.Stage)
-	a := &analysis{At: e.now(), Look: look, Looks: looks}
+	a := &analysis{At: e.now(), Since: st.Since, Look: look, Looks: looks}
 	unavailable := func(reason string) (*analysis, rollout.Event, error) {
 		a.Decision, a.Error = "nodata", reason
 		return a, rollout.AnalysisUnavailable{Look: look, Reason: reason}, nil

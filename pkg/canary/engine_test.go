@@ -86,7 +86,7 @@ func TestRegressionRollsBackAtOnce(t *testing.T) {
 	first := h.gh.deployments[0].ID
 	assert.Equal(t, []string{"in_progress", "failure"}, h.gh.statuses[first])
 	note := h.gh.bodies()[1]
-	assert.Contains(t, note, "latency_p99_ms +")
+	assert.Contains(t, note, `latency\_p99\_ms +`)
 	assert.Contains(t, note, "fail, p=")
 	assert.Contains(t, note, "traffic returns to 3.1.0")
 }
@@ -178,7 +178,7 @@ func TestNoDataPausesAfterTheConfiguredLimit(t *testing.T) {
 	assert.Equal(t, "paused", h.phase())
 	assert.Len(t, h.gh.tasks(), 1, "never a promotion without data")
 	notes := strings.Join(h.gh.bodies(), "\n")
-	assert.Contains(t, notes, "failed 2 times in a row (no data (latency_p99_ms:")
+	assert.Contains(t, notes, `failed 2 times in a row \(no data \(latency\_p99\_ms&#58; baseline has no samples`)
 }
 
 func TestDeploymentFailureEndsRollout(t *testing.T) {

@@ -61,6 +61,7 @@ type effect struct {
 // analysis is one judgement as stored: numbers that may be NaN are nums.
 type analysis struct {
 	At       time.Time        `json:"at"`
+	Since    time.Time        `json:"since"`
 	Look     int              `json:"look"`
 	Looks    int              `json:"looks"`
 	Decision string           `json:"decision"`

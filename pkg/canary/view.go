@@ -12,7 +12,7 @@ func (e *Engine) view(l loaded) rolloutcomment.View {
 		RolloutID: l.row.ID, Model: l.row.Model, Version: st.Version, Baseline: st.Baseline,
 		Environment: l.row.Environment, HeadSHA: l.row.HeadSHA, RepoURL: e.webURL() + "/" + l.row.Repo,
 		StartedBy: l.row.StartedBy, Phase: string(st.Phase), Reason: st.Reason, Current: st.Stage,
-		Interval: l.plan.Analysis.Interval, UpdatedAt: e.now(),
+		Interval: l.plan.Analysis.Interval, UpdatedAt: e.now(), StartedAt: l.row.CreatedAt,
 	}
 	if st.Phase == rollout.Analyzing {
 		v.Look, v.Looks = st.Look, l.plan.Looks(st.Stage)
@@ -57,7 +57,7 @@ func stageState(i int, st rollout.State) string {
 }
 
 func (a *analysis) view() *rolloutcomment.Analysis {
-	out := &rolloutcomment.Analysis{At: a.At, Look: a.Look, Looks: a.Looks, Decision: a.Decision, Reason: a.Reason, Error: a.Error}
+	out := &rolloutcomment.Analysis{At: a.At, Since: a.Since, Look: a.Look, Looks: a.Looks, Decision: a.Decision, Reason: a.Reason, Error: a.Error}
 	for _, m := range a.Metrics {
 		out.Metrics = append(out.Metrics, rolloutcomment.Metric{
 			Name: m.Name, Direction: m.Direction, Tolerance: m.Tolerance, Critical: m.Critical,
