@@ -209,6 +209,7 @@ var (
 	getContent = "GET /repos/" + repo + "/contents/models/fraud/model.yaml"
 	reviews    = "GET /repos/" + repo + "/pulls/1/reviews"
 	checkRuns  = "GET /repos/" + repo + "/commits/{sha}/check-runs"
+	getConfig  = "GET /repos/" + repo + "/contents/.github/modelgate.yml"
 )
 
 func TestScenarioCommands(t *testing.T) {
@@ -224,7 +225,7 @@ func TestScenarioCommands(t *testing.T) {
 		{name: "help", load: func(s *scenario) map[string]any { return s.comment(1, "alice", "/help") },
 			calls: []string{token, react, permission("alice"), reply(1)}, reply: "modelgate commands", state: "done"},
 		{name: "canary authorized, validation not run", load: func(s *scenario) map[string]any { return s.comment(1, "alice", "/canary") },
-			calls: []string{token, react, permission("alice"), getPull, listFiles, getContent, reviews, checkRuns, reply(1)},
+			calls: []string{token, react, permission("alice"), getPull, listFiles, getContent, reviews, getConfig, checkRuns, reply(1)},
 			reply: "no check run named like `modelgate` has run on", state: "refused"},
 		{name: "no write access", load: func(s *scenario) map[string]any { return s.comment(1, "rita", "/promote") },
 			calls: []string{token, react, permission("rita"), reply(1)}, reply: "@rita needs write access", state: "refused"},
@@ -233,10 +234,14 @@ func TestScenarioCommands(t *testing.T) {
 		}, load: func(s *scenario) map[string]any { return s.comment(2, "forker", "/canary") },
 			calls: []string{token, react, permission("forker"), reply(2)}, reply: "@forker needs write access", state: "refused"},
 		{name: "writer on a fork's PR", setup: func(s *scenario) {
-			s.gh.AddPullRequest(repo, fakegithub.PullRequest{Number: 2, Author: "forker", HeadRepo: "forker/Hello-World"})
+			pr := s.gh.AddPullRequest(repo, fakegithub.PullRequest{Number: 2, Author: "forker", HeadRepo: "forker/Hello-World",
+				Files: []fakegithub.File{{Filename: "models/fraud/model.yaml"}}})
+			s.gh.SetFile(repo, pr.HeadSHA, "models/fraud/model.yaml", []byte(manifestYAML))
 		}, load: func(s *scenario) map[string]any { return s.comment(2, "alice", "/canary") },
-			calls: []string{token, react, permission("alice"), "GET /repos/" + repo + "/pulls/2", reply(2)},
-			reply: "comes from the fork forker/Hello-World", state: "refused"},
+			calls: []string{token, react, permission("alice"), "GET /repos/" + repo + "/pulls/2", "GET /repos/" + repo + "/pulls/2/files",
+				"GET /repos/" + repo + "/contents/models/fraud/model.yaml", "GET /repos/" + repo + "/pulls/2/reviews",
+				getConfig, reply(2)},
+			reply: "comes from the fork `forker/Hello-World`; modelgate deploys forks only where", state: "refused"},
 		{name: "other bot", load: func(s *scenario) map[string]any {
 			p := s.comment(1, "dependabot[bot]", "/canary")
 			fakegithub.SetPath(p, "comment.user.type", "Bot")

@@ -25,20 +25,24 @@ func (e *Engine) Canary(ctx context.Context, req chatops.Request) (chatops.Outco
 		return e.dryRun(ctx, gh, req)
 	}
 	var r reply
-	if why, err := e.commitRefusal(ctx, gh, req); err != nil || why != "" {
+	cfg, err := e.repoConfig(ctx, gh, req.Repo)
+	if err != nil {
+		r.refuse("%s", markdown.Text(err.Error()))
+		return r.outcome(), nil
+	}
+	why := forkRefusal(req, cfg)
+	if why == "" {
+		why, err = e.commitRefusal(ctx, gh, req)
+	}
+	if err != nil || why != "" {
 		if err != nil {
 			return chatops.Outcome{}, err
 		}
 		r.refuse("%s", why)
 		return r.outcome(), nil
 	}
-	defaults, err := e.repoDefaults(ctx, gh, req.Repo)
-	if err != nil {
-		r.refuse("%s", markdown.Text(err.Error()))
-		return r.outcome(), nil
-	}
 	for _, t := range req.Targets {
-		p, why, err := e.prepare(ctx, req, t, defaults)
+		p, why, err := e.prepare(ctx, req, t, cfg.Rollout)
 		if err != nil {
 			return chatops.Outcome{}, err
 		}
@@ -92,12 +96,12 @@ func (e *Engine) commitRefusal(ctx context.Context, gh GitHub, req chatops.Reque
 	return "", nil
 }
 
-// repoDefaults reads the default rollout plan from .github/modelgate.yml
-// on the default branch: the pull request cannot change it.
-func (e *Engine) repoDefaults(ctx context.Context, gh GitHub, repo chatops.Repo) (map[string]any, error) {
+// repoConfig reads .github/modelgate.yml from the default branch: the
+// pull request cannot change the rules that apply to it.
+func (e *Engine) repoConfig(ctx context.Context, gh GitHub, repo chatops.Repo) (*config.Config, error) {
 	raw, err := gh.FileAt(ctx, repo, config.Path, "")
 	if errors.Is(err, chatops.ErrNotFound) {
-		return nil, nil
+		return &config.Config{}, nil
 	}
 	if err != nil {
 		return nil, fmt.Errorf("read %s of the default branch: %w", config.Path, err)
@@ -106,7 +110,18 @@ func (e *Engine) repoDefaults(ctx context.Context, gh GitHub, repo chatops.Repo)
 	if err != nil {
 		return nil, fmt.Errorf("the default branch's %w", err)
 	}
-	return cfg.Rollout, nil
+	return cfg, nil
+}
+
+// forkRefusal refuses a pull request from a fork unless the repository's
+// configuration lets forks be deployed.
+func forkRefusal(req chatops.Request, cfg *config.Config) string {
+	pr := req.PullRequest
+	if pr.HeadRepo == "" || pr.HeadRepo == req.Repo.FullName() || cfg.Bot.AllowForks {
+		return ""
+	}
+	return fmt.Sprintf("#%d comes from the fork %s; modelgate deploys forks only where `.github/modelgate.yml` on the default branch sets `bot: {allow-forks: true}`.",
+		pr.Number, markdown.Code(pr.HeadRepo))
 }
 
 // prepared is a rollout ready to start.

@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/modelgate/modelgate/pkg/chatops"
+	"github.com/modelgate/modelgate/pkg/config"
 	"github.com/modelgate/modelgate/pkg/markdown"
 	"github.com/modelgate/modelgate/pkg/rollout"
 	"github.com/modelgate/modelgate/pkg/store"
@@ -18,6 +19,15 @@ func (e *Engine) dryRun(ctx context.Context, gh GitHub, req chatops.Request) (ch
 	fmt.Fprintf(&b, "**Dry run: nothing was deployed and nothing changed.** `/canary` would deploy commit %s, the head of #%d.\n\n",
 		short(req.PullRequest.HeadSHA), req.PullRequest.Number)
 	gates := newGates()
+	cfg, cfgErr := e.repoConfig(ctx, gh, req.Repo)
+	if cfgErr != nil {
+		gates.add(false, "repository configuration", markdown.Text(cfgErr.Error()))
+		cfg = &config.Config{}
+	}
+	why := forkRefusal(req, cfg)
+	if why != "" {
+		gates.add(false, "fork", why)
+	}
 	why, err := e.commitRefusal(ctx, gh, req)
 	if err != nil {
 		return chatops.Outcome{}, err
@@ -29,12 +39,8 @@ func (e *Engine) dryRun(ctx context.Context, gh GitHub, req chatops.Request) (ch
 		gates.add(true, "governance policies", "allow it")
 	}
 	gates.add(true, "approvals", approvals(req.Approvers))
-	defaults, err := e.repoDefaults(ctx, gh, req.Repo)
-	if err != nil {
-		gates.add(false, "repository configuration", markdown.Text(err.Error()))
-	}
 	for _, t := range req.Targets {
-		if err := e.dryRunTarget(ctx, req, t, defaults, &gates, &b); err != nil {
+		if err := e.dryRunTarget(ctx, req, t, cfg.Rollout, &gates, &b); err != nil {
 			return chatops.Outcome{}, err
 		}
 	}

@@ -232,6 +232,7 @@ func TestCanaryRefusals(t *testing.T) {
 		want  string
 	}{
 		{"draft", func(h *harness, r *chatops.Request) { r.PullRequest.Draft = true }, "is a draft"},
+		{"fork", func(h *harness, r *chatops.Request) { r.PullRequest.HeadRepo = "evil/models" }, "comes from the fork `evil/models`"},
 		{"validation failed", func(h *harness, _ *chatops.Request) {
 			h.gh.checks = []CheckRun{{Name: "modelgate", Status: "completed", Conclusion: "failure"}}
 		}, "concluded failure"},
@@ -267,6 +268,16 @@ func TestCanaryRefusals(t *testing.T) {
 			assert.Empty(t, h.gh.tasks())
 		})
 	}
+}
+
+func TestForksAllowedByTheDefaultBranchConfig(t *testing.T) {
+	h := newHarness(t)
+	h.gh.files[":.github/modelgate.yml"] = []byte("bot: {allow-forks: true}\n")
+	req := h.request("/canary", autoPlan)
+	req.PullRequest.HeadRepo = "friend/models"
+	out, err := h.eng.Canary(context.Background(), req)
+	require.NoError(t, err)
+	assert.False(t, out.Refused, out.Reply)
 }
 
 func TestOneRolloutPerModelAndEnvironment(t *testing.T) {

@@ -25,10 +25,6 @@ func (s *Service) rollout(ctx context.Context, r *run, perm string) (Outcome, er
 	if pr.State != "open" {
 		return refuse("#%d is %s; rollout commands need an open pull request.", pr.Number, pr.State), nil
 	}
-	if pr.HeadRepo != r.ev.Repo.FullName() {
-		return refuse("#%d comes from the fork %s; modelgate deploys only branches of %s.",
-			pr.Number, escapeText(pr.HeadRepo), r.ev.Repo.FullName()), nil
-	}
 	targets, refusal, err := s.targets(ctx, r, pr)
 	if err != nil || refusal != "" {
 		return refuse("%s", refusal), err

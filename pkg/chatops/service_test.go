@@ -150,8 +150,9 @@ func TestHandleCommentOutcomes(t *testing.T) {
 		{name: "policy refuses", ev: body("/promote"), setup: func(_ *memGitHub, p *fakePolicy) {
 			p.reasons = []string{"a high-risk model needs 2 approvals before it leaves 5 % (has 0)"}
 		}, calls: "react permission pr files content reviews comment", reply: "- a high-risk model needs 2 approvals", state: "refused"},
-		{name: "fork", ev: body("/canary"), setup: func(g *memGitHub, _ *fakePolicy) { g.pr.HeadRepo = "evil/models" },
-			calls: "react permission pr comment", reply: "comes from the fork evil/models", state: "refused"},
+		{name: "fork goes to the engine, which reads the repository's configuration", ev: body("/canary"),
+			setup: func(g *memGitHub, _ *fakePolicy) { g.pr.HeadRepo = "evil/models" },
+			calls: "react permission pr files content reviews comment", reply: "authorized and recorded", state: "done"},
 		{name: "closed PR", ev: body("/canary"), setup: func(g *memGitHub, _ *fakePolicy) { g.pr.State = "closed" },
 			calls: "react permission pr comment", reply: "#7 is closed", state: "refused"},
 		{name: "PR gone", ev: body("/canary"), setup: func(g *memGitHub, _ *fakePolicy) { g.prErr = ErrNotFound },
