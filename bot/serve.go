@@ -214,6 +214,7 @@ func newServer(ctx context.Context, cfg serveConfig, log *slog.Logger, reg *prom
 	dispatcher, err := githubapp.NewDispatcher(
 		&handler.IssueComment{Clients: clients, Commands: commands},
 		handler.DeploymentStatus{Rollouts: engine},
+		handler.PullRequest{Rollouts: engine},
 		handler.Installation{Clients: clients, Logger: log},
 	)
 	if err != nil {

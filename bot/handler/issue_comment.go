@@ -3,6 +3,7 @@ package handler
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"github.com/google/go-github/v60/github"
 	"github.com/modelgate/modelgate/pkg/chatops"
@@ -56,6 +57,9 @@ func (h *IssueComment) Handle(ctx context.Context, e githubapp.Event) error {
 		Commenter:      string(p.GetStringBytes("comment", "user", "login")),
 		CommenterType:  string(p.GetStringBytes("comment", "user", "type")),
 		InstallationID: p.GetInt64("installation", "id"),
+	}
+	if at, err := time.Parse(time.RFC3339, string(p.GetStringBytes("comment", "created_at"))); err == nil {
+		ev.CreatedAt = at
 	}
 	if !h.Commands.Relevant(ev) {
 		return nil // edited, deleted, by a bot, or no command: no client needed

@@ -32,6 +32,9 @@ func (e *Engine) Canary(ctx context.Context, req chatops.Request) (chatops.Outco
 	}
 	why := forkRefusal(req, cfg)
 	if why == "" {
+		why, err = e.pinnedRefusal(ctx, req)
+	}
+	if why == "" && err == nil {
 		why, err = e.commitRefusal(ctx, gh, req)
 	}
 	if err != nil || why != "" {
@@ -94,6 +97,17 @@ func (e *Engine) commitRefusal(ctx context.Context, gh GitHub, req chatops.Reque
 			markdown.Code(pattern), short(pr.HeadSHA)), nil
 	}
 	return "", nil
+}
+
+// pinnedRefusal refuses a command written before the pull request's
+// last push: it asked for a commit that is no longer the head.
+func (e *Engine) pinnedRefusal(ctx context.Context, req chatops.Request) (string, error) {
+	head, err := e.pushedSince(ctx, req.Repo.FullName(), req.PullRequest.Number, req.CommentedAt)
+	if err != nil || head == "" {
+		return "", err
+	}
+	return fmt.Sprintf("commits were pushed to #%d after this comment (the head is now %s); review them, then `/canary` again to roll out the new head.",
+		req.PullRequest.Number, short(head)), nil
 }
 
 // repoConfig reads .github/modelgate.yml from the default branch: the
@@ -213,8 +227,19 @@ func (e *Engine) start(ctx context.Context, req chatops.Request, p prepared, r *
 		r.refuse("%s: %s.", markdown.Code(p.target.Model), lockedText(*lock))
 		return nil
 	case errors.Is(err, store.ErrConflict):
-		r.refuse("%s: %s", markdown.Code(p.target.Model), e.holder(ctx, l.row))
-		return nil
+		released, rerr := e.releaseClosedHolder(ctx, req, l.row)
+		if rerr != nil {
+			return rerr
+		}
+		if released == "" {
+			r.refuse("%s: %s", markdown.Code(p.target.Model), e.holder(ctx, l.row))
+			return nil
+		}
+		r.lines = append(r.lines, released)
+		if row, err = e.Store.CreateRollout(ctx, l.row); err != nil {
+			r.refuse("%s: %s", markdown.Code(p.target.Model), e.holder(ctx, l.row))
+			return nil
+		}
 	case err != nil:
 		return fmt.Errorf("store the rollout of %s: %w", p.target.Model, err)
 	}
@@ -225,6 +250,39 @@ func (e *Engine) start(ctx context.Context, req chatops.Request, p prepared, r *
 		markdown.Code(p.target.Model), markdown.Code(p.target.Version), markdown.Code(p.baseline),
 		markdown.Code(p.plan.Environment), short(req.PullRequest.HeadSHA), len(p.plan.Stages), st.Traffic)
 	return nil
+}
+
+// releaseClosedHolder releases the rollout that holds the model and
+// environment when its pull request is closed or merged (its close was
+// missed), and says so; "" when the holder is still open.
+func (e *Engine) releaseClosedHolder(ctx context.Context, req chatops.Request, ro store.Rollout) (string, error) {
+	rows, err := e.Store.ListRollouts(ctx, store.RolloutFilter{Repo: ro.Repo, Model: ro.Model, Environment: ro.Environment, ActiveOnly: true, Limit: 1})
+	if err != nil || len(rows) == 0 || rows[0].PR == req.PullRequest.Number || req.GitHub == nil {
+		return "", err
+	}
+	h := rows[0]
+	pr, err := req.GitHub.PullRequest(ctx, req.Repo, h.PR)
+	if err != nil && !errors.Is(err, chatops.ErrNotFound) {
+		return "", fmt.Errorf("pull request #%d: %w", h.PR, err)
+	}
+	if err == nil && pr.State == "open" {
+		return "", nil
+	}
+	if err := e.releaseOne(ctx, h, closedReason(h.PR, pr.Merged), Bot); err != nil {
+		return "", err
+	}
+	return fmt.Sprintf("Released the rollout of %s %s from #%d, which is %s: its traffic returns to %s.",
+		markdown.Code(h.Model), markdown.Code(h.Version), h.PR, orDefault(mergedWord(pr), "gone"), markdown.Code(h.BaselineVersion)), nil
+}
+
+func mergedWord(pr chatops.PullRequest) string {
+	switch {
+	case pr.Merged:
+		return "merged"
+	case pr.State != "":
+		return pr.State
+	}
+	return ""
 }
 
 // holder names the rollout that holds a model and environment.

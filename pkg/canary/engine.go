@@ -31,6 +31,7 @@ type Store interface {
 	UnlockEnvironment(ctx context.Context, repo, environment string) error
 	ListLocks(ctx context.Context, repo string) ([]store.Lock, error)
 	AppendAudit(ctx context.Context, e store.AuditEntry) (int64, error)
+	ListAudit(ctx context.Context, f store.AuditFilter) ([]store.AuditEntry, error)
 }
 
 // Deployment is a GitHub Deployment the engine creates (DESIGN.md,

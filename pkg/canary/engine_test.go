@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/modelgate/modelgate/pkg/chatops"
+	"github.com/modelgate/modelgate/pkg/markdown"
 	"github.com/modelgate/modelgate/pkg/store"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -407,4 +408,90 @@ func TestCommentShowsAnalysis(t *testing.T) {
 	h.wait(10 * time.Second)
 	body := h.gh.bodies()[0]
 	assert.True(t, strings.Contains(body, "latency_p99_ms"), body)
+}
+
+// pulls is the chatops.GitHub of a command, as far as the engine reads it:
+// other pull requests' states.
+type pulls struct {
+	chatops.GitHub
+	state map[int]chatops.PullRequest
+}
+
+func (p pulls) PullRequest(_ context.Context, _ chatops.Repo, n int) (chatops.PullRequest, error) {
+	pr, ok := p.state[n]
+	if !ok {
+		return pr, chatops.ErrNotFound
+	}
+	return pr, nil
+}
+
+func TestClosedPullRequestReleasesItsRollout(t *testing.T) {
+	for _, merged := range []bool{false, true} {
+		t.Run(fmt.Sprint("merged=", merged), func(t *testing.T) {
+			h := newHarness(t)
+			h.canary(autoPlan)
+			h.answer("success")
+			require.NoError(t, h.eng.HandlePullRequest(context.Background(), PullRequestEvent{
+				Repo: chatops.Repo{Owner: "acme", Name: "models"}, Number: 1, Action: "closed", Merged: merged, Sender: "alice"}))
+			h.drain()
+			assert.Equal(t, "rolled_back", h.phase())
+			assert.Equal(t, "deploy:rollback@0", h.gh.tasks()[1])
+			verb := map[bool]string{false: "closed", true: "merged"}[merged]
+			assert.Contains(t, strings.Join(h.gh.bodies(), "\n"), markdown.Text("#1 was "+verb+" before the rollout finished"))
+		})
+	}
+}
+
+func TestCanaryReleasesAHolderWhoseCloseWasMissed(t *testing.T) {
+	h := newHarness(t)
+	h.canary(autoPlan)
+	req := h.request("/canary", autoPlan)
+	req.PullRequest.Number = 2
+	req.GitHub = pulls{state: map[int]chatops.PullRequest{1: {Number: 1, State: "closed", Merged: true}}}
+	out, err := h.eng.Canary(context.Background(), req)
+	require.NoError(t, err)
+	require.False(t, out.Refused, out.Reply)
+	assert.Contains(t, out.Reply, "Released the rollout of `fraud-detector` `3.2.0` from #1, which is merged")
+	assert.Contains(t, out.Reply, "Canary of `fraud-detector`")
+	h.drain()
+	assert.Equal(t, []string{"deploy:canary@5", "deploy:rollback@0", "deploy:canary@5"}, h.gh.tasks())
+
+	still := h.request("/canary", autoPlan)
+	still.PullRequest.Number = 3
+	still.GitHub = pulls{state: map[int]chatops.PullRequest{2: {Number: 2, State: "open"}}}
+	out, err = h.eng.Canary(context.Background(), still)
+	require.NoError(t, err)
+	assert.True(t, out.Refused, "an open holder keeps its rollout")
+	assert.Contains(t, out.Reply, "from #2")
+}
+
+func TestCommandWrittenBeforeAPushIsRefused(t *testing.T) {
+	h := newHarness(t)
+	req := h.request("/canary", autoPlan)
+	req.CommentedAt = h.clock.Now()
+	require.NoError(t, h.eng.HandlePullRequest(context.Background(), PullRequestEvent{
+		Repo: chatops.Repo{Owner: "acme", Name: "models"}, Number: 1, Action: "synchronize",
+		HeadSHA: strings.Repeat("c", 40), At: h.clock.Now().Add(2 * time.Second), Sender: "alice"}))
+	out, err := h.eng.Canary(context.Background(), req)
+	require.NoError(t, err)
+	assert.True(t, out.Refused)
+	assert.Contains(t, out.Reply, "commits were pushed to #1 after this comment (the head is now ccccccc)")
+
+	later := h.request("/canary", autoPlan)
+	later.CommentedAt = h.clock.Now().Add(time.Minute)
+	out, err = h.eng.Canary(context.Background(), later)
+	require.NoError(t, err)
+	assert.False(t, out.Refused, "a command written after the push deploys the new head: %s", out.Reply)
+}
+
+func TestPushDuringARolloutIsToldAndPromoteRefused(t *testing.T) {
+	h := newHarness(t)
+	h.canary(manualPlan)
+	require.NoError(t, h.eng.HandlePullRequest(context.Background(), PullRequestEvent{
+		Repo: chatops.Repo{Owner: "acme", Name: "models"}, Number: 1, Action: "synchronize",
+		HeadSHA: strings.Repeat("d", 40), At: h.clock.Now(), Sender: "alice"}))
+	h.drain()
+	assert.Contains(t, strings.Join(h.gh.bodies(), "\n"), markdown.Text("The head of #1 moved to ddddddd"))
+	assert.Equal(t, []string{"deploy:canary@5"}, h.gh.tasks(), "the rollout stays on its pinned commit")
+	assert.Equal(t, strings.Repeat("a", 40), h.gh.last().Ref)
 }

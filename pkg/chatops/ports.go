@@ -3,6 +3,7 @@ package chatops
 import (
 	"context"
 	"errors"
+	"time"
 
 	"github.com/modelgate/modelgate/pkg/store"
 )
@@ -89,6 +90,9 @@ type Request struct {
 	CommentID   int64
 	Targets     []Target // the models named, or the one the PR changes
 	GitHub      GitHub
+	// CommentedAt is when the command was written: the rollout deploys the
+	// head the pull request had then.
+	CommentedAt time.Time
 	// PolicyReasons are the governance policies' refusals of a dry run,
 	// which is carried out anyway to report them.
 	PolicyReasons []string

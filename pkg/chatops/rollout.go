@@ -43,7 +43,7 @@ func (s *Service) rollout(ctx context.Context, r *run, perm string) (Outcome, er
 	return s.route(ctx, Request{
 		Command: r.cmd, Repo: r.ev.Repo, PullRequest: pr, Commenter: r.ev.Commenter,
 		DeliveryID: r.ev.DeliveryID, CommentID: r.ev.CommentID, Targets: targets, GitHub: r.gh,
-		InstallationID: r.ev.InstallationID, PolicyReasons: reasons, Approvers: approvers,
+		InstallationID: r.ev.InstallationID, PolicyReasons: reasons, Approvers: approvers, CommentedAt: r.ev.CreatedAt,
 	})
 }
 

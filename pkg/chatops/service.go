@@ -25,6 +25,8 @@ type CommentEvent struct {
 	CommenterType string // User, Bot, Organization
 	// InstallationID is the App installation the webhook came through.
 	InstallationID int64
+	// CreatedAt is when the comment was written.
+	CreatedAt time.Time
 }
 
 // Service runs the commands found in comments: parse, acknowledge,

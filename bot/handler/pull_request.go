@@ -1,0 +1,48 @@
+package handler
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+
+	"github.com/google/go-github/v60/github"
+	"github.com/modelgate/modelgate/pkg/canary"
+	"github.com/modelgate/modelgate/pkg/chatops"
+	"github.com/modelgate/modelgate/pkg/githubapp"
+)
+
+// PullRequests keeps rollouts tied to their pull request.
+type PullRequests interface {
+	HandlePullRequest(ctx context.Context, ev canary.PullRequestEvent) error
+}
+
+// PullRequest handles pull_request events: a close releases the pull
+// request's rollouts, a push is recorded against commands written before it.
+type PullRequest struct {
+	Rollouts PullRequests
+}
+
+// Handles names the events.
+func (h PullRequest) Handles() []string { return []string{"pull_request"} }
+
+// Handle hands closes and pushes to the rollout engine.
+func (h PullRequest) Handle(ctx context.Context, e githubapp.Event) error {
+	var p github.PullRequestEvent
+	if err := json.Unmarshal(e.Payload, &p); err != nil {
+		return githubapp.Permanent(fmt.Errorf("decode pull_request payload: %w", err))
+	}
+	if p.PullRequest == nil || p.Repo == nil {
+		return githubapp.Permanent(fmt.Errorf("pull_request payload lacks pull_request or repository"))
+	}
+	switch p.GetAction() {
+	case "closed", "synchronize":
+	default:
+		return nil
+	}
+	pr := p.GetPullRequest()
+	return h.Rollouts.HandlePullRequest(ctx, canary.PullRequestEvent{
+		Repo:   chatops.Repo{Owner: p.GetRepo().GetOwner().GetLogin(), Name: p.GetRepo().GetName()},
+		Number: pr.GetNumber(), Action: p.GetAction(), Merged: pr.GetMerged(), HeadSHA: pr.GetHead().GetSHA(),
+		At: pr.GetUpdatedAt().Time, Sender: p.GetSender().GetLogin(),
+	})
+}
