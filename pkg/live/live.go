@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 )
 
@@ -78,8 +79,21 @@ func First(ctx context.Context, sources []Source) (Snapshot, error) {
 		}
 		failed = append(failed, fmt.Errorf("%s: %w", src.Name(), err))
 	}
-	return Snapshot{}, fmt.Errorf("no live source reachable: %w", errors.Join(failed...))
+	return Snapshot{}, unreachable(failed)
 }
+
+// unreachable is First's error when no source answered: why each failed.
+type unreachable []error
+
+func (u unreachable) Error() string {
+	msgs := make([]string, len(u))
+	for i, err := range u {
+		msgs[i] = err.Error()
+	}
+	return "no live source reachable: " + strings.Join(msgs, "; ")
+}
+
+func (u unreachable) Unwrap() []error { return u }
 
 // Unavailable is a source that could not even be set up (a missing token,
 // a missing flag): it fails with err, so that First names it among the

@@ -153,3 +153,10 @@ func TestSnapshotOf(t *testing.T) {
 	assert.Equal(t, []string{"production", "staging"}, []string{got[0].Environment, got[1].Environment})
 	assert.Empty(t, snap.Of("fraud", "9.9.9"))
 }
+
+func TestFirstKeepsTheCauses(t *testing.T) {
+	down := errors.New("connection refused")
+	_, err := First(context.Background(), []Source{&fakeSource{name: "store", err: down}})
+	assert.ErrorIs(t, err, down)
+	assert.EqualError(t, err, "no live source reachable: store: connection refused")
+}
