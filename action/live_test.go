@@ -173,7 +173,10 @@ func TestInventoryLiveFailures(t *testing.T) {
 		},
 		{
 			name: "no repository",
-			env:  func(t *testing.T, gh *fakegithub.Server) { githubEnv(t, gh, gh.InstallationToken()); t.Setenv("GITHUB_REPOSITORY", "") },
+			env: func(t *testing.T, gh *fakegithub.Server) {
+				githubEnv(t, gh, gh.InstallationToken())
+				t.Setenv("GITHUB_REPOSITORY", "")
+			},
 			want: []string{"github: GITHUB_REPOSITORY is not set (or give --repo owner/name)"},
 		},
 		{
