@@ -155,7 +155,9 @@ func attachLive(rows []inventory.Row, snap live.Snapshot, stderr io.Writer) {
 	}
 	for _, s := range snap.Serving {
 		if !known[[2]string{s.Model, s.Version}] {
-			fmt.Fprintf(stderr, "action inventory: live: %s@%s serves %s but no manifest here declares it\n", s.Model, s.Version, s.Environment)
+			// Quoted: a payload is anyone's text, and a line break in it
+			// could start a workflow command in the Actions log.
+			fmt.Fprintf(stderr, "action inventory: live: %q serves %q but no manifest here declares it\n", s.Model+"@"+s.Version, s.Environment)
 		}
 	}
 }

@@ -108,7 +108,7 @@ func TestInventoryLiveFromStore(t *testing.T) {
 	assert.Contains(t, out, "| 2027-06-30 | production (95 %) |")
 	assert.Contains(t, out, "| 2027-12-31 | production: canary 5 % |")
 	assert.Contains(t, stderr, "live from store (2 queries)")
-	assert.Contains(t, stderr, "ghost@1.0.0 serves production but no manifest here declares it")
+	assert.Contains(t, stderr, `"ghost@1.0.0" serves "production" but no manifest here declares it`)
 }
 
 func TestInventoryLiveFallsBackToGitHub(t *testing.T) {

@@ -12,13 +12,8 @@ import (
 	"time"
 
 	"github.com/google/go-github/v60/github"
-)
 
-// The deployment tasks of the contract (DESIGN.md, "Deployments").
-const (
-	taskCanary   = "deploy:canary"
-	taskPromote  = "deploy:promote"
-	taskRollback = "deploy:rollback"
+	"github.com/modelgate/modelgate/pkg/rollout"
 )
 
 // Bounds on what the GitHub source reads.
@@ -64,7 +59,8 @@ type deployment struct {
 	payload     payload
 }
 
-// payload is the contract's deployment payload.
+// payload is the contract's deployment payload (DESIGN.md, "Deployments";
+// the bot writes it as canary.Payload).
 type payload struct {
 	Model           string  `json:"model"`
 	Version         string  `json:"version"`
@@ -87,9 +83,9 @@ func (g GitHub) Snapshot(ctx context.Context) (Snapshot, error) {
 	if err != nil {
 		return Snapshot{}, err
 	}
-	found := map[key]rollout{}
+	found := map[key]traffic{}
 	for k, ds := range byKey(deps) {
-		ro, err := r.rollout(ctx, ds)
+		ro, err := r.traffic(ctx, ds)
 		if err != nil {
 			return Snapshot{}, err
 		}
@@ -131,11 +127,12 @@ func (r *reader) deployments(ctx context.Context, maxPages int) (out []deploymen
 }
 
 // readDeployment keeps a deployment made under the contract: a known task
-// and a payload naming a model, a version, a stage and a rollout. The
+// and a payload naming a model, a version, a stage and a rollout, with a
+// share of the traffic between 0 and 100 %. The
 // payload may be an object or, from some clients, a JSON string.
 func readDeployment(d *github.Deployment) (deployment, bool) {
 	task := d.GetTask()
-	if task != taskCanary && task != taskPromote && task != taskRollback {
+	if task != rollout.TaskCanary && task != rollout.TaskPromote && task != rollout.TaskRollback {
 		return deployment{}, false
 	}
 	raw := d.Payload
@@ -144,7 +141,8 @@ func readDeployment(d *github.Deployment) (deployment, bool) {
 		raw = json.RawMessage(s)
 	}
 	var p payload
-	if json.Unmarshal(raw, &p) != nil || p.Model == "" || p.Version == "" || p.Stage <= 0 || p.RolloutID <= 0 {
+	if json.Unmarshal(raw, &p) != nil || p.Model == "" || p.Version == "" || p.Stage <= 0 || p.RolloutID <= 0 ||
+		p.TrafficPercent < 0 || p.TrafficPercent > 100 {
 		return deployment{}, false
 	}
 	return deployment{id: d.GetID(), task: task, environment: d.GetEnvironment(), payload: p}, true
@@ -160,10 +158,10 @@ func byKey(deps []deployment) map[key][]deployment {
 	return out
 }
 
-// rollout finds the stable version and the canary of one model in one
+// traffic finds the stable version and the canary of one model in one
 // environment from its deployments, newest first.
-func (r *reader) rollout(ctx context.Context, ds []deployment) (rollout, error) {
-	var ro rollout
+func (r *reader) traffic(ctx context.Context, ds []deployment) (traffic, error) {
+	var ro traffic
 	canary, err := r.canary(ctx, ds)
 	if err != nil {
 		return ro, err
@@ -181,11 +179,11 @@ func (r *reader) rollout(ctx context.Context, ds []deployment) (rollout, error) 
 // status), since the stage before still serves then.
 func (r *reader) canary(ctx context.Context, ds []deployment) (*Serving, error) {
 	head := ds[0]
-	if head.task != taskCanary {
+	if head.task != rollout.TaskCanary {
 		return nil, nil
 	}
 	for _, d := range ds {
-		if d.task != taskCanary || d.payload.RolloutID != head.payload.RolloutID {
+		if d.task != rollout.TaskCanary || d.payload.RolloutID != head.payload.RolloutID {
 			return nil, nil
 		}
 		st, err := r.status(ctx, d.id)
@@ -209,13 +207,13 @@ func (r *reader) canary(ctx context.Context, ds []deployment) (*Serving, error) 
 func (r *reader) promoted(ctx context.Context, ds []deployment) (*Serving, error) {
 	rolledBack := map[int64]bool{}
 	for _, d := range ds {
-		if d.task == taskRollback {
+		if d.task == rollout.TaskRollback {
 			rolledBack[d.payload.RolloutID] = true
 		}
 	}
 	checked := 0
 	for _, d := range ds {
-		if d.task != taskPromote || rolledBack[d.payload.RolloutID] {
+		if d.task != rollout.TaskPromote || rolledBack[d.payload.RolloutID] {
 			continue
 		}
 		if checked == maxPromoteChecks {

@@ -12,6 +12,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/modelgate/modelgate/internal/fakegithub"
+	"github.com/modelgate/modelgate/pkg/rollout"
 )
 
 const repo = "octo/models"
@@ -28,20 +29,20 @@ type dep struct {
 	raw       string // a payload to send as it is, instead of p
 }
 
-func canaryDep(version, baseline string, stage int, traffic float64, rollout int64, statuses ...string) dep {
-	return dep{task: taskCanary, env: "production", statuses: statuses,
-		p: payload{Model: "fraud", Version: version, BaselineVersion: baseline, Stage: stage, TrafficPercent: traffic, RolloutID: rollout}}
+func canaryDep(version, baseline string, stage int, traffic float64, rolloutID int64, statuses ...string) dep {
+	return dep{task: rollout.TaskCanary, env: "production", statuses: statuses,
+		p: payload{Model: "fraud", Version: version, BaselineVersion: baseline, Stage: stage, TrafficPercent: traffic, RolloutID: rolloutID}}
 }
 
-func promoteDep(version, baseline string, stage int, rollout int64, statuses ...string) dep {
-	d := canaryDep(version, baseline, stage, 100, rollout, statuses...)
-	d.task = taskPromote
+func promoteDep(version, baseline string, stage int, rolloutID int64, statuses ...string) dep {
+	d := canaryDep(version, baseline, stage, 100, rolloutID, statuses...)
+	d.task = rollout.TaskPromote
 	return d
 }
 
-func rollbackDep(version, baseline string, stage int, rollout int64, statuses ...string) dep {
-	d := canaryDep(version, baseline, stage, 0, rollout, statuses...)
-	d.task = taskRollback
+func rollbackDep(version, baseline string, stage int, rolloutID int64, statuses ...string) dep {
+	d := canaryDep(version, baseline, stage, 0, rolloutID, statuses...)
+	d.task = rollout.TaskRollback
 	return d
 }
 
@@ -203,15 +204,16 @@ func TestGitHubSnapshot(t *testing.T) {
 			deps: []dep{
 				promoteDep("1.0.0", "0.9.0", 1, 1, "success"),
 				{task: "deploy", env: "production", raw: `{"model":"fraud","version":"6.6.6","stage":1,"rollout_id":9}`, statuses: []string{"success"}},
-				{task: taskPromote, env: "production", raw: `"deploy everything"`, statuses: []string{"success"}},
-				{task: taskPromote, env: "production", raw: `{"model":"fraud","version":"7.7.7"}`, statuses: []string{"success"}},
+				{task: rollout.TaskPromote, env: "production", raw: `"deploy everything"`, statuses: []string{"success"}},
+				{task: rollout.TaskPromote, env: "production", raw: `{"model":"fraud","version":"7.7.7"}`, statuses: []string{"success"}},
+				{task: rollout.TaskCanary, env: "production", raw: `{"model":"fraud","version":"8.8.8","stage":1,"traffic_percent":150,"rollout_id":8}`, statuses: []string{"success"}},
 			},
 			want:      []Serving{{Model: "fraud", Version: "1.0.0", Environment: "production", TrafficPercent: 100, Since: at(0, 0)}},
 			wantCalls: 2,
 		},
 		{
 			name: "a payload sent as a JSON string is read",
-			deps: []dep{{task: taskPromote, env: "production", statuses: []string{"success"},
+			deps: []dep{{task: rollout.TaskPromote, env: "production", statuses: []string{"success"},
 				raw: `"{\"model\":\"fraud\",\"version\":\"1.0.0\",\"stage\":1,\"traffic_percent\":100,\"rollout_id\":1}"`}},
 			want:      []Serving{{Model: "fraud", Version: "1.0.0", Environment: "production", TrafficPercent: 100, Since: at(0, 0)}},
 			wantCalls: 2,

@@ -111,9 +111,9 @@ func (u unavailable) Snapshot(context.Context) (Snapshot, error) { return Snapsh
 // key is one model in one environment.
 type key struct{ model, environment string }
 
-// rollout is what a source found for one model in one environment: the
+// traffic is what a source found for one model in one environment: the
 // version promoted last, and the canary of an unfinished rollout.
-type rollout struct {
+type traffic struct {
 	stable   *Serving
 	canary   *Serving
 	baseline string // the canary's baseline, for when nothing was promoted
@@ -122,7 +122,7 @@ type rollout struct {
 // serving splits the environment's traffic between the stable version and
 // the canary. Without a promotion on record, the canary's baseline is the
 // stable version.
-func (r rollout) serving(k key) []Serving {
+func (r traffic) serving(k key) []Serving {
 	var out []Serving
 	stable := r.stable
 	if stable == nil && r.canary != nil && r.baseline != "" && r.baseline != r.canary.Version {
@@ -148,7 +148,7 @@ func (r rollout) serving(k key) []Serving {
 
 // flatten lists the serving versions of every key in model, environment
 // order.
-func flatten(found map[key]rollout) []Serving {
+func flatten(found map[key]traffic) []Serving {
 	keys := make([]key, 0, len(found))
 	for k := range found {
 		keys = append(keys, k)

@@ -93,23 +93,23 @@ func TestUnavailableNamesItsReason(t *testing.T) {
 	assert.Contains(t, err.Error(), "github: GITHUB_TOKEN is not set")
 }
 
-func TestRolloutSplitsTraffic(t *testing.T) {
+func TestTrafficSplits(t *testing.T) {
 	since := time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC)
 	k := key{"fraud", "production"}
 	tests := []struct {
 		name string
-		ro   rollout
+		ro   traffic
 		want []Serving
 	}{
-		{"nothing", rollout{}, nil},
+		{"nothing", traffic{}, nil},
 		{
 			"promoted only",
-			rollout{stable: &Serving{Version: "1.0.0", Since: since}},
+			traffic{stable: &Serving{Version: "1.0.0", Since: since}},
 			[]Serving{{Model: "fraud", Version: "1.0.0", Environment: "production", TrafficPercent: 100, Since: since}},
 		},
 		{
 			"a canary takes its share from the stable version",
-			rollout{stable: &Serving{Version: "1.0.0", Since: since}, canary: &Serving{Version: "2.0.0", TrafficPercent: 25}, baseline: "1.0.0"},
+			traffic{stable: &Serving{Version: "1.0.0", Since: since}, canary: &Serving{Version: "2.0.0", TrafficPercent: 25}, baseline: "1.0.0"},
 			[]Serving{
 				{Model: "fraud", Version: "1.0.0", Environment: "production", TrafficPercent: 75, Since: since},
 				{Model: "fraud", Version: "2.0.0", Environment: "production", TrafficPercent: 25, Canary: true},
@@ -117,7 +117,7 @@ func TestRolloutSplitsTraffic(t *testing.T) {
 		},
 		{
 			"without a promotion the baseline is the stable version",
-			rollout{canary: &Serving{Version: "2.0.0", TrafficPercent: 12.5}, baseline: "1.0.0"},
+			traffic{canary: &Serving{Version: "2.0.0", TrafficPercent: 12.5}, baseline: "1.0.0"},
 			[]Serving{
 				{Model: "fraud", Version: "1.0.0", Environment: "production", TrafficPercent: 87.5},
 				{Model: "fraud", Version: "2.0.0", Environment: "production", TrafficPercent: 12.5, Canary: true},
@@ -125,12 +125,12 @@ func TestRolloutSplitsTraffic(t *testing.T) {
 		},
 		{
 			"a canary at 100 % leaves the stable version nothing",
-			rollout{stable: &Serving{Version: "1.0.0", Since: since}, canary: &Serving{Version: "2.0.0", TrafficPercent: 100}, baseline: "1.0.0"},
+			traffic{stable: &Serving{Version: "1.0.0", Since: since}, canary: &Serving{Version: "2.0.0", TrafficPercent: 100}, baseline: "1.0.0"},
 			[]Serving{{Model: "fraud", Version: "2.0.0", Environment: "production", TrafficPercent: 100, Canary: true}},
 		},
 		{
 			"a canary without baseline stands alone",
-			rollout{canary: &Serving{Version: "2.0.0", TrafficPercent: 5}},
+			traffic{canary: &Serving{Version: "2.0.0", TrafficPercent: 5}},
 			[]Serving{{Model: "fraud", Version: "2.0.0", Environment: "production", TrafficPercent: 5, Canary: true}},
 		},
 	}

@@ -40,7 +40,7 @@ func (s Store) Snapshot(ctx context.Context) (Snapshot, error) {
 	if err != nil {
 		return Snapshot{}, fmt.Errorf("list active rollouts of %s: %w", s.Repo, err)
 	}
-	found := map[key]rollout{}
+	found := map[key]traffic{}
 	for _, r := range promoted { // newest first: the first of a key is live
 		k := key{r.Model, r.Environment}
 		if ro := found[k]; ro.stable == nil {

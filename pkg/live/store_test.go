@@ -36,7 +36,7 @@ func newStore(t *testing.T, rows []store.Rollout) *store.SQLite {
 }
 
 func TestStoreSnapshot(t *testing.T) {
-	rollout := func(model, env, version, baseline, state string, traffic int) store.Rollout {
+	row := func(model, env, version, baseline, state string, traffic int) store.Rollout {
 		return store.Rollout{Repo: "octo/models", PR: 7, Model: model, Version: version, BaselineVersion: baseline,
 			Environment: env, State: state, TrafficPercent: traffic}
 	}
@@ -48,16 +48,16 @@ func TestStoreSnapshot(t *testing.T) {
 		{
 			name: "the newest promotion serves everything",
 			rows: []store.Rollout{
-				rollout("fraud", "production", "1.0.0", "0.9.0", "promoted", 100),
-				rollout("fraud", "production", "1.1.0", "1.0.0", "promoted", 100),
+				row("fraud", "production", "1.0.0", "0.9.0", "promoted", 100),
+				row("fraud", "production", "1.1.0", "1.0.0", "promoted", 100),
 			},
 			want: []Serving{{Model: "fraud", Version: "1.1.0", Environment: "production", TrafficPercent: 100, Since: hour(1)}},
 		},
 		{
 			name: "a running canary takes its share",
 			rows: []store.Rollout{
-				rollout("fraud", "production", "1.0.0", "0.9.0", "promoted", 100),
-				rollout("fraud", "production", "2.0.0", "1.0.0", "running", 25),
+				row("fraud", "production", "1.0.0", "0.9.0", "promoted", 100),
+				row("fraud", "production", "2.0.0", "1.0.0", "running", 25),
 			},
 			want: []Serving{
 				{Model: "fraud", Version: "1.0.0", Environment: "production", TrafficPercent: 75, Since: hour(0)},
@@ -66,7 +66,7 @@ func TestStoreSnapshot(t *testing.T) {
 		},
 		{
 			name: "a paused canary still serves",
-			rows: []store.Rollout{rollout("fraud", "production", "2.0.0", "1.0.0", "paused", 50)},
+			rows: []store.Rollout{row("fraud", "production", "2.0.0", "1.0.0", "paused", 50)},
 			want: []Serving{
 				{Model: "fraud", Version: "1.0.0", Environment: "production", TrafficPercent: 50},
 				{Model: "fraud", Version: "2.0.0", Environment: "production", TrafficPercent: 50, Canary: true, Since: hour(0)},
@@ -75,11 +75,11 @@ func TestStoreSnapshot(t *testing.T) {
 		{
 			name: "ended rollouts and rollouts of other repositories do not serve",
 			rows: []store.Rollout{
-				rollout("fraud", "production", "1.0.0", "0.9.0", "promoted", 100),
-				rollout("fraud", "production", "2.0.0", "1.0.0", "rolled_back", 0),
-				rollout("fraud", "production", "2.0.1", "1.0.0", "aborted", 5),
-				rollout("fraud", "production", "2.0.2", "1.0.0", "failed", 5),
-				rollout("fraud", "production", "2.0.3", "1.0.0", "pending", 0),
+				row("fraud", "production", "1.0.0", "0.9.0", "promoted", 100),
+				row("fraud", "production", "2.0.0", "1.0.0", "rolled_back", 0),
+				row("fraud", "production", "2.0.1", "1.0.0", "aborted", 5),
+				row("fraud", "production", "2.0.2", "1.0.0", "failed", 5),
+				row("fraud", "production", "2.0.3", "1.0.0", "pending", 0),
 				{Repo: "octo/other", Model: "fraud", Version: "9.0.0", Environment: "production", State: "promoted", TrafficPercent: 100},
 			},
 			want: []Serving{{Model: "fraud", Version: "1.0.0", Environment: "production", TrafficPercent: 100, Since: hour(0)}},
@@ -87,9 +87,9 @@ func TestStoreSnapshot(t *testing.T) {
 		{
 			name: "models and environments are apart",
 			rows: []store.Rollout{
-				rollout("fraud", "production", "1.0.0", "", "promoted", 100),
-				rollout("fraud", "staging", "1.1.0", "1.0.0", "promoted", 100),
-				rollout("churn", "production", "3.0.0", "", "promoted", 100),
+				row("fraud", "production", "1.0.0", "", "promoted", 100),
+				row("fraud", "staging", "1.1.0", "1.0.0", "promoted", 100),
+				row("churn", "production", "3.0.0", "", "promoted", 100),
 			},
 			want: []Serving{
 				{Model: "churn", Version: "3.0.0", Environment: "production", TrafficPercent: 100, Since: hour(2)},
