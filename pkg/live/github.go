@@ -1,6 +1,7 @@
 package live
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -79,13 +80,14 @@ func (g GitHub) Snapshot(ctx context.Context) (Snapshot, error) {
 		return Snapshot{}, fmt.Errorf("repository %q is not owner/name", g.Repo)
 	}
 	r := &reader{api: g.API, owner: owner, name: name}
-	deps, truncated, err := r.deployments(ctx, cmpOr(g.MaxPages, DefaultMaxPages))
+	deps, truncated, err := r.deployments(ctx, cmp.Or(max(g.MaxPages, 0), DefaultMaxPages))
 	if err != nil {
 		return Snapshot{}, err
 	}
 	found := map[key]traffic{}
-	for k, ds := range byKey(deps) {
-		ro, err := r.traffic(ctx, ds)
+	groups := byKey(deps)
+	for _, k := range sortedKeys(groups) {
+		ro, err := r.traffic(ctx, groups[k])
 		if err != nil {
 			return Snapshot{}, err
 		}
@@ -295,11 +297,4 @@ func NewGitHubClient(token, apiURL string, hc *http.Client) (*github.Client, err
 	}
 	c.BaseURL = base
 	return c, nil
-}
-
-func cmpOr(n, def int) int {
-	if n <= 0 {
-		return def
-	}
-	return n
 }

@@ -149,16 +149,21 @@ func (r traffic) serving(k key) []Serving {
 // flatten lists the serving versions of every key in model, environment
 // order.
 func flatten(found map[key]traffic) []Serving {
-	keys := make([]key, 0, len(found))
-	for k := range found {
+	var out []Serving
+	for _, k := range sortedKeys(found) {
+		out = append(out, found[k].serving(k)...)
+	}
+	return out
+}
+
+// sortedKeys lists a map's keys by model, then environment.
+func sortedKeys[V any](m map[key]V) []key {
+	keys := make([]key, 0, len(m))
+	for k := range m {
 		keys = append(keys, k)
 	}
 	slices.SortFunc(keys, func(a, b key) int {
 		return cmp.Or(cmp.Compare(a.model, b.model), cmp.Compare(a.environment, b.environment))
 	})
-	var out []Serving
-	for _, k := range keys {
-		out = append(out, found[k].serving(k)...)
-	}
-	return out
+	return keys
 }
