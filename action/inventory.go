@@ -16,8 +16,13 @@ func runInventory(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	var check checkFlags
 	check.register(fs)
 	format := fs.String("format", "markdown", "output format: markdown or json")
+	var liveOpts liveFlags
+	liveOpts.register(fs)
 	dir, err := parse(fs, args)
 	if err != nil {
+		return usageError(err, stderr)
+	}
+	if err := liveOpts.check(); err != nil {
 		return usageError(err, stderr)
 	}
 	write, ok := map[string]func(io.Writer, []inventory.Row) error{"markdown": inventory.Markdown, "json": inventory.JSON}[*format]
@@ -33,7 +38,16 @@ func runInventory(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	if err != nil {
 		fmt.Fprintf(stderr, "action inventory: ages unknown: %v\n", err)
 	}
-	if err := write(stdout, inventory.Build(res, added)); err != nil {
+	rows := inventory.Build(res, added)
+	if liveOpts.on {
+		snap, err := liveOpts.lookup(ctx, stderr)
+		if err != nil {
+			fmt.Fprintf(stderr, "action inventory --live: %v\n", err)
+			return exitUsage
+		}
+		attachLive(rows, snap, stderr)
+	}
+	if err := write(stdout, rows); err != nil {
 		fmt.Fprintf(stderr, "action inventory: write: %v\n", err)
 		return exitUsage
 	}

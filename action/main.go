@@ -19,7 +19,7 @@ const usage = `usage: action <command> [DIR] [flags]
 commands:
   validate    check manifests and lineage; exit 1 on errors
   lineage     print the lineage graph (--format mermaid|dot)
-  inventory   list the model versions (--format markdown|json)
+  inventory   list the model versions (--format markdown|json; --live: where each serves now)
   verify      run the Rego unit tests of a policy directory (default: the built-in bundle)
   github      run as the GitHub Action (configured by INPUT_* and GITHUB_* variables)
   version     print the version

@@ -29,6 +29,20 @@ type Row struct {
 	AgeDays     *int               `json:"age_days,omitempty"`
 	RetireAfter string             `json:"retire_after,omitempty"`
 	File        string             `json:"file"`
+	// Live is where the version serves now; nil when that was not looked
+	// up (no "live" field, no Live column), empty when it serves nowhere.
+	Live []Live `json:"live,omitzero"`
+}
+
+// Live is one environment a model version serves.
+type Live struct {
+	Environment    string  `json:"environment"`
+	TrafficPercent float64 `json:"traffic_percent"`
+	// Canary marks the version an unfinished rollout is trying out.
+	Canary bool `json:"canary"`
+	// Since is when it took this share of the traffic, when known.
+	Since  *time.Time `json:"since,omitempty"`
+	Source string     `json:"source"` // "store" or "github"
 }
 
 // Build lists every model version of a checked repository. added maps
@@ -62,21 +76,46 @@ func JSON(w io.Writer, rows []Row) error {
 	return enc.Encode(rows)
 }
 
-// Markdown writes the rows as a Markdown table.
+// Markdown writes the rows as a Markdown table, with a Live column when
+// the rows say where they serve.
 func Markdown(w io.Writer, rows []Row) error {
+	withLive := slices.ContainsFunc(rows, func(r Row) bool { return r.Live != nil })
 	bw := bufio.NewWriter(w)
-	fmt.Fprintln(bw, "| Model | Version | Stage | Owner | Risk | Metrics | Parents | Age | Retire after |")
-	fmt.Fprintln(bw, "|---|---|---|---|---|---|---|---|---|")
+	header, rule := "| Model | Version | Stage | Owner | Risk | Metrics | Parents | Age | Retire after |", "|---|---|---|---|---|---|---|---|---|"
+	if withLive {
+		header, rule = header+" Live |", rule+"---|"
+	}
+	fmt.Fprintln(bw, header)
+	fmt.Fprintln(bw, rule)
 	for _, r := range rows {
 		age := "unknown"
 		if r.AgeDays != nil {
 			age = strconv.Itoa(*r.AgeDays) + " d"
 		}
-		fmt.Fprintf(bw, "| %s | %s | %s | %s | %s | %s | %s | %s | %s |\n",
+		fmt.Fprintf(bw, "| %s | %s | %s | %s | %s | %s | %s | %s | %s |",
 			cell(r.Model), cell(r.Version), cell(r.Stage), cell(r.Owner), cell(r.RiskTier),
 			cell(metrics(r.Metrics)), cell(strings.Join(r.Parents, ", ")), age, cell(r.RetireAfter))
+		if withLive {
+			fmt.Fprintf(bw, " %s |", cell(live(r.Live)))
+		}
+		fmt.Fprintln(bw)
 	}
 	return bw.Flush()
+}
+
+// live renders where a version serves: "production (100 %)" for the
+// stable version, "production: canary 25 %" for a canary.
+func live(ls []Live) string {
+	parts := make([]string, 0, len(ls))
+	for _, l := range ls {
+		pct := strconv.FormatFloat(l.TrafficPercent, 'f', -1, 64) + " %"
+		if l.Canary {
+			parts = append(parts, l.Environment+": canary "+pct)
+		} else {
+			parts = append(parts, l.Environment+" ("+pct+")")
+		}
+	}
+	return strings.Join(parts, ", ")
 }
 
 // metrics renders the metrics as name=value pairs in name order.
