@@ -2,7 +2,6 @@ package handler
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -11,6 +10,7 @@ import (
 	"github.com/google/go-github/v60/github"
 	"github.com/modelgate/modelgate/pkg/canary"
 	"github.com/modelgate/modelgate/pkg/chatops"
+	"github.com/modelgate/modelgate/pkg/rollout"
 )
 
 var _ canary.GitHub = RepoClient{}
@@ -40,8 +40,7 @@ func (c RepoClient) FindDeployment(ctx context.Context, repo chatops.Repo, d can
 			return 0, engineErr(err)
 		}
 		for _, dep := range deps {
-			var p canary.Payload
-			if json.Unmarshal(dep.Payload, &p) == nil && p.RolloutID == d.Payload.RolloutID && p.Stage == d.Payload.Stage {
+			if p, ok := rollout.ReadPayload(dep.Payload); ok && p.RolloutID == d.Payload.RolloutID && p.Stage == d.Payload.Stage {
 				return dep.GetID(), nil
 			}
 		}

@@ -47,7 +47,7 @@ func (e *Engine) HandleDeploymentStatus(ctx context.Context, ev DeploymentStatus
 	if strings.EqualFold(ev.Sender, e.BotLogin) || !strings.EqualFold(ev.Creator, e.BotLogin) {
 		return nil
 	}
-	p, ok := readPayload(ev.Payload)
+	p, ok := rollout.ReadPayload(ev.Payload)
 	if !ok {
 		log.Info("deployment without a modelgate payload ignored")
 		return nil
@@ -87,20 +87,6 @@ func (e *Engine) HandleDeploymentStatus(ctx context.Context, ev DeploymentStatus
 // engine stopped between creating it and storing its id).
 func knownOrUnset(deployments []int64, stage int, id int64) bool {
 	return stage >= len(deployments) || deployments[stage] == 0 || deployments[stage] == id
-}
-
-// readPayload reads the contract's payload, which GitHub delivers as an
-// object or, for some clients, as a JSON string.
-func readPayload(raw json.RawMessage) (Payload, bool) {
-	var s string
-	if json.Unmarshal(raw, &s) == nil {
-		raw = json.RawMessage(s)
-	}
-	var p Payload
-	if json.Unmarshal(raw, &p) != nil || p.RolloutID <= 0 || p.Stage <= 0 {
-		return Payload{}, false
-	}
-	return p, true
 }
 
 func orDefault(s, def string) string {

@@ -224,7 +224,7 @@ func rejected(err error) bool {
 // deployment is the contract's deployment for an effect. A rollback's
 // payload keeps the canary's version and sends it 0 % of the traffic.
 func (e *Engine) deployment(l loaded, ef effect) Deployment {
-	p := Payload{Model: l.row.Model, Version: ef.Version, BaselineVersion: l.rec.State.Baseline,
+	p := rollout.Payload{Model: l.row.Model, Version: ef.Version, BaselineVersion: l.rec.State.Baseline,
 		Stage: ef.Stage + 1, TrafficPercent: ef.Traffic, RolloutID: l.row.ID}
 	desc := fmt.Sprintf("%s %s: stage %d, %g %% of traffic", l.row.Model, ef.Version, ef.Stage+1, ef.Traffic)
 	if ef.Task == rollout.TaskRollback {

@@ -13,6 +13,7 @@ import (
 	"github.com/modelgate/modelgate/pkg/chatops"
 	"github.com/modelgate/modelgate/pkg/judge"
 	"github.com/modelgate/modelgate/pkg/metrics"
+	"github.com/modelgate/modelgate/pkg/rollout"
 	"github.com/modelgate/modelgate/pkg/store"
 )
 
@@ -38,17 +39,7 @@ type Store interface {
 // "Deployments").
 type Deployment struct {
 	Ref, Environment, Task, Description string
-	Payload                             Payload
-}
-
-// Payload is the deployment payload of the contract.
-type Payload struct {
-	Model           string  `json:"model"`
-	Version         string  `json:"version"`
-	BaselineVersion string  `json:"baseline_version"`
-	Stage           int     `json:"stage"`
-	TrafficPercent  float64 `json:"traffic_percent"`
-	RolloutID       int64   `json:"rollout_id"`
+	Payload                             rollout.Payload
 }
 
 // CheckRun is a check on a commit.

@@ -10,6 +10,7 @@ import (
 
 	"github.com/modelgate/modelgate/pkg/chatops"
 	"github.com/modelgate/modelgate/pkg/markdown"
+	"github.com/modelgate/modelgate/pkg/rollout"
 	"github.com/modelgate/modelgate/pkg/store"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -207,11 +208,15 @@ func TestStatusesThatAreNotTheWorkflowsAnswerAreIgnored(t *testing.T) {
 	base := DeploymentStatusEvent{Repo: chatops.Repo{Owner: "acme", Name: "models"}, DeploymentID: d.ID, Task: d.Task,
 		Creator: "modelgate[bot]", Payload: mustJSON(t, d.Payload), State: "success", Sender: "github-actions[bot]"}
 	cases := map[string]func(*DeploymentStatusEvent){
-		"the bot's own status":       func(e *DeploymentStatusEvent) { e.Sender = "modelgate[bot]" },
-		"someone else's deployment":  func(e *DeploymentStatusEvent) { e.Creator = "mallory" },
-		"another repository":         func(e *DeploymentStatusEvent) { e.Repo.Name = "other" },
-		"a stage not running":        func(e *DeploymentStatusEvent) { e.Payload = mustJSON(t, Payload{RolloutID: 1, Stage: 2}) },
-		"an unknown rollout":         func(e *DeploymentStatusEvent) { e.Payload = mustJSON(t, Payload{RolloutID: 99, Stage: 1}) },
+		"the bot's own status":      func(e *DeploymentStatusEvent) { e.Sender = "modelgate[bot]" },
+		"someone else's deployment": func(e *DeploymentStatusEvent) { e.Creator = "mallory" },
+		"another repository":        func(e *DeploymentStatusEvent) { e.Repo.Name = "other" },
+		"a stage not running": func(e *DeploymentStatusEvent) {
+			e.Payload = mustJSON(t, rollout.Payload{Model: "fraud-detector", Version: "3.2.0", RolloutID: 1, Stage: 2})
+		},
+		"an unknown rollout": func(e *DeploymentStatusEvent) {
+			e.Payload = mustJSON(t, rollout.Payload{Model: "fraud-detector", Version: "3.2.0", RolloutID: 99, Stage: 1})
+		},
 		"a payload that is not ours": func(e *DeploymentStatusEvent) { e.Payload = []byte(`"deploy everything"`) },
 		"a queued status":            func(e *DeploymentStatusEvent) { e.State = "queued" },
 		"another deployment id":      func(e *DeploymentStatusEvent) { e.DeploymentID = 1 },
@@ -454,7 +459,7 @@ func TestCanaryReleasesAHolderWhoseCloseWasMissed(t *testing.T) {
 	assert.Contains(t, out.Reply, "Released the rollout of `fraud-detector` `3.2.0` from #1, which is merged")
 	assert.Contains(t, out.Reply, "Canary of `fraud-detector`")
 	h.drain()
-	assert.Equal(t, []string{"deploy:canary@5", "deploy:rollback@0", "deploy:canary@5"}, h.gh.tasks())
+	assert.ElementsMatch(t, []string{"deploy:canary@5", "deploy:rollback@0", "deploy:canary@5"}, h.gh.tasks())
 
 	still := h.request("/canary", autoPlan)
 	still.PullRequest.Number = 3

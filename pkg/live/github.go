@@ -3,7 +3,6 @@ package live
 import (
 	"cmp"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -57,18 +56,7 @@ type deployment struct {
 	id          int64
 	task        string
 	environment string
-	payload     payload
-}
-
-// payload is the contract's deployment payload (DESIGN.md, "Deployments";
-// the bot writes it as canary.Payload).
-type payload struct {
-	Model           string  `json:"model"`
-	Version         string  `json:"version"`
-	BaselineVersion string  `json:"baseline_version"`
-	Stage           int     `json:"stage"`
-	TrafficPercent  float64 `json:"traffic_percent"`
-	RolloutID       int64   `json:"rollout_id"`
+	payload     rollout.Payload
 }
 
 // Snapshot implements Source: one call per page of deployments, then one
@@ -137,14 +125,8 @@ func readDeployment(d *github.Deployment) (deployment, bool) {
 	if task != rollout.TaskCanary && task != rollout.TaskPromote && task != rollout.TaskRollback {
 		return deployment{}, false
 	}
-	raw := d.Payload
-	var s string
-	if json.Unmarshal(raw, &s) == nil {
-		raw = json.RawMessage(s)
-	}
-	var p payload
-	if json.Unmarshal(raw, &p) != nil || p.Model == "" || p.Version == "" || p.Stage <= 0 || p.RolloutID <= 0 ||
-		p.TrafficPercent < 0 || p.TrafficPercent > 100 {
+	p, ok := rollout.ReadPayload(d.Payload)
+	if !ok {
 		return deployment{}, false
 	}
 	return deployment{id: d.GetID(), task: task, environment: d.GetEnvironment(), payload: p}, true

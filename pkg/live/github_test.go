@@ -24,14 +24,14 @@ var t0 = time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
 // dep is a deployment of a scenario, with its statuses oldest first.
 type dep struct {
 	task, env string
-	p         payload
+	p         rollout.Payload
 	statuses  []string
 	raw       string // a payload to send as it is, instead of p
 }
 
 func canaryDep(version, baseline string, stage int, traffic float64, rolloutID int64, statuses ...string) dep {
 	return dep{task: rollout.TaskCanary, env: "production", statuses: statuses,
-		p: payload{Model: "fraud", Version: version, BaselineVersion: baseline, Stage: stage, TrafficPercent: traffic, RolloutID: rolloutID}}
+		p: rollout.Payload{Model: "fraud", Version: version, BaselineVersion: baseline, Stage: stage, TrafficPercent: traffic, RolloutID: rolloutID}}
 }
 
 func promoteDep(version, baseline string, stage int, rolloutID int64, statuses ...string) dep {
