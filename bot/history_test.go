@@ -13,6 +13,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/modelgate/modelgate/internal/golden"
+	"github.com/modelgate/modelgate/internal/pgtest"
 	"github.com/modelgate/modelgate/pkg/store"
 )
 
@@ -74,8 +75,18 @@ func at(d, hour int) time.Time { return time.Date(2026, 11, d, hour, 0, 0, 0, ti
 func historyDB(t *testing.T) string {
 	t.Helper()
 	path := filepath.Join(t.TempDir(), "modelgate.db")
+	seedHistory(t, func(now func() time.Time) (store.Store, error) {
+		return store.OpenSQLite(context.Background(), path, store.SQLiteOptions{Now: now})
+	})
+	return path
+}
+
+// seedHistory writes a few rollouts into the store open opens, as the
+// engine would.
+func seedHistory(t *testing.T, open func(now func() time.Time) (store.Store, error)) {
+	t.Helper()
 	e := &engine{t: t}
-	st, err := store.OpenSQLite(context.Background(), path, store.SQLiteOptions{Now: e.clock})
+	st, err := open(e.clock)
 	require.NoError(t, err)
 	e.st = st
 	defer st.Close()
@@ -109,7 +120,6 @@ func historyDB(t *testing.T) string {
 	r = e.start(at(23, 9), store.Rollout{PR: 15, Model: "churn", Version: "1.4.0", BaselineVersion: "1.3.2",
 		Environment: "staging", HeadSHA: "eee", StartedBy: "erin"})
 	e.end(r, at(23, 10), "aborted", "erin", "wrong baseline")
-	return path
 }
 
 // historyCmd runs `bot history` with args and returns its exit code and output.
@@ -126,6 +136,18 @@ func TestHistoryMarkdown(t *testing.T) {
 	require.Equal(t, 0, code, errOut)
 	assert.Empty(t, errOut)
 	golden.Assert(t, "history.md", out)
+}
+
+func TestHistoryOnPostgres(t *testing.T) {
+	var pg pgtest.Server
+	t.Cleanup(func() { assert.NoError(t, pg.Stop()) })
+	dsn := pg.DSN(t)
+	seedHistory(t, func(now func() time.Time) (store.Store, error) {
+		return store.OpenPostgres(context.Background(), dsn, store.PostgresOptions{Now: now})
+	})
+	code, out, errOut := historyCmd(t, "--db", dsn)
+	require.Equal(t, 0, code, errOut)
+	golden.Assert(t, "history.md", out) // the same history as from SQLite
 }
 
 func TestHistoryFilters(t *testing.T) {
