@@ -19,8 +19,11 @@ type Source interface {
 
 // Query selects the rollouts of a history; zero fields match all.
 type Query struct {
-	Repo        string
-	Model       string
+	Repo  string
+	Model string
+	// Models selects several models at once, as /status does for the
+	// models of one pull request; Model, when set too, is one more.
+	Models      []string
 	Environment string
 	// Limit is how many rollouts of each model and environment are read in
 	// full (stages and audit); all when zero. Promotions are always read,
@@ -30,25 +33,54 @@ type Query struct {
 
 // Load reads the records q selects from src.
 func Load(ctx context.Context, src Source, q Query) (Records, error) {
-	rs, err := src.ListRollouts(ctx, store.RolloutFilter{Repo: q.Repo, Model: q.Model, Environment: q.Environment,
-		Limit: MaxRollouts})
-	if err != nil {
-		return Records{}, fmt.Errorf("read rollouts: %w", err)
+	rec := Records{Stages: map[int64][]store.Stage{}, Audit: map[int64][]store.AuditEntry{}}
+	for _, model := range q.models() {
+		rs, err := src.ListRollouts(ctx, store.RolloutFilter{Repo: q.Repo, Model: model, Environment: q.Environment,
+			Limit: MaxRollouts})
+		if err != nil {
+			return Records{}, fmt.Errorf("read rollouts: %w", err)
+		}
+		rec.Rollouts = append(rec.Rollouts, rs...)
+		rec.Truncated = rec.Truncated || len(rs) == MaxRollouts
 	}
-	rec := Records{Rollouts: rs, Stages: map[int64][]store.Stage{}, Audit: map[int64][]store.AuditEntry{},
-		Truncated: len(rs) == MaxRollouts}
-	seen := map[groupKey]int{}
-	for _, r := range rs { // newest first: the store's order
-		k := groupKey{r.Repo, r.Model, r.Environment}
-		seen[k]++
-		if q.Limit > 0 && seen[k] > q.Limit && r.State != "promoted" {
-			continue
-		}
-		if err := loadDetails(ctx, src, r.ID, &rec); err != nil {
-			return Records{}, err
-		}
+	if err := loadAllDetails(ctx, src, q.Limit, &rec); err != nil {
+		return Records{}, err
 	}
 	return rec, nil
+}
+
+// models lists the models to read one by one, each once; one empty name
+// reads all.
+func (q Query) models() []string {
+	if len(q.Models) == 0 {
+		return []string{q.Model}
+	}
+	var out []string
+	seen := map[string]bool{}
+	for _, m := range append([]string{q.Model}, q.Models...) {
+		if m != "" && !seen[m] {
+			seen[m] = true
+			out = append(out, m)
+		}
+	}
+	return out
+}
+
+// loadAllDetails reads the stages and audit entries of the newest limit
+// rollouts of each group in rec, and of every promotion.
+func loadAllDetails(ctx context.Context, src Source, limit int, rec *Records) error {
+	seen := map[groupKey]int{}
+	for _, r := range rec.Rollouts { // newest first in each group: the store's order
+		k := groupKey{r.Repo, r.Model, r.Environment}
+		seen[k]++
+		if limit > 0 && seen[k] > limit && r.State != "promoted" {
+			continue
+		}
+		if err := loadDetails(ctx, src, r.ID, rec); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // loadDetails reads a rollout's stages and audit entries into rec.

@@ -99,12 +99,16 @@ func FuzzMarkdownKeepsTextInItsCells(f *testing.F) {
 		r := fx.rollout(store.Rollout{ID: 1, Repo: "o/r", PR: 1, Model: model, Version: version, Environment: model,
 			StartedBy: actor, BaselineVersion: version}, day(1, 8, 0))
 		fx.end(r, "promoted", day(1, 9, 0), actor, reason)
-		out := Markdown(Build(fx.rec, Options{}))
+		h := Build(fx.rec, Options{})
+		out := Markdown(h)
 		lines := strings.Split(out, "\n")
 		want := []int{0, 0, 0, 0, 11, 11, 11, 0, 0, 0, 6, 6, 6, 0}
 		require.Len(t, lines, len(want), out)
 		for i, line := range lines {
 			assert.Equal(t, want[i], cells(line), "line %d: %q", i, line)
 		}
+		summary := strings.Split(Summary(h, 1), "\n")
+		require.Len(t, summary, 3, "a heading, one item and the end: %q", summary)
+		assert.True(t, strings.HasPrefix(summary[1], "- "))
 	})
 }
