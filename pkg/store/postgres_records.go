@@ -214,8 +214,10 @@ func (s *Postgres) ScheduleJob(ctx context.Context, j Job) (int64, error) {
 // time (a transaction-scoped advisory lock), so that each claim's snapshot
 // begins after the previous claim committed and its check for a running
 // twin sees every earlier claim; jobs are few enough that taking turns
-// costs nothing. The UPDATE repeats the due test so that a job completed or
-// rescheduled while the claim waited for its row is left alone.
+// costs little. As in SQLite, the first 2×limit free candidates of each
+// state are enough. The UPDATE repeats the due test so that a job
+// completed or rescheduled while the claim waited for its row is left
+// alone.
 func (s *Postgres) ClaimDueJobs(ctx context.Context, worker string, now time.Time, limit int, lease time.Duration) ([]Job, error) {
 	var out []Job
 	err := s.inTx(ctx, func(tx pgx.Tx) error {
@@ -223,17 +225,21 @@ func (s *Postgres) ClaimDueJobs(ctx context.Context, worker string, now time.Tim
 			return fmt.Errorf("advisory lock: %w", err)
 		}
 		rows, err := tx.Query(ctx, `WITH due AS MATERIALIZED (
-				SELECT id, kind, key, state, due_at FROM jobs j
-				WHERE ((state = 'pending' AND due_at <= $3) OR (state = 'running' AND lease_until <= $3))
-				AND NOT EXISTS (SELECT 1 FROM jobs o WHERE o.kind = j.kind AND o.key = j.key
-					AND o.state = 'running' AND o.lease_until > $3)),
+				(SELECT id, kind, key, state, due_at FROM jobs j
+					WHERE state = 'pending' AND due_at <= $3 AND `+pgNoLiveTwin+`
+					ORDER BY due_at LIMIT $5)
+				UNION ALL
+				(SELECT id, kind, key, state, due_at FROM jobs j
+					WHERE state = 'running' AND lease_until <= $3 AND `+pgNoLiveTwin+`
+					ORDER BY lease_until LIMIT $5)),
 			one AS (SELECT DISTINCT ON (kind, key) id, due_at FROM due
 				ORDER BY kind, key, state = 'running' DESC, due_at, id),
 			pick AS (SELECT id FROM one ORDER BY due_at, id LIMIT $4)
 			UPDATE jobs j SET state = 'running', attempts = j.attempts + 1, lease_owner = $1, lease_until = $2
 			FROM pick WHERE j.id = pick.id
 			AND ((j.state = 'pending' AND j.due_at <= $3) OR (j.state = 'running' AND j.lease_until <= $3))
-			RETURNING j.id, j.kind, j.key, j.payload, j.due_at, j.attempts`, worker, ms(now.Add(lease)), ms(now), limit)
+			RETURNING j.id, j.kind, j.key, j.payload, j.due_at, j.attempts`,
+			worker, ms(now.Add(lease)), ms(now), limit, 2*limit)
 		if err != nil {
 			return err
 		}
@@ -246,6 +252,13 @@ func (s *Postgres) ClaimDueJobs(ctx context.Context, worker string, now time.Tim
 	sortJobs(out)
 	return out, nil
 }
+
+// pgNoLiveTwin holds for a job j of ClaimDueJobs when no job of its kind
+// and key runs under a lease that outlives now ($3). NOT IN over a
+// subquery becomes one hashed lookup table, whatever the planner believes
+// of the table's size: with NOT EXISTS, statistics that lag behind a burst
+// of jobs made it compare every due job with every running one.
+const pgNoLiveTwin = `(j.kind, j.key) NOT IN (SELECT kind, key FROM jobs WHERE state = 'running' AND lease_until > $3)`
 
 // CancelJobs deletes the pending jobs of kind and key.
 func (s *Postgres) CancelJobs(ctx context.Context, kind, key string) (int, error) {
