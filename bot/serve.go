@@ -208,7 +208,7 @@ func newServer(ctx context.Context, cfg serveConfig, log *slog.Logger, reg *prom
 		Judge: judgement, BotLogin: cfg.BotLogin, WebURL: cfg.WebURL, ChecksPattern: cfg.Checks, Poll: cfg.Poll,
 		Worker: workerName(), Logger: log, Now: cfg.now}
 	commands := &chatops.Service{
-		Store: st, Policy: policy, Rollouts: engine, BotLogin: cfg.BotLogin,
+		Store: st, Policy: policy, Rollouts: engine, BotLogin: cfg.BotLogin, WebURL: cfg.WebURL,
 		Calls: githubapp.CallsFrom, Logger: log,
 	}
 	dispatcher, err := githubapp.NewDispatcher(

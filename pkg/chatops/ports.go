@@ -66,8 +66,10 @@ type Store interface {
 	UpdateCommand(ctx context.Context, id int64, state, outcome string, apiCalls int) error
 	ListCommands(ctx context.Context, repo string, pr int, limit int) ([]store.Command, error)
 	ListRollouts(ctx context.Context, f store.RolloutFilter) ([]store.Rollout, error)
+	ListStages(ctx context.Context, rolloutID int64) ([]store.Stage, error)
 	ListLocks(ctx context.Context, repo string) ([]store.Lock, error)
 	AppendAudit(ctx context.Context, e store.AuditEntry) (int64, error)
+	ListAudit(ctx context.Context, f store.AuditFilter) ([]store.AuditEntry, error)
 }
 
 // Target is a model a rollout command acts on, as its manifest at the pull

@@ -39,6 +39,8 @@ type Service struct {
 	BotLogin string
 	// IsManifest picks the model manifests among a PR's files.
 	IsManifest func(path string) bool
+	// WebURL is GitHub's web address, for links ("" is https://github.com).
+	WebURL string
 	// Calls, if set, tells how many GitHub requests ctx has made so far.
 	Calls  func(ctx context.Context) int
 	Logger *slog.Logger

@@ -3,8 +3,10 @@ package chatops
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 
+	"github.com/modelgate/modelgate/pkg/history"
 	"github.com/modelgate/modelgate/pkg/store"
 )
 
@@ -19,7 +21,38 @@ func (s *Service) status(ctx context.Context, r *run) (Outcome, error) {
 	if err != nil {
 		return Outcome{}, err
 	}
-	return Outcome{Reply: renderStatus(r.ev.Number, rollouts, locks)}, nil
+	reply := renderStatus(r.ev.Number, rollouts, locks)
+	past, err := s.history(ctx, repo, rollouts)
+	if err != nil {
+		return Outcome{}, err
+	}
+	if past != "" {
+		reply += "\n\n**Which version served where**\n\n" + past
+	}
+	return Outcome{Reply: reply}, nil
+}
+
+// historyPerModel is how many rollouts of each model and environment
+// /status lists.
+const historyPerModel = 3
+
+// history is the recent history of the models this pull request rolled
+// out: which version is live in each environment, and the last rollouts.
+func (s *Service) history(ctx context.Context, repo string, rollouts []store.Rollout) (string, error) {
+	var models []string
+	for _, ro := range rollouts {
+		if !slices.Contains(models, ro.Model) {
+			models = append(models, ro.Model)
+		}
+	}
+	if len(models) == 0 {
+		return "", nil
+	}
+	rec, err := history.Load(ctx, s.Store, history.Query{Repo: repo, Models: models, Limit: historyPerModel})
+	if err != nil {
+		return "", fmt.Errorf("history of %s: %w", strings.Join(models, ", "), err)
+	}
+	return history.Summary(history.Build(rec, history.Options{Limit: historyPerModel, WebURL: s.WebURL, Now: s.now()}), historyPerModel), nil
 }
 
 func renderStatus(number int, rollouts []store.Rollout, locks []store.Lock) string {
