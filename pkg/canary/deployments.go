@@ -73,7 +73,9 @@ func (e *Engine) HandleDeploymentStatus(ctx context.Context, ev DeploymentStatus
 		log.Info("status of a past stage ignored", "rollout", p.RolloutID, "stage", p.Stage)
 		return nil
 	}
-	_, err = e.transition(ctx, l.row.ID, event, ev.Sender, func(l *loaded) {
+	// The workflow reports; what follows (a window, the next stage, the
+	// promotion) is the bot's decision under the plan.
+	_, err = e.transition(ctx, l.row.ID, event, Bot, func(l *loaded) {
 		l.apply(effect{Kind: effDeploy, Stage: stage}, outcome{deployment: ev.DeploymentID})
 	})
 	if errors.Is(err, rollout.ErrRefused) {

@@ -205,7 +205,7 @@ func (m machine) passStage() (State, []Action, error) {
 // advance deploys the next stage, or ends the rollout after the last.
 func (m machine) advance() (State, []Action, error) {
 	if m.s.Stage == len(m.plan.Stages)-1 {
-		m.s.Phase, m.s.Reason = Promoted, ""
+		m.s.Phase, m.s.Reason = Promoted, fmt.Sprintf("all %d stages passed", len(m.plan.Stages))
 		return m.s, []Action{
 			SetDeploymentStatus{State: StatusSuccess, Description: "promoted to 100 %"},
 			UpdateComment{},

@@ -78,7 +78,7 @@ func TestHappyPath(t *testing.T) {
 			SetDeploymentStatus{State: StatusSuccess, Description: "promoted to 100 %"}, UpdateComment{},
 			PostComment{Text: "2.0.0 is promoted to 100 %."}}},
 	})
-	assert.Equal(t, State{Stage: 3, Phase: Promoted, Version: "2.0.0", Baseline: "1.0.0"}, s)
+	assert.Equal(t, State{Stage: 3, Phase: Promoted, Version: "2.0.0", Baseline: "1.0.0", Reason: "all 4 stages passed"}, s)
 }
 
 // rollbackTo is what every rollback at a stage does.
