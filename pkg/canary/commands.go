@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/modelgate/modelgate/pkg/chatops"
+	"github.com/modelgate/modelgate/pkg/markdown"
 	"github.com/modelgate/modelgate/pkg/rollout"
 	"github.com/modelgate/modelgate/pkg/store"
 )
@@ -142,8 +143,8 @@ func (e *Engine) lockOf(ctx context.Context, repo, env string) (*store.Lock, err
 }
 
 func lockedText(l store.Lock) string {
-	return fmt.Sprintf("`%s` is locked by @%s since %s: %s", l.Environment, l.LockedBy,
-		l.LockedAt.UTC().Format("2006-01-02 15:04 UTC"), orDefault(l.Reason, "no reason given"))
+	return fmt.Sprintf("%s is locked by @%s since %s: %s", markdown.Code(l.Environment), l.LockedBy,
+		l.LockedAt.UTC().Format("2006-01-02 15:04 UTC"), markdown.Text(orDefault(l.Reason, "no reason given")))
 }
 
 // named keeps the rollouts of the models named, or all when none is.

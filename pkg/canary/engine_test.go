@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/modelgate/modelgate/internal/golden"
 	"github.com/modelgate/modelgate/pkg/chatops"
 	"github.com/modelgate/modelgate/pkg/markdown"
 	"github.com/modelgate/modelgate/pkg/rollout"
@@ -499,4 +500,43 @@ func TestPushDuringARolloutIsToldAndPromoteRefused(t *testing.T) {
 	assert.Contains(t, strings.Join(h.gh.bodies(), "\n"), markdown.Text("The head of #1 moved to ddddddd"))
 	assert.Equal(t, []string{"deploy:canary@5"}, h.gh.tasks(), "the rollout stays on its pinned commit")
 	assert.Equal(t, strings.Repeat("a", 40), h.gh.last().Ref)
+}
+
+const productionPlan = `apiVersion: modelgate.dev/v1
+kind: Model
+metadata: {name: fraud-detector, version: 3.2.0, owner: risk-ml@example.com}
+spec:
+  governance: {risk_tier: high}
+  rollout:
+    environment: production
+    baseline: 3.1.0
+    stages:
+      - {traffic: 5, analysis: 30m}
+      - {traffic: 25, analysis: 1h}
+      - {traffic: 50, analysis: 1h, gate: manual}
+      - {traffic: 100}
+    analysis:
+      interval: 5m
+      metrics:
+        - name: latency_p99_ms
+          query: 'histogram_quantile(0.99, sum by (le) (rate(model_latency_seconds_bucket{model="{{.Model}}",version="{{.Version}}"}[1m]))) * 1000'
+          tolerance: 0.05
+          critical: true
+        - name: error_rate
+          query: 'sum(rate(model_errors_total{model="{{.Model}}",version="{{.Version}}"}[1m])) / sum(rate(model_requests_total{model="{{.Model}}",version="{{.Version}}"}[1m]))'
+          tolerance: 0.1
+`
+
+// The README quotes this reply.
+func TestDryRunReplyGolden(t *testing.T) {
+	h := newHarness(t)
+	_, err := h.st.LockEnvironment(context.Background(), store.Lock{Repo: "acme/models", Environment: "production",
+		Reason: "release freeze", LockedBy: "alice", LockedAt: h.clock.Now()})
+	require.NoError(t, err)
+	req := h.request("/canary --dry-run", productionPlan)
+	req.PolicyReasons = []string{"a high-risk model needs 2 approvals before it leaves 5 % (has 1)"}
+	req.Approvers = []string{"carol"}
+	out, err := h.eng.Canary(context.Background(), req)
+	require.NoError(t, err)
+	golden.Assert(t, "dryrun.md", out.Reply)
 }
