@@ -253,6 +253,9 @@ func TestCanaryRefusals(t *testing.T) {
 		{"no baseline", func(h *harness, r *chatops.Request) {
 			delete(r.Targets[0].Manifest["spec"].(map[string]any)["rollout"].(map[string]any), "baseline")
 		}, "no baseline to compare with"},
+		{"unknown provider", func(h *harness, r *chatops.Request) {
+			r.Targets[0].Manifest["spec"].(map[string]any)["rollout"].(map[string]any)["analysis"].(map[string]any)["provider"] = "datadog"
+		}, "unknown metrics provider \"datadog\""},
 		{"baseline is the version", func(h *harness, r *chatops.Request) { r.Targets[0].Version = "3.1.0" }, "already the live version"},
 		{"bad default branch config", func(h *harness, _ *chatops.Request) {
 			h.gh.files[":.github/modelgate.yml"] = []byte("rollout: [\n")
