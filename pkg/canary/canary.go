@@ -236,9 +236,13 @@ func (e *Engine) start(ctx context.Context, req chatops.Request, p prepared, r *
 			return nil
 		}
 		r.lines = append(r.lines, released)
-		if row, err = e.Store.CreateRollout(ctx, l.row); err != nil {
+		row, err = e.Store.CreateRollout(ctx, l.row)
+		if errors.Is(err, store.ErrConflict) || errors.Is(err, store.ErrLocked) {
 			r.refuse("%s: %s", markdown.Code(p.target.Model), e.holder(ctx, l.row))
 			return nil
+		}
+		if err != nil {
+			return fmt.Errorf("store the rollout of %s: %w", p.target.Model, err)
 		}
 	case err != nil:
 		return fmt.Errorf("store the rollout of %s: %w", p.target.Model, err)
