@@ -154,8 +154,7 @@ func (e *Engine) prepare(ctx context.Context, req chatops.Request, t chatops.Tar
 	if t.Model == "" || t.Version == "" {
 		return p, fmt.Sprintf("the manifest %s names no model or version.", markdown.Code(t.Path)), nil
 	}
-	raw, _ := dig(t.Manifest, "spec", "rollout").(map[string]any)
-	plan, err := rollout.ParsePlan(raw, defaults)
+	plan, err := rollout.ParsePlan(t.Rollout(), defaults)
 	if err != nil {
 		return p, fmt.Sprintf("the rollout plan of %s is not valid: %s", markdown.Code(t.Path), markdown.Text(err.Error())), nil
 	}
@@ -298,16 +297,4 @@ func (e *Engine) holder(ctx context.Context, ro store.Rollout) string {
 	h := rows[0]
 	return fmt.Sprintf("%s %s is already rolling out in %s from #%d (stage %d, %d %%, %s); one rollout per model and environment at a time.",
 		markdown.Code(h.Model), markdown.Code(h.Version), markdown.Code(h.Environment), h.PR, h.Stage+1, h.TrafficPercent, h.State)
-}
-
-func dig(m map[string]any, keys ...string) any {
-	var v any = m
-	for _, k := range keys {
-		mm, ok := v.(map[string]any)
-		if !ok {
-			return nil
-		}
-		v = mm[k]
-	}
-	return v
 }

@@ -82,6 +82,13 @@ type Target struct {
 	Manifest    map[string]any
 }
 
+// Rollout is the manifest's spec.rollout, the model's own rollout plan,
+// or nil.
+func (t Target) Rollout() map[string]any {
+	plan, _ := dig(t.Manifest, "spec", "rollout").(map[string]any)
+	return plan
+}
+
 // Request is an authorized rollout command handed to Rollouts.
 type Request struct {
 	Command     Command
