@@ -64,7 +64,8 @@ func TestHealthyCanaryIsPromoted(t *testing.T) {
 	assert.Equal(t, []string{"success"}, h.gh.statuses[h.gh.last().ID])
 	bodies := h.gh.bodies()
 	require.Len(t, bodies, 2, "one status comment, edited in place, and the final notice")
-	assert.Contains(t, bodies[1], "3.2.0 is promoted to 100 %")
+	assert.Contains(t, bodies[1], markdown.Text("3.2.0 is promoted to 100 %. It passed 3 stages (5 %, 25 %, 100 %) in 1m0s."))
+	assert.Regexp(t, `Last judgement, look 3 of 3&#58; latency\\_p99\\_ms pass \\\(\+[0-9.]+ % \\\[`, bodies[1])
 	rows, err := h.st.ListAudit(context.Background(), store.AuditFilter{RolloutID: 1})
 	require.NoError(t, err)
 	var actions []string

@@ -38,6 +38,9 @@ func (e *Engine) transition(ctx context.Context, id int64, ev rollout.Event, act
 			mutate(&l)
 		}
 		l.enqueue(actions)
+		if next.Phase == rollout.Promoted {
+			l.summarize(e.now())
+		}
 		l.auditChange(before, actor)
 		saved, err := e.save(ctx, l)
 		if errors.Is(err, store.ErrConflict) && attempt < maxConflicts {

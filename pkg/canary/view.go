@@ -1,6 +1,11 @@
 package canary
 
 import (
+	"fmt"
+	"math"
+	"strings"
+	"time"
+
 	"github.com/modelgate/modelgate/pkg/rollout"
 	"github.com/modelgate/modelgate/pkg/rolloutcomment"
 )
@@ -76,4 +81,39 @@ func points(ps []point) []rolloutcomment.Point {
 		out[i] = rolloutcomment.Point{T: p.T, V: p.V}
 	}
 	return out
+}
+
+// summarize turns the promotion's notice into the final summary: the
+// stages passed, how long it took, and the last judgement of each metric.
+func (l *loaded) summarize(now time.Time) {
+	for i := len(l.rec.Outbox) - 1; i >= 0; i-- {
+		ef := &l.rec.Outbox[i]
+		if ef.Kind != effNote {
+			continue
+		}
+		traffic := make([]string, len(l.plan.Stages))
+		for j, s := range l.plan.Stages {
+			traffic[j] = fmt.Sprintf("%g %%", s.Traffic)
+		}
+		text := fmt.Sprintf("%s It passed %d stages (%s) in %s.", ef.Text, len(l.plan.Stages),
+			strings.Join(traffic, ", "), now.Sub(l.row.CreatedAt).Round(time.Second))
+		if a := l.rec.Analysis; a != nil {
+			var last []string
+			for _, m := range a.Metrics {
+				last = append(last, fmt.Sprintf("%s %s (%s)", m.Name, m.Verdict, changeText(m)))
+			}
+			text += fmt.Sprintf(" Last judgement, look %d of %d: %s.", a.Look, a.Looks, strings.Join(last, "; "))
+		}
+		ef.Text = text
+		return
+	}
+}
+
+// changeText is a metric's change with its interval, or "no data".
+func changeText(m analysedMetric) string {
+	c, lo, hi := float64(m.Change), float64(m.CI[0]), float64(m.CI[1])
+	if math.IsNaN(c) {
+		return "no data"
+	}
+	return fmt.Sprintf("%+.1f %% [%+.1f %%, %+.1f %%]", 100*c, 100*lo, 100*hi)
 }
