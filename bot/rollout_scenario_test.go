@@ -250,6 +250,38 @@ func TestRolloutHealthyCanaryIsPromoted(t *testing.T) {
 	statuses := rs.gh.DeploymentStatuses(repo, last.ID)
 	assert.Equal(t, "success", statuses[len(statuses)-1].State, "the bot reports the promotion on the last deployment")
 	assert.Contains(t, strings.Join(rs.replies(3), "\n"), "3.2.0 is promoted to 100 %")
+
+	// bot history reads what the engine wrote.
+	var out, errOut strings.Builder
+	require.Equal(t, 0, runHistory(context.Background(), []string{"--db", rs.db, "--format", "json"}, &out, &errOut), errOut.String())
+	var h struct {
+		Groups []struct {
+			Model, Environment string
+			Live               *struct{ Version, PromotedBy string } `json:"live"`
+			Rollouts           []struct {
+				State       string
+				DecidedBy   string `json:"decided_by"`
+				Reason      string
+				Deployments []struct {
+					ID    int64
+					State string
+				}
+			}
+		}
+	}
+	require.NoError(t, json.Unmarshal([]byte(out.String()), &h), out.String())
+	require.Len(t, h.Groups, 1)
+	g := h.Groups[0]
+	require.NotNil(t, g.Live, out.String())
+	assert.Equal(t, "3.2.0", g.Live.Version)
+	require.Len(t, g.Rollouts, 1)
+	assert.Equal(t, "promoted", g.Rollouts[0].State)
+	assert.Equal(t, "modelgate", g.Rollouts[0].DecidedBy)
+	assert.Equal(t, "all 3 stages passed", g.Rollouts[0].Reason)
+	require.Len(t, g.Rollouts[0].Deployments, 3)
+	for _, d := range g.Rollouts[0].Deployments {
+		assert.Equal(t, "passed", d.State, "every stage passed")
+	}
 }
 
 func TestRolloutLatencyRegressionRollsBackAt25(t *testing.T) {

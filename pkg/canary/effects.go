@@ -112,8 +112,52 @@ func (e *Engine) finishEffect(ctx context.Context, id int64, seq int, out outcom
 		if err != nil {
 			return err
 		}
-		return e.recordDeployment(ctx, l, ef, out)
+		if err := e.recordDeployment(ctx, l, ef, out); err != nil {
+			return err
+		}
+		return e.recordStatus(ctx, l, ef)
 	}
+}
+
+// stageStates maps the statuses the bot reports to what the stage row says.
+var stageStates = map[string]string{
+	rollout.StatusInProgress: "analysing",
+	rollout.StatusSuccess:    "passed",
+	rollout.StatusFailure:    "failed",
+}
+
+// recordStatus keeps the stage row in step with the verdict the bot
+// reported on its deployment.
+func (e *Engine) recordStatus(ctx context.Context, l loaded, ef effect) error {
+	if ef.Kind != effStatus {
+		return nil
+	}
+	return e.markStage(ctx, l, ef.Stage, stageStates[ef.State])
+}
+
+// markStage sets a stage row's state, with the latest judgement and the
+// time it ended when it passed or failed.
+func (e *Engine) markStage(ctx context.Context, l loaded, index int, state string) error {
+	stages, err := e.Store.ListStages(ctx, l.row.ID)
+	if err != nil {
+		return fmt.Errorf("rollout %d: stages: %w", l.row.ID, err)
+	}
+	for _, st := range stages {
+		if st.Index != index || state == "" || st.State == "failed" {
+			continue
+		}
+		st.State = state
+		if state == "passed" || state == "failed" {
+			st.FinishedAt = e.now()
+			if l.rec.Analysis != nil {
+				st.Verdict, _ = json.Marshal(l.rec.Analysis)
+			}
+		}
+		if err := e.Store.PutStage(ctx, st); err != nil {
+			return fmt.Errorf("rollout %d: stage %d: %w", l.row.ID, index+1, err)
+		}
+	}
+	return nil
 }
 
 // apply stores an effect's product in the record.
@@ -142,7 +186,14 @@ func (e *Engine) recordDeployment(ctx context.Context, l loaded, ef effect, out 
 		DeploymentID: out.deployment, State: "deploying", StartedAt: e.now()}); err != nil {
 		return fmt.Errorf("rollout %d: stage %d: %w", l.row.ID, ef.Stage+1, err)
 	}
-	details, _ := json.Marshal(map[string]any{"rollout_id": l.row.ID, "stage": ef.Stage + 1,
+	if ef.Stage > 0 {
+		// The next stage deployed: the one before it passed.
+		if err := e.markStage(ctx, l, ef.Stage-1, "passed"); err != nil {
+			return err
+		}
+	}
+	// "stage" in audit details is the stage's index, from 0, as in store.Stage.
+	details, _ := json.Marshal(map[string]any{"rollout_id": l.row.ID, "stage": ef.Stage,
 		"traffic_percent": ef.Traffic, "deployment_id": out.deployment})
 	return e.audit(ctx, l, store.AuditEntry{Actor: Bot, Action: "rollout.stage", Decision: "done",
 		Reason: fmt.Sprintf("stage %d (%g %%) deployed as deployment %d", ef.Stage+1, ef.Traffic, out.deployment), Details: details})
@@ -164,7 +215,7 @@ func (e *Engine) do(ctx context.Context, l loaded, ef effect) (outcome, error) {
 		_, err := e.Store.ScheduleJob(ctx, store.Job{Kind: jobAnalysis, Key: strconv.FormatInt(l.row.ID, 10), DueAt: ef.At, Payload: payload})
 		return outcome{}, err
 	case effAudit:
-		details, _ := json.Marshal(map[string]any{"rollout_id": l.row.ID, "stage": ef.Stage + 1})
+		details, _ := json.Marshal(map[string]any{"rollout_id": l.row.ID, "stage": ef.Stage})
 		return outcome{}, e.audit(ctx, l, store.AuditEntry{Actor: ef.Actor, Action: ef.Action, Decision: "done", Reason: ef.Text, Details: details})
 	}
 	gh, err := e.Clients.ForInstallation(l.row.InstallationID)

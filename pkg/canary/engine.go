@@ -24,6 +24,7 @@ type Store interface {
 	GetRollout(ctx context.Context, id int64) (store.Rollout, error)
 	ListRollouts(ctx context.Context, f store.RolloutFilter) ([]store.Rollout, error)
 	PutStage(ctx context.Context, s store.Stage) error
+	ListStages(ctx context.Context, rolloutID int64) ([]store.Stage, error)
 	ScheduleJob(ctx context.Context, j store.Job) (int64, error)
 	ClaimDueJobs(ctx context.Context, worker string, now time.Time, limit int, lease time.Duration) ([]store.Job, error)
 	CompleteJob(ctx context.Context, worker string, id int64, err error) error

@@ -251,7 +251,8 @@ func isEnd(action string) bool {
 	return false
 }
 
-// stageDetails is the Details JSON of a rollout.stage audit entry.
+// stageDetails is the Details JSON of a rollout.stage audit entry; Stage
+// is the stage's index, from 0, as store.Stage.Index.
 type stageDetails struct {
 	Stage          *int  `json:"stage"`
 	TrafficPercent int   `json:"traffic_percent"`
