@@ -544,3 +544,53 @@ func TestDryRunReplyGolden(t *testing.T) {
 	require.NoError(t, err)
 	golden.Assert(t, "dryrun.md", out.Reply)
 }
+
+// flakyStore fails the next n rollout updates, as a database that went
+// away would.
+type flakyStore struct {
+	store.Store
+	fail int
+}
+
+func (s *flakyStore) UpdateRollout(ctx context.Context, r store.Rollout) (store.Rollout, error) {
+	if s.fail > 0 {
+		s.fail--
+		return store.Rollout{}, fmt.Errorf("database is locked")
+	}
+	return s.Store.UpdateRollout(ctx, r)
+}
+
+func TestStoreFailureLosesNothing(t *testing.T) {
+	h := newHarness(t)
+	h.canary(autoPlan)
+	flaky := &flakyStore{Store: h.st, fail: 1}
+	h.eng.Store = flaky
+
+	// The workflow's answer cannot be stored: the webhook fails, to be
+	// redelivered, and the rollout has not moved.
+	d := h.gh.last()
+	ev := DeploymentStatusEvent{Repo: chatops.Repo{Owner: "acme", Name: "models"}, DeploymentID: d.ID, Task: d.Task,
+		Creator: "modelgate[bot]", Payload: mustJSON(t, d.Payload), State: "success", Sender: "github-actions[bot]"}
+	err := h.eng.HandleDeploymentStatus(context.Background(), ev)
+	require.ErrorContains(t, err, "database is locked")
+	assert.Equal(t, "deploying", h.phase())
+
+	// The redelivery goes through.
+	require.NoError(t, h.eng.HandleDeploymentStatus(context.Background(), ev))
+	h.drain()
+	assert.Equal(t, "analyzing", h.phase())
+
+	// An effect that cannot record its progress is retried by its job.
+	flaky.fail = 1
+	var failed error
+	for range 12 {
+		h.clock.Add(10 * time.Second)
+		for range 5 {
+			if _, err := h.eng.RunDue(context.Background()); err != nil {
+				failed = err
+			}
+		}
+	}
+	require.ErrorContains(t, failed, "database is locked", "a job failed and was retried")
+	assert.Equal(t, []string{"deploy:canary@5", "deploy:canary@25"}, h.gh.tasks(), "nothing lost, nothing twice")
+}
