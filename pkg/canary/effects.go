@@ -7,12 +7,18 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/modelgate/modelgate/pkg/chatops"
 	"github.com/modelgate/modelgate/pkg/rollout"
 	"github.com/modelgate/modelgate/pkg/rolloutcomment"
 	"github.com/modelgate/modelgate/pkg/store"
 )
+
+// inFlight is how long a write to GitHub whose answer was lost may take
+// to land; before it has passed, the engine does not look for it, lest it
+// miss it and write it again.
+const inFlight = 15 * time.Second
 
 // ErrRejected is wrapped by GitHub errors that retrying will not mend
 // (a 4xx answer other than a rate limit).
@@ -47,8 +53,12 @@ func (e *Engine) runEffects(ctx context.Context, id int64) error {
 			}
 			continue
 		}
-		if guarded(ef, l.rec) && !ef.Tried {
-			l.rec.Outbox[0].Tried = true
+		if guarded(ef, l.rec) {
+			if ef.Tried && e.now().Before(ef.TriedAt.Add(inFlight)) {
+				return fmt.Errorf("rollout %d: %s effect %d was tried %s ago and may still be landing; looking again later",
+					id, ef.Kind, ef.Seq, e.now().Sub(ef.TriedAt).Round(time.Millisecond))
+			}
+			l.rec.Outbox[0].Tried, l.rec.Outbox[0].TriedAt = true, e.now()
 			if _, err := e.save(ctx, l); errors.Is(err, store.ErrConflict) {
 				continue
 			} else if err != nil {

@@ -56,6 +56,9 @@ type effect struct {
 	// Tried says an attempt began: the effect may have reached GitHub,
 	// so the next attempt looks for it before writing again.
 	Tried bool `json:"tried,omitempty"`
+	// TriedAt is when the last attempt began; a write that is not found
+	// soon after may still be on its way to GitHub.
+	TriedAt time.Time `json:"tried_at,omitzero"`
 }
 
 // analysis is one judgement as stored: numbers that may be NaN are nums.

@@ -27,16 +27,19 @@ const (
 
 // Run carries out due work until ctx ends: effects, analyses, and a sweep
 // for effects that were stored but never scheduled (a crash between the
-// two). Several replicas may run it on one store.
+// two). Several replicas may run it on one store. When ctx ends, the jobs
+// in hand finish first: a write to GitHub cut off halfway may still land,
+// and the next attempt would not know whether it did.
 func (e *Engine) Run(ctx context.Context) {
 	wake := e.wakeChan()
-	e.sweep(ctx)
+	work := context.WithoutCancel(ctx)
+	e.sweep(work)
 	poll := time.NewTicker(e.poll())
 	defer poll.Stop()
 	sweep := time.NewTicker(sweepEvery)
 	defer sweep.Stop()
-	for {
-		if _, err := e.RunDue(ctx); err != nil && ctx.Err() == nil {
+	for ctx.Err() == nil {
+		if _, err := e.RunDue(work); err != nil {
 			e.logger().Error("run due jobs", "err", err)
 		}
 		select {
@@ -45,7 +48,7 @@ func (e *Engine) Run(ctx context.Context) {
 		case <-poll.C:
 		case <-wake:
 		case <-sweep.C:
-			e.sweep(ctx)
+			e.sweep(work)
 		}
 	}
 }
@@ -85,7 +88,11 @@ func (e *Engine) RunDue(ctx context.Context) (int, error) {
 	var wg sync.WaitGroup
 	errs := make([]error, len(jobs))
 	for i, j := range jobs {
-		wg.Go(func() { errs[i] = e.runJob(ctx, j) })
+		wg.Go(func() {
+			jctx, cancel := context.WithTimeout(ctx, e.lease()/2)
+			defer cancel()
+			errs[i] = e.runJob(jctx, j)
+		})
 	}
 	wg.Wait()
 	return len(jobs), errors.Join(errs...)
