@@ -204,7 +204,7 @@ func (e *Engine) start(ctx context.Context, req chatops.Request, p prepared, r *
 	if err != nil {
 		return fmt.Errorf("encode plan: %w", err)
 	}
-	l := loaded{plan: p.plan, rec: record{State: p.state}, row: store.Rollout{
+	l := loaded{plan: p.plan, rec: record{State: p.state, Delivery: req.DeliveryID}, row: store.Rollout{
 		Repo: req.Repo.FullName(), PR: req.PullRequest.Number, Model: p.target.Model, Version: p.target.Version,
 		BaselineVersion: p.baseline, Environment: p.plan.Environment, HeadSHA: req.PullRequest.HeadSHA,
 		StartedBy: req.Commenter, InstallationID: req.InstallationID, Plan: planJSON,
@@ -224,6 +224,10 @@ func (e *Engine) start(ctx context.Context, req chatops.Request, p prepared, r *
 			return lerr
 		}
 		r.refuse("%s: %s.", markdown.Code(p.target.Model), lockedText(*lock))
+		return nil
+	case errors.Is(err, store.ErrConflict) && e.startedBy(ctx, l.row, req.DeliveryID):
+		// A redelivery of the command that started it: say so again.
+		r.ok("Canary of %s %s is running; it was started by this comment.", markdown.Code(p.target.Model), markdown.Code(p.target.Version))
 		return nil
 	case errors.Is(err, store.ErrConflict):
 		released, rerr := e.releaseClosedHolder(ctx, req, l.row)
@@ -253,6 +257,17 @@ func (e *Engine) start(ctx context.Context, req chatops.Request, p prepared, r *
 		markdown.Code(p.target.Model), markdown.Code(p.target.Version), markdown.Code(p.baseline),
 		markdown.Code(p.plan.Environment), short(req.PullRequest.HeadSHA), len(p.plan.Stages), st.Traffic)
 	return nil
+}
+
+// startedBy reports whether the active rollout of ro's model and
+// environment was started by the webhook delivery id.
+func (e *Engine) startedBy(ctx context.Context, ro store.Rollout, delivery string) bool {
+	rows, err := e.Store.ListRollouts(ctx, store.RolloutFilter{Repo: ro.Repo, Model: ro.Model, Environment: ro.Environment, ActiveOnly: true, Limit: 1})
+	if err != nil || len(rows) == 0 || delivery == "" {
+		return false
+	}
+	l, err := decode(rows[0])
+	return err == nil && l.rec.Delivery == delivery
 }
 
 // releaseClosedHolder releases the rollout that holds the model and

@@ -302,6 +302,21 @@ func TestOneRolloutPerModelAndEnvironment(t *testing.T) {
 	assert.Contains(t, out.Reply, "from #1 (stage 1, 5 %")
 }
 
+func TestRedeliveredCanaryFindsItsRollout(t *testing.T) {
+	h := newHarness(t)
+	req := h.request("/canary", autoPlan)
+	req.DeliveryID = "d-42"
+	out, err := h.eng.Canary(context.Background(), req)
+	require.NoError(t, err)
+	require.False(t, out.Refused)
+	again, err := h.eng.Canary(context.Background(), req)
+	require.NoError(t, err)
+	assert.False(t, again.Refused, again.Reply)
+	assert.Contains(t, again.Reply, "it was started by this comment")
+	h.drain()
+	assert.Len(t, h.gh.tasks(), 1)
+}
+
 func TestConcurrentCanariesOneWins(t *testing.T) {
 	h := newHarness(t)
 	var wg sync.WaitGroup

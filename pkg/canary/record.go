@@ -14,6 +14,9 @@ import (
 // store.Rollout.Record and replaced whole at each transition.
 type record struct {
 	State rollout.State `json:"state"`
+	// Delivery is the webhook delivery of the /canary that started the
+	// rollout: a redelivery of it finds its rollout instead of a conflict.
+	Delivery string `json:"delivery,omitempty"`
 	// Outbox holds the effects of transitions not yet carried out, in
 	// order; the effects job takes them from the front.
 	Outbox []effect `json:"outbox,omitempty"`
