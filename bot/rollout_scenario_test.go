@@ -251,6 +251,12 @@ func TestRolloutHealthyCanaryIsPromoted(t *testing.T) {
 	assert.Equal(t, "success", statuses[len(statuses)-1].State, "the bot reports the promotion on the last deployment")
 	assert.Contains(t, strings.Join(rs.replies(3), "\n"), "3.2.0 is promoted to 100 %")
 
+	cmds, err := rs.srv.store.ListCommands(context.Background(), repo, 3, 0)
+	require.NoError(t, err)
+	require.Len(t, cmds, 1)
+	t.Logf("/canary made %d GitHub calls; the whole rollout %d", cmds[0].APICalls, len(rs.gh.Requests()))
+	assert.LessOrEqual(t, cmds[0].APICalls, 10, "token, reaction, permission, pull request, files, manifest, reviews, config, check runs, reply")
+
 	// bot history reads what the engine wrote.
 	var out, errOut strings.Builder
 	require.Equal(t, 0, runHistory(context.Background(), []string{"--db", rs.db, "--format", "json"}, &out, &errOut), errOut.String())
