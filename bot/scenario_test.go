@@ -454,7 +454,7 @@ func TestScenarioPolicyDecides(t *testing.T) {
 	s.deliver("issue_comment", "d-1", s.comment(1, "alice", "/promote"))
 	s.work()
 	require.Len(t, s.replies(1), 1)
-	assert.Contains(t, s.replies(1)[0], "The governance policies refuse `/promote`:\n- a high-risk model needs 2 approvals before it leaves 5 % (has 1)")
+	assert.Contains(t, s.replies(1)[0], "The governance policies refuse `/promote`:\n- a high-risk model needs 2 approvals before it leaves 5 % \\(has 1\\)")
 
 	s.gh.AddReview(repo, 1, fakegithub.Review{User: "dave", State: "APPROVED"})
 	s.deliver("issue_comment", "d-2", s.comment(1, "alice", "/promote"))

@@ -104,6 +104,6 @@ func FuzzParse(f *testing.F) {
 }
 
 func TestEscapeText(t *testing.T) {
-	assert.Equal(t, `\*\*bold\*\* &lt;img&gt; &#64;team \[x\](y) \|`, escapeText("**bold** <img> @team [x](y) |"))
+	assert.Equal(t, "\\*\\*bold\\*\\* &lt;img&gt; @\u2060team \\[x\\]\\(y\\) \\|", escapeText("**bold** <img> @team [x](y) |"))
 	assert.Equal(t, "a b", escapeText("a\nb"))
 }

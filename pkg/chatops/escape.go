@@ -1,15 +1,9 @@
 package chatops
 
-import "strings"
+import "github.com/modelgate/modelgate/pkg/markdown"
 
-// markdown escapes the characters that would let text from a PR or a
-// commenter format the bot's reply, open an HTML tag, or mention someone.
-var markdown = strings.NewReplacer(
-	`\`, `\\`, "`", "\\`", "*", `\*`, "_", `\_`, "[", `\[`, "]", `\]`, "<", "&lt;", ">", "&gt;",
-	"#", `\#`, "|", `\|`, "~", `\~`, "!", `\!`, "@", "&#64;", "\r", " ", "\n", " ",
-)
-
-// escapeText makes text safe to print inside a Markdown reply, on one line.
+// escapeText makes text from a PR or a commenter safe to print inside a
+// Markdown reply, on one line: no formatting, HTML, links or mentions.
 func escapeText(s string) string {
-	return markdown.Replace(s)
+	return markdown.Text(s)
 }
