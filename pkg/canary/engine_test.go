@@ -609,3 +609,17 @@ func TestStoreFailureLosesNothing(t *testing.T) {
 	require.ErrorContains(t, failed, "database is locked", "a job failed and was retried")
 	assert.Equal(t, []string{"deploy:canary@5", "deploy:canary@25"}, h.gh.tasks(), "nothing lost, nothing twice")
 }
+
+func TestPromoteAdvancesWhenTheJudgePasses(t *testing.T) {
+	h := newHarness(t)
+	h.canary(autoPlan)
+	h.answer("success")
+	out := h.command("/promote")
+	assert.True(t, out.Refused, "no judgement yet")
+	assert.Contains(t, out.Reply, "the judge is not passing it")
+
+	h.wait(10 * time.Second) // look 1 of 3 passes
+	out = h.command("/promote")
+	require.False(t, out.Refused, out.Reply)
+	assert.Equal(t, []string{"deploy:canary@5", "deploy:canary@25"}, h.gh.tasks())
+}

@@ -38,8 +38,9 @@ type AnalysisUnavailable struct {
 	Reason string
 }
 
-// Promote is /promote.
-type Promote struct{}
+// Promote is /promote. Passing says the judge passed the current window
+// at its latest look: a stage still analysing may then advance at once.
+type Promote struct{ Passing bool }
 
 // Rollback is /rollback [reason].
 type Rollback struct{ Reason string }

@@ -104,7 +104,7 @@ func Next(plan Plan, s State, ev Event, now time.Time) (State, []Action, error) 
 	case AnalysisUnavailable:
 		return m.unavailable(ev)
 	case Promote:
-		return m.promote()
+		return m.promote(ev.Passing)
 	case Rollback:
 		return m.end(RolledBack, orDefault(ev.Reason, "rolled back by /rollback"))
 	case Abort:
@@ -284,14 +284,16 @@ func (m machine) pauseFor(why string) (State, []Action, error) {
 	return m.s, []Action{UpdateComment{}, PostComment{Text: text}}, nil
 }
 
-func (m machine) promote() (State, []Action, error) {
+func (m machine) promote(passing bool) (State, []Action, error) {
 	switch {
 	case m.s.Phase == Waiting:
 		return m.advance()
 	case m.s.Phase == Paused && m.s.Resume != Deploying:
 		return m.advance()
+	case m.s.Phase == Analyzing && passing:
+		return m.advance()
 	case m.s.Phase == Analyzing:
-		return m.refused("nothing to promote yet: %s; /pause first to skip the rest of the window", m.doing())
+		return m.refused("nothing to promote yet: %s and the judge is not passing it; /pause first to skip the rest of the window", m.doing())
 	}
 	return m.refused("nothing to promote: %s", m.doing())
 }

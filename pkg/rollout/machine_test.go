@@ -226,7 +226,7 @@ func TestRefused(t *testing.T) {
 	}{
 		{"/promote while deploying", deploying, Promote{}, "refused: nothing to promote: stage 2 (25 %) is still deploying"},
 		{"/promote while analysing", toStage2, Promote{},
-			"refused: nothing to promote yet: stage 2 (25 %) is analysing (look 1 of 2); /pause first to skip the rest of the window"},
+			"refused: nothing to promote yet: stage 2 (25 %) is analysing (look 1 of 2) and the judge is not passing it; /pause first to skip the rest of the window"},
 		{"/promote while paused deploying", append(deploying[:3:3], step{Pause{}, 11, Paused, nil}), Promote{},
 			"refused: nothing to promote: stage 2 (25 %) is paused"},
 		{"/resume while analysing", toStage2, Resume{}, "refused: nothing to resume: stage 2 (25 %) is analysing (look 1 of 2)"},
@@ -307,4 +307,14 @@ func TestSingleStagePlan(t *testing.T) {
 	s, _, err = Next(plan, s, DeploymentSucceeded{}, t0)
 	require.NoError(t, err)
 	assert.Equal(t, Promoted, s.Phase)
+}
+
+func TestPromoteWhileTheJudgePasses(t *testing.T) {
+	plan := testPlan(t)
+	s := prefix(t, plan, toStage2)
+	next, actions, err := Next(plan, s, Promote{Passing: true}, at(13))
+	require.NoError(t, err)
+	assert.Equal(t, Deploying, next.Phase)
+	assert.Equal(t, 2, next.Stage, "the analysing stage is cut short and the next one deploys")
+	assert.Equal(t, CreateDeployment{Task: TaskCanary, Stage: 2, TrafficPercent: 50, Version: "2.0.0"}, actions[0])
 }
