@@ -3,7 +3,10 @@
 # description: |
 #   Shortcuts into the policy input, computed once per document. The bundle
 #   avoids functions and builtins on the path a compliant manifest takes:
-#   thousands of manifests are evaluated per run.
+#   thousands of manifests are evaluated per run. Even a computed value costs
+#   a rule lookup at every use, so the bundle's own rules read plain fields
+#   (input.manifest.metadata.version) and constants (the empty values) in
+#   place; the shortcuts remain for policies that want them.
 package modelgate.lib
 
 name := input.manifest.metadata.name

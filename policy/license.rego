@@ -41,7 +41,7 @@ deny_incompatible_parent contains {"msg": msg, "path": "spec.governance.license"
 #   does not list.
 warn_parent_license_unknown contains {"msg": msg, "path": "spec.lineage"} if {
 	some parent, facts in input.graph.parent_manifests
-	object.get(facts, "license", null) in lib.empty
+	object.get(facts, "license", null) in [null, "", [], {}]
 	msg := sprintf("parent %s declares no licence: compatibility cannot be checked", [parent])
 }
 

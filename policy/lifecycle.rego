@@ -17,7 +17,7 @@ order := {s: i | some i, s in stages}
 # title: Lifecycle stage unknown
 # description: spec.lifecycle.stage is one of data.modelgate.config.lifecycle.stages.
 deny_unknown_stage contains {"msg": msg, "path": "spec.lifecycle.stage"} if {
-	stage := lib.stage
+	stage := input.manifest.spec.lifecycle.stage
 	not stage in stages
 	msg := sprintf("lifecycle stage %v is not one of %s", [stage, concat(", ", stages)])
 }
@@ -27,7 +27,7 @@ deny_unknown_stage contains {"msg": msg, "path": "spec.lifecycle.stage"} if {
 # description: Compared with the base branch, the stage only moves forward.
 deny_backwards contains {"msg": msg, "path": "spec.lifecycle.stage"} if {
 	old := input.base.spec.lifecycle.stage
-	new := lib.stage
+	new := input.manifest.spec.lifecycle.stage
 	order[new] < order[old]
 	msg := sprintf("lifecycle stage moved backwards: %s -> %s; stages only move forward (%s)", [old, new, concat(" -> ", stages)])
 }
@@ -38,16 +38,16 @@ deny_backwards contains {"msg": msg, "path": "spec.lifecycle.stage"} if {
 deny_retired_changed contains {"msg": msg, "path": "spec.lifecycle.stage"} if {
 	input.change == "modified"
 	input.base.spec.lifecycle.stage == "retired"
-	msg := sprintf("%s@%s is retired: its manifest cannot change; publish a new version instead", [lib.name, lib.version])
+	msg := sprintf("%s@%s is retired: its manifest cannot change; publish a new version instead", [input.manifest.metadata.name, input.manifest.metadata.version])
 }
 
 # METADATA
 # title: Retired model deployed
 # description: A retired model has no rollout plan, since it cannot be deployed.
 deny_retired_deployed contains {"msg": msg, "path": "spec.rollout"} if {
-	lib.stage == "retired"
+	input.manifest.spec.lifecycle.stage == "retired"
 	is_object(input.manifest.spec.rollout)
-	msg := sprintf("%s@%s is retired and cannot be deployed: remove spec.rollout", [lib.name, lib.version])
+	msg := sprintf("%s@%s is retired and cannot be deployed: remove spec.rollout", [input.manifest.metadata.name, input.manifest.metadata.version])
 }
 
 # METADATA
@@ -57,7 +57,7 @@ deny_retired_deployed contains {"msg": msg, "path": "spec.rollout"} if {
 #   retired) or given a later date.
 deny_retire_after contains {"msg": msg, "path": "spec.lifecycle.retire_after"} if {
 	date := input.manifest.spec.lifecycle.retire_after
-	lib.stage != "retired"
+	input.manifest.spec.lifecycle.stage != "retired"
 	retire_ns < lib.now_ns
 	msg := sprintf("retire_after %v has passed: set spec.lifecycle.stage to retired or extend the date", [date])
 }
@@ -110,11 +110,11 @@ warn_parent_deprecated contains {"msg": msg, "path": "spec.lineage"} if {
 #   A version keeps its artifact: when the base branch has the same version
 #   with another digest, publish a new version instead.
 deny_version_mutated contains {"msg": msg, "path": "spec.artifact.digest"} if {
-	input.base.metadata.version == lib.version
+	input.base.metadata.version == input.manifest.metadata.version
 	old := input.base.spec.artifact.digest
 	new := input.manifest.spec.artifact.digest
 	old != new
-	msg := sprintf("version %s was published with artifact %s; a new artifact needs a new version", [lib.version, old])
+	msg := sprintf("version %s was published with artifact %s; a new artifact needs a new version", [input.manifest.metadata.version, old])
 }
 
 # METADATA
@@ -123,7 +123,7 @@ deny_version_mutated contains {"msg": msg, "path": "spec.artifact.digest"} if {
 deny_version_decreased contains {"msg": msg, "path": "metadata.version"} if {
 	old := input.base.metadata.version
 	semver.is_valid(old)
-	semver.is_valid(lib.version)
-	semver.compare(lib.version, old) < 0
-	msg := sprintf("version %s is lower than %s on the base branch", [lib.version, old])
+	semver.is_valid(input.manifest.metadata.version)
+	semver.compare(input.manifest.metadata.version, old) < 0
+	msg := sprintf("version %s is lower than %s on the base branch", [input.manifest.metadata.version, old])
 }

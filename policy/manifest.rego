@@ -13,7 +13,7 @@ import data.modelgate.lib
 #   to a non-empty value.
 deny_missing_field contains {"msg": msg, "path": path} if {
 	some path in config.required_fields
-	object.get(input.manifest, split(path, "."), null) in lib.empty
+	object.get(input.manifest, split(path, "."), null) in [null, "", [], {}]
 	msg := sprintf("required field %s is missing", [path])
 }
 
@@ -49,7 +49,7 @@ deny_model_card contains {"msg": msg, "path": path} if {
 #   of those domains.
 deny_owner_contact contains {"msg": msg, "path": "metadata.owner"} if {
 	owner := input.manifest.metadata.owner
-	not owner in lib.empty
+	not owner in [null, "", [], {}]
 	not regex.match(config.owner.pattern, owner)
 	msg := sprintf("metadata.owner %v is not a contact: use an e-mail address or a GitHub team such as @org/team", [owner])
 }

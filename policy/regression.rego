@@ -23,7 +23,7 @@ deny_against_base contains {"msg": msg, "path": concat(".", ["spec.metrics", nam
 	some name, rule in config.regression.metrics
 	old := base[name]
 	new := input.manifest.spec.metrics[name]
-	sign[rule.direction] * (new - old) > rule.tolerance * scale(rule, old)
+	worse(rule, new - old, old)
 	msg := sprintf("%s regressed against the base branch: %v -> %v (%s)", [name, old, new, tolerance_text(rule)])
 }
 
@@ -34,26 +34,38 @@ deny_against_base contains {"msg": msg, "path": concat(".", ["spec.metrics", nam
 #   regression.parents is "same_model", any parent when "all"), no metric of
 #   regression.metrics moved the bad way by more than its tolerance.
 deny_against_parent contains {"msg": msg, "path": concat(".", ["spec.metrics", name])} if {
+	config.regression.parents == "all"
 	some parent, facts in input.graph.parent_manifests
-	compared(parent)
 	some name, rule in config.regression.metrics
 	old := facts.metrics[name]
 	new := input.manifest.spec.metrics[name]
-	sign[rule.direction] * (new - old) > rule.tolerance * scale(rule, old)
+	worse(rule, new - old, old)
 	msg := sprintf("%s regressed against parent %s: %v -> %v (%s)", [name, parent, old, new, tolerance_text(rule)])
 }
 
-compared(_) if config.regression.parents == "all"
-
-compared(parent) if {
+deny_against_parent contains {"msg": msg, "path": concat(".", ["spec.metrics", name])} if {
 	config.regression.parents == "same_model"
+	some parent, facts in input.graph.parent_manifests
 	startswith(parent, lib.name_at)
+	some name, rule in config.regression.metrics
+	old := facts.metrics[name]
+	new := input.manifest.spec.metrics[name]
+	worse(rule, new - old, old)
+	msg := sprintf("%s regressed against parent %s: %v -> %v (%s)", [name, parent, old, new, tolerance_text(rule)])
 }
-
-scale(rule, old) := abs(old) if rule.relative
-
-scale(rule, _) := 1 if not rule.relative
 
 tolerance_text(rule) := sprintf("tolerance %v%%", [rule.tolerance * 100]) if rule.relative
 
 tolerance_text(rule) := sprintf("tolerance %v", [rule.tolerance]) if not rule.relative
+
+# worse holds when a change of a metric (new - old) moved it the bad way by
+# more than the rule's tolerance.
+worse(rule, change, old) if {
+	rule.relative
+	sign[rule.direction] * change > rule.tolerance * abs(old)
+}
+
+worse(rule, change, _) if {
+	not rule.relative
+	sign[rule.direction] * change > rule.tolerance
+}

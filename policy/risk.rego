@@ -27,7 +27,7 @@ deny_denied_tier contains {"msg": msg, "path": "spec.governance.risk_tier"} if {
 deny_dpia_missing contains {"msg": msg, "path": "spec.governance.dpia"} if {
 	lib.tier in config.risk.dpia_tiers
 	lib.governance.pii == true
-	object.get(lib.governance, "dpia", null) in lib.empty
+	object.get(lib.governance, "dpia", null) in [null, "", [], {}]
 	msg := sprintf("risk tier %s with personal data (pii: true) needs a DPIA: set spec.governance.dpia", [lib.tier])
 }
 
@@ -39,7 +39,7 @@ deny_dpia_missing contains {"msg": msg, "path": "spec.governance.dpia"} if {
 #   object of per-group metrics).
 deny_fairness_missing contains {"msg": msg, "path": "spec.governance.fairness"} if {
 	lib.tier in config.risk.fairness_tiers
-	object.get(lib.governance, "fairness", null) in lib.empty
+	object.get(lib.governance, "fairness", null) in [null, "", [], {}]
 	msg := sprintf("risk tier %s needs fairness evidence: set spec.governance.fairness", [lib.tier])
 }
 
@@ -67,7 +67,7 @@ deny_no_canary contains {"msg": msg, "path": "spec.rollout.stages"} if {
 }
 
 # needs_plan holds for models still to be rolled out, or changed.
-needs_plan if not lib.stage in config.risk.canary_exempt_stages
+needs_plan if not input.manifest.spec.lifecycle.stage in config.risk.canary_exempt_stages
 
 needs_plan if lib.changed
 

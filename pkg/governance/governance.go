@@ -75,6 +75,7 @@ type Document struct {
 type Engine struct {
 	compiler *ast.Compiler
 	store    storage.Store
+	data     dataCache
 	timeout  time.Duration
 	print    print.Hook
 	rules    []*rule
@@ -96,11 +97,11 @@ func Load(ctx context.Context, opts Options) (*Engine, error) {
 	if err != nil {
 		return nil, err
 	}
-	store, err := newStore(b.data)
+	data, err := dataValue(b.data)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("load data: %w", err)
 	}
-	e := &Engine{compiler: compiler, store: store, timeout: opts.Timeout}
+	e := &Engine{compiler: compiler, store: inmem.NewFromASTObject(data), data: dataCache{data}, timeout: opts.Timeout}
 	if e.timeout <= 0 {
 		e.timeout = DefaultTimeout
 	}

@@ -98,6 +98,7 @@ func (e *Engine) eval(ctx context.Context, p *plan, input ast.Value, now time.Ti
 		rego.EvalParsedInput(input),
 		rego.EvalGenerateJSON(keepTerm),
 		rego.EvalExternalCancel(cancel),
+		rego.EvalBaseCache(e.data),
 	}
 	if !now.IsZero() {
 		opts = append(opts, rego.EvalTime(now))
