@@ -13,9 +13,10 @@ import (
 // errClosed is returned to inserts that arrive after Close.
 var errClosed = errors.New("store closed")
 
-// batcher group-commits delivery inserts: every insert waiting while one
-// transaction commits goes into the next, so that a burst of webhooks pays
-// for one fsync instead of one each.
+// batcher group-commits the webhook queue's writes: every insert, and
+// every worker's record of finished deliveries, waiting while one
+// transaction commits goes into the next, so that a burst of webhooks and
+// the work they cause pay for one fsync instead of one each.
 type batcher struct {
 	db       *sql.DB
 	max      int
@@ -28,10 +29,14 @@ type batcher struct {
 	closed bool
 }
 
+// insertRequest is one caller's part of a group commit: a delivery to
+// store, or (outcomes non-nil) the outcomes of deliveries owner leases.
 type insertRequest struct {
 	d          Delivery
 	owner      string // non-empty: stored already leased to owner
 	leaseUntil time.Time
+	outcomes   []DeliveryOutcome
+	now        int64 // when the outcomes were recorded, in ms
 	reply      chan insertResult
 }
 
@@ -52,6 +57,7 @@ func newBatcher(db *sql.DB, max int) *batcher {
 	return b
 }
 
+// insert waits until req is committed with its batch.
 func (b *batcher) insert(ctx context.Context, req insertRequest) (bool, error) {
 	req.reply = make(chan insertResult, 1)
 	b.mu.RLock()
@@ -134,15 +140,46 @@ func (b *batcher) flush(batch []insertRequest) {
 	}
 }
 
-// write stores a batch with two multi-row statements: the queue rows, whose
-// RETURNING names the new ones, then the payloads of those.
+// write commits a batch in one transaction: the inserts, then the outcomes.
 func (b *batcher) write(batch []insertRequest) ([]insertResult, error) {
 	ctx := context.Background() // one caller's cancellation must not fail the others
 	tx, err := b.db.BeginTx(ctx, nil)
 	if err != nil {
-		return nil, fmt.Errorf("enqueue delivery: begin: %w", err)
+		return nil, fmt.Errorf("delivery queue: begin: %w", err)
 	}
 	defer tx.Rollback()
+	var inserts []insertRequest
+	for _, req := range batch {
+		if req.outcomes == nil {
+			inserts = append(inserts, req)
+			continue
+		}
+		if err := completeDeliveries(ctx, tx, req.owner, req.now, req.outcomes); err != nil {
+			return nil, fmt.Errorf("delivery queue: outcomes of %s: %w", req.owner, err)
+		}
+	}
+	results, err := insertDeliveries(ctx, tx, inserts)
+	if err != nil {
+		return nil, err
+	}
+	if err := tx.Commit(); err != nil {
+		return nil, fmt.Errorf("delivery queue: commit: %w", err)
+	}
+	all := make([]insertResult, len(batch))
+	for i, req := range batch {
+		if req.outcomes == nil {
+			all[i], results = results[0], results[1:]
+		}
+	}
+	return all, nil
+}
+
+// insertDeliveries stores a batch with two multi-row statements: the queue
+// rows, whose RETURNING names the new ones, then the payloads of those.
+func insertDeliveries(ctx context.Context, tx *sql.Tx, batch []insertRequest) ([]insertResult, error) {
+	if len(batch) == 0 {
+		return nil, nil
+	}
 	args := make([]any, 0, 7*len(batch))
 	for _, req := range batch {
 		d := req.d
@@ -183,9 +220,6 @@ func (b *batcher) write(batch []insertRequest) ([]insertResult, error) {
 		if _, err := tx.ExecContext(ctx, `INSERT INTO delivery_payloads (id, payload) VALUES `+tuples(len(args)/2, 2), args...); err != nil {
 			return nil, fmt.Errorf("enqueue deliveries: payloads: %w", err)
 		}
-	}
-	if err := tx.Commit(); err != nil {
-		return nil, fmt.Errorf("enqueue deliveries: commit: %w", err)
 	}
 	return results, nil
 }
