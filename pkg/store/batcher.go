@@ -5,7 +5,6 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"strings"
 	"sync"
 	"time"
 )
@@ -19,6 +18,7 @@ var errClosed = errors.New("store closed")
 // the work they cause pay for one fsync instead of one each.
 type batcher struct {
 	db       *sql.DB
+	stmts    *queueStmts // prepared at the first write; only loop uses them
 	max      int
 	requests chan insertRequest
 	quit     chan struct{}
@@ -92,6 +92,11 @@ func (b *batcher) close() {
 
 func (b *batcher) loop() {
 	defer close(b.done)
+	defer func() {
+		if b.stmts != nil {
+			b.stmts.close()
+		}
+	}()
 	for {
 		select {
 		case req := <-b.requests:
@@ -140,92 +145,94 @@ func (b *batcher) flush(batch []insertRequest) {
 	}
 }
 
-// write commits a batch in one transaction: the inserts, then the outcomes.
+// queueStmts are the group commit's statements, prepared once: parsing a
+// statement again for every batch cost more than running it row by row.
+type queueStmts struct {
+	insert, payload, done *sql.Stmt
+}
+
+func prepareQueueStmts(ctx context.Context, db *sql.DB) (*queueStmts, error) {
+	var q queueStmts
+	for _, p := range []struct {
+		stmt  **sql.Stmt
+		query string
+	}{
+		{&q.insert, `INSERT INTO deliveries (id, event, received_at, next_attempt, state, lease_owner, lease_until)
+			VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING`},
+		{&q.payload, `INSERT INTO delivery_payloads (id, payload) VALUES (?, ?)`},
+		{&q.done, `UPDATE deliveries SET state = 'done', processed = processed + 1,
+			done_at = ?, last_error = '', lease_owner = '', lease_until = 0
+			WHERE id = ? AND lease_owner = ? AND state = 'processing'`},
+	} {
+		stmt, err := db.PrepareContext(ctx, p.query)
+		if err != nil {
+			q.close()
+			return nil, fmt.Errorf("prepare: %w", err)
+		}
+		*p.stmt = stmt
+	}
+	return &q, nil
+}
+
+func (q *queueStmts) close() {
+	for _, s := range []*sql.Stmt{q.insert, q.payload, q.done} {
+		if s != nil {
+			s.Close()
+		}
+	}
+}
+
+// write commits a batch in one transaction: the outcomes, then the inserts.
 func (b *batcher) write(batch []insertRequest) ([]insertResult, error) {
 	ctx := context.Background() // one caller's cancellation must not fail the others
+	if b.stmts == nil {
+		stmts, err := prepareQueueStmts(ctx, b.db)
+		if err != nil {
+			return nil, fmt.Errorf("delivery queue: %w", err)
+		}
+		b.stmts = stmts
+	}
 	tx, err := b.db.BeginTx(ctx, nil)
 	if err != nil {
 		return nil, fmt.Errorf("delivery queue: begin: %w", err)
 	}
 	defer tx.Rollback()
-	var inserts []insertRequest
-	for _, req := range batch {
-		if req.outcomes == nil {
-			inserts = append(inserts, req)
-			continue
+	insert, payload := tx.StmtContext(ctx, b.stmts.insert), tx.StmtContext(ctx, b.stmts.payload)
+	done := tx.StmtContext(ctx, b.stmts.done)
+	results := make([]insertResult, len(batch))
+	for i, req := range batch {
+		if req.outcomes != nil {
+			err = completeDeliveries(ctx, tx, done, req.owner, req.now, req.outcomes)
+		} else {
+			results[i].inserted, err = insertDelivery(ctx, insert, payload, req)
 		}
-		if err := completeDeliveries(ctx, tx, req.owner, req.now, req.outcomes); err != nil {
-			return nil, fmt.Errorf("delivery queue: outcomes of %s: %w", req.owner, err)
+		if err != nil {
+			return nil, fmt.Errorf("delivery queue: %w", err)
 		}
-	}
-	results, err := insertDeliveries(ctx, tx, inserts)
-	if err != nil {
-		return nil, err
 	}
 	if err := tx.Commit(); err != nil {
 		return nil, fmt.Errorf("delivery queue: commit: %w", err)
 	}
-	all := make([]insertResult, len(batch))
-	for i, req := range batch {
-		if req.outcomes == nil {
-			all[i], results = results[0], results[1:]
-		}
-	}
-	return all, nil
-}
-
-// insertDeliveries stores a batch with two multi-row statements: the queue
-// rows, whose RETURNING names the new ones, then the payloads of those.
-func insertDeliveries(ctx context.Context, tx *sql.Tx, batch []insertRequest) ([]insertResult, error) {
-	if len(batch) == 0 {
-		return nil, nil
-	}
-	args := make([]any, 0, 7*len(batch))
-	for _, req := range batch {
-		d := req.d
-		state, next := DeliveryPending, d.ReceivedAt
-		if req.owner != "" {
-			state, next = DeliveryProcessing, req.leaseUntil // a claimed delivery is due again when its lease ends
-		}
-		args = append(args, d.ID, d.Event, ms(d.ReceivedAt), ms(next), string(state), req.owner, ms(req.leaseUntil))
-	}
-	rows, err := tx.QueryContext(ctx, `INSERT INTO deliveries (id, event, received_at, next_attempt, state, lease_owner, lease_until)
-		VALUES `+tuples(len(batch), 7)+` ON CONFLICT (id) DO NOTHING RETURNING id`, args...)
-	if err != nil {
-		return nil, fmt.Errorf("enqueue deliveries: %w", err)
-	}
-	fresh := map[string]bool{}
-	for rows.Next() {
-		var id string
-		if err := rows.Scan(&id); err != nil {
-			rows.Close()
-			return nil, fmt.Errorf("enqueue deliveries: %w", err)
-		}
-		fresh[id] = true
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("enqueue deliveries: %w", err)
-	}
-	results := make([]insertResult, len(batch))
-	args = args[:0]
-	for i, req := range batch {
-		if fresh[req.d.ID] { // the first of a batch's duplicates wins
-			delete(fresh, req.d.ID)
-			results[i].inserted = true
-			args = append(args, req.d.ID, nonNil(req.d.Payload))
-		}
-	}
-	if len(args) > 0 {
-		if _, err := tx.ExecContext(ctx, `INSERT INTO delivery_payloads (id, payload) VALUES `+tuples(len(args)/2, 2), args...); err != nil {
-			return nil, fmt.Errorf("enqueue deliveries: payloads: %w", err)
-		}
-	}
 	return results, nil
 }
 
-// tuples returns "(?, ?), (?, ?)" for rows of width values.
-func tuples(rows, width int) string {
-	one := "(" + placeholders(width) + ")"
-	return strings.TrimSuffix(strings.Repeat(one+", ", rows), ", ")
+// insertDelivery stores one delivery and its payload unless its id is
+// known, the first of a batch's duplicates included.
+func insertDelivery(ctx context.Context, insert, payload *sql.Stmt, req insertRequest) (bool, error) {
+	d := req.d
+	state, next := DeliveryPending, d.ReceivedAt
+	if req.owner != "" {
+		state, next = DeliveryProcessing, req.leaseUntil // a claimed delivery is due again when its lease ends
+	}
+	res, err := insert.ExecContext(ctx, d.ID, d.Event, ms(d.ReceivedAt), ms(next), string(state), req.owner, ms(req.leaseUntil))
+	if err != nil {
+		return false, fmt.Errorf("enqueue delivery %s: %w", d.ID, err)
+	}
+	if n, err := res.RowsAffected(); err != nil || n == 0 {
+		return false, err
+	}
+	if _, err := payload.ExecContext(ctx, d.ID, nonNil(d.Payload)); err != nil {
+		return false, fmt.Errorf("enqueue delivery %s: payload: %w", d.ID, err)
+	}
+	return true, nil
 }

@@ -88,14 +88,14 @@ func (s *SQLite) CompleteDeliveries(ctx context.Context, worker string, outcomes
 	return nil
 }
 
-// completeDeliveries records outcomes in tx, at now (ms).
-func completeDeliveries(ctx context.Context, tx *sql.Tx, worker string, now int64, outcomes []DeliveryOutcome) error {
-	var done []any
+// completeDeliveries records outcomes in tx, at now (ms); done is the
+// prepared statement for a success, the common case.
+func completeDeliveries(ctx context.Context, tx *sql.Tx, done *sql.Stmt, worker string, now int64, outcomes []DeliveryOutcome) error {
 	for _, o := range outcomes {
 		var err error
 		switch {
 		case o.Err == nil:
-			done = append(done, o.ID)
+			_, err = done.ExecContext(ctx, now, o.ID, worker)
 		case o.RetryAt.IsZero():
 			_, err = tx.ExecContext(ctx, `UPDATE deliveries SET state = 'failed', done_at = ?, last_error = ?,
 				lease_owner = '', lease_until = 0
@@ -106,18 +106,10 @@ func completeDeliveries(ctx context.Context, tx *sql.Tx, worker string, now int6
 				WHERE id = ? AND lease_owner = ? AND state = 'processing'`, ms(o.RetryAt), o.Err.Error(), o.ID, worker)
 		}
 		if err != nil {
-			return fmt.Errorf("delivery %s: %w", o.ID, err)
+			return fmt.Errorf("outcome of delivery %s: %w", o.ID, err)
 		}
 	}
-	if len(done) == 0 {
-		return nil
-	}
-	// One statement for all successes: the common case costs one parse.
-	args := append([]any{now, worker}, done...)
-	_, err := tx.ExecContext(ctx, `UPDATE deliveries SET state = 'done', processed = processed + 1,
-		done_at = ?, last_error = '', lease_owner = '', lease_until = 0
-		WHERE lease_owner = ? AND state = 'processing' AND id IN (`+placeholders(len(done))+`)`, args...)
-	return err
+	return nil
 }
 
 // GetDelivery returns one delivery by id.
