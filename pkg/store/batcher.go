@@ -9,7 +9,7 @@ import (
 	"time"
 )
 
-// errClosed is returned to inserts that arrive after Close.
+// errClosed is returned to writes that arrive after Close.
 var errClosed = errors.New("store closed")
 
 // batcher group-commits the webhook queue's writes: every insert, and
