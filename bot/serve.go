@@ -10,6 +10,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"runtime/debug"
 	"strconv"
 	"strings"
 	"sync"
@@ -119,6 +120,12 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	if err != nil {
 		fmt.Fprintf(stderr, "bot serve: %v\n", err)
 		return 2
+	}
+	if os.Getenv("GOGC") == "" {
+		// Each webhook allocates its body and a parse of it, and little of
+		// that lives on: collecting a quarter as often cost 8% less CPU per
+		// delivery under load (bot/loadgen) for a heap that stays small.
+		debug.SetGCPercent(400)
 	}
 	srv, err := newServer(ctx, cfg, logger, prometheus.NewRegistry())
 	if err != nil {

@@ -36,6 +36,9 @@ func (h *IssueComment) Handles() []string { return []string{"issue_comment"} }
 // It reads the few fields it needs with fastjson: several times cheaper
 // than decoding go-github's whole event, on every comment of every PR.
 func (h *IssueComment) Handle(ctx context.Context, e githubapp.Event) error {
+	if !mayHoldCommand(e.Payload) {
+		return nil // discussion, the common case: not even parsed
+	}
 	parser := h.parsers.Get()
 	defer h.parsers.Put(parser)
 	p, err := parser.ParseBytes(e.Payload)

@@ -11,7 +11,6 @@ import (
 	"time"
 
 	"github.com/modelgate/modelgate/pkg/store"
-	"github.com/valyala/fastjson"
 )
 
 // DefaultMaxBody is GitHub's own cap on a webhook payload (25 MB).
@@ -74,7 +73,7 @@ func (h *WebhookHandler) serve(r *http.Request) (int, string) {
 	if event == "" || id == "" || len(id) > 128 {
 		return http.StatusBadRequest, "missing X-GitHub-Event or X-GitHub-Delivery"
 	}
-	if fastjson.ValidateBytes(body) != nil { // several times cheaper than json.Valid on the ack path
+	if !looksLikeObject(body) {
 		h.log(r).Warn("webhook refused", "reason", "malformed JSON")
 		return http.StatusBadRequest, "malformed JSON payload"
 	}
@@ -86,6 +85,16 @@ func (h *WebhookHandler) serve(r *http.Request) (int, string) {
 		return http.StatusAccepted, "ignored: event " + event + " is not handled"
 	}
 	return h.enqueue(r, store.Delivery{ID: id, Event: event, Payload: body, ReceivedAt: h.now()})
+}
+
+// looksLikeObject is the ack path's check of a signed payload: a JSON
+// object at a glance, which a cut-off body is not. Parsing it is the
+// handler's job, and a payload that fails there fails its delivery for
+// good; validating the whole payload here cost four times the signature
+// check, on every delivery, for JSON that GitHub signed.
+func looksLikeObject(body []byte) bool {
+	b := bytes.TrimSpace(body)
+	return len(b) >= 2 && b[0] == '{' && b[len(b)-1] == '}'
 }
 
 func (h *WebhookHandler) readBody(r *http.Request) ([]byte, int, error) {

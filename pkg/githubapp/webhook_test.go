@@ -72,6 +72,10 @@ func TestWebhookHandler(t *testing.T) {
 		{"sha1 signature", request(good, "issue_comment", "d5", "sha1=abc"), 401, "does not match", false},
 		{"body too large", request(big, "issue_comment", "d6", sign(big)), 413, "over the 1024-byte limit", false},
 		{"malformed JSON", request([]byte(`{"a":`), "issue_comment", "d7", sign([]byte(`{"a":`))), 400, "malformed JSON", false},
+		{"not an object", request([]byte(`[1]`), "issue_comment", "d10", sign([]byte(`[1]`))), 400, "malformed JSON", false},
+		{"empty body", request(nil, "issue_comment", "d11", sign(nil)), 400, "malformed JSON", false},
+		// Signed JSON is parsed by the handler, which fails the delivery for good if it must.
+		{"broken inside", request([]byte(`{"a":}`), "issue_comment", "d12", sign([]byte(`{"a":}`))), 202, "queued", true},
 		{"no delivery id", request(good, "issue_comment", "", sign(good)), 400, "X-GitHub-Delivery", false},
 		{"unhandled event", request(good, "star", "d8", sign(good)), 202, "ignored", false},
 		{"ping", request(good, "ping", "d9", sign(good)), 200, "pong", false},

@@ -137,20 +137,27 @@ func (w *Worker) loop(ctx context.Context, name string) {
 	}
 	ticker := time.NewTicker(poll)
 	defer ticker.Stop()
+	claim := true // deliveries may be waiting from before the start
 	for {
-		n, err := w.RunOnce(ctx, name)
-		if err != nil && ctx.Err() == nil {
-			w.logger().Error("worker: queue", "err", err)
+		if claim {
+			n, err := w.RunOnce(ctx, name)
+			if err != nil && ctx.Err() == nil {
+				w.logger().Error("worker: queue", "err", err)
+			}
+			if n >= w.batch() && err == nil {
+				continue // a full batch: there may be more at once
+			}
 		}
-		if n >= w.batch() && err == nil {
-			continue // a full batch: there may be more at once
-		}
+		claim = true
 		select {
 		case <-ctx.Done():
 			w.takeHanded(ctx, nil) // the webhook server has stopped: finish what was handed over
 			return
 		case d := <-w.hand:
 			w.takeHanded(ctx, []store.Delivery{d})
+			// No claim after a hand-over: a delivery stored for claiming
+			// sends a wake-up, and the ticker finds the retries that come due.
+			claim = false
 		case <-w.wakeChan():
 			w.linger(ctx)
 		case <-ticker.C:

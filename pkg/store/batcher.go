@@ -5,19 +5,20 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"strings"
 	"sync"
 	"time"
 )
 
-// errClosed is returned to inserts that arrive after Close.
+// errClosed is returned to writes that arrive after Close.
 var errClosed = errors.New("store closed")
 
-// batcher group-commits delivery inserts: every insert waiting while one
-// transaction commits goes into the next, so that a burst of webhooks pays
-// for one fsync instead of one each.
+// batcher group-commits the webhook queue's writes: every insert, and
+// every worker's record of finished deliveries, waiting while one
+// transaction commits goes into the next, so that a burst of webhooks and
+// the work they cause pay for one fsync instead of one each.
 type batcher struct {
 	db       *sql.DB
+	stmts    *queueStmts // prepared at the first write; only loop uses them
 	max      int
 	requests chan insertRequest
 	quit     chan struct{}
@@ -28,10 +29,14 @@ type batcher struct {
 	closed bool
 }
 
+// insertRequest is one caller's part of a group commit: a delivery to
+// store, or (outcomes non-nil) the outcomes of deliveries owner leases.
 type insertRequest struct {
 	d          Delivery
 	owner      string // non-empty: stored already leased to owner
 	leaseUntil time.Time
+	outcomes   []DeliveryOutcome
+	now        int64 // when the outcomes were recorded, in ms
 	reply      chan insertResult
 }
 
@@ -52,6 +57,7 @@ func newBatcher(db *sql.DB, max int) *batcher {
 	return b
 }
 
+// insert waits until req is committed with its batch.
 func (b *batcher) insert(ctx context.Context, req insertRequest) (bool, error) {
 	req.reply = make(chan insertResult, 1)
 	b.mu.RLock()
@@ -86,6 +92,11 @@ func (b *batcher) close() {
 
 func (b *batcher) loop() {
 	defer close(b.done)
+	defer func() {
+		if b.stmts != nil {
+			b.stmts.close()
+		}
+	}()
 	for {
 		select {
 		case req := <-b.requests:
@@ -134,64 +145,94 @@ func (b *batcher) flush(batch []insertRequest) {
 	}
 }
 
-// write stores a batch with two multi-row statements: the queue rows, whose
-// RETURNING names the new ones, then the payloads of those.
+// queueStmts are the group commit's statements, prepared once: parsing a
+// statement again for every batch cost more than running it row by row.
+type queueStmts struct {
+	insert, payload, done *sql.Stmt
+}
+
+func prepareQueueStmts(ctx context.Context, db *sql.DB) (*queueStmts, error) {
+	var q queueStmts
+	for _, p := range []struct {
+		stmt  **sql.Stmt
+		query string
+	}{
+		{&q.insert, `INSERT INTO deliveries (id, event, received_at, next_attempt, state, lease_owner, lease_until)
+			VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING`},
+		{&q.payload, `INSERT INTO delivery_payloads (id, payload) VALUES (?, ?)`},
+		{&q.done, `UPDATE deliveries SET state = 'done', processed = processed + 1,
+			done_at = ?, last_error = '', lease_owner = '', lease_until = 0
+			WHERE id = ? AND lease_owner = ? AND state = 'processing'`},
+	} {
+		stmt, err := db.PrepareContext(ctx, p.query)
+		if err != nil {
+			q.close()
+			return nil, fmt.Errorf("prepare: %w", err)
+		}
+		*p.stmt = stmt
+	}
+	return &q, nil
+}
+
+func (q *queueStmts) close() {
+	for _, s := range []*sql.Stmt{q.insert, q.payload, q.done} {
+		if s != nil {
+			s.Close()
+		}
+	}
+}
+
+// write commits a batch in one transaction: the outcomes, then the inserts.
 func (b *batcher) write(batch []insertRequest) ([]insertResult, error) {
 	ctx := context.Background() // one caller's cancellation must not fail the others
+	if b.stmts == nil {
+		stmts, err := prepareQueueStmts(ctx, b.db)
+		if err != nil {
+			return nil, fmt.Errorf("delivery queue: %w", err)
+		}
+		b.stmts = stmts
+	}
 	tx, err := b.db.BeginTx(ctx, nil)
 	if err != nil {
-		return nil, fmt.Errorf("enqueue delivery: begin: %w", err)
+		return nil, fmt.Errorf("delivery queue: begin: %w", err)
 	}
 	defer tx.Rollback()
-	args := make([]any, 0, 7*len(batch))
-	for _, req := range batch {
-		d := req.d
-		state, next := DeliveryPending, d.ReceivedAt
-		if req.owner != "" {
-			state, next = DeliveryProcessing, req.leaseUntil // a claimed delivery is due again when its lease ends
-		}
-		args = append(args, d.ID, d.Event, ms(d.ReceivedAt), ms(next), string(state), req.owner, ms(req.leaseUntil))
-	}
-	rows, err := tx.QueryContext(ctx, `INSERT INTO deliveries (id, event, received_at, next_attempt, state, lease_owner, lease_until)
-		VALUES `+tuples(len(batch), 7)+` ON CONFLICT (id) DO NOTHING RETURNING id`, args...)
-	if err != nil {
-		return nil, fmt.Errorf("enqueue deliveries: %w", err)
-	}
-	fresh := map[string]bool{}
-	for rows.Next() {
-		var id string
-		if err := rows.Scan(&id); err != nil {
-			rows.Close()
-			return nil, fmt.Errorf("enqueue deliveries: %w", err)
-		}
-		fresh[id] = true
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("enqueue deliveries: %w", err)
-	}
+	insert, payload := tx.StmtContext(ctx, b.stmts.insert), tx.StmtContext(ctx, b.stmts.payload)
+	done := tx.StmtContext(ctx, b.stmts.done)
 	results := make([]insertResult, len(batch))
-	args = args[:0]
 	for i, req := range batch {
-		if fresh[req.d.ID] { // the first of a batch's duplicates wins
-			delete(fresh, req.d.ID)
-			results[i].inserted = true
-			args = append(args, req.d.ID, nonNil(req.d.Payload))
+		if req.outcomes != nil {
+			err = completeDeliveries(ctx, tx, done, req.owner, req.now, req.outcomes)
+		} else {
+			results[i].inserted, err = insertDelivery(ctx, insert, payload, req)
 		}
-	}
-	if len(args) > 0 {
-		if _, err := tx.ExecContext(ctx, `INSERT INTO delivery_payloads (id, payload) VALUES `+tuples(len(args)/2, 2), args...); err != nil {
-			return nil, fmt.Errorf("enqueue deliveries: payloads: %w", err)
+		if err != nil {
+			return nil, fmt.Errorf("delivery queue: %w", err)
 		}
 	}
 	if err := tx.Commit(); err != nil {
-		return nil, fmt.Errorf("enqueue deliveries: commit: %w", err)
+		return nil, fmt.Errorf("delivery queue: commit: %w", err)
 	}
 	return results, nil
 }
 
-// tuples returns "(?, ?), (?, ?)" for rows of width values.
-func tuples(rows, width int) string {
-	one := "(" + placeholders(width) + ")"
-	return strings.TrimSuffix(strings.Repeat(one+", ", rows), ", ")
+// insertDelivery stores one delivery and its payload unless its id is
+// known, the first of a batch's duplicates included.
+func insertDelivery(ctx context.Context, insert, payload *sql.Stmt, req insertRequest) (bool, error) {
+	d := req.d
+	state, next := DeliveryPending, d.ReceivedAt
+	if req.owner != "" {
+		state, next = DeliveryProcessing, req.leaseUntil // a claimed delivery is due again when its lease ends
+	}
+	res, err := insert.ExecContext(ctx, d.ID, d.Event, ms(d.ReceivedAt), ms(next), string(state), req.owner, ms(req.leaseUntil))
+	if err != nil {
+		return false, fmt.Errorf("enqueue delivery %s: %w", d.ID, err)
+	}
+	if n, err := res.RowsAffected(); err != nil || n == 0 {
+		return false, err
+	}
+	if _, err := payload.ExecContext(ctx, d.ID, nonNil(d.Payload)); err != nil {
+		return false, fmt.Errorf("enqueue delivery %s: payload: %w", d.ID, err)
+	}
+	return true, nil
 }

@@ -76,44 +76,38 @@ func (s *SQLite) ClaimDeliveries(ctx context.Context, worker string, limit int, 
 }
 
 // CompleteDeliveries records outcomes of deliveries that worker still leases;
-// an outcome for a lease that ran out is ignored, since another worker owns it.
+// an outcome for a lease that ran out is ignored, since another worker owns
+// it. The outcomes share the next group commit with the webhook inserts.
 func (s *SQLite) CompleteDeliveries(ctx context.Context, worker string, outcomes []DeliveryOutcome) error {
 	if len(outcomes) == 0 {
 		return nil
 	}
-	now := ms(s.now())
-	var done []any
-	err := s.inTx(ctx, func(tx *sql.Tx) error {
-		for _, o := range outcomes {
-			var err error
-			switch {
-			case o.Err == nil:
-				done = append(done, o.ID)
-			case o.RetryAt.IsZero():
-				_, err = tx.ExecContext(ctx, `UPDATE deliveries SET state = 'failed', done_at = ?, last_error = ?,
-					lease_owner = '', lease_until = 0
-					WHERE id = ? AND lease_owner = ? AND state = 'processing'`, now, o.Err.Error(), o.ID, worker)
-			default:
-				_, err = tx.ExecContext(ctx, `UPDATE deliveries SET state = 'pending', next_attempt = ?, last_error = ?,
-					lease_owner = '', lease_until = 0
-					WHERE id = ? AND lease_owner = ? AND state = 'processing'`, ms(o.RetryAt), o.Err.Error(), o.ID, worker)
-			}
-			if err != nil {
-				return fmt.Errorf("delivery %s: %w", o.ID, err)
-			}
-		}
-		if len(done) == 0 {
-			return nil
-		}
-		// One statement for all successes: the common case costs one parse.
-		args := append([]any{now, worker}, done...)
-		_, err := tx.ExecContext(ctx, `UPDATE deliveries SET state = 'done', processed = processed + 1,
-			done_at = ?, last_error = '', lease_owner = '', lease_until = 0
-			WHERE lease_owner = ? AND state = 'processing' AND id IN (`+placeholders(len(done))+`)`, args...)
-		return err
-	})
-	if err != nil {
+	if _, err := s.batch.insert(ctx, insertRequest{owner: worker, outcomes: outcomes, now: ms(s.now())}); err != nil {
 		return fmt.Errorf("complete deliveries: %w", err)
+	}
+	return nil
+}
+
+// completeDeliveries records outcomes in tx, at now (ms); done is the
+// prepared statement for a success, the common case.
+func completeDeliveries(ctx context.Context, tx *sql.Tx, done *sql.Stmt, worker string, now int64, outcomes []DeliveryOutcome) error {
+	for _, o := range outcomes {
+		var err error
+		switch {
+		case o.Err == nil:
+			_, err = done.ExecContext(ctx, now, o.ID, worker)
+		case o.RetryAt.IsZero():
+			_, err = tx.ExecContext(ctx, `UPDATE deliveries SET state = 'failed', done_at = ?, last_error = ?,
+				lease_owner = '', lease_until = 0
+				WHERE id = ? AND lease_owner = ? AND state = 'processing'`, now, o.Err.Error(), o.ID, worker)
+		default:
+			_, err = tx.ExecContext(ctx, `UPDATE deliveries SET state = 'pending', next_attempt = ?, last_error = ?,
+				lease_owner = '', lease_until = 0
+				WHERE id = ? AND lease_owner = ? AND state = 'processing'`, ms(o.RetryAt), o.Err.Error(), o.ID, worker)
+		}
+		if err != nil {
+			return fmt.Errorf("outcome of delivery %s: %w", o.ID, err)
+		}
 	}
 	return nil
 }
