@@ -96,7 +96,7 @@ func openLiveStore(ctx context.Context, dsn string) (store.Store, error) {
 			return nil, err
 		}
 	}
-	st, err := store.Open(ctx, dsn)
+	st, err := store.OpenReader(ctx, dsn) // never migrates the bot's schema
 	if err != nil && store.IsPostgresURL(dsn) {
 		redacted := redactDSN(dsn)
 		return nil, fmt.Errorf("open %s: %s", redacted, strings.ReplaceAll(err.Error(), dsn, redacted))

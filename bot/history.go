@@ -162,7 +162,8 @@ func openHistoryStore(ctx context.Context, db string) (store.Store, error) {
 			return nil, fmt.Errorf("store: %w", err)
 		}
 	}
-	return openStore(ctx, db)
+	// A reader: the bot's schema is never migrated by this command.
+	return openWith(ctx, db, store.OpenReader)
 }
 
 // storeName names the store in messages, without a URL's credentials.

@@ -285,7 +285,7 @@ func TestHistoryUnreachableStore(t *testing.T) {
 	}{
 		{"missing SQLite file is not created", filepath.Join(dir, "typo.db"),
 			[]string{"store " + filepath.Join(dir, "typo.db") + ": no such file", "MODELGATE_DB"}, ""},
-		{"a directory is no SQLite file", dir, []string{"store: migrate " + dir}, ""},
+		{"a directory is no SQLite file", dir, []string{"store " + dir + ": not a modelgate store"}, ""},
 		{"nobody listening on the PostgreSQL port", "postgres://modelgate:s3cret@127.0.0.1:1/bot?connect_timeout=5",
 			[]string{"store postgres://…@127.0.0.1:1/bot", "ping store"}, "s3cret"},
 	}

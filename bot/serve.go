@@ -259,7 +259,12 @@ func workerName() string {
 // openStore opens the SQLite file or the PostgreSQL database cfg.DB names;
 // a URL's credentials stay out of the error.
 func openStore(ctx context.Context, db string) (store.Store, error) {
-	st, err := store.Open(ctx, db)
+	return openWith(ctx, db, store.Open)
+}
+
+// openWith opens db with open, keeping a URL's credentials out of errors.
+func openWith(ctx context.Context, db string, open func(context.Context, string) (store.Store, error)) (store.Store, error) {
+	st, err := open(ctx, db)
 	if err != nil && store.IsPostgresURL(db) {
 		return nil, fmt.Errorf("store %s: %w", redactURL(db), redactErr(err, db))
 	}

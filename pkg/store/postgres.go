@@ -12,6 +12,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/jackc/pgx/v5/stdlib"
 )
 
 //go:embed migrations/postgres/*.sql
@@ -31,6 +32,9 @@ type PostgresOptions struct {
 	Now func() time.Time
 	// MaxConns bounds the connection pool; pgx's default when zero.
 	MaxConns int32
+	// ReadOnly opens the bot's database to read it: no migration; the
+	// schema must already be this version's.
+	ReadOnly bool
 }
 
 // Postgres is the Store in a PostgreSQL database that several replicas
@@ -65,6 +69,16 @@ func OpenPostgres(ctx context.Context, dsn string, opts PostgresOptions) (*Postg
 	if err := s.Ping(ctx); err != nil {
 		pool.Close()
 		return nil, err
+	}
+	if opts.ReadOnly {
+		db := stdlib.OpenDBFromPool(pool)
+		err := checkSchema(ctx, db, postgresMigrations, "migrations/postgres/*.sql")
+		db.Close() // the pool stays open
+		if err != nil {
+			pool.Close()
+			return nil, fmt.Errorf("store: %w", err)
+		}
+		return s, nil
 	}
 	if err := s.migrate(ctx); err != nil {
 		pool.Close()

@@ -26,6 +26,9 @@ type SQLiteOptions struct {
 	Now func() time.Time
 	// MaxBatch bounds how many delivery inserts share one transaction.
 	MaxBatch int
+	// ReadOnly opens a bot's store to read it: no migration, no
+	// checkpoints; the schema must already be this version's.
+	ReadOnly bool
 }
 
 // SQLite is the Store in an embedded SQLite file (WAL, one writer
@@ -62,12 +65,21 @@ func OpenSQLite(ctx context.Context, path string, opts SQLiteOptions) (*SQLite, 
 		return nil, err
 	}
 	s := &SQLite{write: write, read: read, now: opts.Now}
-	if err := s.migrate(ctx); err != nil {
-		s.closeDBs()
-		return nil, fmt.Errorf("migrate %s: %w", path, err)
-	}
 	s.batch = newBatcher(write, opts.MaxBatch)
 	s.stop, s.done = make(chan struct{}), make(chan struct{})
+	if opts.ReadOnly {
+		close(s.done) // no checkpoints: a reader writes nothing
+		if err := checkSchema(ctx, read, sqliteMigrations, "migrations/sqlite/*.sql"); err != nil {
+			s.Close()
+			return nil, fmt.Errorf("store %s: %w", path, err)
+		}
+		return s, nil
+	}
+	if err := s.migrate(ctx); err != nil {
+		close(s.done)
+		s.Close()
+		return nil, fmt.Errorf("migrate %s: %w", path, err)
+	}
 	go s.checkpoints(time.Second)
 	return s, nil
 }
