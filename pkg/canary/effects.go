@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/modelgate/modelgate/pkg/chatops"
+	"github.com/modelgate/modelgate/pkg/markdown"
 	"github.com/modelgate/modelgate/pkg/rollout"
 	"github.com/modelgate/modelgate/pkg/rolloutcomment"
 	"github.com/modelgate/modelgate/pkg/store"
@@ -104,36 +105,37 @@ func guarded(ef effect, rec record) bool {
 // finishEffect removes effect seq from the front of the outbox and stores
 // what it produced.
 func (e *Engine) finishEffect(ctx context.Context, id int64, seq int, out outcome) error {
-	for attempt := 1; ; attempt++ {
-		l, err := e.load(ctx, id)
-		if err != nil {
-			return err
-		}
+	var ef effect
+	l, err := e.update(ctx, id, func(l *loaded) error {
 		if len(l.rec.Outbox) == 0 || l.rec.Outbox[0].Seq != seq {
 			return fmt.Errorf("rollout %d: effect %d is no longer first in the outbox", id, seq)
 		}
-		ef := l.rec.Outbox[0]
+		ef = l.rec.Outbox[0]
 		l.rec.Outbox = l.rec.Outbox[1:]
 		l.apply(ef, out)
-		_, err = e.save(ctx, l)
-		if errors.Is(err, store.ErrConflict) && attempt < maxConflicts {
-			continue
-		}
-		if err != nil {
-			return err
-		}
-		if err := e.recordDeployment(ctx, l, ef, out); err != nil {
-			return err
-		}
-		return e.recordStatus(ctx, l, ef)
+		return nil
+	})
+	if err != nil {
+		return err
 	}
+	if err := e.recordDeployment(ctx, l, ef, out); err != nil {
+		return err
+	}
+	return e.recordStatus(ctx, l, ef)
 }
 
-// stageStates maps the statuses the bot reports to what the stage row says.
-var stageStates = map[string]string{
-	rollout.StatusInProgress: "analysing",
-	rollout.StatusSuccess:    "passed",
-	rollout.StatusFailure:    "failed",
+// stageRowState is what the stage row says after the bot reported status
+// on its deployment ("" for a status that changes nothing).
+func stageRowState(status string) string {
+	switch status {
+	case rollout.StatusInProgress:
+		return "analysing"
+	case rollout.StatusSuccess:
+		return "passed"
+	case rollout.StatusFailure:
+		return "failed"
+	}
+	return ""
 }
 
 // recordStatus keeps the stage row in step with the verdict the bot
@@ -142,7 +144,7 @@ func (e *Engine) recordStatus(ctx context.Context, l loaded, ef effect) error {
 	if ef.Kind != effStatus {
 		return nil
 	}
-	return e.markStage(ctx, l, ef.Stage, stageStates[ef.State])
+	return e.markStage(ctx, l, ef.Stage, stageRowState(ef.State))
 }
 
 // markStage sets a stage row's state, with the latest judgement and the
@@ -301,7 +303,8 @@ func (e *Engine) status(ctx context.Context, gh GitHub, repo chatops.Repo, l loa
 		e.logger().Warn("no deployment to report on", "rollout", l.row.ID, "stage", ef.Stage+1, "state", ef.State)
 		return nil
 	}
-	err := gh.CreateDeploymentStatus(ctx, repo, l.rec.Deployments[ef.Stage], ef.State, truncate(ef.Text, 140))
+	// GitHub keeps 140 characters of a description: 139 and the ellipsis.
+	err := gh.CreateDeploymentStatus(ctx, repo, l.rec.Deployments[ef.Stage], ef.State, markdown.Truncate(ef.Text, 139))
 	if rejected(err) {
 		e.logger().Warn("deployment status refused", "rollout", l.row.ID, "err", err)
 		return nil
@@ -353,12 +356,4 @@ func (e *Engine) note(ctx context.Context, gh GitHub, repo chatops.Repo, l loade
 		return nil
 	}
 	return err
-}
-
-func truncate(s string, n int) string {
-	r := []rune(s)
-	if len(r) <= n {
-		return s
-	}
-	return string(r[:n-1]) + "…"
 }

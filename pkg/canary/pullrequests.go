@@ -102,22 +102,15 @@ func (e *Engine) headMoved(ctx context.Context, ev PullRequestEvent) error {
 
 // notify queues a notice on a rollout without changing its state.
 func (e *Engine) notify(ctx context.Context, id int64, text string) error {
-	for attempt := 1; ; attempt++ {
-		l, err := e.load(ctx, id)
-		if err != nil {
-			return err
-		}
+	_, err := e.update(ctx, id, func(l *loaded) error {
 		l.push(effect{Kind: effNote, Text: text, Stage: l.rec.State.Stage})
-		_, err = e.save(ctx, l)
-		if errors.Is(err, store.ErrConflict) && attempt < maxConflicts {
-			continue
-		}
-		if err != nil {
-			return err
-		}
-		e.scheduleEffects(ctx, id)
 		return nil
+	})
+	if err != nil {
+		return err
 	}
+	e.scheduleEffects(ctx, id)
+	return nil
 }
 
 // pushedSince says whether commits were pushed to the pull request at or

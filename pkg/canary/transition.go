@@ -23,34 +23,47 @@ const Bot = "modelgate"
 // rollout.ErrRefused) leaves the rollout as it was. mutate, when set, also
 // changes the record in the same write.
 func (e *Engine) transition(ctx context.Context, id int64, ev rollout.Event, actor string, mutate func(*loaded)) (loaded, error) {
-	for attempt := 1; ; attempt++ {
-		l, err := e.load(ctx, id)
-		if err != nil {
-			return l, err
-		}
+	saved, err := e.update(ctx, id, func(l *loaded) error {
 		before := l.rec.State
 		next, actions, err := rollout.Next(l.plan, before, ev, e.now())
 		if err != nil {
-			return l, err
+			return err
 		}
 		l.rec.State = next
 		if mutate != nil {
-			mutate(&l)
+			mutate(l)
 		}
 		l.enqueue(actions)
 		if next.Phase == rollout.Promoted {
 			l.summarize(e.now())
 		}
 		l.auditChange(before, actor)
+		return nil
+	})
+	if err != nil {
+		return saved, err
+	}
+	e.scheduleEffects(ctx, saved.row.ID)
+	return saved, nil
+}
+
+// update reads rollout id, changes it with change and saves it; when
+// another writer saved it first, it reads it again and changes it anew.
+// An error from change leaves the rollout as it was.
+func (e *Engine) update(ctx context.Context, id int64, change func(*loaded) error) (loaded, error) {
+	for attempt := 1; ; attempt++ {
+		l, err := e.load(ctx, id)
+		if err != nil {
+			return l, err
+		}
+		if err := change(&l); err != nil {
+			return l, err
+		}
 		saved, err := e.save(ctx, l)
 		if errors.Is(err, store.ErrConflict) && attempt < maxConflicts {
 			continue
 		}
-		if err != nil {
-			return l, err
-		}
-		e.scheduleEffects(ctx, saved.row.ID)
-		return saved, nil
+		return saved, err
 	}
 }
 
