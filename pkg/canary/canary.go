@@ -225,28 +225,12 @@ func (e *Engine) start(ctx context.Context, req chatops.Request, p prepared, r *
 		}
 		r.refuse("%s: %s.", markdown.Code(p.target.Model), lockedText(*lock))
 		return nil
-	case errors.Is(err, store.ErrConflict) && e.startedBy(ctx, l.row, req.DeliveryID):
-		// A redelivery of the command that started it: say so again.
-		r.ok("Canary of %s %s is running; it was started by this comment.", markdown.Code(p.target.Model), markdown.Code(p.target.Version))
-		return nil
 	case errors.Is(err, store.ErrConflict):
-		released, rerr := e.releaseClosedHolder(ctx, req, l.row)
-		if rerr != nil {
-			return rerr
+		created, err := e.resolveConflict(ctx, req, l.row, p, r)
+		if err != nil || created == nil {
+			return err
 		}
-		if released == "" {
-			r.refuse("%s: %s", markdown.Code(p.target.Model), e.holder(ctx, l.row))
-			return nil
-		}
-		r.lines = append(r.lines, released)
-		row, err = e.Store.CreateRollout(ctx, l.row)
-		if errors.Is(err, store.ErrConflict) || errors.Is(err, store.ErrLocked) {
-			r.refuse("%s: %s", markdown.Code(p.target.Model), e.holder(ctx, l.row))
-			return nil
-		}
-		if err != nil {
-			return fmt.Errorf("store the rollout of %s: %w", p.target.Model, err)
-		}
+		row = *created
 	case err != nil:
 		return fmt.Errorf("store the rollout of %s: %w", p.target.Model, err)
 	}
@@ -259,26 +243,66 @@ func (e *Engine) start(ctx context.Context, req chatops.Request, p prepared, r *
 	return nil
 }
 
-// startedBy reports whether the active rollout of ro's model and
-// environment was started by the webhook delivery id.
-func (e *Engine) startedBy(ctx context.Context, ro store.Rollout, delivery string) bool {
+// resolveConflict answers a /canary whose model and environment are
+// held: by its own earlier delivery (say so again), by a pull request that
+// was closed or merged (release it and start), or by a running rollout
+// (refuse, naming it). It returns the rollout it created, if any.
+func (e *Engine) resolveConflict(ctx context.Context, req chatops.Request, ro store.Rollout, p prepared, r *reply) (*store.Rollout, error) {
+	h, err := e.activeHolder(ctx, ro)
+	if err != nil {
+		return nil, err
+	}
+	if h != nil && startedBy(*h, req.DeliveryID) {
+		r.ok("Canary of %s %s is running; it was started by this comment.", markdown.Code(p.target.Model), markdown.Code(p.target.Version))
+		return nil, nil
+	}
+	released, err := e.releaseClosedHolder(ctx, req, h)
+	if err != nil {
+		return nil, err
+	}
+	if released == "" {
+		r.refuse("%s: %s", markdown.Code(p.target.Model), holderText(h, ro.Environment))
+		return nil, nil
+	}
+	r.lines = append(r.lines, released)
+	row, err := e.Store.CreateRollout(ctx, ro)
+	if errors.Is(err, store.ErrConflict) || errors.Is(err, store.ErrLocked) {
+		// Another rollout took the model meanwhile.
+		h, _ = e.activeHolder(ctx, ro)
+		r.refuse("%s: %s", markdown.Code(p.target.Model), holderText(h, ro.Environment))
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("store the rollout of %s: %w", p.target.Model, err)
+	}
+	return &row, nil
+}
+
+// activeHolder is the active rollout of ro's model and environment, or nil.
+func (e *Engine) activeHolder(ctx context.Context, ro store.Rollout) (*store.Rollout, error) {
 	rows, err := e.Store.ListRollouts(ctx, store.RolloutFilter{Repo: ro.Repo, Model: ro.Model, Environment: ro.Environment, ActiveOnly: true, Limit: 1})
-	if err != nil || len(rows) == 0 || delivery == "" {
+	if err != nil || len(rows) == 0 {
+		return nil, err
+	}
+	return &rows[0], nil
+}
+
+// startedBy reports whether rollout h was started by the webhook delivery id.
+func startedBy(h store.Rollout, delivery string) bool {
+	if delivery == "" {
 		return false
 	}
-	l, err := decode(rows[0])
+	l, err := decode(h)
 	return err == nil && l.rec.Delivery == delivery
 }
 
-// releaseClosedHolder releases the rollout that holds the model and
-// environment when its pull request is closed or merged (its close was
+// releaseClosedHolder releases h, the rollout that holds the model and
+// environment, when its pull request is closed or merged (its close was
 // missed), and says so; "" when the holder is still open.
-func (e *Engine) releaseClosedHolder(ctx context.Context, req chatops.Request, ro store.Rollout) (string, error) {
-	rows, err := e.Store.ListRollouts(ctx, store.RolloutFilter{Repo: ro.Repo, Model: ro.Model, Environment: ro.Environment, ActiveOnly: true, Limit: 1})
-	if err != nil || len(rows) == 0 || rows[0].PR == req.PullRequest.Number || req.GitHub == nil {
-		return "", err
+func (e *Engine) releaseClosedHolder(ctx context.Context, req chatops.Request, h *store.Rollout) (string, error) {
+	if h == nil || h.PR == req.PullRequest.Number || req.GitHub == nil {
+		return "", nil
 	}
-	h := rows[0]
 	pr, err := req.GitHub.PullRequest(ctx, req.Repo, h.PR)
 	if err != nil && !errors.Is(err, chatops.ErrNotFound) {
 		return "", fmt.Errorf("pull request #%d: %w", h.PR, err)
@@ -286,7 +310,7 @@ func (e *Engine) releaseClosedHolder(ctx context.Context, req chatops.Request, r
 	if err == nil && pr.State == "open" {
 		return "", nil
 	}
-	if err := e.releaseOne(ctx, h, closedReason(h.PR, pr.Merged), Bot); err != nil {
+	if err := e.releaseOne(ctx, *h, closedReason(h.PR, pr.Merged), Bot); err != nil {
 		return "", err
 	}
 	return fmt.Sprintf("Released the rollout of %s %s from #%d, which is %s: its traffic returns to %s.",
@@ -303,13 +327,12 @@ func mergedWord(pr chatops.PullRequest) string {
 	return ""
 }
 
-// holder names the rollout that holds a model and environment.
-func (e *Engine) holder(ctx context.Context, ro store.Rollout) string {
-	rows, err := e.Store.ListRollouts(ctx, store.RolloutFilter{Repo: ro.Repo, Model: ro.Model, Environment: ro.Environment, ActiveOnly: true, Limit: 1})
-	if err != nil || len(rows) == 0 {
-		return fmt.Sprintf("another rollout of it is active in %s.", markdown.Code(ro.Environment))
+// holderText names the rollout that holds a model and environment, or
+// says only that one does when h is nil.
+func holderText(h *store.Rollout, environment string) string {
+	if h == nil {
+		return fmt.Sprintf("another rollout of it is active in %s.", markdown.Code(environment))
 	}
-	h := rows[0]
 	return fmt.Sprintf("%s %s is already rolling out in %s from #%d (stage %d, %d %%, %s); one rollout per model and environment at a time.",
 		markdown.Code(h.Model), markdown.Code(h.Version), markdown.Code(h.Environment), h.PR, h.Stage+1, h.TrafficPercent, h.State)
 }

@@ -82,7 +82,7 @@ func (e *Engine) dryRunTarget(ctx context.Context, req chatops.Request, t chatop
 		return fmt.Errorf("active rollouts of %s: %w", t.Model, err)
 	}
 	if len(active) > 0 {
-		g.add(false, "one rollout of "+name, e.holder(ctx, active[0]))
+		g.add(false, "one rollout of "+name, holderText(&active[0], p.plan.Environment))
 	} else {
 		g.add(true, "one rollout of "+name, "no other rollout of it is active in "+markdown.Code(p.plan.Environment))
 	}
