@@ -7,7 +7,6 @@ import (
 	"strings"
 
 	"github.com/modelgate/modelgate/pkg/chatops"
-	"github.com/modelgate/modelgate/pkg/judge"
 	"github.com/modelgate/modelgate/pkg/markdown"
 	"github.com/modelgate/modelgate/pkg/rollout"
 	"github.com/modelgate/modelgate/pkg/store"
@@ -45,7 +44,7 @@ func (r *reply) outcome() chatops.Outcome {
 
 // Promote passes a manual gate, or goes on from a pause.
 func (e *Engine) Promote(ctx context.Context, req chatops.Request) (chatops.Outcome, error) {
-	return e.act(ctx, req, nil, "promoted")
+	return e.act(ctx, req, rollout.Promote{}, "promoted")
 }
 
 // Rollback sends the traffic back to the baseline; it is never refused
@@ -96,14 +95,7 @@ func (e *Engine) act(ctx context.Context, req chatops.Request, ev rollout.Event,
 			r.refuse("`%s`: %s", ro.Model, why)
 			continue
 		}
-		event := ev
-		if event == nil {
-			event, err = e.promotion(ro)
-			if err != nil {
-				return chatops.Outcome{}, err
-			}
-		}
-		l, err := e.transition(ctx, ro.ID, event, req.Commenter, nil)
+		l, err := e.transition(ctx, ro.ID, ev, req.Commenter, nil)
 		if errors.Is(err, rollout.ErrRefused) {
 			r.refuse("`%s` %s: %s", ro.Model, ro.Version, strings.TrimPrefix(err.Error(), rollout.ErrRefused.Error()+": "))
 			continue
@@ -114,18 +106,6 @@ func (e *Engine) act(ctx context.Context, req chatops.Request, ev rollout.Event,
 		r.ok("`%s` %s %s: %s.", ro.Model, ro.Version, verb, describe(l))
 	}
 	return r.outcome(), nil
-}
-
-// promotion is /promote for a rollout: it may advance a stage that is
-// still analysing when the judge passed the window at its latest look.
-func (e *Engine) promotion(ro store.Rollout) (rollout.Event, error) {
-	l, err := decode(ro)
-	if err != nil {
-		return nil, err
-	}
-	a, st := l.rec.Analysis, l.rec.State
-	passing := a != nil && a.Decision == string(judge.DecisionPass) && a.Since.Equal(st.Since) && a.Look == st.Look-1
-	return rollout.Promote{Passing: passing}, nil
 }
 
 // blocked says why a command may not act on a rollout now: a locked

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strconv"
 
+	"github.com/modelgate/modelgate/pkg/judge"
 	"github.com/modelgate/modelgate/pkg/rollout"
 	"github.com/modelgate/modelgate/pkg/store"
 )
@@ -25,6 +26,10 @@ const Bot = "modelgate"
 func (e *Engine) transition(ctx context.Context, id int64, ev rollout.Event, actor string, mutate func(*loaded)) (loaded, error) {
 	saved, err := e.update(ctx, id, func(l *loaded) error {
 		before := l.rec.State
+		if p, ok := ev.(rollout.Promote); ok {
+			p.Passing = l.judgePassing()
+			ev = p
+		}
 		next, actions, err := rollout.Next(l.plan, before, ev, e.now())
 		if err != nil {
 			return err
@@ -45,6 +50,13 @@ func (e *Engine) transition(ctx context.Context, id int64, ev rollout.Event, act
 	}
 	e.scheduleEffects(ctx, saved.row.ID)
 	return saved, nil
+}
+
+// judgePassing says the judge passed the current window at its latest
+// look: /promote may then cut the window short.
+func (l *loaded) judgePassing() bool {
+	a, st := l.rec.Analysis, l.rec.State
+	return a != nil && a.Decision == string(judge.DecisionPass) && a.Since.Equal(st.Since) && a.Look == st.Look-1
 }
 
 // update reads rollout id, changes it with change and saves it; when
