@@ -76,13 +76,12 @@ func (e *Engine) dryRunTarget(ctx context.Context, req chatops.Request, t chatop
 	} else {
 		g.add(true, "lock on "+markdown.Code(p.plan.Environment), "not locked")
 	}
-	active, err := e.Store.ListRollouts(ctx, store.RolloutFilter{Repo: req.Repo.FullName(), Model: t.Model,
-		Environment: p.plan.Environment, ActiveOnly: true, Limit: 1})
+	h, err := e.activeHolder(ctx, store.Rollout{Repo: req.Repo.FullName(), Model: t.Model, Environment: p.plan.Environment})
 	if err != nil {
 		return fmt.Errorf("active rollouts of %s: %w", t.Model, err)
 	}
-	if len(active) > 0 {
-		g.add(false, "one rollout of "+name, holderText(&active[0], p.plan.Environment))
+	if h != nil {
+		g.add(false, "one rollout of "+name, holderText(h, p.plan.Environment))
 	} else {
 		g.add(true, "one rollout of "+name, "no other rollout of it is active in "+markdown.Code(p.plan.Environment))
 	}
