@@ -28,7 +28,14 @@ func (e *Engine) dryRun(ctx context.Context, gh GitHub, req chatops.Request) (ch
 	if why != "" {
 		gates.add(false, "fork", why)
 	}
-	why, err := e.commitRefusal(ctx, gh, req)
+	why, err := e.pinnedRefusal(ctx, req)
+	if err != nil {
+		return chatops.Outcome{}, err
+	}
+	if why != "" {
+		gates.add(false, "pinned commit", why)
+	}
+	why, err = e.commitRefusal(ctx, gh, req)
 	if err != nil {
 		return chatops.Outcome{}, err
 	}

@@ -509,6 +509,19 @@ func TestCommandWrittenBeforeAPushIsRefused(t *testing.T) {
 	assert.False(t, out.Refused, "a command written after the push deploys the new head: %s", out.Reply)
 }
 
+func TestDryRunShowsAPushAfterTheComment(t *testing.T) {
+	h := newHarness(t)
+	req := h.request("/canary --dry-run", autoPlan)
+	req.CommentedAt = h.clock.Now()
+	require.NoError(t, h.eng.HandlePullRequest(context.Background(), PullRequestEvent{
+		Repo: chatops.Repo{Owner: "acme", Name: "models"}, Number: 1, Action: "synchronize",
+		HeadSHA: strings.Repeat("c", 40), At: h.clock.Now().Add(time.Second), Sender: "alice"}))
+	out, err := h.eng.Canary(context.Background(), req)
+	require.NoError(t, err)
+	assert.Contains(t, out.Reply, "⛔ pinned commit: commits were pushed to #1 after this comment")
+	assert.Contains(t, out.Reply, "1 gate(s) would block")
+}
+
 func TestPushDuringARolloutIsToldAndPromoteRefused(t *testing.T) {
 	h := newHarness(t)
 	h.canary(manualPlan)
