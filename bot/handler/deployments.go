@@ -34,22 +34,18 @@ func (c RepoClient) CreateDeployment(ctx context.Context, repo chatops.Repo, d c
 // ref's deployments of that environment and task.
 func (c RepoClient) FindDeployment(ctx context.Context, repo chatops.Repo, d canary.Deployment) (int64, error) {
 	opts := &github.DeploymentsListOptions{SHA: d.Ref, Task: d.Task, Environment: d.Environment, ListOptions: github.ListOptions{PerPage: 100}}
-	for page := 0; page < maxPages; page++ {
+	var found int64
+	err := eachPage(&opts.ListOptions, func() (*github.Response, bool, error) {
 		deps, resp, err := c.Client.Repositories.ListDeployments(ctx, repo.Owner, repo.Name, opts)
-		if err != nil {
-			return 0, engineErr(err)
-		}
 		for _, dep := range deps {
 			if p, ok := rollout.ReadPayload(dep.Payload); ok && p.RolloutID == d.Payload.RolloutID && p.Stage == d.Payload.Stage {
-				return dep.GetID(), nil
+				found = dep.GetID()
+				return resp, true, nil
 			}
 		}
-		if resp.NextPage == 0 {
-			break
-		}
-		opts.Page = resp.NextPage
-	}
-	return 0, nil
+		return resp, false, err
+	})
+	return found, engineErr(err)
 }
 
 // CreateDeploymentStatus reports the bot's verdict on a deployment.
@@ -78,40 +74,36 @@ func (c RepoClient) EditComment(ctx context.Context, repo chatops.Repo, id int64
 // marker, or 0.
 func (c RepoClient) FindComment(ctx context.Context, repo chatops.Repo, number int, marker string) (int64, error) {
 	opts := &github.IssueListCommentsOptions{ListOptions: github.ListOptions{PerPage: 100}}
-	for page := 0; page < maxPages; page++ {
+	var found int64
+	err := eachPage(&opts.ListOptions, func() (*github.Response, bool, error) {
 		comments, resp, err := c.Client.Issues.ListComments(ctx, repo.Owner, repo.Name, number, opts)
-		if err != nil {
-			return 0, engineErr(err)
-		}
 		for _, cm := range comments {
 			if strings.Contains(cm.GetBody(), marker) {
-				return cm.GetID(), nil
+				found = cm.GetID()
+				return resp, true, nil
 			}
 		}
-		if resp.NextPage == 0 {
-			break
-		}
-		opts.Page = resp.NextPage
-	}
-	return 0, nil
+		return resp, false, err
+	})
+	return found, engineErr(err)
 }
 
 // CheckRuns lists the check runs of a commit.
 func (c RepoClient) CheckRuns(ctx context.Context, repo chatops.Repo, ref string) ([]canary.CheckRun, error) {
 	var out []canary.CheckRun
 	opts := &github.ListCheckRunsOptions{ListOptions: github.ListOptions{PerPage: 100}}
-	for page := 0; page < maxPages; page++ {
+	err := eachPage(&opts.ListOptions, func() (*github.Response, bool, error) {
 		res, resp, err := c.Client.Checks.ListCheckRunsForRef(ctx, repo.Owner, repo.Name, ref, opts)
 		if err != nil {
-			return nil, engineErr(err)
+			return resp, false, err
 		}
 		for _, r := range res.CheckRuns {
 			out = append(out, canary.CheckRun{Name: r.GetName(), Status: r.GetStatus(), Conclusion: r.GetConclusion()})
 		}
-		if resp.NextPage == 0 {
-			break
-		}
-		opts.Page = resp.NextPage
+		return resp, false, nil
+	})
+	if err != nil {
+		return nil, engineErr(err)
 	}
 	return out, nil
 }

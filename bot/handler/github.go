@@ -14,6 +14,19 @@ import (
 // pull request's files.
 const maxPages = 30
 
+// eachPage calls fetch for the first page of a list and for each next one,
+// up to maxPages, until fetch says it is done or GitHub has no next page.
+func eachPage(opts *github.ListOptions, fetch func() (resp *github.Response, done bool, err error)) error {
+	for range maxPages {
+		resp, done, err := fetch()
+		if err != nil || done || resp.NextPage == 0 {
+			return err
+		}
+		opts.Page = resp.NextPage
+	}
+	return nil
+}
+
 // RepoClient is chatops.GitHub over one installation's go-github client.
 type RepoClient struct {
 	Client *github.Client
@@ -67,11 +80,8 @@ func (c RepoClient) Approvers(ctx context.Context, repo chatops.Repo, number int
 	latest := map[string]string{}
 	var order []string
 	opts := &github.ListOptions{PerPage: 100}
-	for page := 0; page < maxPages; page++ {
+	err := eachPage(opts, func() (*github.Response, bool, error) {
 		reviews, resp, err := c.Client.PullRequests.ListReviews(ctx, repo.Owner, repo.Name, number, opts)
-		if err != nil {
-			return nil, mapErr(err)
-		}
 		for _, r := range reviews {
 			login, state := r.GetUser().GetLogin(), r.GetState()
 			if state == "COMMENTED" || state == "PENDING" {
@@ -82,10 +92,10 @@ func (c RepoClient) Approvers(ctx context.Context, repo chatops.Repo, number int
 			}
 			latest[login] = state
 		}
-		if resp.NextPage == 0 {
-			break
-		}
-		opts.Page = resp.NextPage
+		return resp, false, err
+	})
+	if err != nil {
+		return nil, mapErr(err)
 	}
 	var out []string
 	for _, login := range order {
@@ -100,18 +110,15 @@ func (c RepoClient) Approvers(ctx context.Context, repo chatops.Repo, number int
 func (c RepoClient) ChangedFiles(ctx context.Context, repo chatops.Repo, number int) ([]chatops.ChangedFile, error) {
 	var out []chatops.ChangedFile
 	opts := &github.ListOptions{PerPage: 100}
-	for page := 0; page < maxPages; page++ {
+	err := eachPage(opts, func() (*github.Response, bool, error) {
 		files, resp, err := c.Client.PullRequests.ListFiles(ctx, repo.Owner, repo.Name, number, opts)
-		if err != nil {
-			return nil, mapErr(err)
-		}
 		for _, f := range files {
 			out = append(out, chatops.ChangedFile{Path: f.GetFilename(), Status: f.GetStatus()})
 		}
-		if resp.NextPage == 0 {
-			break
-		}
-		opts.Page = resp.NextPage
+		return resp, false, err
+	})
+	if err != nil {
+		return nil, mapErr(err)
 	}
 	return out, nil
 }
