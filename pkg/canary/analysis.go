@@ -14,8 +14,9 @@ import (
 	"github.com/modelgate/modelgate/pkg/rollout"
 )
 
-// analysisJob is the payload of a scheduled look.
-type analysisJob struct {
+// jobPayload is the payload of the engine's jobs: the look an analysis
+// judges, and how many times a failed job was tried again.
+type jobPayload struct {
 	Look  int `json:"look"`
 	Retry int `json:"retry,omitempty"`
 }

@@ -223,7 +223,7 @@ func (e *Engine) audit(ctx context.Context, l loaded, a store.AuditEntry) error 
 func (e *Engine) do(ctx context.Context, l loaded, ef effect) (outcome, error) {
 	switch ef.Kind {
 	case effAnalyse:
-		payload, _ := json.Marshal(analysisJob{Look: ef.Look})
+		payload, _ := json.Marshal(jobPayload{Look: ef.Look})
 		_, err := e.Store.ScheduleJob(ctx, store.Job{Kind: jobAnalysis, Key: strconv.FormatInt(l.row.ID, 10), DueAt: ef.At, Payload: payload})
 		return outcome{}, err
 	case effAudit:

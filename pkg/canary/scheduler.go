@@ -102,7 +102,7 @@ func (e *Engine) RunDue(ctx context.Context) (int, error) {
 // again later with backoff, so nothing it was to do is lost.
 func (e *Engine) runJob(ctx context.Context, j store.Job) error {
 	id, err := strconv.ParseInt(j.Key, 10, 64)
-	var p analysisJob
+	var p jobPayload
 	if err == nil && len(j.Payload) > 0 {
 		err = json.Unmarshal(j.Payload, &p)
 	}
@@ -127,7 +127,7 @@ func (e *Engine) runJob(ctx context.Context, j store.Job) error {
 }
 
 // retry schedules a failed job again after an exponential backoff.
-func (e *Engine) retry(ctx context.Context, j store.Job, p analysisJob) {
+func (e *Engine) retry(ctx context.Context, j store.Job, p jobPayload) {
 	p.Retry++
 	wait := min(time.Second<<min(p.Retry, 20), maxBackoff)
 	payload, _ := json.Marshal(p)
