@@ -53,15 +53,7 @@ func (s *Postgres) ListCommands(ctx context.Context, repo string, pr int, limit 
 }
 
 func (s *Postgres) queryCommands(ctx context.Context, where string, args ...any) ([]Command, error) {
-	rows, err := s.pool.Query(ctx, `SELECT `+commandColumns+` FROM commands `+where, args...)
-	if err != nil {
-		return nil, fmt.Errorf("list commands: %w", err)
-	}
-	out, err := collectPG(rows, scanCommand)
-	if err != nil {
-		return nil, fmt.Errorf("list commands: %w", err)
-	}
-	return out, nil
+	return listPG(ctx, s.pool, "list commands", scanCommand, `SELECT `+commandColumns+` FROM commands `+where, args...)
 }
 
 // CreateRollout stores r; ErrConflict when its model is already rolling out
@@ -159,15 +151,7 @@ func (s *Postgres) ListRollouts(ctx context.Context, f RolloutFilter) ([]Rollout
 }
 
 func (s *Postgres) queryRollouts(ctx context.Context, where string, args ...any) ([]Rollout, error) {
-	rows, err := s.pool.Query(ctx, `SELECT `+rolloutColumns+` FROM rollouts `+where, args...)
-	if err != nil {
-		return nil, fmt.Errorf("list rollouts: %w", err)
-	}
-	out, err := collectPG(rows, scanRollout)
-	if err != nil {
-		return nil, fmt.Errorf("list rollouts: %w", err)
-	}
-	return out, nil
+	return listPG(ctx, s.pool, "list rollouts", scanRollout, `SELECT `+rolloutColumns+` FROM rollouts `+where, args...)
 }
 
 // PutStage inserts or replaces a rollout's stage.
@@ -186,15 +170,8 @@ func (s *Postgres) PutStage(ctx context.Context, st Stage) error {
 
 // ListStages returns a rollout's stages in order.
 func (s *Postgres) ListStages(ctx context.Context, rolloutID int64) ([]Stage, error) {
-	rows, err := s.pool.Query(ctx, `SELECT `+stageColumns+` FROM stages WHERE rollout_id = $1 ORDER BY idx`, rolloutID)
-	if err != nil {
-		return nil, fmt.Errorf("list stages of rollout %d: %w", rolloutID, err)
-	}
-	out, err := collectPG(rows, scanStage)
-	if err != nil {
-		return nil, fmt.Errorf("list stages of rollout %d: %w", rolloutID, err)
-	}
-	return out, nil
+	return listPG(ctx, s.pool, fmt.Sprintf("list stages of rollout %d", rolloutID), scanStage,
+		`SELECT `+stageColumns+` FROM stages WHERE rollout_id = $1 ORDER BY idx`, rolloutID)
 }
 
 // ScheduleJob adds j, or reschedules the pending job with its kind and key.
@@ -322,15 +299,8 @@ func (s *Postgres) UnlockEnvironment(ctx context.Context, repo, environment stri
 
 // ListLocks returns a repository's locks.
 func (s *Postgres) ListLocks(ctx context.Context, repo string) ([]Lock, error) {
-	rows, err := s.pool.Query(ctx, `SELECT `+lockColumns+` FROM locks WHERE repo = $1 ORDER BY environment`, repo)
-	if err != nil {
-		return nil, fmt.Errorf("list locks: %w", err)
-	}
-	out, err := collectPG(rows, scanLock)
-	if err != nil {
-		return nil, fmt.Errorf("list locks: %w", err)
-	}
-	return out, nil
+	return listPG(ctx, s.pool, "list locks", scanLock,
+		`SELECT `+lockColumns+` FROM locks WHERE repo = $1 ORDER BY environment`, repo)
 }
 
 // AppendAudit adds an entry to the audit log.
@@ -369,15 +339,8 @@ func (s *Postgres) ListAudit(ctx context.Context, f AuditFilter) ([]AuditEntry, 
 	if f.RolloutID != 0 {
 		w.add("rollout_id =", f.RolloutID)
 	}
-	rows, err := s.pool.Query(ctx, `SELECT `+auditColumns+` FROM audit `+w.sql+` ORDER BY id LIMIT `+itoa(limitOr(f.Limit, 1000)), w.args...)
-	if err != nil {
-		return nil, fmt.Errorf("list audit: %w", err)
-	}
-	out, err := collectPG(rows, scanAudit)
-	if err != nil {
-		return nil, fmt.Errorf("list audit: %w", err)
-	}
-	return out, nil
+	return listPG(ctx, s.pool, "list audit", scanAudit,
+		`SELECT `+auditColumns+` FROM audit `+w.sql+` ORDER BY id LIMIT `+itoa(limitOr(f.Limit, 1000)), w.args...)
 }
 
 // where builds a WHERE clause with numbered placeholders.

@@ -1,9 +1,12 @@
 package store
 
 import (
+	"context"
 	"database/sql"
+	"fmt"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
 )
 
 // The column lists and row scanners both backends share: their tables are
@@ -99,4 +102,31 @@ func collectSQL[T any](rows *sql.Rows, scan func(scanner) (T, error)) ([]T, erro
 // collectPG scans every row of a pgx result; nil when none, like collectSQL.
 func collectPG[T any](rows pgx.Rows, scan func(scanner) (T, error)) ([]T, error) {
 	return pgx.AppendRows([]T(nil), rows, func(row pgx.CollectableRow) (T, error) { return scan(row) })
+}
+
+// listSQL runs a query on db and scans every row; what names the list in
+// errors ("list locks").
+func listSQL[T any](ctx context.Context, db *sql.DB, what string, scan func(scanner) (T, error), query string, args ...any) ([]T, error) {
+	rows, err := db.QueryContext(ctx, query, args...)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", what, err)
+	}
+	out, err := collectSQL(rows, scan)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", what, err)
+	}
+	return out, nil
+}
+
+// listPG is listSQL for PostgreSQL.
+func listPG[T any](ctx context.Context, pool *pgxpool.Pool, what string, scan func(scanner) (T, error), query string, args ...any) ([]T, error) {
+	rows, err := pool.Query(ctx, query, args...)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", what, err)
+	}
+	out, err := collectPG(rows, scan)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", what, err)
+	}
+	return out, nil
 }

@@ -51,15 +51,7 @@ func (s *SQLite) ListCommands(ctx context.Context, repo string, pr int, limit in
 }
 
 func (s *SQLite) queryCommands(ctx context.Context, where string, args ...any) ([]Command, error) {
-	rows, err := s.read.QueryContext(ctx, `SELECT `+commandColumns+` FROM commands `+where, args...)
-	if err != nil {
-		return nil, fmt.Errorf("list commands: %w", err)
-	}
-	out, err := collectSQL(rows, scanCommand)
-	if err != nil {
-		return nil, fmt.Errorf("list commands: %w", err)
-	}
-	return out, nil
+	return listSQL(ctx, s.read, "list commands", scanCommand, `SELECT `+commandColumns+` FROM commands `+where, args...)
 }
 
 // CreateRollout stores r; ErrConflict when its model is already rolling out there.
@@ -158,15 +150,7 @@ func (s *SQLite) ListRollouts(ctx context.Context, f RolloutFilter) ([]Rollout, 
 }
 
 func (s *SQLite) queryRollouts(ctx context.Context, where string, args ...any) ([]Rollout, error) {
-	rows, err := s.read.QueryContext(ctx, `SELECT `+rolloutColumns+` FROM rollouts `+where, args...)
-	if err != nil {
-		return nil, fmt.Errorf("list rollouts: %w", err)
-	}
-	out, err := collectSQL(rows, scanRollout)
-	if err != nil {
-		return nil, fmt.Errorf("list rollouts: %w", err)
-	}
-	return out, nil
+	return listSQL(ctx, s.read, "list rollouts", scanRollout, `SELECT `+rolloutColumns+` FROM rollouts `+where, args...)
 }
 
 // PutStage inserts or replaces a rollout's stage.
@@ -185,15 +169,8 @@ func (s *SQLite) PutStage(ctx context.Context, st Stage) error {
 
 // ListStages returns a rollout's stages in order.
 func (s *SQLite) ListStages(ctx context.Context, rolloutID int64) ([]Stage, error) {
-	rows, err := s.read.QueryContext(ctx, `SELECT `+stageColumns+` FROM stages WHERE rollout_id = ? ORDER BY idx`, rolloutID)
-	if err != nil {
-		return nil, fmt.Errorf("list stages of rollout %d: %w", rolloutID, err)
-	}
-	out, err := collectSQL(rows, scanStage)
-	if err != nil {
-		return nil, fmt.Errorf("list stages of rollout %d: %w", rolloutID, err)
-	}
-	return out, nil
+	return listSQL(ctx, s.read, fmt.Sprintf("list stages of rollout %d", rolloutID), scanStage,
+		`SELECT `+stageColumns+` FROM stages WHERE rollout_id = ? ORDER BY idx`, rolloutID)
 }
 
 // ScheduleJob adds j, or reschedules the pending job with its kind and key.
@@ -311,15 +288,8 @@ func (s *SQLite) UnlockEnvironment(ctx context.Context, repo, environment string
 
 // ListLocks returns a repository's locks.
 func (s *SQLite) ListLocks(ctx context.Context, repo string) ([]Lock, error) {
-	rows, err := s.read.QueryContext(ctx, `SELECT `+lockColumns+` FROM locks WHERE repo = ? ORDER BY environment`, repo)
-	if err != nil {
-		return nil, fmt.Errorf("list locks: %w", err)
-	}
-	out, err := collectSQL(rows, scanLock)
-	if err != nil {
-		return nil, fmt.Errorf("list locks: %w", err)
-	}
-	return out, nil
+	return listSQL(ctx, s.read, "list locks", scanLock,
+		`SELECT `+lockColumns+` FROM locks WHERE repo = ? ORDER BY environment`, repo)
 }
 
 // AppendAudit adds an entry to the audit log.
@@ -355,15 +325,8 @@ func (s *SQLite) ListAudit(ctx context.Context, f AuditFilter) ([]AuditEntry, er
 	if f.RolloutID != 0 {
 		where, args = where+" AND rollout_id = ?", append(args, f.RolloutID)
 	}
-	rows, err := s.read.QueryContext(ctx, `SELECT `+auditColumns+` FROM audit `+where+` ORDER BY id LIMIT `+itoa(limitOr(f.Limit, 1000)), args...)
-	if err != nil {
-		return nil, fmt.Errorf("list audit: %w", err)
-	}
-	out, err := collectSQL(rows, scanAudit)
-	if err != nil {
-		return nil, fmt.Errorf("list audit: %w", err)
-	}
-	return out, nil
+	return listSQL(ctx, s.read, "list audit", scanAudit,
+		`SELECT `+auditColumns+` FROM audit `+where+` ORDER BY id LIMIT `+itoa(limitOr(f.Limit, 1000)), args...)
 }
 
 func limitOr(limit, def int) int {
