@@ -8,9 +8,19 @@ import (
 	"io"
 )
 
-// decodeJSON parses one JSON value into a value and its positions, refusing
-// duplicate keys and trailing data, which encoding/json alone would accept.
+// decodeJSON parses one JSON value into a value and its positions: plain
+// documents by the fast path, the rest by encoding/json.
 func decodeJSON(data []byte, lim Limits) (*Document, error) {
+	if doc, ok := decodePlainJSON(data, lim); ok {
+		return doc, nil
+	}
+	return decodeJSONTokens(data, lim)
+}
+
+// decodeJSONTokens parses any JSON value through encoding/json's token
+// stream, refusing duplicate keys and trailing data, which encoding/json
+// alone would accept.
+func decodeJSONTokens(data []byte, lim Limits) (*Document, error) {
 	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.UseNumber()
 	c := jsonConverter{data: data, dec: dec, lines: newLineIndex(data), lim: lim, pos: make(Positions, 64)}

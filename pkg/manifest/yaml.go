@@ -13,8 +13,17 @@ import (
 	"go.yaml.in/yaml/v3"
 )
 
-// decodeYAML parses one YAML document into a value and its positions.
-func decodeYAML(data []byte, lim Limits) (doc *Document, err error) {
+// decodeYAML parses one YAML document into a value and its positions: the
+// plain manifests most files are by the fast path, the rest by yaml.v3.
+func decodeYAML(data []byte, lim Limits) (*Document, error) {
+	if doc, ok := decodePlainYAML(data, lim); ok {
+		return doc, nil
+	}
+	return decodeYAMLNodes(data, lim)
+}
+
+// decodeYAMLNodes decodes any YAML document through yaml.v3's node tree.
+func decodeYAMLNodes(data []byte, lim Limits) (doc *Document, err error) {
 	// The YAML parser is third-party code fed untrusted input: a panic in it
 	// must become an error for this file, not end the run.
 	defer func() {
@@ -167,33 +176,52 @@ func (c *yamlConverter) merge(out map[string]any, m *yaml.Node, path string, dep
 	return nil
 }
 
-// yamlScalar converts a resolved scalar. Numbers become json.Number so that
-// JSON Schema and OPA see exactly what was written; non-finite numbers are
-// refused because JSON cannot carry them.
+// The tags of the scalars the decoders distinguish.
+const (
+	nullTag  = "!!null"
+	boolTag  = "!!bool"
+	intTag   = "!!int"
+	floatTag = "!!float"
+	strTag   = "!!str"
+)
+
+// yamlScalar converts a resolved scalar.
 func yamlScalar(n *yaml.Node) (any, error) {
-	switch n.ShortTag() {
-	case "!!null":
+	v, err := scalarValue(n.ShortTag(), n.Value)
+	if err != nil {
+		return nil, &SyntaxError{Line: n.Line, Column: n.Column, Msg: err.Error()}
+	}
+	return v, nil
+}
+
+// scalarValue converts a scalar of the given tag. Numbers become
+// json.Number so that JSON Schema and OPA see exactly what was written;
+// non-finite numbers are refused because JSON cannot carry them. Other tags
+// (strings, timestamps) keep the text as written.
+func scalarValue(tag, value string) (any, error) {
+	switch tag {
+	case nullTag:
 		return nil, nil
-	case "!!bool":
-		return strings.EqualFold(n.Value, "true"), nil
-	case "!!int":
-		s := strings.ReplaceAll(n.Value, "_", "")
+	case boolTag:
+		return strings.EqualFold(value, "true"), nil
+	case intTag:
+		s := strings.ReplaceAll(value, "_", "")
 		if i, err := strconv.ParseInt(s, 0, 64); err == nil {
 			return json.Number(strconv.FormatInt(i, 10)), nil
 		}
 		f, err := strconv.ParseFloat(s, 64)
 		if err != nil {
-			return nil, &SyntaxError{Line: n.Line, Column: n.Column, Msg: fmt.Sprintf("integer %q is out of range", n.Value)}
+			return nil, fmt.Errorf("integer %q is out of range", value)
 		}
 		return json.Number(strconv.FormatFloat(f, 'g', -1, 64)), nil
-	case "!!float":
-		f, err := strconv.ParseFloat(strings.ReplaceAll(n.Value, "_", ""), 64)
-		if err != nil || isNonFinite(n.Value) {
-			return nil, &SyntaxError{Line: n.Line, Column: n.Column, Msg: fmt.Sprintf("%q is not a finite number", n.Value)}
+	case floatTag:
+		f, err := strconv.ParseFloat(strings.ReplaceAll(value, "_", ""), 64)
+		if err != nil || isNonFinite(value) {
+			return nil, fmt.Errorf("%q is not a finite number", value)
 		}
 		return json.Number(strconv.FormatFloat(f, 'g', -1, 64)), nil
 	default:
-		return n.Value, nil
+		return value, nil
 	}
 }
 

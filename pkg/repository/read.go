@@ -132,8 +132,7 @@ func (r reader) readFile(rel string) ([]byte, error) {
 	if info.Size() > limit {
 		return nil, fmt.Errorf("%s is %d bytes, over the limit of %d bytes", rel, info.Size(), limit)
 	}
-	data := make([]byte, 0, info.Size()+1)
-	data, err = readAll(io.LimitReader(f, limit+1), data)
+	data, err := readSized(f, info.Size(), limit)
 	if err != nil {
 		return nil, fmt.Errorf("read %s: %w", rel, err)
 	}
@@ -153,6 +152,22 @@ func (r reader) open(rel string) (*os.File, error) {
 		}
 	}
 	return r.fsys.OpenFile(filepath.FromSlash(rel), openFlags, 0)
+}
+
+// readSized reads a file whose size was just taken, reading up to one byte
+// past the limit. A first read that comes back short of size+1 bytes has
+// reached the end of a regular file, which saves the system call that would
+// only confirm it; a file that grew since is read on.
+func readSized(f io.Reader, size, limit int64) ([]byte, error) {
+	buf := make([]byte, size+1)
+	n, err := f.Read(buf)
+	if err != nil && !errors.Is(err, io.EOF) {
+		return nil, err
+	}
+	if n < len(buf) || err != nil {
+		return buf[:n], nil
+	}
+	return readAll(io.LimitReader(f, limit+1-int64(n)), buf)
 }
 
 // readAll appends everything r yields to buf.
