@@ -107,21 +107,5 @@ func FuzzPlainJSON(f *testing.F) {
 //
 //	go test -run '^$' -bench DecodeJSON -benchmem ./pkg/manifest/
 func BenchmarkDecodeJSON(b *testing.B) {
-	data := []byte(sampleLineage)
-	for _, tt := range []struct {
-		name   string
-		decode func([]byte, Limits) (*Document, error)
-	}{
-		{"fast-path", decodeJSON},
-		{"encoding/json", decodeJSONTokens},
-	} {
-		b.Run(tt.name, func(b *testing.B) {
-			b.ReportAllocs()
-			for b.Loop() {
-				if _, err := tt.decode(data, DefaultLimits()); err != nil {
-					b.Fatal(err)
-				}
-			}
-		})
-	}
+	benchmarkDecodePaths(b, []byte(sampleLineage), decodePath{"fast-path", decodeJSON}, decodePath{"encoding/json", decodeJSONTokens})
 }

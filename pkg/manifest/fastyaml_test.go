@@ -124,18 +124,21 @@ func FuzzPlainYAML(f *testing.F) {
 //
 //	go test -run '^$' -bench DecodeYAML -benchmem ./pkg/manifest/
 func BenchmarkDecodeYAML(b *testing.B) {
-	data := []byte(sampleYAML)
-	for _, tt := range []struct {
-		name   string
-		decode func([]byte, Limits) (*Document, error)
-	}{
-		{"fast-path", decodeYAML},
-		{"yaml.v3", decodeYAMLNodes},
-	} {
-		b.Run(tt.name, func(b *testing.B) {
+	benchmarkDecodePaths(b, []byte(sampleYAML), decodePath{"fast-path", decodeYAML}, decodePath{"yaml.v3", decodeYAMLNodes})
+}
+
+// decodePath is one way of decoding a document.
+type decodePath struct {
+	name   string
+	decode func([]byte, Limits) (*Document, error)
+}
+
+func benchmarkDecodePaths(b *testing.B, data []byte, paths ...decodePath) {
+	for _, p := range paths {
+		b.Run(p.name, func(b *testing.B) {
 			b.ReportAllocs()
 			for b.Loop() {
-				if _, err := tt.decode(data, DefaultLimits()); err != nil {
+				if _, err := p.decode(data, DefaultLimits()); err != nil {
 					b.Fatal(err)
 				}
 			}

@@ -111,3 +111,24 @@ func TestLineageValueIsNormalized(t *testing.T) {
 	assert.Equal(t, "spec.lineage.parent_models[0]", inline.Path("parent_models[0]"))
 	assert.Equal(t, "spec.lineage", inline.Path(""))
 }
+
+// BenchmarkValidateManifest validates a decoded manifest against the
+// embedded schema.
+//
+//	go test -run '^$' -bench ValidateManifest -benchmem ./pkg/manifest/
+func BenchmarkValidateManifest(b *testing.B) {
+	s, err := CompileSchemas()
+	if err != nil {
+		b.Fatal(err)
+	}
+	doc, err := Decode("model.yaml", []byte(sampleYAML), DefaultLimits())
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		if fs := s.ValidateManifest("model.yaml", doc); len(fs) != 0 {
+			b.Fatal(fs)
+		}
+	}
+}
