@@ -43,6 +43,9 @@ type Cell struct {
 	// whole window once). Reference marks such a cell.
 	Phi       float64
 	Reference bool
+	// Exact is a Reference's exact rate when it can compute one (HasExact).
+	Exact    float64
+	HasExact bool
 }
 
 // Rate returns the fraction of replicates rolled back, peeking or not.
@@ -80,6 +83,13 @@ type Results struct {
 type Reference interface {
 	Name() string
 	Phi(sc Scenario, base, can []float64) float64
+}
+
+// ExactReference is a Reference that also computes its rollback rate at n
+// samples per side exactly, false when it cannot for this scenario.
+type ExactReference interface {
+	Reference
+	Power(sc Scenario, n int) (float64, bool)
 }
 
 // Run simulates every scenario at every size and judges each replicate with
@@ -155,6 +165,13 @@ func runCell(opts Options, si int, sc Scenario, n int, judges []Judge, refs []Re
 			c.Reps++
 			c.Reference = true
 			c.Phi += rj.Phi(sc, base, can)
+			cells[rj.Name()] = c
+		}
+	}
+	for _, rj := range refs {
+		if er, ok := rj.(ExactReference); ok {
+			c := cells[rj.Name()]
+			c.Exact, c.HasExact = er.Power(sc, n)
 			cells[rj.Name()] = c
 		}
 	}
