@@ -146,3 +146,38 @@ func TestBoundPowerMatchesSimulation(t *testing.T) {
 		}
 	}
 }
+
+func TestClassify(t *testing.T) {
+	sc := pick(t, "latency +10 %")[0]
+	count := func(hits int) Cell { return Cell{Reps: 2000, Peeking: hits} }
+	exact := func(p float64) Cell { return Cell{Reps: 2000, Reference: true, Phi: 2000 * p, Exact: p, HasExact: true} }
+	simulated := func(p float64) Cell { return Cell{Reps: 2000, Reference: true, Phi: 2000 * p} }
+	for _, tc := range []struct {
+		name          string
+		ours, kayenta int
+		bound         Cell
+		want          Attainability
+	}{
+		{"ours at kayenta", 1550, 1550, exact(0.70), Met},
+		{"kayenta far above the bound", 1180, 1550, exact(0.75), Unattainable},
+		{"kayenta above the bound within 2 SE", 1180, 1520, exact(0.75), Undecided},
+		{"kayenta at the bound", 1180, 1500, exact(0.75), Attainable},
+		{"kayenta below the bound", 1180, 1400, exact(0.75), Attainable},
+		{"all detected, the bound just below 1", 1999, 2000, exact(0.9995), Undecided},
+		{"exact bound: only kayenta's error", 1180, 1530, exact(0.745), Unattainable},
+		{"simulated bound: both errors count", 1180, 1530, simulated(0.745), Undecided},
+		{"simulated bound far below", 1180, 1600, simulated(0.745), Unattainable},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got := classify(sc, 30, count(tc.ours), count(tc.kayenta), tc.bound, count(30))
+			assert.Equal(t, tc.want, got.Attainable)
+			assert.Equal(t, tc.bound.HasExact, got.Exact)
+			assert.Contains(t, got.String(), "latency +10 % n=30")
+		})
+	}
+	c := classify(sc, 30, count(1180), count(1550), exact(0.75), count(30))
+	assert.Equal(t, "unattainable: latency +10 % n=30: bound 75.0 % < kayenta 77.5 % (ours 59.0 %; 2 SE 1.9 points; "+
+		"kayenta's A/A false rollbacks in the matching A/A scenario: 1.5 %)", c.String())
+	c = classify(sc, 30, count(1180), count(1550), exact(0.75), Cell{})
+	assert.Contains(t, c.String(), "matching A/A scenario: not run")
+}

@@ -151,16 +151,15 @@ func classify(sc Scenario, n int, o, k, b, aa Cell) BoundCell {
 	bc := BoundCell{Scenario: sc.Name, N: n, Ours: o.Rate(true), Kayenta: k.Rate(true),
 		Bound: b.Rate(true), Exact: b.HasExact, KayentaAA: aa.Rate(true), HasAA: aa.Reps > 0}
 	reps := float64(max(k.Reps, 1))
-	vk := bc.Kayenta * (1 - bc.Kayenta)
 	if bc.Exact {
 		// The exact power has no Monte Carlo error; Kayenta's rate is
 		// binomial, its variance taken at its estimate or at the bound,
-		// whichever is larger (0/2000 or 2000/2000 is not exact).
+		// whichever is larger.
 		bc.Bound = b.Exact
-		bc.SE = math.Sqrt(math.Max(vk, bc.Bound*(1-bc.Bound)) / reps)
+		bc.SE = math.Sqrt(math.Max(binomialVar(bc.Kayenta, reps), bc.Bound*(1-bc.Bound)) / reps)
 	} else {
 		// Independent errors: conservative, the two are positively correlated.
-		bc.SE = math.Sqrt((vk + bc.Bound*(1-bc.Bound)) / reps)
+		bc.SE = math.Sqrt((binomialVar(bc.Kayenta, reps) + binomialVar(bc.Bound, reps)) / reps)
 	}
 	switch {
 	case o.Peeking >= k.Peeking:
@@ -173,6 +172,14 @@ func classify(sc Scenario, n int, o, k, b, aa Cell) BoundCell {
 		bc.Attainable = Undecided
 	}
 	return bc
+}
+
+// binomialVar is p(1-p) for a rate measured over reps replicates, with p
+// kept at least one replicate from 0 and 1: 2000 of 2000 is not a rate of
+// exactly 1.
+func binomialVar(p, reps float64) float64 {
+	p = min(max(p, 1/reps), 1-1/reps)
+	return p * (1 - p)
 }
 
 // String renders the cell as a line of the report.
@@ -195,7 +202,7 @@ func (c BoundCell) String() string {
 			"ours trails the bound by %.1f points", c.Scenario, c.N, 100*c.Ours, 100*c.Kayenta, 100*c.Bound, exact,
 			100*(c.Bound-c.Ours))
 	case Undecided:
-		return fmt.Sprintf("undecided: %s n=%d: ours %.1f %% < kayenta %.1f %%, bound %.1f %% (%s), within 2 SE (%.1f points)",
+		return fmt.Sprintf("undecided: %s n=%d: ours %.2f %% < kayenta %.2f %%, bound %.2f %% (%s), within 2 SE (%.2f points)",
 			c.Scenario, c.N, 100*c.Ours, 100*c.Kayenta, 100*c.Bound, exact, 200*c.SE)
 	}
 	return fmt.Sprintf("met: %s n=%d: ours %.1f %% >= kayenta %.1f %% (bound %.1f %%, %s)",
