@@ -150,7 +150,9 @@ func TestBoundPowerMatchesSimulation(t *testing.T) {
 func TestClassify(t *testing.T) {
 	sc := pick(t, "latency +10 %")[0]
 	count := func(hits int) Cell { return Cell{Reps: 2000, Peeking: hits} }
-	exact := func(p float64) Cell { return Cell{Reps: 2000, Reference: true, Phi: 2000 * p, Exact: p, HasExact: true} }
+	exact := func(p float64) Cell {
+		return Cell{Reps: 2000, Reference: true, Phi: 2000 * p, Exact: p, HasExact: true}
+	}
 	simulated := func(p float64) Cell { return Cell{Reps: 2000, Reference: true, Phi: 2000 * p} }
 	for _, tc := range []struct {
 		name          string
