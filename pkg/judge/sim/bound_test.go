@@ -178,7 +178,7 @@ func TestClassify(t *testing.T) {
 		})
 	}
 	c := classify(sc, 30, count(1180), count(1550), exact(0.75), count(30))
-	assert.Equal(t, "unattainable: latency +10 % n=30: bound 75.0 % < kayenta 77.5 % (ours 59.0 %; 2 SE 1.9 points; "+
+	assert.Equal(t, "unattainable: latency +10 % n=30: bound 75.0 % < kayenta 77.5 % (2.6 standard errors above; ours 59.0 %; "+
 		"kayenta's A/A false rollbacks in the matching A/A scenario: 1.5 %)", c.String())
 	c = classify(sc, 30, count(1180), count(1550), exact(0.75), Cell{})
 	assert.Contains(t, c.String(), "matching A/A scenario: not run")

@@ -194,9 +194,9 @@ func (c BoundCell) String() string {
 	}
 	switch c.Attainable {
 	case Unattainable:
-		return fmt.Sprintf("unattainable: %s n=%d: bound %.1f %% < kayenta %.1f %% (ours %.1f %%; 2 SE %.1f points; "+
+		return fmt.Sprintf("unattainable: %s n=%d: bound %.1f %% < kayenta %.1f %% (%.1f standard errors above; ours %.1f %%; "+
 			"kayenta's A/A false rollbacks in the matching A/A scenario: %s)",
-			c.Scenario, c.N, 100*c.Bound, 100*c.Kayenta, 100*c.Ours, 200*c.SE, aa)
+			c.Scenario, c.N, 100*c.Bound, 100*c.Kayenta, (c.Kayenta-c.Bound)/c.SE, 100*c.Ours, aa)
 	case Attainable:
 		return fmt.Sprintf("attainable in principle: %s n=%d: ours %.1f %% < kayenta %.1f %% <= bound %.1f %% (%s); "+
 			"ours trails the bound by %.1f points", c.Scenario, c.N, 100*c.Ours, 100*c.Kayenta, 100*c.Bound, exact,
