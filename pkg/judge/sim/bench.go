@@ -38,12 +38,23 @@ type Cell struct {
 	Final int
 	// Peeking counts failures at any look of the growing window.
 	Peeking int
+	// Phi sums a Reference's test function over the replicates: its
+	// expected number of rollbacks, the same peeking or not (it judges the
+	// whole window once). Reference marks such a cell.
+	Phi       float64
+	Reference bool
+	// Exact is a Reference's exact rate when it can compute one (HasExact).
+	Exact    float64
+	HasExact bool
 }
 
 // Rate returns the fraction of replicates rolled back, peeking or not.
 func (c Cell) Rate(peeking bool) float64 {
 	if c.Reps == 0 {
 		return 0
+	}
+	if c.Reference {
+		return c.Phi / float64(c.Reps)
 	}
 	if peeking {
 		return float64(c.Peeking) / float64(c.Reps)
@@ -66,12 +77,32 @@ type Results struct {
 	Cells     map[Key]Cell
 }
 
+// Reference is a judge that is told the scenario, generating family
+// included, and judges the whole window once: Phi is the probability that
+// it rolls back (a randomized test), in [0, 1].
+type Reference interface {
+	Name() string
+	Phi(sc Scenario, base, can []float64) float64
+}
+
+// ExactReference is a Reference that also computes its rollback rate at n
+// samples per side exactly, false when it cannot for this scenario.
+type ExactReference interface {
+	Reference
+	Power(sc Scenario, n int) (float64, bool)
+}
+
 // Run simulates every scenario at every size and judges each replicate with
-// every judge.
-func Run(ctx context.Context, opts Options, scenarios []Scenario, judges []Judge) (Results, error) {
+// every judge and every reference; adding judges or references changes no
+// other judge's figures (the samples depend only on the seed, scenario,
+// size and replicate).
+func Run(ctx context.Context, opts Options, scenarios []Scenario, judges []Judge, refs ...Reference) (Results, error) {
 	res := Results{Options: opts, Scenarios: scenarios, Cells: map[Key]Cell{}}
 	for _, j := range judges {
 		res.Judges = append(res.Judges, j.Name())
+	}
+	for _, r := range refs {
+		res.Judges = append(res.Judges, r.Name())
 	}
 	type job struct{ si, n int }
 	jobs := make(chan job)
@@ -82,7 +113,7 @@ func Run(ctx context.Context, opts Options, scenarios []Scenario, judges []Judge
 		go func() {
 			defer wg.Done()
 			for jb := range jobs {
-				cells := runCell(opts, jb.si, scenarios[jb.si], jb.n, judges)
+				cells := runCell(opts, jb.si, scenarios[jb.si], jb.n, judges, refs)
 				mu.Lock()
 				for name, c := range cells {
 					res.Cells[Key{scenarios[jb.si].Name, jb.n, name}] = c
@@ -108,8 +139,8 @@ feed:
 	return res, err
 }
 
-func runCell(opts Options, si int, sc Scenario, n int, judges []Judge) map[string]Cell {
-	cells := make(map[string]Cell, len(judges))
+func runCell(opts Options, si int, sc Scenario, n int, judges []Judge, refs []Reference) map[string]Cell {
+	cells := make(map[string]Cell, len(judges)+len(refs))
 	looks := PlannedLooks(n, opts.Looks, opts.MinLook)
 	base, can := make([]float64, n), make([]float64, n)
 	for rep := range opts.Reps {
@@ -128,6 +159,20 @@ func runCell(opts Options, si int, sc Scenario, n int, judges []Judge) map[strin
 				c.Peeking++
 			}
 			cells[j.Name()] = c
+		}
+		for _, rj := range refs {
+			c := cells[rj.Name()]
+			c.Reps++
+			c.Reference = true
+			c.Phi += rj.Phi(sc, base, can)
+			cells[rj.Name()] = c
+		}
+	}
+	for _, rj := range refs {
+		if er, ok := rj.(ExactReference); ok {
+			c := cells[rj.Name()]
+			c.Exact, c.HasExact = er.Power(sc, n)
+			cells[rj.Name()] = c
 		}
 	}
 	return cells

@@ -32,6 +32,43 @@ type Scenario struct {
 	Tolerance float64
 	// Draw returns one sample of the baseline (canary false) or the canary.
 	Draw func(r *rand.Rand, canary bool) float64
+	// Family is how Draw generates samples, told only to the bound judge.
+	Family Family
+	// Null names the A/A scenario of the same metric and traffic split: the
+	// no-change canary a judge must not roll back while detecting this one.
+	Null string
+}
+
+// FamilyKind names a parametric family of samples.
+type FamilyKind string
+
+// The families of the simulated metrics.
+const (
+	// LogNormal samples have normal logs, both sides with the same σ.
+	LogNormal FamilyKind = "lognormal"
+	// Normal samples are normal, both sides with the same standard deviation.
+	Normal FamilyKind = "normal"
+	// Poisson samples are per-interval error counts, Poisson with mean
+	// rate × requests, divided by the interval's requests.
+	Poisson FamilyKind = "poisson"
+)
+
+// Family describes a scenario's generating distribution in the terms of
+// the family its optimal test is derived for.
+type Family struct {
+	Kind FamilyKind
+	// Exact is false when the draws leave the family (heavy tails, spikes,
+	// unequal variances): the family's test then is only approximately of
+	// its level, and it has no exact power.
+	Exact bool
+	// Sigma is the per-sample standard deviation (of the logs for
+	// LogNormal), and Shift the canary's mean minus the baseline's (of the
+	// logs for LogNormal).
+	Sigma, Shift float64
+	// BaseRate and CanaryRate are the error rates per request, and
+	// BaseRequests and CanaryRequests the requests per interval (Poisson).
+	BaseRate, CanaryRate         float64
+	BaseRequests, CanaryRequests int
 }
 
 // The simulated metrics. Each sample is the metric over one interval.
@@ -51,9 +88,9 @@ const (
 func Scenarios() []Scenario {
 	return []Scenario{
 		latency("latency A/A lognormal", AA, 1, lognormal(latencySigma), lognormal(latencySigma)),
-		latency("latency A/A heavy tail (log-t3)", AA, 1, logT3(latencySigma), logT3(latencySigma)),
-		latency("latency A/A outlier spikes (3 % x2-x10)", AA, 1, spiky(latencySigma), spiky(latencySigma)),
-		latency("latency A/A canary at 5 % traffic", AA, 1, lognormal(latencySigma), lognormal(latencySigma*math.Sqrt(19))),
+		inexact(latency("latency A/A heavy tail (log-t3)", AA, 1, logT3(latencySigma), logT3(latencySigma))),
+		inexact(latency("latency A/A outlier spikes (3 % x2-x10)", AA, 1, spiky(latencySigma), spiky(latencySigma))),
+		inexact(latency("latency A/A canary at 5 % traffic", AA, 1, lognormal(latencySigma), lognormal(latencySigma*math.Sqrt(19)))),
 		errRate("error rate A/A 0.5 %", AA, errorRate, requests, requests),
 		errRate("error rate A/A 0.5 %, canary at 5 % traffic", AA, errorRate, 2*requests*95/100, 2*requests*5/100),
 		f1("F1 A/A", AA, 0),
@@ -77,9 +114,17 @@ func Scenarios() []Scenario {
 // noise draws a multiplicative noise factor around 1.
 type noise func(r *rand.Rand) float64
 
+// inexact marks a scenario whose draws leave its family.
+func inexact(sc Scenario) Scenario {
+	sc.Family.Exact = false
+	return sc
+}
+
 func latency(name string, kind Kind, factor float64, base, canary noise) Scenario {
 	return Scenario{Name: name, Kind: kind, Metric: "latency_p99_ms", Direction: judge.IncreaseIsBad,
-		Tolerance: latencyTol, Draw: func(r *rand.Rand, isCanary bool) float64 {
+		Tolerance: latencyTol, Null: "latency A/A lognormal",
+		Family: Family{Kind: LogNormal, Exact: true, Sigma: latencySigma, Shift: math.Log(factor)},
+		Draw: func(r *rand.Rand, isCanary bool) float64 {
 			if isCanary {
 				return latencyMedianMs * factor * canary(r)
 			}
@@ -119,8 +164,15 @@ func spiky(sigma float64) noise {
 // errRate draws per-interval error rates: errors among the interval's
 // requests on each side.
 func errRate(name string, kind Kind, canaryRate float64, baseReq, canaryReq int) Scenario {
+	null := "error rate A/A 0.5 %"
+	if canaryReq != baseReq {
+		null = "error rate A/A 0.5 %, canary at 5 % traffic"
+	}
 	return Scenario{Name: name, Kind: kind, Metric: "error_rate", Direction: judge.IncreaseIsBad,
-		Tolerance: errorTol, Draw: func(r *rand.Rand, isCanary bool) float64 {
+		Tolerance: errorTol, Null: null,
+		Family: Family{Kind: Poisson, Exact: true, BaseRate: errorRate, CanaryRate: canaryRate,
+			BaseRequests: baseReq, CanaryRequests: canaryReq},
+		Draw: func(r *rand.Rand, isCanary bool) float64 {
 			if isCanary {
 				return float64(poisson(r, canaryRate*float64(canaryReq))) / float64(canaryReq)
 			}
@@ -141,8 +193,11 @@ func poisson(r *rand.Rand, mean float64) int {
 }
 
 func f1(name string, kind Kind, delta float64) Scenario {
+	// The clipping to (0, 1] is 10 standard deviations away: the family
+	// is normal to within 1e-23.
 	return Scenario{Name: name, Kind: kind, Metric: "f1", Direction: judge.DecreaseIsBad,
-		Tolerance: f1Tol, Draw: func(r *rand.Rand, isCanary bool) float64 {
+		Tolerance: f1Tol, Null: "F1 A/A", Family: Family{Kind: Normal, Exact: true, Sigma: f1Sd, Shift: delta},
+		Draw: func(r *rand.Rand, isCanary bool) float64 {
 			m := f1Mean
 			if isCanary {
 				m += delta

@@ -64,13 +64,18 @@ func TestSmoke(t *testing.T) {
 func TestMarkdownGolden(t *testing.T) {
 	opts := DefaultOptions()
 	opts.Sizes, opts.Reps = []int{10, 30}, 20
-	res, err := Run(context.Background(), opts, pick(t, "latency A/A lognormal", "latency +25 %"), judges(t))
+	res, err := Run(context.Background(), opts, pick(t, "latency A/A lognormal", "latency +25 %", "F1 -1 point"),
+		judges(t), NewBound())
 	require.NoError(t, err)
 	var b bytes.Buffer
 	require.NoError(t, res.WriteMarkdown(&b, true))
 	require.NoError(t, res.WriteMarkdown(&b, false))
+	require.NoError(t, res.WriteBoundMarkdown(&b))
 	for _, c := range res.Targets() {
 		b.WriteString(c.String() + "\n")
+	}
+	for _, line := range res.BoundSummary() {
+		b.WriteString(line + "\n")
 	}
 	golden := filepath.Join("testdata", "table.golden")
 	if *update {

@@ -60,7 +60,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 			scenarios = append(scenarios, sc)
 		}
 	}
-	res, err := sim.Run(ctx, opts, scenarios, judges)
+	res, err := sim.Run(ctx, opts, scenarios, judges, sim.NewBound())
 	if err != nil {
 		fmt.Fprintf(stderr, "judgebench: %v\n", err)
 		return 1
@@ -71,12 +71,20 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 			return 1
 		}
 	}
+	if err := res.WriteBoundMarkdown(stdout); err != nil {
+		fmt.Fprintf(stderr, "judgebench: %v\n", err)
+		return 1
+	}
 	failed := 0
 	for _, c := range res.Targets() {
 		fmt.Fprintln(stdout, c)
 		if !c.OK {
 			failed++
 		}
+	}
+	fmt.Fprintln(stdout)
+	for _, line := range res.BoundSummary() {
+		fmt.Fprintln(stdout, line)
 	}
 	if failed > 0 {
 		fmt.Fprintf(stdout, "\n%d target checks missed\n", failed)
