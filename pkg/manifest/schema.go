@@ -30,13 +30,18 @@ const SchemaRule = "schema"
 type Schemas struct {
 	model   *jsonschema.Schema
 	lineage *jsonschema.Schema
-	printer *message.Printer
+	// quickModel and quickLineage pass the documents that surely conform
+	// without the library (see quickSchema).
+	quickModel   *quickSchema
+	quickLineage *quickSchema
+	printer      *message.Printer
 }
 
 // CompileSchemas compiles the embedded schemas.
 func CompileSchemas() (*Schemas, error) {
 	c := jsonschema.NewCompiler()
 	c.AssertFormat()
+	docs := map[string]map[string]any{}
 	for name, url := range map[string]string{"schema/model.schema.json": modelSchemaURL, "schema/lineage.schema.json": lineageSchemaURL} {
 		raw, err := schemaFiles.ReadFile(name)
 		if err != nil {
@@ -49,16 +54,27 @@ func CompileSchemas() (*Schemas, error) {
 		if err := c.AddResource(url, doc); err != nil {
 			return nil, fmt.Errorf("add %s: %w", name, err)
 		}
+		m, ok := doc.(map[string]any)
+		if !ok {
+			return nil, fmt.Errorf("parse %s: not a schema object", name)
+		}
+		docs[url] = m
 	}
-	model, err := c.Compile(modelSchemaURL)
-	if err != nil {
+	s := &Schemas{printer: message.NewPrinter(language.English)}
+	var err error
+	if s.model, err = c.Compile(modelSchemaURL); err != nil {
 		return nil, fmt.Errorf("compile model schema: %w", err)
 	}
-	lineage, err := c.Compile(lineageSchemaURL)
-	if err != nil {
+	if s.lineage, err = c.Compile(lineageSchemaURL); err != nil {
 		return nil, fmt.Errorf("compile lineage schema: %w", err)
 	}
-	return &Schemas{model: model, lineage: lineage, printer: message.NewPrinter(language.English)}, nil
+	if s.quickModel, err = compileQuick(docs, modelSchemaURL); err != nil {
+		return nil, fmt.Errorf("compile model schema's quick check: %w", err)
+	}
+	if s.quickLineage, err = compileQuick(docs, lineageSchemaURL); err != nil {
+		return nil, fmt.Errorf("compile lineage schema's quick check: %w", err)
+	}
+	return s, nil
 }
 
 // SchemaFile returns the text of an embedded schema ("model" or "lineage"),
@@ -69,11 +85,17 @@ func SchemaFile(name string) ([]byte, error) {
 
 // ValidateManifest checks a decoded manifest, including an inline lineage.
 func (s *Schemas) ValidateManifest(file string, doc *Document) []finding.Finding {
+	if s.quickModel.conforms(doc.Value) {
+		return nil
+	}
 	return s.validate(s.model, file, doc)
 }
 
 // ValidateLineage checks a lineage read from its own file.
 func (s *Schemas) ValidateLineage(file string, doc *Document) []finding.Finding {
+	if s.quickLineage.conforms(doc.Value) {
+		return nil
+	}
 	return s.validate(s.lineage, file, doc)
 }
 
