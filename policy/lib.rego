@@ -26,7 +26,9 @@ stage := input.manifest.spec.lifecycle.stage
 governance := object.get(input.manifest, ["spec", "governance"], {})
 
 # changed holds when the pull request adds or modifies this manifest.
-changed if input.change in {"added", "modified"}
+changed if input.change == "added"
+
+changed if input.change == "modified"
 
 # now_ns is input.now, or the evaluation time when the input has none.
 now_ns := time.parse_rfc3339_ns(input.now) if {

@@ -12,10 +12,15 @@ import data.modelgate.lib
 #   Every field listed in data.modelgate.config.required_fields must be set
 #   to a non-empty value.
 deny_missing_field contains {"msg": msg, "path": path} if {
-	some path in config.required_fields
-	object.get(input.manifest, split(path, "."), null) in [null, "", [], {}]
+	some path, keys in required_keys
+	object.get(input.manifest, keys, null) in [null, "", [], {}]
 	msg := sprintf("required field %s is missing", [path])
 }
+
+# required_keys splits each required field into its keys: {"spec.task":
+# ["spec", "task"]}. It reads data alone, so the engine computes it once,
+# not per manifest.
+required_keys := {path: split(path, ".") | some path in config.required_fields}
 
 # METADATA
 # title: Model card incomplete
@@ -35,7 +40,7 @@ deny_model_card contains {"msg": msg, "path": path} if {
 deny_model_card contains {"msg": msg, "path": path} if {
 	some section in config.model_card.sections
 	text := object.get(lib.governance, section, "")
-	not is_string(text)
+	type_name(text) != "string"
 	path := concat(".", ["spec.governance", section])
 	msg := sprintf("model card: %s must be text, found %s", [path, type_name(text)])
 }

@@ -76,6 +76,7 @@ type Engine struct {
 	compiler *ast.Compiler
 	store    storage.Store
 	data     dataCache
+	seeds    *seeds
 	timeout  time.Duration
 	print    print.Hook
 	rules    []*rule
@@ -113,6 +114,7 @@ func Load(ctx context.Context, opts Options) (*Engine, error) {
 		return nil, err
 	}
 	e.rules = discoverRules(compiler, namespaces)
+	e.seeds = e.seedRules(ctx)
 	if e.full, err = e.prepare(ctx, e.rules); err != nil {
 		return nil, err
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"strings"
 	"time"
 
@@ -99,9 +100,13 @@ func (e *Engine) eval(ctx context.Context, p *plan, input ast.Value, now time.Ti
 		rego.EvalGenerateJSON(keepTerm),
 		rego.EvalExternalCancel(cancel),
 		rego.EvalBaseCache(e.data),
+		rego.EvalVirtualCache(newSeededCache(e.seeds)),
 	}
 	if !now.IsZero() {
 		opts = append(opts, rego.EvalTime(now))
+	}
+	if os.Getenv("X_NOINDEX") != "" {
+		opts = append(opts, rego.EvalRuleIndexing(false))
 	}
 	rs, err := p.query.Eval(ctx, opts...)
 	if err != nil {
