@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
 	"strings"
 	"time"
 
@@ -104,9 +103,6 @@ func (e *Engine) eval(ctx context.Context, p *plan, input ast.Value, now time.Ti
 	}
 	if !now.IsZero() {
 		opts = append(opts, rego.EvalTime(now))
-	}
-	if os.Getenv("X_NOINDEX") != "" {
-		opts = append(opts, rego.EvalRuleIndexing(false))
 	}
 	rs, err := p.query.Eval(ctx, opts...)
 	if err != nil {
