@@ -20,7 +20,7 @@ type plan struct {
 	exceptions map[string]int
 	// wrapped[i] says whether result i is wrapped in an array (see wrap).
 	wrapped []bool
-	query      rego.PreparedEvalQuery
+	query   rego.PreparedEvalQuery
 	// skipped are rules left out after repeated timeouts.
 	skipped []skipped
 }
