@@ -77,6 +77,7 @@ type Engine struct {
 	store    storage.Store
 	data     dataCache
 	seeds    *seeds
+	caches   sync.Pool // of *ruleCache
 	timeout  time.Duration
 	print    print.Hook
 	rules    []*rule
@@ -115,6 +116,7 @@ func Load(ctx context.Context, opts Options) (*Engine, error) {
 	}
 	e.rules = discoverRules(compiler, namespaces)
 	e.seeds = e.seedRules(ctx)
+	e.caches.New = func() any { return newRuleCache(e.seeds) }
 	if e.full, err = e.prepare(ctx, e.rules); err != nil {
 		return nil, err
 	}

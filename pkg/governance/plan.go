@@ -99,12 +99,15 @@ func (e *Engine) eval(ctx context.Context, p *plan, input ast.Value, now time.Ti
 	defer timer.Stop()
 	stop := context.AfterFunc(ctx, cancel.Cancel)
 	defer stop()
+	cache := e.caches.Get().(*ruleCache)
+	defer e.caches.Put(cache)
+	cache.reset()
 	opts := []rego.EvalOption{
 		rego.EvalParsedInput(input),
 		rego.EvalGenerateJSON(keepTerm),
 		rego.EvalExternalCancel(cancel),
 		rego.EvalBaseCache(e.data),
-		rego.EvalVirtualCache(newSeededCache(e.seeds)),
+		rego.EvalVirtualCache(cache),
 	}
 	if !now.IsZero() {
 		opts = append(opts, rego.EvalTime(now))

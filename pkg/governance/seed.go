@@ -64,44 +64,108 @@ func (s *seeds) put(ref ast.Ref, v *ast.Term) {
 	n.value, n.undefined = v, v == nil
 }
 
-// seededCache is OPA's virtual cache for one evaluation, in front of which
-// the seeds answer. Inside a with modifier (a pushed frame) data or input
-// may be replaced, so only the outer frame uses the seeds.
-type seededCache struct {
-	seeds *seeds
-	inner topdown.VirtualCache
-	depth int
+// ruleCache is OPA's cache of rule values for one evaluation, with the
+// seeds in front of it. OPA's own cache allocates a node per rule path and
+// per document; this one keeps its table from one document to the next
+// (Engine.caches), cleared, not reallocated. Inside a with modifier (a
+// pushed frame) data or input may be replaced: only the outer frame uses
+// the seeds, and each frame sees only its own values, as in OPA's cache.
+type ruleCache struct {
+	seeds  *seeds
+	frames []*cacheFrame
+	depth  int
 }
 
-func newSeededCache(s *seeds) *seededCache {
-	return &seededCache{seeds: s, inner: topdown.NewVirtualCache()}
+// cacheFrame holds rule values by path, chained by the hash of the path.
+type cacheFrame struct {
+	byHash  map[int]int32 // hash of a path -> 1 + index of its newest entry
+	entries []cacheEntry
+	terms   []*ast.Term // the entries' paths, copied: OPA reuses its own
 }
 
-func (c *seededCache) Push() {
+type cacheEntry struct {
+	ref   ast.Ref
+	value *ast.Term // nil: the rule is undefined
+	prev  int32     // 1 + index of the previous entry of the same hash; 0 for none
+}
+
+func newRuleCache(s *seeds) *ruleCache {
+	return &ruleCache{seeds: s, frames: []*cacheFrame{newCacheFrame()}}
+}
+
+func newCacheFrame() *cacheFrame {
+	return &cacheFrame{byHash: map[int]int32{}}
+}
+
+func (f *cacheFrame) reset() {
+	clear(f.byHash)
+	clear(f.entries)
+	clear(f.terms)
+	f.entries, f.terms = f.entries[:0], f.terms[:0]
+}
+
+func (f *cacheFrame) find(ref ast.Ref, hash int) *cacheEntry {
+	for i := f.byHash[hash]; i != 0; i = f.entries[i-1].prev {
+		if e := &f.entries[i-1]; e.ref.Equal(ref) {
+			return e
+		}
+	}
+	return nil
+}
+
+// reset readies the cache for another evaluation.
+func (c *ruleCache) reset() {
+	for _, f := range c.frames[:c.depth+1] {
+		f.reset()
+	}
+	c.depth = 0
+}
+
+func (c *ruleCache) Push() {
 	c.depth++
-	c.inner.Push()
+	if c.depth == len(c.frames) {
+		c.frames = append(c.frames, newCacheFrame())
+	}
 }
 
-func (c *seededCache) Pop() {
+func (c *ruleCache) Pop() {
+	c.frames[c.depth].reset()
 	c.depth--
-	c.inner.Pop()
 }
 
-func (c *seededCache) Get(ref ast.Ref) (*ast.Term, bool) {
+func (c *ruleCache) Get(ref ast.Ref) (*ast.Term, bool) {
 	if c.depth == 0 {
 		if v, undefined, ok := c.seeds.get(ref); ok {
 			return v, undefined
 		}
 	}
-	return c.inner.Get(ref)
+	if e := c.frames[c.depth].find(ref, ref.Hash()); e != nil {
+		return e.value, e.value == nil
+	}
+	return nil, false
 }
 
-func (c *seededCache) Put(ref ast.Ref, v *ast.Term) {
-	c.inner.Put(ref, v)
+func (c *ruleCache) Put(ref ast.Ref, v *ast.Term) {
+	f := c.frames[c.depth]
+	hash := ref.Hash()
+	if e := f.find(ref, hash); e != nil {
+		e.value = v
+		return
+	}
+	start := len(f.terms)
+	f.terms = append(f.terms, ref...)
+	f.entries = append(f.entries, cacheEntry{ref: f.terms[start:len(f.terms):len(f.terms)], value: v, prev: f.byHash[hash]})
+	f.byHash[hash] = int32(len(f.entries))
 }
 
-func (c *seededCache) Keys() []ast.Ref {
-	return c.inner.Keys()
+func (c *ruleCache) Keys() []ast.Ref {
+	var keys []ast.Ref
+	for _, e := range c.frames[c.depth].entries {
+		if e.value != nil {
+			keys = append(keys, e.ref)
+		}
+	}
+	return keys
 }
 
 // impureBuiltins give another answer per evaluation, or act: a rule that
