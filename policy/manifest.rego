@@ -31,7 +31,6 @@ required_keys := {path: split(path, ".") | some path in config.required_fields}
 deny_model_card contains {"msg": msg, "path": path} if {
 	some section in config.model_card.sections
 	text := object.get(lib.governance, section, "")
-	is_string(text)
 	count(trim_space(text)) < config.model_card.min_chars
 	path := concat(".", ["spec.governance", section])
 	msg := sprintf("model card: %s needs at least %d characters of text, found %d", [path, config.model_card.min_chars, count(trim_space(text))])

@@ -14,15 +14,15 @@ import data.modelgate.lib
 sign := {"increase_is_bad": 1, "decrease_is_bad": -1}
 
 # absolute and relative map the compared metrics, by kind of tolerance, to
-# their sign. They read data alone, so the engine computes them once, not
-# per manifest, and the rules below need no function call per metric.
+# their sign. Like bad_moves below, they read data alone: the engine
+# computes them once, not per manifest.
 absolute := {name: sign[rule.direction] | some name, rule in config.regression.metrics; not rule.relative}
 
 relative := {name: sign[rule.direction] | some name, rule in config.regression.metrics; rule.relative}
 
 # bad_moves[name] holds the outcomes of new < old under which the metric can
 # have regressed: with a tolerance of zero or more, only a move the bad way
-# can, so that a metric that improved costs no arithmetic.
+# can, so that a metric that improved costs no arithmetic and no call.
 bad_moves := {name: moves(rule) | some name, rule in config.regression.metrics}
 
 moves(rule) := {true: true} if {
@@ -42,24 +42,12 @@ moves(rule) := {true: true} if {
 #   regression.metrics moved the bad way by more than its tolerance.
 deny_against_base contains {"msg": msg, "path": concat(".", ["spec.metrics", name])} if {
 	base := input.base.spec.metrics
-	some name, factor in absolute
+	some name, moves in bad_moves
 	old := base[name]
 	new := input.manifest.spec.metrics[name]
-	bad_moves[name][new < old]
-	rule := config.regression.metrics[name]
-	factor * (new - old) > rule.tolerance
-	msg := sprintf("%s regressed against the base branch: %v -> %v (%s)", [name, old, new, tolerance_text(rule)])
-}
-
-deny_against_base contains {"msg": msg, "path": concat(".", ["spec.metrics", name])} if {
-	base := input.base.spec.metrics
-	some name, factor in relative
-	old := base[name]
-	new := input.manifest.spec.metrics[name]
-	bad_moves[name][new < old]
-	rule := config.regression.metrics[name]
-	factor * (new - old) > rule.tolerance * abs(old)
-	msg := sprintf("%s regressed against the base branch: %v -> %v (%s)", [name, old, new, tolerance_text(rule)])
+	moves[new < old]
+	regressed(name, new, old)
+	msg := sprintf("%s regressed against the base branch: %v -> %v (%s)", [name, old, new, tolerance_text(config.regression.metrics[name])])
 }
 
 # METADATA
@@ -72,51 +60,30 @@ deny_against_parent contains {"msg": msg, "path": concat(".", ["spec.metrics", n
 	config.regression.parents == "same_model"
 	some parent, facts in input.graph.parent_manifests
 	startswith(parent, lib.name_at)
-	some name, factor in absolute
+	some name, moves in bad_moves
 	old := facts.metrics[name]
 	new := input.manifest.spec.metrics[name]
-	bad_moves[name][new < old]
-	rule := config.regression.metrics[name]
-	factor * (new - old) > rule.tolerance
-	msg := sprintf("%s regressed against parent %s: %v -> %v (%s)", [name, parent, old, new, tolerance_text(rule)])
-}
-
-deny_against_parent contains {"msg": msg, "path": concat(".", ["spec.metrics", name])} if {
-	config.regression.parents == "same_model"
-	some parent, facts in input.graph.parent_manifests
-	startswith(parent, lib.name_at)
-	some name, factor in relative
-	old := facts.metrics[name]
-	new := input.manifest.spec.metrics[name]
-	bad_moves[name][new < old]
-	rule := config.regression.metrics[name]
-	factor * (new - old) > rule.tolerance * abs(old)
-	msg := sprintf("%s regressed against parent %s: %v -> %v (%s)", [name, parent, old, new, tolerance_text(rule)])
+	moves[new < old]
+	regressed(name, new, old)
+	msg := sprintf("%s regressed against parent %s: %v -> %v (%s)", [name, parent, old, new, tolerance_text(config.regression.metrics[name])])
 }
 
 deny_against_parent contains {"msg": msg, "path": concat(".", ["spec.metrics", name])} if {
 	config.regression.parents == "all"
 	some parent, facts in input.graph.parent_manifests
-	some name, factor in absolute
+	some name, moves in bad_moves
 	old := facts.metrics[name]
 	new := input.manifest.spec.metrics[name]
-	bad_moves[name][new < old]
-	rule := config.regression.metrics[name]
-	factor * (new - old) > rule.tolerance
-	msg := sprintf("%s regressed against parent %s: %v -> %v (%s)", [name, parent, old, new, tolerance_text(rule)])
+	moves[new < old]
+	regressed(name, new, old)
+	msg := sprintf("%s regressed against parent %s: %v -> %v (%s)", [name, parent, old, new, tolerance_text(config.regression.metrics[name])])
 }
 
-deny_against_parent contains {"msg": msg, "path": concat(".", ["spec.metrics", name])} if {
-	config.regression.parents == "all"
-	some parent, facts in input.graph.parent_manifests
-	some name, factor in relative
-	old := facts.metrics[name]
-	new := input.manifest.spec.metrics[name]
-	bad_moves[name][new < old]
-	rule := config.regression.metrics[name]
-	factor * (new - old) > rule.tolerance * abs(old)
-	msg := sprintf("%s regressed against parent %s: %v -> %v (%s)", [name, parent, old, new, tolerance_text(rule)])
-}
+# regressed holds when a metric moved the bad way (new - old) by more than
+# its tolerance: an absolute one, or a fraction of the old value.
+regressed(name, new, old) if absolute[name] * (new - old) > config.regression.metrics[name].tolerance
+
+regressed(name, new, old) if relative[name] * (new - old) > config.regression.metrics[name].tolerance * abs(old)
 
 tolerance_text(rule) := sprintf("tolerance %v%%", [rule.tolerance * 100]) if rule.relative
 

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/open-policy-agent/opa/v1/ast"
+	"github.com/open-policy-agent/opa/v1/metrics"
 	"github.com/open-policy-agent/opa/v1/rego"
 	"github.com/open-policy-agent/opa/v1/topdown"
 )
@@ -108,6 +109,7 @@ func (e *Engine) eval(ctx context.Context, p *plan, input ast.Value, now time.Ti
 		rego.EvalExternalCancel(cancel),
 		rego.EvalBaseCache(e.data),
 		rego.EvalVirtualCache(cache),
+		rego.EvalMetrics(metrics.NoOp()),
 	}
 	if !now.IsZero() {
 		opts = append(opts, rego.EvalTime(now))
