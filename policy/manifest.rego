@@ -12,8 +12,9 @@ import data.modelgate.lib
 #   Every field listed in data.modelgate.config.required_fields must be set
 #   to a non-empty value.
 deny_missing_field contains {"msg": msg, "path": path} if {
+	manifest := input.manifest
 	some path, keys in required_keys
-	object.get(input.manifest, keys, null) in [null, "", [], {}]
+	object.get(manifest, keys, null) in [null, "", [], {}]
 	msg := sprintf("required field %s is missing", [path])
 }
 
@@ -29,16 +30,18 @@ required_keys := {path: split(path, ".") | some path in config.required_fields}
 #   (intended use, limitations) must be written out: text of at least
 #   model_card.min_chars characters under spec.governance.
 deny_model_card contains {"msg": msg, "path": path} if {
+	governance := lib.governance
 	some section in config.model_card.sections
-	text := object.get(lib.governance, section, "")
+	text := object.get(governance, section, "")
 	count(trim_space(text)) < config.model_card.min_chars
 	path := concat(".", ["spec.governance", section])
 	msg := sprintf("model card: %s needs at least %d characters of text, found %d", [path, config.model_card.min_chars, count(trim_space(text))])
 }
 
 deny_model_card contains {"msg": msg, "path": path} if {
+	governance := lib.governance
 	some section in config.model_card.sections
-	text := object.get(lib.governance, section, "")
+	text := object.get(governance, section, "")
 	type_name(text) != "string"
 	path := concat(".", ["spec.governance", section])
 	msg := sprintf("model card: %s must be text, found %s", [path, type_name(text)])

@@ -39,8 +39,9 @@ metrics := object.get(input.manifest, ["spec", "metrics"], {})
 # title: Metric below its minimum
 # description: A metric with a min threshold (F1, say) is at least that value.
 deny_below_min contains {"msg": msg, "path": concat(".", ["spec.metrics", name])} if {
+	reported := metrics
 	some name, bound in tier_mins[tier_name]
-	value := metrics[name]
+	value := reported[name]
 	value < bound
 	is_number(value)
 	msg := sprintf("%s %v is below the minimum %v for risk tier %s", [name, value, bound, tier_name])
@@ -50,8 +51,9 @@ deny_below_min contains {"msg": msg, "path": concat(".", ["spec.metrics", name])
 # title: Metric above its maximum
 # description: A metric with a max threshold (latency p99, memory, cost per call) is at most that value.
 deny_above_max contains {"msg": msg, "path": concat(".", ["spec.metrics", name])} if {
+	reported := metrics
 	some name, bound in tier_maxs[tier_name]
-	value := metrics[name]
+	value := reported[name]
 	value > bound
 	is_number(value)
 	msg := sprintf("%s %v is above the maximum %v for risk tier %s", [name, value, bound, tier_name])
@@ -61,7 +63,8 @@ deny_above_max contains {"msg": msg, "path": concat(".", ["spec.metrics", name])
 # title: Metric missing
 # description: Every metric that has a threshold for the model's tier is reported under spec.metrics.
 warn_missing contains {"msg": msg, "path": concat(".", ["spec.metrics", name])} if {
+	reported := metrics
 	some name, _ in limits
-	object.get(metrics, name, null) == null
+	object.get(reported, name, null) == null
 	msg := sprintf("metric %s is not reported: risk tier %s has a threshold for it", [name, tier_name])
 }

@@ -42,9 +42,10 @@ moves(rule) := {true: true} if {
 #   regression.metrics moved the bad way by more than its tolerance.
 deny_against_base contains {"msg": msg, "path": concat(".", ["spec.metrics", name])} if {
 	base := input.base.spec.metrics
+	current := input.manifest.spec.metrics
 	some name, moves in bad_moves
 	old := base[name]
-	new := input.manifest.spec.metrics[name]
+	new := current[name]
 	moves[new < old]
 	regressed(name, new, old)
 	msg := sprintf("%s regressed against the base branch: %v -> %v (%s)", [name, old, new, tolerance_text(config.regression.metrics[name])])
@@ -58,11 +59,12 @@ deny_against_base contains {"msg": msg, "path": concat(".", ["spec.metrics", nam
 #   regression.metrics moved the bad way by more than its tolerance.
 deny_against_parent contains {"msg": msg, "path": concat(".", ["spec.metrics", name])} if {
 	config.regression.parents == "same_model"
+	current := input.manifest.spec.metrics
 	some parent, facts in input.graph.parent_manifests
 	startswith(parent, lib.name_at)
 	some name, moves in bad_moves
 	old := facts.metrics[name]
-	new := input.manifest.spec.metrics[name]
+	new := current[name]
 	moves[new < old]
 	regressed(name, new, old)
 	msg := sprintf("%s regressed against parent %s: %v -> %v (%s)", [name, parent, old, new, tolerance_text(config.regression.metrics[name])])
@@ -70,10 +72,11 @@ deny_against_parent contains {"msg": msg, "path": concat(".", ["spec.metrics", n
 
 deny_against_parent contains {"msg": msg, "path": concat(".", ["spec.metrics", name])} if {
 	config.regression.parents == "all"
+	current := input.manifest.spec.metrics
 	some parent, facts in input.graph.parent_manifests
 	some name, moves in bad_moves
 	old := facts.metrics[name]
-	new := input.manifest.spec.metrics[name]
+	new := current[name]
 	moves[new < old]
 	regressed(name, new, old)
 	msg := sprintf("%s regressed against parent %s: %v -> %v (%s)", [name, parent, old, new, tolerance_text(config.regression.metrics[name])])
