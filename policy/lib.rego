@@ -6,7 +6,12 @@
 #   thousands of manifests are evaluated per run. Even a computed value costs
 #   a rule lookup at every use, so the bundle's own rules read plain fields
 #   (input.manifest.metadata.version) and constants (the empty values) in
-#   place; the shortcuts remain for policies that want them.
+#   place; the shortcuts remain for policies that want them. A rule that
+#   reads data alone (no input, clock or print) is computed once per run,
+#   not per manifest: the bundle turns its configuration into such tables
+#   (thresholds per tier, sets of tiers) so that the rules look values up
+#   rather than compute them, and reads a helper once per rule, not once
+#   per item it iterates.
 package modelgate.lib
 
 name := input.manifest.metadata.name
