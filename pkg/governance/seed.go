@@ -2,6 +2,7 @@ package governance
 
 import (
 	"context"
+	"slices"
 	"time"
 
 	"github.com/open-policy-agent/opa/v1/ast"
@@ -179,16 +180,16 @@ var impureBuiltins = map[string]bool{
 // document's evaluation, which reports the failure as before.
 func (e *Engine) seedRules(ctx context.Context) *seeds {
 	s := &seeds{}
-	pure := map[*ast.Rule]bool{}
+	p := purity{engine: e, groups: map[string][]*ast.Rule{}, memo: map[*ast.Rule]bool{}}
 	for _, m := range e.compiler.Modules {
 		for _, r := range m.Rules {
-			if !seedable(r) || !e.dataOnly(r, pure, map[*ast.Rule]bool{}) {
-				continue
-			}
-			ref := r.Ref().GroundPrefix()
-			if _, _, done := s.get(ref); done {
-				continue
-			}
+			key := r.Ref().GroundPrefix().String()
+			p.groups[key] = append(p.groups[key], r)
+		}
+	}
+	for _, rules := range p.groups {
+		ref := rules[0].Ref().GroundPrefix()
+		if !slices.ContainsFunc(rules, func(r *ast.Rule) bool { return !seedable(r) }) && p.dataOnly(rules[0]) {
 			if v, ok := e.evalRef(ctx, ref); ok {
 				s.put(ref, v)
 			}
@@ -204,23 +205,38 @@ func seedable(r *ast.Rule) bool {
 		r.Head.Key == nil
 }
 
-// dataOnly reports whether a rule, and every rule it reads, reads no input
-// and calls no impure or unknown builtin.
-func (e *Engine) dataOnly(r *ast.Rule, memo, visiting map[*ast.Rule]bool) bool {
-	if v, ok := memo[r]; ok {
+// purity tells the rules that read data alone. A rule's value comes from
+// all its definitions (its default, its else branches, its other
+// bodies): groups gathers them by path, and each is judged with all the
+// rules it reads.
+type purity struct {
+	engine *Engine
+	groups map[string][]*ast.Rule
+	memo   map[*ast.Rule]bool
+}
+
+// dataOnly reports whether every definition of a rule, and every rule they
+// read, reads no input and calls no impure builtin.
+func (p purity) dataOnly(r *ast.Rule) bool {
+	if v, ok := p.memo[r]; ok {
 		return v
 	}
-	if visiting[r] {
-		return true // a cycle is decided by its first rule
+	group := p.groups[r.Ref().GroundPrefix().String()]
+	for _, def := range group {
+		p.memo[def] = true // Rego has no recursion; this ends the walk of a cycle
 	}
-	visiting[r] = true
-	ok := e.bodyDataOnly(r)
-	for dep := range e.compiler.Graph.Dependencies(r) {
-		if dr, isRule := dep.(*ast.Rule); ok && isRule {
-			ok = e.dataOnly(dr, memo, visiting)
+	ok := true
+	for _, def := range group {
+		ok = ok && p.engine.bodyDataOnly(def)
+		for dep := range p.engine.compiler.Graph.Dependencies(def) {
+			if dr, isRule := dep.(*ast.Rule); ok && isRule {
+				ok = p.dataOnly(dr)
+			}
 		}
 	}
-	memo[r] = ok
+	for _, def := range group {
+		p.memo[def] = ok
+	}
 	return ok
 }
 

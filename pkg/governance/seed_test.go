@@ -47,6 +47,8 @@ func TestSeededValuesInEvaluation(t *testing.T) {
 	assert.Equal(t, "no value", got["main.warn"][0].Message, "an undefined seed stays undefined")
 	require.Len(t, got[ErrorRule], 1, "the conflict is reported on the document")
 	assert.Contains(t, got[ErrorRule][0].Message, "main.violation: ")
+	require.Len(t, got["main.warn_gate"], 1)
+	assert.Equal(t, "gate open, level 2, fallback Model", got["main.warn_gate"][0].Message)
 }
 
 func TestPrintingRuleNotSeeded(t *testing.T) {

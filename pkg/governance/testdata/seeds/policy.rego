@@ -23,6 +23,21 @@ conflicting := 2 if data.cfg.limit
 
 nested := f1 + limit
 
+# One definition reads input: the rule's value does too.
+default gate := "closed"
+
+gate := "open" if input.kind == "Model"
+
+level := 1 if data.cfg.limit > 100
+
+level := 2 if input.kind == "Model"
+
+fallback := 1 if {
+	data.cfg.limit > 100
+} else := input.kind
+
+uses_gate := concat("-", [gate, "x"])
+
 deny contains msg if {
 	input.spec.metrics.latency_p99_ms > doubled
 	msg := sprintf("latency above %v", [doubled])
@@ -37,3 +52,8 @@ deny contains msg if {
 warn contains "no value" if not missing
 
 violation contains "conflict" if conflicting
+
+warn_gate contains sprintf("gate %s, level %v, fallback %s", [uses_gate_value, level, fallback]) if {
+	uses_gate_value := gate
+	uses_gate == "open-x"
+}
