@@ -3,6 +3,7 @@ package governance
 import (
 	"context"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/open-policy-agent/opa/v1/ast"
@@ -187,12 +188,21 @@ func (e *Engine) seedRules(ctx context.Context) *seeds {
 			p.groups[key] = append(p.groups[key], r)
 		}
 	}
+	var refs []ast.Ref
 	for _, rules := range p.groups {
-		ref := rules[0].Ref().GroundPrefix()
 		if !slices.ContainsFunc(rules, func(r *ast.Rule) bool { return !seedable(r) }) && p.dataOnly(rules[0]) {
-			if v, ok := e.evalRef(ctx, ref); ok {
-				s.put(ref, v)
-			}
+			refs = append(refs, rules[0].Ref().GroundPrefix())
+		}
+	}
+	if values, ok := e.evalRefs(ctx, refs); ok {
+		for i, ref := range refs {
+			s.put(ref, values[i])
+		}
+		return s
+	}
+	for _, ref := range refs { // one fails: find which
+		if values, ok := e.evalRefs(ctx, []ast.Ref{ref}); ok {
+			s.put(ref, values[0])
 		}
 	}
 	return s
@@ -272,10 +282,17 @@ func (e *Engine) bodyDataOnly(r *ast.Rule) bool {
 	return ok
 }
 
-// evalRef evaluates one rule's value within the time limit; ok is false
-// when it fails.
-func (e *Engine) evalRef(ctx context.Context, ref ast.Ref) (*ast.Term, bool) {
-	pq, err := e.preparedQuery(ctx, resultVar+" := ["+ref.String()+" | true]")
+// evalRefs evaluates rules' values in one query within the time limit:
+// nil for an undefined rule; ok is false when the evaluation fails.
+func (e *Engine) evalRefs(ctx context.Context, refs []ast.Ref) ([]*ast.Term, bool) {
+	if len(refs) == 0 {
+		return nil, true
+	}
+	parts := make([]string, len(refs))
+	for i, ref := range refs {
+		parts[i] = "[__v | __v := " + ref.String() + "]"
+	}
+	pq, err := e.preparedQuery(ctx, resultVar+" := ["+strings.Join(parts, ", ")+"]")
 	if err != nil {
 		return nil, false
 	}
@@ -289,11 +306,14 @@ func (e *Engine) evalRef(ctx context.Context, ref ast.Ref) (*ast.Term, bool) {
 	}
 	t, _ := rs[0].Bindings[resultVar].(*ast.Term)
 	arr, ok := t.Value.(*ast.Array)
-	if !ok {
+	if !ok || arr.Len() != len(refs) {
 		return nil, false
 	}
-	if arr.Len() == 0 {
-		return nil, true // undefined
+	values := make([]*ast.Term, len(refs))
+	for i := range refs {
+		if v, ok := arr.Elem(i).Value.(*ast.Array); ok && v.Len() == 1 {
+			values[i] = v.Elem(0)
+		}
 	}
-	return arr.Elem(0), true
+	return values, true
 }
