@@ -12,7 +12,8 @@ import data.modelgate.config
 #   sha256:<64 lowercase hex digits> or sha512:<128> by default.
 deny_digest contains {"msg": msg, "path": "spec.artifact.digest"} if {
 	digest := input.manifest.spec.artifact.digest
-	not digest in {null, ""}
+	digest != null
+	digest != ""
 	not regex.match(config.artifact.digest_pattern, digest)
 	msg := sprintf("artifact digest %v does not match %s", [digest, config.artifact.digest_pattern])
 }

@@ -38,3 +38,10 @@ test_uri_scheme if {
 	result := artifact.warn_uri_scheme with input as fx.with_manifest([{"op": "replace", "path": "/spec/artifact/uri", "value": "ftp://models/x.pt"}])
 	fx.paths(result) == {"spec.artifact.uri"}
 }
+
+test_digest_of_the_wrong_type if {
+	fx.messages(artifact.deny_digest) == {"artifact digest 42 does not match ^(sha256:[0-9a-f]{64}|sha512:[0-9a-f]{128})$"} with input as digest(42)
+	count(artifact.deny_digest) == 0 with input as digest(null)
+	count(artifact.deny_digest) == 0 with input as digest("")
+	count(artifact.deny_digest) == 1 with input as digest({})
+}

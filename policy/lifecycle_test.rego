@@ -88,3 +88,18 @@ test_version_does_not_decrease if {
 	result := lifecycle.deny_version_decreased with input as based([{"op": "replace", "path": "/metadata/version", "value": "3.10.0"}], [])
 	result == {{"msg": "version 3.2.0 is lower than 3.10.0 on the base branch", "path": "metadata.version"}}
 }
+
+retire_after(value) := fx.with_manifest([{"op": "replace", "path": "/spec/lifecycle/retire_after", "value": value}])
+
+test_retire_after_forms if {
+	count(lifecycle.deny_retire_after) == 0 with input as retire_after("2031-05-06T07:08:09+02:00")
+	fx.messages(lifecycle.deny_retire_after) == {"retire_after 2027-06-30T25:00:00Z is not a date such as 2027-06-30"} with input as retire_after("2027-06-30T25:00:00Z")
+	fx.messages(lifecycle.deny_retire_after) == {"retire_after 2027-06-30Tnoon is not a date such as 2027-06-30"} with input as retire_after("2027-06-30Tnoon")
+	fx.messages(lifecycle.deny_retire_after) == {"retire_after 20270630 is not a date such as 2027-06-30"} with input as retire_after(20270630)
+	fx.messages(lifecycle.deny_retire_after) == {"retire_after 2020-01-01T00:00:00Z has passed: set spec.lifecycle.stage to retired or extend the date"} with input as retire_after("2020-01-01T00:00:00Z")
+}
+
+test_stage_of_the_wrong_type if {
+	fx.messages(lifecycle.deny_unknown_stage) == {"lifecycle stage 3 is not one of development, staging, production, deprecated, retired"} with input as fx.with_manifest([{"op": "replace", "path": "/spec/lifecycle/stage", "value": 3}])
+	count(lifecycle.deny_unknown_stage) == 0 with input as fx.with_manifest([{"op": "remove", "path": "/spec/lifecycle/stage"}])
+}

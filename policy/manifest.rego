@@ -12,10 +12,16 @@ import data.modelgate.lib
 #   Every field listed in data.modelgate.config.required_fields must be set
 #   to a non-empty value.
 deny_missing_field contains {"msg": msg, "path": path} if {
-	some path in config.required_fields
-	object.get(input.manifest, split(path, "."), null) in [null, "", [], {}]
+	manifest := input.manifest
+	some path, keys in required_keys
+	object.get(manifest, keys, null) in [null, "", [], {}]
 	msg := sprintf("required field %s is missing", [path])
 }
+
+# required_keys splits each required field into its keys: {"spec.task":
+# ["spec", "task"]}. It reads data alone, so the engine computes it once,
+# not per manifest.
+required_keys := {path: split(path, ".") | some path in config.required_fields}
 
 # METADATA
 # title: Model card incomplete
@@ -24,18 +30,19 @@ deny_missing_field contains {"msg": msg, "path": path} if {
 #   (intended use, limitations) must be written out: text of at least
 #   model_card.min_chars characters under spec.governance.
 deny_model_card contains {"msg": msg, "path": path} if {
+	governance := lib.governance
 	some section in config.model_card.sections
-	text := object.get(lib.governance, section, "")
-	is_string(text)
+	text := object.get(governance, section, "")
 	count(trim_space(text)) < config.model_card.min_chars
 	path := concat(".", ["spec.governance", section])
 	msg := sprintf("model card: %s needs at least %d characters of text, found %d", [path, config.model_card.min_chars, count(trim_space(text))])
 }
 
 deny_model_card contains {"msg": msg, "path": path} if {
+	governance := lib.governance
 	some section in config.model_card.sections
-	text := object.get(lib.governance, section, "")
-	not is_string(text)
+	text := object.get(governance, section, "")
+	type_name(text) != "string"
 	path := concat(".", ["spec.governance", section])
 	msg := sprintf("model card: %s must be text, found %s", [path, type_name(text)])
 }

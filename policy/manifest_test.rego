@@ -68,3 +68,19 @@ test_owner_domain_allowlist if {
 	result == {{"msg": "metadata.owner someone@gmail.com: the domain gmail.com is not one of example.com", "path": "metadata.owner"}}
 	count(manifest.deny_owner_contact) == 0 with input as fx.good with data.modelgate.config.owner.allowed_domains as ["Example.com"]
 }
+
+test_required_fields_odd_shapes if {
+	fx.paths(manifest.deny_missing_field) == {"spec.governance.license"} with input as fx.with_manifest([{"op": "replace", "path": "/spec/governance/license", "value": {}}])
+	fx.paths(manifest.deny_missing_field) == {"spec.artifact.uri", "spec.artifact.digest"} with input as fx.with_manifest([{"op": "replace", "path": "/spec/artifact", "value": "s3://x"}])
+	count(manifest.deny_missing_field) == 0 with input as fx.good with data.modelgate.config.required_fields as [42, "metadata.name"]
+	fx.paths(manifest.deny_missing_field) == {"spec.x"} with input as fx.good with data.modelgate.config.required_fields as ["spec.x", "spec.x"]
+}
+
+test_model_card_whitespace_and_types if {
+	blank := fx.with_manifest([{"op": "replace", "path": "/spec/governance/limitations", "value": "   \n  "}])
+	fx.messages(manifest.deny_model_card) == {"model card: spec.governance.limitations needs at least 20 characters of text, found 0"} with input as blank
+	listed := fx.with_manifest([{"op": "replace", "path": "/spec/governance/limitations", "value": ["a"]}])
+	fx.messages(manifest.deny_model_card) == {"model card: spec.governance.limitations must be text, found array"} with input as listed
+	nothing := fx.with_manifest([{"op": "replace", "path": "/spec/governance/limitations", "value": null}])
+	fx.messages(manifest.deny_model_card) == {"model card: spec.governance.limitations must be text, found null"} with input as nothing
+}

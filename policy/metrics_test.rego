@@ -49,3 +49,57 @@ test_missing_metric_warned if {
 	result := metrics.warn_missing with input as inp
 	result == {{"msg": "metric cost_per_call_usd is not reported: risk tier high has a threshold for it", "path": "spec.metrics.cost_per_call_usd"}}
 }
+
+tier(name, patches) := json.patch(fx.with_manifest(patches), [{"op": "replace", "path": "/manifest/spec/governance/risk_tier", "value": name}])
+
+test_tier_without_thresholds_uses_defaults if {
+	result := metrics.deny_below_min with input as tier("extreme", [{"op": "replace", "path": "/spec/metrics/f1", "value": 0.65}])
+	fx.messages(result) == {"f1 0.65 is below the minimum 0.7 for risk tier default"}
+}
+
+test_missing_tier_uses_defaults if {
+	inp := json.patch(fx.with_manifest([{"op": "replace", "path": "/spec/metrics/f1", "value": 0.65}]), [{"op": "remove", "path": "/manifest/spec/governance/risk_tier"}])
+	fx.messages(metrics.deny_below_min) == {"f1 0.65 is below the minimum 0.7 for risk tier default"} with input as inp
+}
+
+test_tier_thresholds_not_an_object_mean_the_defaults if {
+	inp := tier("odd", [{"op": "replace", "path": "/spec/metrics/f1", "value": 0.65}])
+	result := metrics.deny_below_min with input as inp with data.modelgate.config.thresholds.odd as 5
+	fx.messages(result) == {"f1 0.65 is below the minimum 0.7 for risk tier odd"}
+	count(metrics.deny_below_min) == 1 with input as inp with data.modelgate.config.thresholds.odd as false
+	fx.messages(metrics.deny_below_min) == {"f1 0.65 is below the minimum 0.7 for risk tier default"} with input as inp
+		with data.modelgate.config.thresholds.odd as false
+}
+
+test_tier_threshold_merges_with_the_default_of_the_same_metric if {
+	high := tier("limited", [{"op": "replace", "path": "/spec/metrics/f1", "value": 0.995}])
+	fx.messages(metrics.deny_above_max) == {"f1 0.995 is above the maximum 0.99 for risk tier limited"} with input as high
+		with data.modelgate.config.thresholds.limited as {"f1": {"max": 0.99}}
+	low := tier("limited", [{"op": "replace", "path": "/spec/metrics/f1", "value": 0.65}])
+	fx.messages(metrics.deny_below_min) == {"f1 0.65 is below the minimum 0.7 for risk tier limited"} with input as low
+		with data.modelgate.config.thresholds.limited as {"f1": {"max": 0.99}}
+}
+
+test_default_tier_thresholds_without_defaults if {
+	inp := tier("extreme", [{"op": "replace", "path": "/spec/metrics/f1", "value": 0.1}])
+	every rule in [metrics.deny_below_min, metrics.deny_above_max, metrics.warn_missing] {
+		count(rule) == 0
+	} with input as inp with data.modelgate.config.thresholds as {"high": {"f1": {"min": 0.9}}}
+}
+
+test_metric_of_the_wrong_type if {
+	inp := fx.with_manifest([{"op": "replace", "path": "/spec/metrics/f1", "value": "high"}])
+	count(metrics.deny_below_min) == 0 with input as inp
+	count(metrics.warn_missing) == 0 with input as inp
+	nulled := fx.with_manifest([{"op": "replace", "path": "/spec/metrics/f1", "value": null}])
+	fx.paths(metrics.warn_missing) == {"spec.metrics.f1"} with input as nulled
+}
+
+test_metrics_not_an_object if {
+	inp := fx.with_manifest([{"op": "replace", "path": "/spec/metrics", "value": [0.1]}])
+	every rule in [metrics.deny_below_min, metrics.deny_above_max, metrics.warn_missing] {
+		count(rule) == 0
+	} with input as inp
+	missing := fx.with_manifest([{"op": "remove", "path": "/spec/metrics"}])
+	count(metrics.warn_missing) == 4 with input as missing
+}

@@ -13,6 +13,28 @@ import data.modelgate.lib
 # sign turns a change into a worsening: positive is worse.
 sign := {"increase_is_bad": 1, "decrease_is_bad": -1}
 
+# absolute and relative map the compared metrics, by kind of tolerance, to
+# their sign. Like bad_moves below, they read data alone: the engine
+# computes them once, not per manifest.
+absolute := {name: sign[rule.direction] | some name, rule in config.regression.metrics; not rule.relative}
+
+relative := {name: sign[rule.direction] | some name, rule in config.regression.metrics; rule.relative}
+
+# bad_moves[name] holds the outcomes of new < old under which the metric can
+# have regressed: with a tolerance of zero or more, only a move the bad way
+# can, so that a metric that improved costs no arithmetic and no call.
+bad_moves := {name: moves(rule) | some name, rule in config.regression.metrics}
+
+moves(rule) := {true: true} if {
+	rule.direction == "decrease_is_bad"
+	is_number(rule.tolerance)
+	rule.tolerance >= 0
+} else := {false: true} if {
+	rule.direction == "increase_is_bad"
+	is_number(rule.tolerance)
+	rule.tolerance >= 0
+} else := {true: true, false: true}
+
 # METADATA
 # title: Regression against the base branch
 # description: |
@@ -20,11 +42,13 @@ sign := {"increase_is_bad": 1, "decrease_is_bad": -1}
 #   regression.metrics moved the bad way by more than its tolerance.
 deny_against_base contains {"msg": msg, "path": concat(".", ["spec.metrics", name])} if {
 	base := input.base.spec.metrics
-	some name, rule in config.regression.metrics
+	current := input.manifest.spec.metrics
+	some name, moves in bad_moves
 	old := base[name]
-	new := input.manifest.spec.metrics[name]
-	worse(rule, new - old, old)
-	msg := sprintf("%s regressed against the base branch: %v -> %v (%s)", [name, old, new, tolerance_text(rule)])
+	new := current[name]
+	moves[new < old]
+	regressed(name, new, old)
+	msg := sprintf("%s regressed against the base branch: %v -> %v (%s)", [name, old, new, tolerance_text(config.regression.metrics[name])])
 }
 
 # METADATA
@@ -34,38 +58,36 @@ deny_against_base contains {"msg": msg, "path": concat(".", ["spec.metrics", nam
 #   regression.parents is "same_model", any parent when "all"), no metric of
 #   regression.metrics moved the bad way by more than its tolerance.
 deny_against_parent contains {"msg": msg, "path": concat(".", ["spec.metrics", name])} if {
-	config.regression.parents == "all"
+	config.regression.parents == "same_model"
+	current := input.manifest.spec.metrics
 	some parent, facts in input.graph.parent_manifests
-	some name, rule in config.regression.metrics
+	startswith(parent, lib.name_at)
+	some name, moves in bad_moves
 	old := facts.metrics[name]
-	new := input.manifest.spec.metrics[name]
-	worse(rule, new - old, old)
-	msg := sprintf("%s regressed against parent %s: %v -> %v (%s)", [name, parent, old, new, tolerance_text(rule)])
+	new := current[name]
+	moves[new < old]
+	regressed(name, new, old)
+	msg := sprintf("%s regressed against parent %s: %v -> %v (%s)", [name, parent, old, new, tolerance_text(config.regression.metrics[name])])
 }
 
 deny_against_parent contains {"msg": msg, "path": concat(".", ["spec.metrics", name])} if {
-	config.regression.parents == "same_model"
+	config.regression.parents == "all"
+	current := input.manifest.spec.metrics
 	some parent, facts in input.graph.parent_manifests
-	startswith(parent, lib.name_at)
-	some name, rule in config.regression.metrics
+	some name, moves in bad_moves
 	old := facts.metrics[name]
-	new := input.manifest.spec.metrics[name]
-	worse(rule, new - old, old)
-	msg := sprintf("%s regressed against parent %s: %v -> %v (%s)", [name, parent, old, new, tolerance_text(rule)])
+	new := current[name]
+	moves[new < old]
+	regressed(name, new, old)
+	msg := sprintf("%s regressed against parent %s: %v -> %v (%s)", [name, parent, old, new, tolerance_text(config.regression.metrics[name])])
 }
+
+# regressed holds when a metric moved the bad way (new - old) by more than
+# its tolerance: an absolute one, or a fraction of the old value.
+regressed(name, new, old) if absolute[name] * (new - old) > config.regression.metrics[name].tolerance
+
+regressed(name, new, old) if relative[name] * (new - old) > config.regression.metrics[name].tolerance * abs(old)
 
 tolerance_text(rule) := sprintf("tolerance %v%%", [rule.tolerance * 100]) if rule.relative
 
 tolerance_text(rule) := sprintf("tolerance %v", [rule.tolerance]) if not rule.relative
-
-# worse holds when a change of a metric (new - old) moved it the bad way by
-# more than the rule's tolerance.
-worse(rule, change, old) if {
-	rule.relative
-	sign[rule.direction] * change > rule.tolerance * abs(old)
-}
-
-worse(rule, change, _) if {
-	not rule.relative
-	sign[rule.direction] * change > rule.tolerance
-}

@@ -79,3 +79,57 @@ test_approvals_by_tier_from_data if {
 	count(risk.deny_approvals) == 0 with input as tier("limited")
 	count(risk.deny_approvals) == 1 with input as tier("limited") with data.modelgate.config.risk.approvals as {"limited": 3}
 }
+
+stages(value) := fx.with_manifest([{"op": "replace", "path": "/spec/rollout/stages", "value": value}])
+
+test_rollout_stages_that_are_not_a_list if {
+	for_later := risk.deny_no_canary with input as stages("later")
+	fx.paths(for_later) == {"spec.rollout"}
+	by_name := risk.deny_no_canary with input as stages({"canary": {"traffic": 5}})
+	fx.paths(by_name) == {"spec.rollout"}
+}
+
+test_canary_limit_of_the_wrong_type if {
+	fx.messages(risk.deny_no_canary) == {"risk tier high needs a canary stage: no stage of spec.rollout.stages sends between 0 and null % of the traffic"} with input as fx.good
+		with data.modelgate.config.risk.canary_max_traffic as null
+}
+
+test_canary_for_tiers_from_data if {
+	limited := json.patch(stages([{"traffic": 50}]), [{"op": "replace", "path": "/manifest/spec/governance/risk_tier", "value": "Limited"}])
+	count(risk.deny_no_canary) == 0 with input as limited
+	fx.messages(risk.deny_no_canary) == {"risk tier limited needs a canary stage: no stage of spec.rollout.stages sends between 0 and 10 % of the traffic"} with input as limited
+		with data.modelgate.config.risk.canary_tiers as ["limited"]
+}
+
+test_exempt_stage_changed_needs_a_plan if {
+	production := json.patch(stages([{"traffic": 50}]), [
+		{"op": "replace", "path": "/manifest/spec/lifecycle/stage", "value": "production"},
+		{"op": "replace", "path": "/change", "value": "modified"},
+	])
+	count(risk.deny_no_canary) == 1 with input as production
+	unchanged := json.patch(production, [{"op": "replace", "path": "/change", "value": "unchanged"}])
+	count(risk.deny_no_canary) == 0 with input as unchanged
+	no_stage := json.patch(stages([{"traffic": 50}]), [{"op": "remove", "path": "/manifest/spec/lifecycle/stage"}])
+	count(risk.deny_no_canary) == 1 with input as no_stage
+}
+
+test_tier_duties_from_data if {
+	minimal := json.patch(fx.good, [{"op": "replace", "path": "/manifest/spec/governance/risk_tier", "value": "minimal"}])
+	fx.paths(risk.deny_denied_tier) == {"spec.governance.risk_tier"} with input as minimal with data.modelgate.config.risk.denied_tiers as ["minimal"]
+	count(risk.deny_denied_tier) == 0 with input as minimal with data.modelgate.config.risk.denied_tiers as []
+	no_fairness := json.patch(minimal, [{"op": "remove", "path": "/manifest/spec/governance/fairness"}])
+	count(risk.deny_fairness_missing) == 0 with input as no_fairness
+	count(risk.deny_fairness_missing) == 1 with input as no_fairness with data.modelgate.config.risk.fairness_tiers as ["minimal"]
+	no_tier := json.patch(fx.good, [{"op": "remove", "path": "/manifest/spec/governance/risk_tier"}])
+	count(risk.deny_denied_tier) == 0 with input as no_tier
+	count(risk.deny_no_canary) == 0 with input as no_tier
+}
+
+test_changed_only_when_added_or_modified if {
+	every change in ["added", "modified"] {
+		count(risk.deny_approvals) == 1 with input as json.patch(fx.good, [{"op": "replace", "path": "/change", "value": change}, {"op": "replace", "path": "/pull_request/approvals", "value": 1}])
+	}
+	every change in ["unchanged", "deleted", null, ["added"]] {
+		count(risk.deny_approvals) == 0 with input as json.patch(fx.good, [{"op": "replace", "path": "/change", "value": change}, {"op": "replace", "path": "/pull_request/approvals", "value": 1}])
+	}
+}

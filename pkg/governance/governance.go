@@ -76,6 +76,8 @@ type Engine struct {
 	compiler *ast.Compiler
 	store    storage.Store
 	data     dataCache
+	seeds    *seeds
+	caches   sync.Pool // of *ruleCache
 	timeout  time.Duration
 	print    print.Hook
 	rules    []*rule
@@ -113,6 +115,8 @@ func Load(ctx context.Context, opts Options) (*Engine, error) {
 		return nil, err
 	}
 	e.rules = discoverRules(compiler, namespaces)
+	e.seeds = e.seedRules(ctx)
+	e.caches.New = func() any { return newRuleCache(e.seeds) }
 	if e.full, err = e.prepare(ctx, e.rules); err != nil {
 		return nil, err
 	}

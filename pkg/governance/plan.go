@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/open-policy-agent/opa/v1/ast"
+	"github.com/open-policy-agent/opa/v1/metrics"
 	"github.com/open-policy-agent/opa/v1/rego"
 	"github.com/open-policy-agent/opa/v1/topdown"
 )
@@ -18,13 +19,16 @@ type plan struct {
 	rules []*rule
 	// exceptions[ns] is the index in the result of ns's exception rule.
 	exceptions map[string]int
-	query      rego.PreparedEvalQuery
+	// wrapped[i] says whether result i is wrapped in an array (see wrap).
+	wrapped []bool
+	query   rego.PreparedEvalQuery
 	// skipped are rules left out after repeated timeouts.
 	skipped []skipped
 }
 
 // resultVar is the query's only binding: an array with one entry per rule,
-// then one per exception rule, each [] when undefined or [value].
+// then one per exception rule: a partial set rule's value, or for other
+// rules [] when undefined or [value].
 const resultVar = "x"
 
 // prepare compiles the query of a plan. Wrapping each rule in a
@@ -34,7 +38,8 @@ func (e *Engine) prepare(ctx context.Context, rules []*rule) (*plan, error) {
 	p := &plan{rules: rules, exceptions: map[string]int{}}
 	parts := make([]string, 0, len(rules))
 	for _, r := range rules {
-		parts = append(parts, e.wrap(r.ref))
+		part, wrapped := e.wrap(r.ref)
+		parts, p.wrapped = append(parts, part), append(p.wrapped, wrapped)
 	}
 	for _, r := range rules {
 		if _, done := p.exceptions[r.namespace]; done {
@@ -45,7 +50,8 @@ func (e *Engine) prepare(ctx context.Context, rules []*rule) (*plan, error) {
 			continue
 		}
 		p.exceptions[r.namespace] = len(parts)
-		parts = append(parts, e.wrap(ref))
+		part, wrapped := e.wrap(ref)
+		parts, p.wrapped = append(parts, part), append(p.wrapped, wrapped)
 	}
 	query := resultVar + " := [" + strings.Join(parts, ", ") + "]"
 	pq, err := e.preparedQuery(ctx, query)
@@ -57,19 +63,19 @@ func (e *Engine) prepare(ctx context.Context, rules []*rule) (*plan, error) {
 }
 
 // wrap puts a rule's value in a one-element array, or an empty one when
-// the rule is undefined. Partial set rules (deny contains msg if ...) are
-// never undefined: they only need the brackets, which spares a
-// comprehension per rule and document.
-func (e *Engine) wrap(ref ast.Ref) string {
+// the rule is undefined, and says so. Partial set rules (deny contains msg
+// if ...) are never undefined: they stand as they are, which spares a
+// comprehension, or an array, per rule and document.
+func (e *Engine) wrap(ref ast.Ref) (string, bool) {
 	rules := e.compiler.GetRulesExact(ref)
 	multi := len(rules) > 0
 	for _, r := range rules {
 		multi = multi && r.Head.RuleKind() == ast.MultiValue
 	}
 	if multi {
-		return "[" + ref.String() + "]"
+		return ref.String(), false
 	}
-	return "[__v | __v := " + ref.String() + "]"
+	return "[__v | __v := " + ref.String() + "]", true
 }
 
 // outcome is a plan's result for one document: the value of each rule
@@ -94,11 +100,16 @@ func (e *Engine) eval(ctx context.Context, p *plan, input ast.Value, now time.Ti
 	defer timer.Stop()
 	stop := context.AfterFunc(ctx, cancel.Cancel)
 	defer stop()
+	cache := e.caches.Get().(*ruleCache)
+	defer e.caches.Put(cache)
+	cache.reset()
 	opts := []rego.EvalOption{
 		rego.EvalParsedInput(input),
 		rego.EvalGenerateJSON(keepTerm),
 		rego.EvalExternalCancel(cancel),
 		rego.EvalBaseCache(e.data),
+		rego.EvalVirtualCache(cache),
+		rego.EvalMetrics(metrics.NoOp()),
 	}
 	if !now.IsZero() {
 		opts = append(opts, rego.EvalTime(now))
@@ -117,9 +128,9 @@ func (e *Engine) eval(ctx context.Context, p *plan, input ast.Value, now time.Ti
 	}
 	o = &outcome{values: make([]ast.Value, len(p.rules)), except: make([]map[string]bool, len(p.rules))}
 	for i, r := range p.rules {
-		o.values[i] = unwrap(arr.Elem(i))
+		o.values[i] = p.unwrap(arr, i)
 		if j, ok := p.exceptions[r.namespace]; ok {
-			o.except[i] = exceptionNames(unwrap(arr.Elem(j)))
+			o.except[i] = exceptionNames(p.unwrap(arr, j))
 		}
 	}
 	return o, nil
@@ -147,8 +158,12 @@ func keepTerm(t *ast.Term, _ *rego.EvalContext) (any, error) {
 	return t, nil
 }
 
-// unwrap undoes wrap: [] -> nil, [v] -> v.
-func unwrap(t *ast.Term) ast.Value {
+// unwrap undoes wrap for result i: [] -> nil, [v] -> v.
+func (p *plan) unwrap(results *ast.Array, i int) ast.Value {
+	t := results.Elem(i)
+	if !p.wrapped[i] {
+		return t.Value
+	}
 	arr, ok := t.Value.(*ast.Array)
 	if !ok || arr.Len() == 0 {
 		return nil
