@@ -10,11 +10,15 @@ import (
 )
 
 // evaluate loads the policies once and runs them on every version of the
-// head and every version the change deletes.
+// head and every version the change deletes. Without a rule to run (no
+// default bundle, no policy of the user's), it builds no policy input.
 func evaluate(ctx context.Context, res *Result, opts governance.Options, pr *PullRequest) ([]finding.Finding, error) {
 	engine, err := governance.Load(ctx, opts)
 	if err != nil {
 		return nil, err // it says "load policies: ..." itself
+	}
+	if len(engine.Rules()) == 0 {
+		return nil, nil
 	}
 	ids := append(res.Graph.IDs(), res.Deleted()...)
 	docs := make([]governance.Document, 0, len(ids))

@@ -17,6 +17,7 @@ import (
 	"github.com/modelgate/modelgate/internal/cputime"
 	"github.com/modelgate/modelgate/internal/repogen"
 	"github.com/modelgate/modelgate/pkg/finding"
+	"github.com/modelgate/modelgate/pkg/governance"
 	"github.com/modelgate/modelgate/pkg/manifest"
 )
 
@@ -147,4 +148,16 @@ func decodeAll(b *testing.B, dir string, files []string) {
 	}
 	close(next)
 	wg.Wait()
+}
+
+// TestRunWithoutPolicies checks the validator alone (no default bundle, no
+// policy of the user's), which skips policy evaluation: the repository is
+// checked and no policy finding appears.
+func TestRunWithoutPolicies(t *testing.T) {
+	res, err := Run(context.Background(), Options{Root: "../../testdata/example", Policy: &governance.Options{}})
+	require.NoError(t, err)
+	assert.NotEmpty(t, res.Graph.IDs())
+	for _, f := range res.Findings {
+		assert.NotContains(t, f.Rule, "modelgate.", "a policy finding without policies: %+v", f)
+	}
 }
