@@ -2,7 +2,10 @@ package gate
 
 import (
 	"context"
+	"runtime"
 	"strings"
+	"sync"
+	"sync/atomic"
 
 	"github.com/modelgate/modelgate/pkg/finding"
 	"github.com/modelgate/modelgate/pkg/governance"
@@ -21,11 +24,11 @@ func evaluate(ctx context.Context, res *Result, opts governance.Options, pr *Pul
 		return nil, nil
 	}
 	ids := append(res.Graph.IDs(), res.Deleted()...)
-	docs := make([]governance.Document, 0, len(ids))
-	for _, id := range ids {
-		m := res.manifestOf(id)
-		docs = append(docs, governance.Document{File: m.File, Model: id, Input: res.PolicyInput(id, pr), Locator: m.Doc})
-	}
+	docs := make([]governance.Document, len(ids))
+	forEachIndex(len(ids), func(i int) {
+		m := res.manifestOf(ids[i])
+		docs[i] = governance.Document{File: m.File, Model: ids[i], Input: res.PolicyInput(ids[i], pr), Locator: m.Doc}
+	})
 	fs, err := engine.Evaluate(ctx, docs)
 	if err != nil {
 		return nil, err
@@ -34,6 +37,21 @@ func evaluate(ctx context.Context, res *Result, opts governance.Options, pr *Pul
 		res.intoLineageFile(&fs[i])
 	}
 	return fs, nil
+}
+
+// forEachIndex calls f(0) … f(n-1) on GOMAXPROCS goroutines: building the
+// policy inputs of a large repository is worth both cores.
+func forEachIndex(n int, f func(i int)) {
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for range min(runtime.GOMAXPROCS(0), n) {
+		wg.Go(func() {
+			for i := int(next.Add(1) - 1); i < n; i = int(next.Add(1) - 1) {
+				f(i)
+			}
+		})
+	}
+	wg.Wait()
 }
 
 // intoLineageFile moves a finding about spec.lineage.* of a manifest whose
