@@ -10,18 +10,11 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-// requireSameAsEncodingJSON checks the fast path against encoding/json on
-// one input and reports whether the fast path accepted it.
+// requireSameAsEncodingJSON checks the JSON fast path against
+// encoding/json on one input and reports whether the fast path accepted it.
 func requireSameAsEncodingJSON(t *testing.T, data []byte) bool {
 	t.Helper()
-	fast, ok := decodePlainJSON(data, DefaultLimits())
-	if !ok {
-		return false
-	}
-	slow, err := decodeJSONTokens(data, DefaultLimits())
-	require.NoError(t, err, "the fast path accepted a document encoding/json refuses:\n%s", data)
-	require.Equal(t, slow, fast, "decoded differently from encoding/json:\n%s", data)
-	return true
+	return requireFastPathAgrees(t, decodePlainJSON, decodePath{"encoding/json", decodeJSONTokens}, data)
 }
 
 const sampleLineage = `{

@@ -11,18 +11,26 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-// requireSameAsYAMLv3 checks the fast path against yaml.v3 on one input:
-// whatever the fast path accepts, yaml.v3 decodes without error to the same
-// value and positions. It reports whether the fast path accepted.
+// requireSameAsYAMLv3 checks the YAML fast path against yaml.v3 on one
+// input and reports whether the fast path accepted it.
 func requireSameAsYAMLv3(t *testing.T, data []byte) bool {
 	t.Helper()
-	fast, ok := decodePlainYAML(data, DefaultLimits())
+	return requireFastPathAgrees(t, decodePlainYAML, decodePath{"yaml.v3", decodeYAMLNodes}, data)
+}
+
+// requireFastPathAgrees checks a fast path against its library on one
+// input: whatever the fast path accepts, the library decodes without error
+// to the same value and positions. It reports whether the fast path
+// accepted.
+func requireFastPathAgrees(t *testing.T, fast func([]byte, Limits) (*Document, bool), lib decodePath, data []byte) bool {
+	t.Helper()
+	got, ok := fast(data, DefaultLimits())
 	if !ok {
 		return false
 	}
-	slow, err := decodeYAMLNodes(data, DefaultLimits())
-	require.NoError(t, err, "the fast path accepted a document yaml.v3 refuses:\n%s", data)
-	require.Equal(t, slow, fast, "decoded differently from yaml.v3:\n%s", data)
+	want, err := lib.decode(data, DefaultLimits())
+	require.NoError(t, err, "the fast path accepted a document %s refuses:\n%s", lib.name, data)
+	require.Equal(t, want, got, "decoded differently from %s:\n%s", lib.name, data)
 	return true
 }
 
