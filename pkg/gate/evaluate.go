@@ -2,11 +2,9 @@ package gate
 
 import (
 	"context"
-	"runtime"
 	"strings"
-	"sync"
-	"sync/atomic"
 
+	"github.com/modelgate/modelgate/internal/parallel"
 	"github.com/modelgate/modelgate/pkg/finding"
 	"github.com/modelgate/modelgate/pkg/governance"
 	"github.com/modelgate/modelgate/pkg/manifest"
@@ -25,7 +23,7 @@ func evaluate(ctx context.Context, res *Result, opts governance.Options, pr *Pul
 	}
 	ids := append(res.Graph.IDs(), res.Deleted()...)
 	docs := make([]governance.Document, len(ids))
-	forEachIndex(len(ids), func(i int) {
+	parallel.ForEach(len(ids), func(i int) {
 		m := res.manifestOf(ids[i])
 		docs[i] = governance.Document{File: m.File, Model: ids[i], Input: res.PolicyInput(ids[i], pr), Locator: m.Doc}
 	})
@@ -37,21 +35,6 @@ func evaluate(ctx context.Context, res *Result, opts governance.Options, pr *Pul
 		res.intoLineageFile(&fs[i])
 	}
 	return fs, nil
-}
-
-// forEachIndex calls f(0) … f(n-1) on GOMAXPROCS goroutines: building the
-// policy inputs of a large repository is worth both cores.
-func forEachIndex(n int, f func(i int)) {
-	var next atomic.Int64
-	var wg sync.WaitGroup
-	for range min(runtime.GOMAXPROCS(0), n) {
-		wg.Go(func() {
-			for i := int(next.Add(1) - 1); i < n; i = int(next.Add(1) - 1) {
-				f(i)
-			}
-		})
-	}
-	wg.Wait()
 }
 
 // intoLineageFile moves a finding about spec.lineage.* of a manifest whose

@@ -3,7 +3,6 @@ package gate
 import (
 	"context"
 	"reflect"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -43,14 +42,4 @@ func TestPolicyInputNamesWinOverManifestFields(t *testing.T) {
 	m.Doc.Value.(map[string]any)["change"] = "forged"
 	in := res.PolicyInput("churn-predictor@2.0.0", nil)
 	assert.Equal(t, "unchanged", in["change"])
-}
-
-func TestForEachIndexCallsEveryIndexOnce(t *testing.T) {
-	for _, n := range []int{0, 1, 2, 7, 1000} {
-		calls := make([]atomic.Int32, n)
-		forEachIndex(n, func(i int) { calls[i].Add(1) })
-		for i := range calls {
-			assert.EqualValues(t, 1, calls[i].Load(), "n=%d index %d", n, i)
-		}
-	}
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"runtime"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -12,6 +11,7 @@ import (
 
 	"github.com/open-policy-agent/opa/v1/ast"
 
+	"github.com/modelgate/modelgate/internal/parallel"
 	"github.com/modelgate/modelgate/pkg/finding"
 )
 
@@ -30,20 +30,11 @@ func (e *Engine) Evaluate(ctx context.Context, docs []Document) ([]finding.Findi
 	r := &run{engine: e, timeouts: map[*rule]int{}}
 	r.plan.Store(e.full)
 	perDoc := make([][]finding.Finding, len(docs))
-	var next atomic.Int64
-	var wg sync.WaitGroup
-	for range min(runtime.GOMAXPROCS(0), len(docs)) {
-		wg.Go(func() {
-			for ctx.Err() == nil {
-				i := int(next.Add(1) - 1)
-				if i >= len(docs) {
-					return
-				}
-				perDoc[i] = r.document(ctx, &docs[i])
-			}
-		})
-	}
-	wg.Wait()
+	parallel.ForEach(len(docs), func(i int) {
+		if ctx.Err() == nil {
+			perDoc[i] = r.document(ctx, &docs[i])
+		}
+	})
 	if err := ctx.Err(); err != nil {
 		return nil, fmt.Errorf("evaluate policies: %w", err)
 	}
