@@ -2,7 +2,6 @@ package handler
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 
 	"github.com/google/go-github/v60/github"
@@ -27,9 +26,9 @@ func (h DeploymentStatus) Handles() []string { return []string{"deployment_statu
 
 // Handle hands the status to the rollout engine.
 func (h DeploymentStatus) Handle(ctx context.Context, e githubapp.Event) error {
-	var p github.DeploymentStatusEvent
-	if err := json.Unmarshal(e.Payload, &p); err != nil {
-		return githubapp.Permanent(fmt.Errorf("decode deployment_status payload: %w", err))
+	p, err := decodePayload[github.DeploymentStatusEvent]("deployment_status", e.Payload)
+	if err != nil {
+		return err
 	}
 	if p.Deployment == nil || p.DeploymentStatus == nil || p.Repo == nil {
 		return githubapp.Permanent(fmt.Errorf("deployment_status payload lacks deployment, deployment_status or repository"))

@@ -2,8 +2,6 @@ package handler
 
 import (
 	"context"
-	"encoding/json"
-	"fmt"
 	"log/slog"
 
 	"github.com/google/go-github/v60/github"
@@ -27,9 +25,9 @@ func (h Installation) Handles() []string { return []string{"installation"} }
 
 // Handle forgets a deleted or suspended installation.
 func (h Installation) Handle(_ context.Context, e githubapp.Event) error {
-	var p github.InstallationEvent
-	if err := json.Unmarshal(e.Payload, &p); err != nil {
-		return githubapp.Permanent(fmt.Errorf("decode installation payload: %w", err))
+	p, err := decodePayload[github.InstallationEvent]("installation", e.Payload)
+	if err != nil {
+		return err
 	}
 	id := p.GetInstallation().GetID()
 	switch p.GetAction() {

@@ -2,7 +2,6 @@ package handler
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 
 	"github.com/google/go-github/v60/github"
@@ -27,9 +26,9 @@ func (h PullRequest) Handles() []string { return []string{"pull_request"} }
 
 // Handle hands closes and pushes to the rollout engine.
 func (h PullRequest) Handle(ctx context.Context, e githubapp.Event) error {
-	var p github.PullRequestEvent
-	if err := json.Unmarshal(e.Payload, &p); err != nil {
-		return githubapp.Permanent(fmt.Errorf("decode pull_request payload: %w", err))
+	p, err := decodePayload[github.PullRequestEvent]("pull_request", e.Payload)
+	if err != nil {
+		return err
 	}
 	if p.PullRequest == nil || p.Repo == nil {
 		return githubapp.Permanent(fmt.Errorf("pull_request payload lacks pull_request or repository"))
