@@ -261,25 +261,24 @@ func (e *Engine) bodyDataOnly(r *ast.Rule) bool {
 				ok = false
 			}
 		case ast.Call:
-			name := v[0].String()
-			b := ast.BuiltinMap[name]
-			if impureBuiltins[name] || (b != nil && b.Nondeterministic) {
-				ok = false
-			}
+			ok = ok && !impure(v[0].String())
 		}
 		return !ok
 	})
 	ast.WalkExprs(r, func(x *ast.Expr) bool {
 		if x.IsCall() {
-			name := x.Operator().String()
-			b := ast.BuiltinMap[name]
-			if impureBuiltins[name] || (b != nil && b.Nondeterministic) {
-				ok = false
-			}
+			ok = ok && !impure(x.Operator().String())
 		}
 		return !ok
 	})
 	return ok
+}
+
+// impure holds for a builtin that acts or answers differently from one
+// evaluation to the next.
+func impure(name string) bool {
+	b := ast.BuiltinMap[name]
+	return impureBuiltins[name] || (b != nil && b.Nondeterministic)
 }
 
 // evalRefs evaluates rules' values in one query within the time limit:
