@@ -117,7 +117,7 @@ func (p *plainParser) mapping(indent int, path string, depth int) (any, bool) {
 		if l.indent > indent {
 			return nil, false
 		}
-		key, rest, ok := splitKey(l.text)
+		key, rest, ok := splitKey(l.text, false)
 		if !ok {
 			return nil, false
 		}
@@ -178,7 +178,7 @@ func (p *plainParser) sequence(indent int, path string, depth int) (any, bool) {
 		p.pos[ip] = Position{Line: l.no, Column: col + 1}
 		var v any
 		var ok bool
-		if _, _, isKey := splitKey(content); isKey {
+		if _, _, isKey := splitKey(content, false); isKey {
 			// A mapping that starts on the item's line: its keys line up
 			// with the first one.
 			p.lines[p.i] = plainLine{no: l.no, indent: col, text: content}
@@ -231,16 +231,17 @@ func endsLine(rest string) bool {
 	return t == "" || (t[0] == '#' && len(t) < len(rest))
 }
 
-// splitKey splits "key: value" (or "key:") into the key and what follows
-// the colon. Only simple plain keys are accepted.
-func splitKey(text string) (key, rest string, ok bool) {
+// splitKey splits "key: value" (or, outside a flow collection, "key:")
+// into the key and what follows the colon. Only simple plain keys are
+// accepted.
+func splitKey(text string, flow bool) (key, rest string, ok bool) {
 	if !isKeyStart(text[0]) {
 		return "", "", false
 	}
 	for j := 1; j < len(text) && j <= 1000; j++ {
 		c := text[j]
 		switch {
-		case c == ':' && (j+1 == len(text) || text[j+1] == ' '):
+		case c == ':' && j+1 < len(text) && text[j+1] == ' ', c == ':' && j+1 == len(text) && !flow:
 			return text[:j], text[j+1:], true
 		case !isKeyByte(c):
 			return "", "", false
@@ -301,7 +302,7 @@ func (p *plainParser) flowMapping(s string, no, col int, path string, depth int)
 		return out, i + 1, true
 	}
 	for i < len(s) {
-		key, rest, ok := splitFlowKey(s[i:])
+		key, rest, ok := splitKey(s[i:], true)
 		if !ok {
 			return nil, 0, false
 		}
@@ -347,22 +348,6 @@ func flowNext(s string, i int, closing byte) (int, bool) {
 		return j, true
 	}
 	return 0, false
-}
-
-// splitFlowKey splits "key: value" inside a flow mapping.
-func splitFlowKey(s string) (key, rest string, ok bool) {
-	if !isKeyStart(s[0]) {
-		return "", "", false
-	}
-	for j := 1; j < len(s) && j <= 1000; j++ {
-		switch c := s[j]; {
-		case c == ':' && j+1 < len(s) && s[j+1] == ' ':
-			return s[:j], s[j+1:], true
-		case !isKeyByte(c):
-			return "", "", false
-		}
-	}
-	return "", "", false
 }
 
 // flowValue reads one value inside a flow collection.
