@@ -5,9 +5,9 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"strings"
-	"syscall"
 	"testing"
-	"time"
+
+	"github.com/modelgate/modelgate/internal/cputime"
 )
 
 // BenchmarkEvaluate runs the default bundle over generated repositories of
@@ -24,13 +24,13 @@ func BenchmarkEvaluate(b *testing.B) {
 		docs := generateDocuments(n)
 		b.Run(fmt.Sprintf("docs=%d", n), func(b *testing.B) {
 			b.ReportAllocs()
-			cpu0 := cpuTime()
+			cpu0 := cputime.Process()
 			for b.Loop() {
 				if _, err := e.Evaluate(context.Background(), docs); err != nil {
 					b.Fatal(err)
 				}
 			}
-			b.ReportMetric(float64(cpuTime()-cpu0)/float64(b.N*n), "cpu-ns/doc")
+			b.ReportMetric(float64(cputime.Process()-cpu0)/float64(b.N*n), "cpu-ns/doc")
 			b.ReportMetric(float64(b.Elapsed())/float64(b.N*n), "ns/doc")
 		})
 	}
@@ -67,7 +67,7 @@ func BenchmarkEvaluateRule(b *testing.B) {
 func benchmarkPlan(b *testing.B, e *Engine, name string, p *plan, docs []Document) {
 	b.Run(name, func(b *testing.B) {
 		b.ReportAllocs()
-		cpu0 := cpuTime()
+		cpu0 := cputime.Process()
 		for b.Loop() {
 			for i := range docs {
 				if _, err := e.eval(context.Background(), p, inputValue(docs[i].Input), inputTime(docs[i].Input)); err != nil {
@@ -75,7 +75,7 @@ func benchmarkPlan(b *testing.B, e *Engine, name string, p *plan, docs []Documen
 				}
 			}
 		}
-		b.ReportMetric(float64(cpuTime()-cpu0)/float64(b.N*len(docs)), "cpu-ns/doc")
+		b.ReportMetric(float64(cputime.Process()-cpu0)/float64(b.N*len(docs)), "cpu-ns/doc")
 	})
 }
 
@@ -88,14 +88,6 @@ func BenchmarkLoad(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
-}
-
-func cpuTime() time.Duration {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		return 0
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 // generateDocuments builds n policy inputs as the action would: model
