@@ -24,7 +24,9 @@ func (u untouched) HandlePullRequest(context.Context, canary.PullRequestEvent) e
 	return nil
 }
 
-func (u untouched) Forget(int64) { u.t.Error("a bad installation payload made the bot forget a client") }
+func (u untouched) Forget(int64) {
+	u.t.Error("a bad installation payload made the bot forget a client")
+}
 
 func TestBadPayloadsFailPermanently(t *testing.T) {
 	u := untouched{t}
