@@ -280,7 +280,8 @@ func (w *Worker) retryAt(attempts int, err error) time.Time {
 		return time.Time{}
 	}
 	now := w.now()
-	at := now.Add(time.Duration(1<<min(attempts-1, 6)) * 10 * time.Second)
+	// A delivery handed over in memory has not been counted yet (0).
+	at := now.Add(time.Duration(1<<min(max(attempts-1, 0), 6)) * 10 * time.Second)
 	if later := rateLimitReset(err); later.After(at) {
 		at = later
 	}

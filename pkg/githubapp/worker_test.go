@@ -119,3 +119,39 @@ func TestWorkerHandsNewDeliveriesOverInMemory(t *testing.T) {
 	assert.Len(t, h.seen, 21)
 	h.mu.Unlock()
 }
+
+// A delivery handed over in memory is on its first attempt: a transient
+// failure there schedules a retry instead of crashing the process.
+func TestWorkerRetriesAFailedHandOver(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	st, err := store.OpenSQLite(ctx, filepath.Join(t.TempDir(), "q.db"), store.SQLiteOptions{})
+	require.NoError(t, err)
+	defer st.Close()
+	h := &recordingHandler{fails: map[string]error{"flaky": errors.New("github 502")}}
+	d, err := NewDispatcher(h)
+	require.NoError(t, err)
+	w := &Worker{Queue: st, Direct: st, Dispatcher: d, Poll: time.Hour}
+	done := make(chan struct{})
+	go func() { w.Run(ctx); close(done) }()
+	require.Eventually(t, func() bool { return w.running.Load() }, 5*time.Second, time.Millisecond)
+
+	ins, err := w.EnqueueDelivery(ctx, store.Delivery{ID: "flaky", Event: "issue_comment", Payload: []byte("{}")})
+	require.NoError(t, err)
+	require.True(t, ins)
+	require.Eventually(t, func() bool {
+		got, err := st.GetDelivery(ctx, "flaky")
+		return err == nil && got.State == store.DeliveryPending
+	}, 10*time.Second, 5*time.Millisecond, "the failed first attempt is stored for a retry")
+	got, err := st.GetDelivery(ctx, "flaky")
+	require.NoError(t, err)
+	assert.True(t, got.NextAttempt.After(time.Now().Add(5*time.Second)), "retried after the first backoff")
+	cancel()
+	<-done
+}
+
+func TestRetryAtBeforeAnyCountedAttempt(t *testing.T) {
+	now := time.Unix(1_800_000_000, 0)
+	w := &Worker{Now: func() time.Time { return now }}
+	assert.Equal(t, now.Add(10*time.Second), w.retryAt(0, errors.New("x")), "a first attempt not yet counted waits the first backoff")
+}
