@@ -2,21 +2,13 @@ package store
 
 import (
 	"context"
-	"embed"
-	"errors"
 	"fmt"
-	"io/fs"
-	"sort"
 	"time"
 
 	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/jackc/pgx/v5/stdlib"
 )
-
-//go:embed migrations/postgres/*.sql
-var postgresMigrations embed.FS
 
 // migrationLock is the advisory lock key under which replicas migrate, one
 // at a time ("modelgat" in ASCII).
@@ -42,8 +34,8 @@ type PostgresOptions struct {
 // LOCKED), job claims take turns, and uniqueness (one active rollout, one lock per environment) is decided
 // by the database's indexes inside one statement.
 type Postgres struct {
-	pool *pgxpool.Pool
-	now  func() time.Time
+	records // through database/sql on pool
+	pool    *pgxpool.Pool
 }
 
 var _ Store = (*Postgres)(nil)
@@ -65,23 +57,21 @@ func OpenPostgres(ctx context.Context, dsn string, opts PostgresOptions) (*Postg
 	if err != nil {
 		return nil, fmt.Errorf("connect postgres: %w", err)
 	}
-	s := &Postgres{pool: pool, now: opts.Now}
+	db := stdlib.OpenDBFromPool(pool)
+	s := &Postgres{records: records{write: db, read: db, now: opts.Now}, pool: pool}
 	if err := s.Ping(ctx); err != nil {
-		pool.Close()
+		s.Close()
 		return nil, err
 	}
 	if opts.ReadOnly {
-		db := stdlib.OpenDBFromPool(pool)
-		err := checkSchema(ctx, db, postgresMigrations, "migrations/postgres/*.sql")
-		db.Close() // the pool stays open
-		if err != nil {
-			pool.Close()
+		if err := checkSchema(ctx, db, postgresDialect()); err != nil {
+			s.Close()
 			return nil, fmt.Errorf("store: %w", err)
 		}
 		return s, nil
 	}
-	if err := s.migrate(ctx); err != nil {
-		pool.Close()
+	if err := migrate(ctx, db, postgresDialect()); err != nil {
+		s.Close()
 		return nil, fmt.Errorf("migrate postgres: %w", err)
 	}
 	return s, nil
@@ -97,70 +87,12 @@ func (s *Postgres) Ping(ctx context.Context) error {
 
 // Close closes the pool, waiting for connections in use to come back.
 func (s *Postgres) Close() error {
+	err := s.write.Close() // the pool's database/sql face; the pool stays open
 	s.pool.Close()
-	return nil
-}
-
-// migrate applies, in name order, every embedded migration not yet
-// recorded, holding an advisory lock so that replicas starting together
-// take turns: the first applies, the others find it done.
-func (s *Postgres) migrate(ctx context.Context) error {
-	conn, err := s.pool.Acquire(ctx)
-	if err != nil {
-		return fmt.Errorf("acquire: %w", err)
-	}
-	defer conn.Release()
-	if _, err := conn.Exec(ctx, `SELECT pg_advisory_lock($1)`, migrationLock); err != nil {
-		return fmt.Errorf("advisory lock: %w", err)
-	}
-	// The lock belongs to the session: release it even when ctx is done.
-	defer conn.Exec(context.WithoutCancel(ctx), `SELECT pg_advisory_unlock($1)`, migrationLock)
-	if _, err := conn.Exec(ctx,
-		`CREATE TABLE IF NOT EXISTS schema_migrations (name TEXT PRIMARY KEY, applied_at BIGINT NOT NULL)`); err != nil {
-		return fmt.Errorf("create schema_migrations: %w", err)
-	}
-	names, err := fs.Glob(postgresMigrations, "migrations/postgres/*.sql")
-	if err != nil {
-		return err
-	}
-	sort.Strings(names)
-	for _, name := range names {
-		if err := s.applyMigration(ctx, conn.Conn(), name); err != nil {
-			return fmt.Errorf("%s: %w", name, err)
-		}
-	}
-	return nil
-}
-
-func (s *Postgres) applyMigration(ctx context.Context, conn *pgx.Conn, name string) error {
-	body, err := postgresMigrations.ReadFile(name)
-	if err != nil {
-		return err
-	}
-	return pgx.BeginFunc(ctx, conn, func(tx pgx.Tx) error {
-		var n int
-		if err := tx.QueryRow(ctx, `SELECT count(*) FROM schema_migrations WHERE name = $1`, name).Scan(&n); err != nil {
-			return err
-		}
-		if n > 0 {
-			return nil
-		}
-		// Exec without arguments uses the simple protocol, which runs a
-		// file of several statements.
-		if _, err := tx.Exec(ctx, string(body)); err != nil {
-			return err
-		}
-		_, err := tx.Exec(ctx, `INSERT INTO schema_migrations (name, applied_at) VALUES ($1, $2)`, name, ms(s.now()))
-		return err
-	})
+	return err
 }
 
 // inTx runs fn in a transaction.
 func (s *Postgres) inTx(ctx context.Context, fn func(pgx.Tx) error) error {
 	return pgx.BeginFunc(ctx, s.pool, fn)
-}
-
-func isPGUnique(err error) bool {
-	var pe *pgconn.PgError
-	return errors.As(err, &pe) && pe.Code == "23505"
 }

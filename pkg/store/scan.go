@@ -6,7 +6,6 @@ import (
 	"fmt"
 
 	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgxpool"
 )
 
 // The column lists and row scanners both backends share: their tables are
@@ -112,19 +111,6 @@ func listSQL[T any](ctx context.Context, db *sql.DB, what string, scan func(scan
 		return nil, fmt.Errorf("%s: %w", what, err)
 	}
 	out, err := collectSQL(rows, scan)
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", what, err)
-	}
-	return out, nil
-}
-
-// listPG is listSQL for PostgreSQL.
-func listPG[T any](ctx context.Context, pool *pgxpool.Pool, what string, scan func(scanner) (T, error), query string, args ...any) ([]T, error) {
-	rows, err := pool.Query(ctx, query, args...)
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", what, err)
-	}
-	out, err := collectPG(rows, scan)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", what, err)
 	}

@@ -2,7 +2,6 @@ package store
 
 import (
 	"context"
-	"database/sql"
 	"errors"
 	"fmt"
 	"path/filepath"
@@ -80,48 +79,4 @@ func TestInsertsAndOutcomesShareCommits(t *testing.T) {
 	d, err := s.GetDelivery(ctx, "old0")
 	require.NoError(t, err)
 	assert.Equal(t, "boom", d.LastError)
-}
-
-func TestOpenReaderNeverMigrates(t *testing.T) {
-	ctx := context.Background()
-	dir := t.TempDir()
-	current := filepath.Join(dir, "current.db")
-	s, err := OpenSQLite(ctx, current, SQLiteOptions{})
-	require.NoError(t, err)
-	require.NoError(t, s.Close())
-	r, err := OpenReader(ctx, current)
-	require.NoError(t, err, "a store of this version reads")
-	_, err = r.ListRollouts(ctx, RolloutFilter{})
-	require.NoError(t, err)
-	require.NoError(t, r.Close())
-
-	exec := func(path, stmt string) {
-		db, err := sql.Open("sqlite", path)
-		require.NoError(t, err)
-		defer db.Close()
-		_, err = db.Exec(stmt)
-		require.NoError(t, err)
-	}
-	older := filepath.Join(dir, "older.db")
-	s, err = OpenSQLite(ctx, older, SQLiteOptions{})
-	require.NoError(t, err)
-	require.NoError(t, s.Close())
-	exec(older, `DELETE FROM schema_migrations WHERE name LIKE '%0002%'`)
-	_, err = OpenReader(ctx, older)
-	require.ErrorContains(t, err, "the schema is older than this tool (0002_rollout_engine.sql is not applied)")
-	_, err = OpenReader(ctx, older)
-	require.Error(t, err, "reading did not migrate it")
-
-	newer := filepath.Join(dir, "newer.db")
-	s, err = OpenSQLite(ctx, newer, SQLiteOptions{})
-	require.NoError(t, err)
-	require.NoError(t, s.Close())
-	exec(newer, `INSERT INTO schema_migrations (name, applied_at) VALUES ('9999_future.sql', 0)`)
-	_, err = OpenReader(ctx, newer)
-	require.ErrorContains(t, err, "the schema is newer than this tool (9999_future.sql is applied)")
-
-	other := filepath.Join(dir, "other.db")
-	exec(other, `CREATE TABLE notes (body TEXT)`)
-	_, err = OpenReader(ctx, other)
-	require.ErrorContains(t, err, "not a modelgate store")
 }

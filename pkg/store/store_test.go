@@ -5,7 +5,6 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"io/fs"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -86,16 +85,17 @@ func execEach(stmts []string, exec func(string) error) error {
 	return nil
 }
 
-// firstSchema is the text of a backend's 0001 migration plus its
-// bookkeeping, as a store of the first schema left it.
+// firstSchema is the text of the 0001 migration for a backend plus its
+// bookkeeping, as a store of the first schema left it (before goose kept
+// the record, in schema_migrations).
 func firstSchema(t *testing.T, backend string) string {
-	migrations := map[string]fs.FS{"sqlite": sqliteMigrations, "postgres": postgresMigrations}[backend]
-	name := "migrations/" + backend + "/0001_init.sql"
-	body, err := fs.ReadFile(migrations, name)
+	d := map[string]dialect{"sqlite": sqliteDialect(), "postgres": postgresDialect()}[backend]
+	ms, err := migrations(d)
 	require.NoError(t, err)
-	return string(body) + `;
+	require.Equal(t, "0001_init.sql", ms[0].name)
+	return ms[0].sql + `;
 		CREATE TABLE schema_migrations (name TEXT PRIMARY KEY, applied_at BIGINT NOT NULL);
-		INSERT INTO schema_migrations VALUES ('` + name + `', 0);`
+		INSERT INTO schema_migrations VALUES ('migrations/` + backend + `/0001_init.sql', 0);`
 }
 
 // eachStore runs test against a fresh store of every backend, all sharing
