@@ -23,6 +23,7 @@ import (
 	"github.com/modelgate/modelgate/pkg/governance"
 	"github.com/modelgate/modelgate/pkg/judge"
 	"github.com/modelgate/modelgate/pkg/metrics"
+	"github.com/modelgate/modelgate/pkg/queue"
 	"github.com/modelgate/modelgate/pkg/store"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
@@ -168,7 +169,8 @@ type server struct {
 	clients  *githubapp.ClientCreator
 	commands *chatops.Service
 	engine   *canary.Engine
-	worker   *githubapp.Worker
+	events   *githubapp.Dispatcher
+	worker   *queue.Worker
 	webhook  *githubapp.WebhookHandler
 	registry *prometheus.Registry
 	mu       sync.Mutex
@@ -228,9 +230,10 @@ func newServer(ctx context.Context, cfg serveConfig, log *slog.Logger, reg *prom
 		st.Close()
 		return nil, err
 	}
-	s := &server{cfg: cfg, log: log, store: st, clients: clients, commands: commands, engine: engine, registry: reg}
-	s.worker = &githubapp.Worker{Queue: st, Direct: st, Dispatcher: dispatcher, Concurrency: cfg.Workers, Logger: log,
-		Metrics: githubapp.NewWorkerMetrics(reg)}
+	s := &server{cfg: cfg, log: log, store: st, clients: clients, commands: commands, engine: engine, events: dispatcher,
+		registry: reg}
+	s.worker = githubapp.NewWorker(st.Queue(), dispatcher)
+	s.worker.Concurrency, s.worker.Logger, s.worker.Observer = cfg.Workers, log, githubapp.NewWorkerMetrics(reg)
 	s.webhook = &githubapp.WebhookHandler{Secret: []byte(cfg.WebhookSecret), MaxBody: cfg.MaxBody, Queue: s.worker,
 		Handles: dispatcher.Handles, Logger: log, Metrics: githubapp.NewWebhookMetrics(reg)}
 	return s, nil

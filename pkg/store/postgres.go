@@ -5,18 +5,15 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/jackc/pgx/v5/stdlib"
+	"github.com/modelgate/modelgate/internal/dbtime"
+	"github.com/modelgate/modelgate/pkg/queue"
 )
 
 // migrationLock is the advisory lock key under which replicas migrate, one
 // at a time ("modelgat" in ASCII).
 const migrationLock int64 = 0x6d6f64656c676174
-
-// jobClaimLock is the advisory lock key under which replicas claim jobs,
-// one at a time ("modeljob" in ASCII).
-const jobClaimLock int64 = 0x6d6f64656c6a6f62
 
 // PostgresOptions tune the PostgreSQL store; the zero value is sensible.
 type PostgresOptions struct {
@@ -30,12 +27,14 @@ type PostgresOptions struct {
 }
 
 // Postgres is the Store in a PostgreSQL database that several replicas
-// share: delivery claims skip rows another replica holds (FOR UPDATE SKIP
-// LOCKED), job claims take turns, and uniqueness (one active rollout, one lock per environment) is decided
-// by the database's indexes inside one statement.
+// share: the queue's claims skip rows another replica holds (FOR UPDATE
+// SKIP LOCKED), and uniqueness (one active rollout, one lock per
+// environment, one running job per kind and key) is decided by the
+// database's indexes inside one statement.
 type Postgres struct {
 	records // through database/sql on pool
-	pool    *pgxpool.Pool
+	jobs
+	pool *pgxpool.Pool
 }
 
 var _ Store = (*Postgres)(nil)
@@ -58,7 +57,8 @@ func OpenPostgres(ctx context.Context, dsn string, opts PostgresOptions) (*Postg
 		return nil, fmt.Errorf("connect postgres: %w", err)
 	}
 	db := stdlib.OpenDBFromPool(pool)
-	s := &Postgres{records: records{write: db, read: db, now: opts.Now}, pool: pool}
+	s := &Postgres{records: records{write: db, read: db, now: opts.Now},
+		jobs: jobs{queue.NewPostgres(db, queue.Options{Now: opts.Now})}, pool: pool}
 	if err := s.Ping(ctx); err != nil {
 		s.Close()
 		return nil, err
@@ -87,12 +87,33 @@ func (s *Postgres) Ping(ctx context.Context) error {
 
 // Close closes the pool, waiting for connections in use to come back.
 func (s *Postgres) Close() error {
+	s.queue.Close()
 	err := s.write.Close() // the pool's database/sql face; the pool stays open
 	s.pool.Close()
 	return err
 }
 
-// inTx runs fn in a transaction.
-func (s *Postgres) inTx(ctx context.Context, fn func(pgx.Tx) error) error {
-	return pgx.BeginFunc(ctx, s.pool, fn)
+// LockEnvironment takes l; when already held it returns the holder and
+// ErrLocked. One statement decides: on conflict it locks the holder's row
+// and returns it (a no-op update), so the holder is read even when it
+// committed after this statement began; xmax = 0 marks a row just inserted.
+func (s *Postgres) LockEnvironment(ctx context.Context, l Lock) (Lock, error) {
+	if l.LockedAt.IsZero() {
+		l.LockedAt = s.now()
+	}
+	held := Lock{Repo: l.Repo, Environment: l.Environment}
+	var at int64
+	var inserted bool
+	err := s.write.QueryRowContext(ctx, `INSERT INTO locks AS l (repo, environment, reason, locked_by, locked_at)
+		VALUES ($1, $2, $3, $4, $5) ON CONFLICT (repo, environment) DO UPDATE SET locked_by = l.locked_by
+		RETURNING l.reason, l.locked_by, l.locked_at, l.xmax = 0`,
+		l.Repo, l.Environment, l.Reason, l.LockedBy, dbtime.Millis(l.LockedAt)).Scan(&held.Reason, &held.LockedBy, &at, &inserted)
+	if err != nil {
+		return Lock{}, fmt.Errorf("lock %s: %w", l.Environment, err)
+	}
+	if inserted {
+		return l, nil
+	}
+	held.LockedAt = dbtime.FromMillis(at)
+	return lockHeld(held)
 }

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/modelgate/modelgate/internal/dbtime"
 	"modernc.org/sqlite"
 	sqlite3 "modernc.org/sqlite/lib"
 )
@@ -31,7 +32,7 @@ func (s *records) RecordCommand(ctx context.Context, c Command) (Command, bool, 
 		(delivery_id, repo, pr, comment_id, commenter, name, args, state, outcome, api_calls, created_at, updated_at)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11) ON CONFLICT (delivery_id) DO NOTHING RETURNING id`,
 		c.DeliveryID, c.Repo, c.PR, c.CommentID, c.Commenter, c.Name, c.Args, c.State, c.Outcome, c.APICalls,
-		ms(now)).Scan(&c.ID)
+		dbtime.Millis(now)).Scan(&c.ID)
 	if err == nil {
 		return c, true, nil
 	}
@@ -50,7 +51,7 @@ func (s *records) RecordCommand(ctx context.Context, c Command) (Command, bool, 
 // UpdateCommand records a command's progress.
 func (s *records) UpdateCommand(ctx context.Context, id int64, state, outcome string, apiCalls int) error {
 	res, err := s.write.ExecContext(ctx, `UPDATE commands SET state = $1, outcome = $2, api_calls = $3, updated_at = $4
-		WHERE id = $5`, state, outcome, apiCalls, ms(s.now()), id)
+		WHERE id = $5`, state, outcome, apiCalls, dbtime.Millis(s.now()), id)
 	if err != nil {
 		return fmt.Errorf("update command %d: %w", id, err)
 	}
@@ -83,7 +84,7 @@ func (s *records) CreateRollout(ctx context.Context, r Rollout) (Rollout, error)
 		WHERE NOT EXISTS (SELECT 1 FROM locks WHERE repo = $1 AND environment = $6) RETURNING id`,
 		r.Repo, r.PR, r.Model, r.Version, r.BaselineVersion, r.Environment, r.HeadSHA, r.State, boolInt(r.Active()),
 		r.Stage, r.TrafficPercent, nonNil(r.Plan), r.StartedBy, r.InstallationID, r.Record, r.Revision,
-		ms(now)).Scan(&r.ID)
+		dbtime.Millis(now)).Scan(&r.ID)
 	switch {
 	case isUnique(err):
 		return Rollout{}, fmt.Errorf("create rollout of %s in %s: %w", r.Model, r.Environment, ErrConflict)
@@ -104,7 +105,7 @@ func (s *records) UpdateRollout(ctx context.Context, r Rollout) (Rollout, error)
 		revision = revision + 1, updated_at = $9
 		WHERE id = $10 AND revision = $11 RETURNING `+rolloutColumns,
 		r.State, boolInt(r.Active()), r.Stage, r.TrafficPercent, r.BaselineVersion, r.HeadSHA, r.InstallationID,
-		r.Record, ms(s.now()), r.ID, r.Revision))
+		r.Record, dbtime.Millis(s.now()), r.ID, r.Revision))
 	switch {
 	case err == nil:
 		return got, nil
@@ -157,7 +158,7 @@ func (s *records) PutStage(ctx context.Context, st Stage) error {
 		ON CONFLICT (rollout_id, idx) DO UPDATE SET traffic_percent = excluded.traffic_percent,
 		deployment_id = excluded.deployment_id, state = excluded.state, verdict = excluded.verdict,
 		started_at = excluded.started_at, finished_at = excluded.finished_at`,
-		st.RolloutID, st.Index, st.TrafficPercent, st.DeploymentID, st.State, st.Verdict, ms(st.StartedAt), ms(st.FinishedAt))
+		st.RolloutID, st.Index, st.TrafficPercent, st.DeploymentID, st.State, st.Verdict, dbtime.Millis(st.StartedAt), dbtime.Millis(st.FinishedAt))
 	if err != nil {
 		return fmt.Errorf("put stage %d of rollout %d: %w", st.Index, st.RolloutID, err)
 	}
@@ -199,7 +200,7 @@ func (s *records) AppendAudit(ctx context.Context, e AuditEntry) (int64, error) 
 	err := s.write.QueryRowContext(ctx, `INSERT INTO audit (at, actor, action, repo, pr, model, environment,
 		decision, reason, delivery_id, rollout_id, details)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) RETURNING id`,
-		ms(e.At), e.Actor, e.Action, e.Repo, e.PR, e.Model, e.Environment, e.Decision, e.Reason, e.DeliveryID,
+		dbtime.Millis(e.At), e.Actor, e.Action, e.Repo, e.PR, e.Model, e.Environment, e.Decision, e.Reason, e.DeliveryID,
 		e.RolloutID, e.Details).Scan(&id)
 	if err != nil {
 		return 0, fmt.Errorf("append audit: %w", err)
@@ -210,7 +211,7 @@ func (s *records) AppendAudit(ctx context.Context, e AuditEntry) (int64, error) 
 // ListAudit returns the entries f selects, oldest first.
 func (s *records) ListAudit(ctx context.Context, f AuditFilter) ([]AuditEntry, error) {
 	w := &where{}
-	w.add("at >=", ms(f.Since), true)
+	w.add("at >=", dbtime.Millis(f.Since), true)
 	w.add("repo =", f.Repo, f.Repo != "")
 	w.add("pr =", f.PR, f.PR != 0)
 	w.add("model =", f.Model, f.Model != "")
@@ -283,20 +284,6 @@ func isUnique(err error) bool {
 		return pe.Code == "23505"
 	}
 	return false
-}
-
-func ms(t time.Time) int64 {
-	if t.IsZero() {
-		return 0
-	}
-	return t.UnixMilli()
-}
-
-func fromMS(v int64) time.Time {
-	if v == 0 {
-		return time.Time{}
-	}
-	return time.UnixMilli(v).UTC()
 }
 
 func itoa(v int) string { return strconv.Itoa(v) }

@@ -9,6 +9,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/modelgate/modelgate/internal/dbtime"
+	"github.com/modelgate/modelgate/pkg/queue"
 	_ "modernc.org/sqlite" // the "sqlite" driver
 )
 
@@ -16,7 +18,7 @@ import (
 type SQLiteOptions struct {
 	// Now is the clock; time.Now when nil.
 	Now func() time.Time
-	// MaxBatch bounds how many delivery inserts share one transaction.
+	// MaxBatch bounds how many of the queue's writes share one transaction.
 	MaxBatch int
 	// ReadOnly opens a bot's store to read it: no migration, no
 	// checkpoints; the schema must already be this version's.
@@ -24,12 +26,12 @@ type SQLiteOptions struct {
 }
 
 // SQLite is the Store in an embedded SQLite file (WAL, one writer
-// connection, group commit for the webhook queue).
+// connection, group commit for the queue).
 type SQLite struct {
 	records // write is one connection: SQLite has one writer at a time anyway
-	batch   *batcher
-	stop    chan struct{}
-	done    chan struct{}
+	jobs
+	stop chan struct{}
+	done chan struct{}
 
 	closeOnce sync.Once
 }
@@ -42,9 +44,6 @@ func OpenSQLite(ctx context.Context, path string, opts SQLiteOptions) (*SQLite, 
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
-	if opts.MaxBatch <= 0 {
-		opts.MaxBatch = 256
-	}
 	write, err := openDB(path, 1, "immediate")
 	if err != nil {
 		return nil, err
@@ -54,8 +53,8 @@ func OpenSQLite(ctx context.Context, path string, opts SQLiteOptions) (*SQLite, 
 		write.Close()
 		return nil, err
 	}
-	s := &SQLite{records: records{write: write, read: read, now: opts.Now}}
-	s.batch = newBatcher(write, opts.MaxBatch)
+	s := &SQLite{records: records{write: write, read: read, now: opts.Now},
+		jobs: jobs{queue.NewSQLite(write, read, queue.Options{Now: opts.Now, MaxBatch: opts.MaxBatch})}}
 	s.stop, s.done = make(chan struct{}), make(chan struct{})
 	if opts.ReadOnly {
 		close(s.done) // no checkpoints: a reader writes nothing
@@ -118,9 +117,9 @@ func (s *SQLite) Ping(ctx context.Context) error {
 	return nil
 }
 
-// Close flushes pending inserts and closes the database.
+// Close flushes the queue's pending writes and closes the database.
 func (s *SQLite) Close() error {
-	s.batch.close()
+	s.queue.Close()
 	s.closeOnce.Do(func() { close(s.stop) })
 	<-s.done
 	return s.closeDBs()
@@ -130,22 +129,6 @@ func (s *SQLite) closeDBs() error {
 	return errors.Join(s.write.Close(), s.read.Close())
 }
 
-// inTx runs fn in a write transaction.
-func (s *SQLite) inTx(ctx context.Context, fn func(*sql.Tx) error) error {
-	tx, err := s.write.BeginTx(ctx, nil)
-	if err != nil {
-		return fmt.Errorf("begin: %w", err)
-	}
-	defer tx.Rollback()
-	if err := fn(tx); err != nil {
-		return err
-	}
-	if err := tx.Commit(); err != nil {
-		return fmt.Errorf("commit: %w", err)
-	}
-	return nil
-}
-
 // LockEnvironment takes l; when already held it returns the holder and ErrLocked.
 func (s *SQLite) LockEnvironment(ctx context.Context, l Lock) (Lock, error) {
 	if l.LockedAt.IsZero() {
@@ -153,7 +136,7 @@ func (s *SQLite) LockEnvironment(ctx context.Context, l Lock) (Lock, error) {
 	}
 	res, err := s.write.ExecContext(ctx, `INSERT INTO locks (repo, environment, reason, locked_by, locked_at)
 		VALUES ($1, $2, $3, $4, $5) ON CONFLICT (repo, environment) DO NOTHING`,
-		l.Repo, l.Environment, l.Reason, l.LockedBy, ms(l.LockedAt))
+		l.Repo, l.Environment, l.Reason, l.LockedBy, dbtime.Millis(l.LockedAt))
 	if err != nil {
 		return Lock{}, fmt.Errorf("lock %s: %w", l.Environment, err)
 	}

@@ -1,0 +1,216 @@
+package queue
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/modelgate/modelgate/internal/dbtime"
+)
+
+// change is one caller's write: a job to add (under lease, when it has a
+// worker), outcomes to record, or leases to extend.
+type change struct {
+	add      *Job
+	outcomes []Outcome
+	extend   []int64
+	lease    Lease
+}
+
+type changed struct {
+	id   int64 // of the job added; 0 when its key was taken
+	lost []int64
+}
+
+// querier runs statements: a database, or a transaction in it.
+type querier interface {
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+}
+
+// doPostgres makes c durable on its own: an addition is one statement,
+// and so are lease renewals and successes, which PostgreSQL commits each
+// with the others that arrive meanwhile; failures take a transaction.
+func (s *Store) doPostgres(ctx context.Context, c change) (changed, error) {
+	now := dbtime.Millis(s.now())
+	switch {
+	case c.add != nil:
+		id, err := insertPostgres(ctx, s.write, *c.add, c.lease)
+		return changed{id: id}, err
+	case c.extend != nil:
+		lost, err := extend(ctx, s.write, c.extend, c.lease)
+		return changed{lost: lost}, err
+	case !slices.ContainsFunc(c.outcomes, func(o Outcome) bool { return o.Err != nil }):
+		lost, err := complete(ctx, s.write, c.lease.Worker, c.outcomes, now)
+		return changed{lost: lost}, err
+	}
+	var lost []int64
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		var err error
+		lost, err = complete(ctx, tx, c.lease.Worker, c.outcomes, now)
+		return err
+	})
+	return changed{lost: lost}, err
+}
+
+// insertPostgres stores j and its payload in one statement unless a job
+// added under its key is known, and returns its id (0 when known).
+func insertPostgres(ctx context.Context, q querier, j Job, l Lease) (int64, error) {
+	state, due, attempts := initial(j, l)
+	var id int64
+	err := q.QueryRowContext(ctx, `WITH fresh AS (
+			INSERT INTO queue_jobs (queue, kind, key, once, state, due_at, attempts, lease_owner, created_at)
+			VALUES ($1, $2, $3, 1, $4, $5, $6, $7, $8) ON CONFLICT DO NOTHING RETURNING id),
+		payload AS (INSERT INTO queue_payloads (id, payload) SELECT id, $9 FROM fresh)
+		SELECT id FROM fresh`,
+		j.Queue, j.Kind, j.Key, string(state), dbtime.Millis(due), attempts, l.Worker, dbtime.Millis(j.CreatedAt), nonNil(j.Payload)).Scan(&id)
+	if errors.Is(err, sql.ErrNoRows) {
+		return 0, nil
+	}
+	return id, err
+}
+
+// insertSQLite is insertPostgres in two statements, prepared once, in the
+// transaction of a group commit.
+func insertSQLite(ctx context.Context, tx *sql.Tx, stmts *statements, j Job, l Lease) (int64, error) {
+	state, due, attempts := initial(j, l)
+	var id int64
+	err := tx.StmtContext(ctx, stmts.insert).QueryRowContext(ctx, j.Queue, j.Kind, j.Key, string(state), dbtime.Millis(due),
+		attempts, l.Worker, dbtime.Millis(j.CreatedAt)).Scan(&id)
+	if errors.Is(err, sql.ErrNoRows) {
+		return 0, nil
+	}
+	if err != nil {
+		return 0, err
+	}
+	if _, err := tx.StmtContext(ctx, stmts.payload).ExecContext(ctx, id, nonNil(j.Payload)); err != nil {
+		return 0, fmt.Errorf("payload: %w", err)
+	}
+	return id, nil
+}
+
+// initial is how a job added under l starts: pending when due, or (with a
+// worker) running its first attempt, free to claim when the lease ends.
+func initial(j Job, l Lease) (State, time.Time, int) {
+	if l.Worker != "" {
+		return Running, l.Until, 1
+	}
+	return Pending, j.DueAt, 0
+}
+
+// extend renews the leases on ids that l.Worker holds and returns the
+// ids it does not hold.
+func extend(ctx context.Context, q querier, ids []int64, l Lease) ([]int64, error) {
+	args := []any{dbtime.Millis(l.Until), l.Worker}
+	for _, id := range ids {
+		args = append(args, id)
+	}
+	held, err := collect(q.QueryContext(ctx, `UPDATE queue_jobs SET due_at = $1
+		WHERE lease_owner = $2 AND state = 'running' AND id IN (`+placeholders(3, len(ids))+`) RETURNING id`, args...))
+	return missing(ids, held), err
+}
+
+// complete records outcomes of jobs worker holds, at now (ms), and
+// returns the ids of those it does not hold.
+func complete(ctx context.Context, q querier, worker string, outcomes []Outcome, now int64) ([]int64, error) {
+	args := []any{now, worker}
+	var done []int64
+	for _, o := range outcomes {
+		if o.Err == nil {
+			done = append(done, o.ID)
+			args = append(args, o.ID)
+		}
+	}
+	var lost []int64
+	if len(done) > 0 {
+		held, err := collect(q.QueryContext(ctx, `UPDATE queue_jobs SET state = 'done', completions = completions + 1,
+			done_at = $1, last_error = '', lease_owner = ''
+			WHERE lease_owner = $2 AND state = 'running' AND id IN (`+placeholders(3, len(done))+`) RETURNING id`, args...))
+		if err != nil {
+			return nil, fmt.Errorf("record successes: %w", err)
+		}
+		lost = missing(done, held)
+	}
+	for _, o := range outcomes {
+		var res sql.Result
+		var err error
+		switch {
+		case o.Err == nil:
+			continue
+		case o.RetryAt.IsZero():
+			res, err = fail(ctx, q, o, worker, now)
+		default:
+			res, err = retry(ctx, q, o, worker, now)
+		}
+		if err != nil {
+			return nil, fmt.Errorf("outcome of job %d: %w", o.ID, err)
+		}
+		if n, err := res.RowsAffected(); err != nil || n == 0 {
+			lost = append(lost, o.ID)
+		}
+	}
+	return lost, nil
+}
+
+func fail(ctx context.Context, q querier, o Outcome, worker string, now int64) (sql.Result, error) {
+	return q.ExecContext(ctx, `UPDATE queue_jobs SET state = 'failed', done_at = $1, last_error = $2, lease_owner = ''
+		WHERE id = $3 AND lease_owner = $4 AND state = 'running'`, now, o.Err.Error(), o.ID, worker)
+}
+
+// retry puts a failed job back, pending at o.RetryAt. When its kind and
+// key have a pending job already, scheduled while it ran, that one stands
+// for both, at the earlier of the two times, and this run is failed.
+func retry(ctx context.Context, q querier, o Outcome, worker string, now int64) (sql.Result, error) {
+	res, err := q.ExecContext(ctx, `UPDATE queue_jobs SET due_at = CASE WHEN due_at < $1 THEN due_at ELSE $1 END
+		WHERE state = 'pending' AND EXISTS (SELECT 1 FROM queue_jobs r WHERE r.id = $2 AND r.lease_owner = $3
+			AND r.state = 'running' AND r.queue = queue_jobs.queue AND r.kind = queue_jobs.kind AND r.key = queue_jobs.key)`,
+		dbtime.Millis(o.RetryAt), o.ID, worker)
+	if err != nil {
+		return nil, err
+	}
+	if n, err := res.RowsAffected(); err == nil && n > 0 {
+		return fail(ctx, q, o, worker, now)
+	}
+	return q.ExecContext(ctx, `UPDATE queue_jobs SET state = 'pending', due_at = $1, last_error = $2, lease_owner = ''
+		WHERE id = $3 AND lease_owner = $4 AND state = 'running'`, dbtime.Millis(o.RetryAt), o.Err.Error(), o.ID, worker)
+}
+
+// missing returns the ids that are not in got.
+func missing(ids, got []int64) []int64 {
+	var out []int64
+	for _, id := range ids {
+		if !slices.Contains(got, id) {
+			out = append(out, id)
+		}
+	}
+	return out
+}
+
+// statements are SQLite's hot path, prepared once: parsing a statement
+// again for every group commit cost more than running it row by row.
+type statements struct {
+	insert, payload *sql.Stmt
+}
+
+func prepare(ctx context.Context, db *sql.DB) (*statements, error) {
+	var st statements
+	var err error
+	if st.insert, err = db.PrepareContext(ctx, `INSERT INTO queue_jobs (queue, kind, key, once, state, due_at, attempts,
+		lease_owner, created_at) VALUES ($1, $2, $3, 1, $4, $5, $6, $7, $8) ON CONFLICT DO NOTHING RETURNING id`); err != nil {
+		return nil, fmt.Errorf("prepare: %w", err)
+	}
+	if st.payload, err = db.PrepareContext(ctx, `INSERT INTO queue_payloads (id, payload) VALUES ($1, $2)`); err != nil {
+		st.insert.Close()
+		return nil, fmt.Errorf("prepare: %w", err)
+	}
+	return &st, nil
+}
+
+func (st *statements) close() {
+	st.insert.Close()
+	st.payload.Close()
+}
