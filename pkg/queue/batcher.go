@@ -180,7 +180,7 @@ func (b *batcher) apply(ctx context.Context, tx *sql.Tx, req request) (changed, 
 		lost, err := extend(ctx, tx, c.extend, c.lease)
 		return changed{lost: lost}, err
 	default:
-		lost, err := complete(ctx, tx, c.lease.Worker, c.outcomes, req.now)
+		lost, err := complete(ctx, tx, succeedEach(tx, b.stmts.done), c.lease.Worker, c.outcomes, req.now)
 		return changed{lost: lost}, err
 	}
 }

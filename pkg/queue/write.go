@@ -45,13 +45,13 @@ func (s *Store) doPostgres(ctx context.Context, c change) (changed, error) {
 		lost, err := extend(ctx, s.write, c.extend, c.lease)
 		return changed{lost: lost}, err
 	case !slices.ContainsFunc(c.outcomes, func(o Outcome) bool { return o.Err != nil }):
-		lost, err := complete(ctx, s.write, c.lease.Worker, c.outcomes, now)
+		lost, err := complete(ctx, s.write, succeedAll(s.write), c.lease.Worker, c.outcomes, now)
 		return changed{lost: lost}, err
 	}
 	var lost []int64
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
 		var err error
-		lost, err = complete(ctx, tx, c.lease.Worker, c.outcomes, now)
+		lost, err = complete(ctx, tx, succeedAll(tx), c.lease.Worker, c.outcomes, now)
 		return err
 	})
 	return changed{lost: lost}, err
@@ -75,15 +75,19 @@ func insertPostgres(ctx context.Context, q querier, j Job, l Lease) (int64, erro
 }
 
 // insertSQLite is insertPostgres in two statements, prepared once, in the
-// transaction of a group commit.
+// transaction of a group commit, where the connection's last insert is
+// this one's.
 func insertSQLite(ctx context.Context, tx *sql.Tx, stmts *statements, j Job, l Lease) (int64, error) {
 	state, due, attempts := initial(j, l)
-	var id int64
-	err := tx.StmtContext(ctx, stmts.insert).QueryRowContext(ctx, j.Queue, j.Kind, j.Key, string(state), dbtime.Millis(due),
-		attempts, l.Worker, dbtime.Millis(j.CreatedAt)).Scan(&id)
-	if errors.Is(err, sql.ErrNoRows) {
-		return 0, nil
+	res, err := tx.StmtContext(ctx, stmts.insert).ExecContext(ctx, j.Queue, j.Kind, j.Key, string(state), dbtime.Millis(due),
+		attempts, l.Worker, dbtime.Millis(j.CreatedAt))
+	if err != nil {
+		return 0, err
 	}
+	if n, err := res.RowsAffected(); err != nil || n == 0 {
+		return 0, err // the key is taken
+	}
+	id, err := res.LastInsertId()
 	if err != nil {
 		return 0, err
 	}
@@ -114,22 +118,54 @@ func extend(ctx context.Context, q querier, ids []int64, l Lease) ([]int64, erro
 	return missing(ids, held), err
 }
 
-// complete records outcomes of jobs worker holds, at now (ms), and
-// returns the ids of those it does not hold.
-func complete(ctx context.Context, q querier, worker string, outcomes []Outcome, now int64) ([]int64, error) {
-	args := []any{now, worker}
+// succeed records successes of jobs worker holds, at now (ms), and
+// returns the ids of those it holds.
+type succeed func(ctx context.Context, worker string, ids []int64, now int64) (held []int64, err error)
+
+// succeedAll records successes in one statement.
+func succeedAll(q querier) succeed {
+	return func(ctx context.Context, worker string, ids []int64, now int64) ([]int64, error) {
+		args := []any{now, worker}
+		for _, id := range ids {
+			args = append(args, id)
+		}
+		return collect(q.QueryContext(ctx, `UPDATE queue_jobs SET state = 'done', completions = completions + 1,
+			done_at = $1, last_error = '', lease_owner = ''
+			WHERE lease_owner = $2 AND state = 'running' AND id IN (`+placeholders(3, len(ids))+`) RETURNING id`, args...))
+	}
+}
+
+// succeedEach records successes one by one with a statement prepared
+// once, which in SQLite costs less than parsing a statement per group.
+func succeedEach(tx *sql.Tx, done *sql.Stmt) succeed {
+	return func(ctx context.Context, worker string, ids []int64, now int64) ([]int64, error) {
+		stmt := tx.StmtContext(ctx, done)
+		var held []int64
+		for _, id := range ids {
+			res, err := stmt.ExecContext(ctx, now, id, worker)
+			if err != nil {
+				return nil, err
+			}
+			if n, err := res.RowsAffected(); err == nil && n == 1 {
+				held = append(held, id)
+			}
+		}
+		return held, nil
+	}
+}
+
+// complete records outcomes of jobs worker holds, at now (ms), successes
+// with ok, and returns the ids of those it does not hold.
+func complete(ctx context.Context, q querier, ok succeed, worker string, outcomes []Outcome, now int64) ([]int64, error) {
 	var done []int64
 	for _, o := range outcomes {
 		if o.Err == nil {
 			done = append(done, o.ID)
-			args = append(args, o.ID)
 		}
 	}
 	var lost []int64
 	if len(done) > 0 {
-		held, err := collect(q.QueryContext(ctx, `UPDATE queue_jobs SET state = 'done', completions = completions + 1,
-			done_at = $1, last_error = '', lease_owner = ''
-			WHERE lease_owner = $2 AND state = 'running' AND id IN (`+placeholders(3, len(done))+`) RETURNING id`, args...))
+		held, err := ok(ctx, worker, done, now)
 		if err != nil {
 			return nil, fmt.Errorf("record successes: %w", err)
 		}
@@ -193,24 +229,35 @@ func missing(ids, got []int64) []int64 {
 // statements are SQLite's hot path, prepared once: parsing a statement
 // again for every group commit cost more than running it row by row.
 type statements struct {
-	insert, payload *sql.Stmt
+	insert, payload, done *sql.Stmt
 }
 
 func prepare(ctx context.Context, db *sql.DB) (*statements, error) {
 	var st statements
-	var err error
-	if st.insert, err = db.PrepareContext(ctx, `INSERT INTO queue_jobs (queue, kind, key, once, state, due_at, attempts,
-		lease_owner, created_at) VALUES ($1, $2, $3, 1, $4, $5, $6, $7, $8) ON CONFLICT DO NOTHING RETURNING id`); err != nil {
-		return nil, fmt.Errorf("prepare: %w", err)
-	}
-	if st.payload, err = db.PrepareContext(ctx, `INSERT INTO queue_payloads (id, payload) VALUES ($1, $2)`); err != nil {
-		st.insert.Close()
-		return nil, fmt.Errorf("prepare: %w", err)
+	for _, p := range []struct {
+		stmt  **sql.Stmt
+		query string
+	}{
+		{&st.insert, `INSERT INTO queue_jobs (queue, kind, key, once, state, due_at, attempts, lease_owner, created_at)
+			VALUES ($1, $2, $3, 1, $4, $5, $6, $7, $8) ON CONFLICT DO NOTHING`},
+		{&st.payload, `INSERT INTO queue_payloads (id, payload) VALUES ($1, $2)`},
+		{&st.done, `UPDATE queue_jobs SET state = 'done', completions = completions + 1, done_at = $1,
+			last_error = '', lease_owner = '' WHERE id = $2 AND lease_owner = $3 AND state = 'running'`},
+	} {
+		stmt, err := db.PrepareContext(ctx, p.query)
+		if err != nil {
+			st.close()
+			return nil, fmt.Errorf("prepare: %w", err)
+		}
+		*p.stmt = stmt
 	}
 	return &st, nil
 }
 
 func (st *statements) close() {
-	st.insert.Close()
-	st.payload.Close()
+	for _, s := range []*sql.Stmt{st.insert, st.payload, st.done} {
+		if s != nil {
+			s.Close()
+		}
+	}
 }

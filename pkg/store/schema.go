@@ -34,9 +34,11 @@ const (
 // dialect is what the SQL of the two databases differs in.
 type dialect struct {
 	goose goose.Dialect
-	// ID and Blob are the column types the migrations spell differently:
-	// an id the database assigns, and a byte string.
-	ID, Blob string
+	// ID, RowID and Blob are the column types the migrations spell
+	// differently: an id the database assigns, a primary key that is the id
+	// of another table's row (in SQLite the row's own id, so that it needs
+	// no index of its own), and a byte string.
+	ID, RowID, Blob string
 	// tableExists asks whether the table named $1 exists.
 	tableExists string
 	// locker makes replicas that start together migrate one at a time;
@@ -45,12 +47,13 @@ type dialect struct {
 }
 
 func sqliteDialect() dialect {
-	return dialect{goose: goose.DialectSQLite3, ID: "INTEGER PRIMARY KEY", Blob: "BLOB",
+	return dialect{goose: goose.DialectSQLite3, ID: "INTEGER PRIMARY KEY", RowID: "INTEGER PRIMARY KEY", Blob: "BLOB",
 		tableExists: `SELECT count(*) > 0 FROM sqlite_master WHERE type = 'table' AND name = $1`}
 }
 
 func postgresDialect() dialect {
-	return dialect{goose: goose.DialectPostgres, ID: "BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY", Blob: "BYTEA",
+	return dialect{goose: goose.DialectPostgres, ID: "BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY",
+		RowID: "BIGINT PRIMARY KEY", Blob: "BYTEA",
 		tableExists: `SELECT to_regclass($1) IS NOT NULL`, locker: advisoryLock{key: migrationLock}}
 }
 

@@ -1,8 +1,8 @@
 -- The first schema, one text for SQLite and PostgreSQL (the store renders
--- it as a Go template for each): .ID is an id the database assigns
--- (INTEGER PRIMARY KEY in SQLite, a BIGINT identity in PostgreSQL) and
--- .Blob a byte string (BLOB, BYTEA). Times are BIGINT milliseconds since
--- the Unix epoch (UTC) and ids of our own are BIGINT.
+-- it as a Go template for each; the words are in schema.go): .ID is an id
+-- the database assigns (INTEGER PRIMARY KEY in SQLite, a BIGINT identity
+-- in PostgreSQL) and .Blob a byte string (BLOB, BYTEA). Times are BIGINT
+-- milliseconds since the Unix epoch (UTC) and ids of our own are BIGINT.
 
 -- A delivery's state lives apart from its payload: the queue updates state
 -- three times per delivery, and both databases write a whole new row on

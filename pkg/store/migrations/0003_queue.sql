@@ -20,7 +20,7 @@ CREATE TABLE queue_jobs (
 	legacy_id   BIGINT                              -- for this migration only
 );
 CREATE TABLE queue_payloads (
-	id      BIGINT PRIMARY KEY REFERENCES queue_jobs (id),
+	id      {{.RowID}} REFERENCES queue_jobs (id),
 	payload {{.Blob}} NOT NULL
 );
 -- A redelivered webhook finds its key taken. Of the jobs scheduled again
