@@ -149,9 +149,34 @@ func TestConftestConventions(t *testing.T) {
 			},
 		},
 		{
-			name: "an exception silences the rule it names",
+			name: "an exception silences the rule it names, and says so",
 			mutate: func(m map[string]any) {
 				m["metadata"].(map[string]any)["labels"] = map[string]any{"team": "risk", "exempt": "true"}
+			},
+			want: []finding.Finding{
+				{Rule: "main.warn_excepted", Severity: finding.Exception, Message: "always warns unless excepted", Line: 1, Column: 1},
+			},
+		},
+		{
+			name: `[""] silences the bare rules; an exception that silences nothing is reported too`,
+			mutate: func(m map[string]any) {
+				m["spec"].(map[string]any)["framework"] = "sklearn"
+				m["metadata"].(map[string]any)["labels"] = map[string]any{"bare": "true"}
+			},
+			want: []finding.Finding{
+				{Rule: "main.deny", Severity: finding.Exception, Message: "framework sklearn is not allowed", Line: 1, Column: 1},
+				{Rule: "main.warn", Severity: finding.Exception, Message: "metadata.labels.team is missing", Line: 1, Column: 1},
+				{Rule: "main.violation", Severity: finding.Exception, Message: `data.main.exception names "" (violation); the rule reported nothing here`, Line: 1, Column: 1},
+				{Rule: "main.warn_excepted", Severity: finding.Warning, Message: "always warns unless excepted", Line: 1, Column: 1},
+			},
+		},
+		{
+			name: "a plain string names nothing, as in conftest",
+			mutate: func(m map[string]any) {
+				m["metadata"].(map[string]any)["labels"] = map[string]any{"team": "risk", "plain": "true"}
+			},
+			want: []finding.Finding{
+				{Rule: "main.warn_excepted", Severity: finding.Warning, Message: "always warns unless excepted", Line: 1, Column: 1},
 			},
 		},
 	}
@@ -181,7 +206,7 @@ func TestMetadataPathsAndData(t *testing.T) {
 	require.Len(t, lat, 1)
 	assert.Equal(t, "Latency budget", lat[0].Title)
 	assert.Equal(t, "The p99 latency must stay within the budget of data.limits.latency_ms.", lat[0].Description)
-	assert.Equal(t, finding.Warning, lat[0].Severity, "custom.severity in METADATA overrides the deny kind")
+	assert.Equal(t, finding.Error, lat[0].Severity, "in package main a deny stays an error whatever METADATA says")
 	assert.Equal(t, "latency_p99_ms 150.5 exceeds 100", lat[0].Message)
 	assert.Equal(t, [2]int{14, 5}, [2]int{lat[0].Line, lat[0].Column})
 
@@ -193,7 +218,7 @@ func TestMetadataPathsAndData(t *testing.T) {
 
 	card := got["main.deny"]
 	require.Len(t, card, 1)
-	assert.Equal(t, finding.Info, card[0].Severity, "a message's severity wins")
+	assert.Equal(t, finding.Error, card[0].Severity, "in package main a deny stays an error whatever its message says")
 	assert.Equal(t, 16, card[0].Line, "a missing field points at its nearest existing ancestor")
 
 	assert.Equal(t, 1, got["main.warn"][0].Line, "no path: first line")
@@ -364,4 +389,25 @@ func TestPrintOutput(t *testing.T) {
 
 	quiet := load(t, Options{PolicyDirs: []string{"testdata/print"}})
 	assert.Len(t, evaluate(t, quiet, testDoc("m.yaml", nil)), 1, "without a writer print() is dropped")
+}
+
+// TestSeverityOnlyInModelgateNamespaces holds the severity rule: a policy
+// under modelgate.* may lower or raise its findings' severity (METADATA
+// custom.severity, a message's severity); elsewhere the rule's name decides,
+// as in conftest (TestMetadataPathsAndData runs the same rules in main).
+func TestSeverityOnlyInModelgateNamespaces(t *testing.T) {
+	e := load(t, Options{PolicyDirs: []string{"testdata/severity"}, Namespaces: []string{"modelgate.acme"}})
+	doc := testDoc("m.yaml", func(m map[string]any) {
+		spec := m["spec"].(map[string]any)
+		spec["metrics"].(map[string]any)["latency_p99_ms"] = 150.5
+		delete(spec["governance"].(map[string]any), "intended_use")
+	})
+	got := byRule(evaluate(t, e, doc))
+	require.Len(t, got["modelgate.acme.deny_latency"], 1)
+	assert.Equal(t, finding.Warning, got["modelgate.acme.deny_latency"][0].Severity, "custom.severity in METADATA overrides the deny kind")
+	require.Len(t, got["modelgate.acme.deny"], 1)
+	assert.Equal(t, finding.Info, got["modelgate.acme.deny"][0].Severity, "a message's severity wins")
+	assert.True(t, OwnsSeverity("modelgate.lineage"))
+	assert.False(t, OwnsSeverity("main"))
+	assert.False(t, OwnsSeverity("modelgatex.a"))
 }

@@ -171,19 +171,18 @@ func (p *plan) unwrap(results *ast.Array, i int) ast.Value {
 	return arr.Elem(0).Value
 }
 
-// exceptionNames reads conftest's exception rule: a set of collections of
-// rule names (exception contains ["missing_owner"] if ...). Plain strings
-// are accepted too.
+// exceptionNames reads conftest's exception rule as conftest queries it
+// (exception[_][_] == name): a set of collections of rule names,
+// exception contains ["missing_owner"] if ..., with "" for the bare deny,
+// violation and warn rules. A plain string names nothing, as in conftest.
 func exceptionNames(v ast.Value) map[string]bool {
 	names := map[string]bool{}
-	add := func(t *ast.Term) {
-		if s, ok := t.Value.(ast.String); ok {
-			names[string(s)] = true
-		}
-	}
 	eachElem(v, func(t *ast.Term) {
-		add(t)
-		eachElem(t.Value, add)
+		eachElem(t.Value, func(t *ast.Term) {
+			if s, ok := t.Value.(ast.String); ok {
+				names[string(s)] = true
+			}
+		})
 	})
 	return names
 }

@@ -15,9 +15,41 @@ const ErrorRule = "policy/error"
 
 // findings turns one rule's value on one document into findings. A value
 // that is not a set or array of messages, and messages of the wrong shape,
-// become ErrorRule findings; the well-formed messages are kept.
+// become ErrorRule findings; the well-formed messages are kept. When an
+// exception rule of the package names the rule, each message is reported
+// as an Exception instead, and an exception that silences nothing is
+// reported once, as conftest reports every exception that applies.
 func (r *rule) findings(doc *Document, v ast.Value, except map[string]bool) []finding.Finding {
-	if v == nil || except[r.exceptionName] {
+	out := r.messages(doc, v)
+	if !except[r.exceptionName] {
+		return out
+	}
+	silenced := 0
+	for i := range out {
+		if out[i].Rule != ErrorRule {
+			out[i].Severity = finding.Exception
+			silenced++
+		}
+	}
+	if silenced == 0 {
+		out = append(out, r.unusedException(doc))
+	}
+	return out
+}
+
+// unusedException reports an exception that named the rule on a document
+// where the rule had nothing to say.
+func (r *rule) unusedException(doc *Document) finding.Finding {
+	return finding.Finding{
+		Rule: r.id, Title: r.title, Description: r.desc, Severity: finding.Exception,
+		File: doc.File, Model: doc.Model, Line: 1, Column: 1,
+		Message: fmt.Sprintf("data.%s.exception names %q (%s); the rule reported nothing here", r.namespace, r.exceptionName, r.name),
+	}
+}
+
+// messages decodes a rule's value into findings, one per message.
+func (r *rule) messages(doc *Document, v ast.Value) []finding.Finding {
+	if v == nil {
 		return nil
 	}
 	var out []finding.Finding
@@ -58,7 +90,7 @@ func (r *rule) finding(doc *Document, v ast.Value) finding.Finding {
 		if s, ok := stringField(m, "rule"); ok && s != "" {
 			f.Rule = s
 		}
-		if s, ok := stringField(m, "severity"); ok {
+		if s, ok := stringField(m, "severity"); ok && r.ownSeverity {
 			if sev, ok := finding.ParseSeverity(strings.ToLower(s)); ok {
 				f.Severity = sev
 			}
