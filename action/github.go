@@ -111,6 +111,7 @@ func runGitHub(ctx context.Context, args []string, stdout, stderr io.Writer) int
 		a.Errorf("%v", err)
 		return exitUsage
 	}
+	in.policy.print = stderr
 	gh, err := a.Context()
 	if err != nil {
 		a.Errorf("read the GitHub context: %v", err)
@@ -205,7 +206,9 @@ func loadRules(ctx context.Context, in inputs, gh *githubactions.GitHubContext) 
 			trustedInputs.data = append(trustedInputs.data, trusted.Path(rel))
 		}
 	}
-	return rules{cfg: trusted.Config, policy: trustedInputs.withConfig(trusted.Dir, trusted.Config), trusted: trusted}, nil
+	policy := trustedInputs.withConfig(trusted.Dir, trusted.Config)
+	policy.Alias = map[string]string{trusted.Dir: in.path}
+	return rules{cfg: trusted.Config, policy: policy, trusted: trusted}, nil
 }
 
 // relativeTo makes paths (relative to the working directory) relative to

@@ -87,7 +87,7 @@ func parse(fs *flag.FlagSet, args []string) (dir string, err error) {
 	var positional []string
 	for {
 		if err := fs.Parse(args); err != nil {
-			return "", err
+			return "", printedError{err}
 		}
 		if fs.NArg() == 0 {
 			break
@@ -113,11 +113,19 @@ func newFlagSet(name string, stderr io.Writer) *flag.FlagSet {
 }
 
 // usageError prints a flag problem and returns the usage exit code; -h is
-// not an error.
+// not an error. The flag package has printed its own errors already.
 func usageError(err error, stderr io.Writer) int {
 	if errors.Is(err, flag.ErrHelp) {
 		return exitOK
 	}
-	fmt.Fprintln(stderr, err)
+	if !errors.As(err, new(printedError)) {
+		fmt.Fprintln(stderr, err)
+	}
 	return exitUsage
 }
+
+// printedError is an error the flag package has printed, with the usage.
+type printedError struct{ err error }
+
+func (e printedError) Error() string { return e.err.Error() }
+func (e printedError) Unwrap() error { return e.err }

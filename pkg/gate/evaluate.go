@@ -14,8 +14,13 @@ import (
 
 // evaluate loads the policies once and runs them on every version of the
 // head and every version the change deletes. Without a rule to run (no
-// default bundle, no policy of the user's), it builds no policy input.
+// default bundle, no policy of the user's), it builds no policy input. The
+// policies' file built-ins read the repository's files unless the options
+// say otherwise.
 func evaluate(ctx context.Context, res *Result, opts governance.Options, pr *PullRequest) ([]finding.Finding, error) {
+	if opts.Repository == "" {
+		opts.Repository = res.Root
+	}
 	engine, err := governance.Load(ctx, opts)
 	if err != nil {
 		return nil, err // it says "load policies: ..." itself

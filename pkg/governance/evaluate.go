@@ -9,6 +9,7 @@ import (
 	"sync/atomic"
 
 	"github.com/modelgate/modelgate/internal/parallel"
+	"github.com/modelgate/modelgate/internal/plain"
 	"github.com/modelgate/modelgate/pkg/finding"
 )
 
@@ -27,15 +28,32 @@ func (e *Engine) Evaluate(ctx context.Context, docs []Document) ([]finding.Findi
 	r := &run{engine: e, timeouts: map[*rule]int{}}
 	r.plan.Store(e.full)
 	perDoc := make([][]finding.Finding, len(docs))
+	traces := make([]string, len(docs))
 	parallel.ForEach(len(docs), func(i int) {
 		if ctx.Err() == nil {
-			perDoc[i] = r.document(ctx, &docs[i])
+			perDoc[i], traces[i] = r.document(ctx, &docs[i])
 		}
 	})
 	if err := ctx.Err(); err != nil {
 		return nil, fmt.Errorf("evaluate policies: %w", err)
 	}
+	if err := e.writeTraces(docs, traces); err != nil {
+		return nil, err
+	}
 	return slices.Concat(perDoc...), nil
+}
+
+// writeTraces writes each document's trace, in document order.
+func (e *Engine) writeTraces(docs []Document, traces []string) error {
+	if e.trace == nil {
+		return nil
+	}
+	for i, t := range traces {
+		if _, err := fmt.Fprintf(e.trace, "trace of %s (%s):\n%s\n", plain.Text(docs[i].File), plain.Text(docs[i].Model), t); err != nil {
+			return fmt.Errorf("write trace: %w", err)
+		}
+	}
+	return nil
 }
 
 // run is the state of one Evaluate call: the plan in force, which changes
@@ -47,24 +65,25 @@ type run struct {
 	timeouts map[*rule]int
 }
 
-// document evaluates every rule on one document. When the single query of
-// the plan fails, the rules are evaluated one by one so that the failure is
-// pinned on its rule and the other rules still report.
-func (r *run) document(ctx context.Context, doc *Document) []finding.Finding {
+// document evaluates every rule on one document, and returns its trace
+// when the engine traces. When the single query of the plan fails, the
+// rules are evaluated one by one so that the failure is pinned on its rule
+// and the other rules still report.
+func (r *run) document(ctx context.Context, doc *Document) ([]finding.Finding, string) {
 	p := r.plan.Load()
 	out := p.skippedFindings(doc)
 	in, err := r.engine.newEvalInput(doc)
 	if err != nil {
-		return append(out, errorFinding(doc, err.Error()))
+		return append(out, errorFinding(doc, err.Error())), ""
 	}
 	o, err := r.engine.eval(ctx, p, in)
-	if err == nil {
-		return append(out, o.findings(doc, p)...)
+	switch {
+	case err == nil:
+		out = append(out, o.findings(doc, p)...)
+	case ctx.Err() == nil:
+		out = append(out, r.isolate(ctx, doc, p, in)...)
 	}
-	if ctx.Err() != nil {
-		return out
-	}
-	return append(out, r.isolate(ctx, doc, p, in)...)
+	return out, in.traceText()
 }
 
 func (r *run) isolate(ctx context.Context, doc *Document, p *plan, in evalInput) []finding.Finding {

@@ -51,3 +51,22 @@ func FuzzLocate(f *testing.F) {
 type locatorFunc func(string) (int, int, bool)
 
 func (f locatorFunc) Locate(p string) (int, int, bool) { return f(p) }
+
+// FuzzParseConfigText feeds the texts parse_config and parse_config_file
+// parse, which may come from a pull request: any bytes give a value that
+// converts to Rego, or an error, never a panic.
+func FuzzParseConfigText(f *testing.F) {
+	f.Add("a.yaml", []byte("a: 1\n---\nb: [x, {c: yes}]\n"))
+	f.Add("a.json", []byte("\xef\xbb\xbf{\"a\": [1, 2.5e3]}"))
+	f.Add("a.yaml", []byte("%YAML 1.2\n---\nt: 2024-01-02\n"))
+	f.Add("a.yaml", []byte("a: &x [1]\nb: *x\n"))
+	f.Fuzz(func(t *testing.T, name string, text []byte) {
+		v, err := parseConfigText(name, text)
+		if err != nil {
+			return
+		}
+		if _, err := term(v, "config"); err != nil {
+			t.Fatalf("parsed config does not convert: %v", err)
+		}
+	})
+}

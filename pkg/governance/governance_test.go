@@ -291,7 +291,7 @@ func TestLoadErrors(t *testing.T) {
 }
 
 func TestDataDirectoryKeys(t *testing.T) {
-	s, err := loadSources(false, nil, []string{"testdata/datadir"}, false)
+	s, err := loadSources(sourceOptions{data: []string{"testdata/datadir"}})
 	require.NoError(t, err)
 	assert.Equal(t, map[string]any{"team": map[string]any{"owner": "risk"}}, s.data)
 }
@@ -410,4 +410,22 @@ func TestSeverityOnlyInModelgateNamespaces(t *testing.T) {
 	assert.True(t, OwnsSeverity("modelgate.lineage"))
 	assert.False(t, OwnsSeverity("main"))
 	assert.False(t, OwnsSeverity("modelgatex.a"))
+}
+
+func TestPrintEscapesControlCharacters(t *testing.T) {
+	var buf bytes.Buffer
+	e := load(t, Options{PolicyDirs: []string{"testdata/print"}, Print: &buf})
+	evaluate(t, e, testDoc("m.yaml", func(m map[string]any) { m["kind"] = "Model\n::error::forged" }))
+	assert.Equal(t, "testdata/print/p.rego:4: kind is Model\\x0a::error::forged\n", buf.String())
+}
+
+func TestTrace(t *testing.T) {
+	var buf bytes.Buffer
+	e := load(t, Options{PolicyDirs: []string{"testdata/namespaces"}, AllNamespaces: true, Trace: &buf})
+	evaluate(t, e, testDoc("a.yaml", nil), testDoc("b.yaml", nil))
+	out := buf.String()
+	a, b := strings.Index(out, "trace of a.yaml (fraud@1.0.0):\n"), strings.Index(out, "trace of b.yaml (fraud@1.0.0):\n")
+	require.True(t, a >= 0 && b > a, "one trace per document, in order:\n%s", out)
+	assert.Contains(t, out, "Enter data.team.a.deny")
+	assert.Contains(t, out, "testdata/namespaces/a.rego:")
 }

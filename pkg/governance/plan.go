@@ -114,6 +114,9 @@ func (e *Engine) eval(ctx context.Context, p *plan, in evalInput) (o *outcome, e
 	if !in.now.IsZero() {
 		opts = append(opts, rego.EvalTime(in.now))
 	}
+	if in.trace != nil {
+		opts = append(opts, rego.EvalQueryTracer(in.trace))
+	}
 	rs, err := p.query.Eval(ctx, opts...)
 	if err != nil {
 		return nil, e.evalError(ctx, err)

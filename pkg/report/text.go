@@ -4,8 +4,8 @@ import (
 	"bufio"
 	"fmt"
 	"io"
-	"strings"
 
+	"github.com/modelgate/modelgate/internal/plain"
 	"github.com/modelgate/modelgate/pkg/gate"
 )
 
@@ -22,22 +22,22 @@ func Text(w io.Writer, r *gate.Result) error {
 		byFile[f.File] = append(byFile[f.File], i)
 	}
 	for _, file := range files {
-		heading := plain(file)
+		heading := plain.Text(file)
 		if file == "" {
 			heading = "(repository)"
 		}
 		fmt.Fprintln(bw, heading)
 		for _, i := range byFile[file] {
 			f := r.Findings[i]
-			fmt.Fprintf(bw, "  %8s %-8s %s  [%s]\n", where(f.Line, f.Column), f.Severity, plain(f.Message), plain(f.Rule))
+			fmt.Fprintf(bw, "  %8s %-8s %s  [%s]\n", where(f.Line, f.Column), f.Severity, plain.Text(f.Message), plain.Text(f.Rule))
 		}
 		fmt.Fprintln(bw)
 	}
 	status := ModelStatus(r.Findings)
-	fmt.Fprintf(bw, "%d model versions in %s\n", len(r.Graph.IDs()), plain(r.Root))
+	fmt.Fprintf(bw, "%d model versions in %s\n", len(r.Graph.IDs()), plain.Text(r.Root))
 	for _, id := range r.Graph.IDs() {
 		m := r.Graph.Node(id).Manifest
-		fmt.Fprintf(bw, "  %-7s %-40s %s\n", status(id), plain(id), plain(m.Spec.Lifecycle.Stage))
+		fmt.Fprintf(bw, "  %-7s %-40s %s\n", status(id), plain.Text(id), plain.Text(m.Spec.Lifecycle.Stage))
 	}
 	fmt.Fprintln(bw)
 	s := Summarize(r)
@@ -56,23 +56,3 @@ func where(line, column int) string {
 	}
 	return fmt.Sprintf("%d:%d", line, column)
 }
-
-// plain makes text from a repository safe for a terminal: control
-// characters (escape sequences, carriage returns, line breaks) are shown
-// escaped instead of acting on the terminal.
-func plain(s string) string {
-	if strings.IndexFunc(s, isControl) < 0 {
-		return s
-	}
-	var b strings.Builder
-	for _, r := range s {
-		if isControl(r) {
-			fmt.Fprintf(&b, "\\x%02x", r)
-			continue
-		}
-		b.WriteRune(r)
-	}
-	return b.String()
-}
-
-func isControl(r rune) bool { return r < 0x20 || r == 0x7f || (r >= 0x80 && r < 0xa0) }
