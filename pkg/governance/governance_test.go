@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/open-policy-agent/opa/v1/ast"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -428,4 +429,43 @@ func TestTrace(t *testing.T) {
 	require.True(t, a >= 0 && b > a, "one trace per document, in order:\n%s", out)
 	assert.Contains(t, out, "Enter data.team.a.deny")
 	assert.Contains(t, out, "testdata/namespaces/a.rego:")
+}
+
+// TestPathsOfDottedKeysAndArrays points a finding at the key's own line
+// whether the policy names it as an array of keys, a quoted path or plain
+// dots, and reports the canonical path.
+func TestPathsOfDottedKeysAndArrays(t *testing.T) {
+	loc := fakeLocator{
+		"metadata":        {3, 1},
+		"metadata.labels": {7, 3},
+		`metadata.labels["app.kubernetes.io/name"]`: {9, 5},
+		"metadata.labels.tiers":                     {10, 5},
+		"metadata.labels.tiers[1]":                  {12, 9},
+	}
+	tests := []struct {
+		path     ast.Value
+		line     int
+		wantPath string
+	}{
+		{ast.NewArray(ast.StringTerm("metadata"), ast.StringTerm("labels"), ast.StringTerm("app.kubernetes.io/name")), 9, `metadata.labels["app.kubernetes.io/name"]`},
+		{ast.String(`metadata.labels["app.kubernetes.io/name"]`), 9, `metadata.labels["app.kubernetes.io/name"]`},
+		{ast.String("metadata.labels.app.kubernetes.io/name"), 9, `metadata.labels["app.kubernetes.io/name"]`},
+		{ast.String("input.metadata.labels.app.kubernetes.io/name"), 9, `metadata.labels["app.kubernetes.io/name"]`},
+		{ast.NewArray(ast.StringTerm("metadata"), ast.StringTerm("labels"), ast.StringTerm("tiers"), ast.IntNumberTerm(1)), 12, "metadata.labels.tiers[1]"},
+		{ast.String("metadata.labels.tiers.1"), 12, "metadata.labels.tiers[1]"},
+		{ast.String("metadata.labels.missing.key"), 7, "metadata.labels.missing.key"},
+		{ast.String("nowhere"), 1, "nowhere"},
+	}
+	r := &rule{id: "main.warn", severity: finding.Warning}
+	for _, tt := range tests {
+		t.Run(tt.path.String(), func(t *testing.T) {
+			msg := ast.NewObject(ast.Item(ast.StringTerm("msg"), ast.StringTerm("m")), ast.Item(ast.StringTerm("path"), ast.NewTerm(tt.path)))
+			f := r.finding(&Document{File: "m.yaml", Locator: locatorFunc(func(p string) (int, int, bool) {
+				pos, ok := loc[p]
+				return pos[0], pos[1], ok
+			})}, msg)
+			assert.Equal(t, tt.line, f.Line)
+			assert.Equal(t, tt.wantPath, f.Path)
+		})
+	}
 }
