@@ -165,6 +165,7 @@ func TestActionEndToEnd(t *testing.T) {
 	assert.Equal(t, map[string]string{"errors": "4", "warnings": "0", "models": `["fraud-detector@3.2.0","fraud-detector@3.3.0"]`, "report": "modelgate-report.json"}, run.outputs)
 
 	assert.Contains(t, run.summary, "## ❌ modelgate failed")
+	assert.Contains(t, run.summary, "compared with `main` at `"+ws.base[:12]+"`", "the base branch is named beside its commit")
 	assert.Contains(t, run.summary, "| `fraud-detector@3.2.0` | f1 | 0.95 (3.2.0) | 0.91 | ▼ -4.2 % 🔴 |")
 	assert.Contains(t, run.summary, "| `churn-predictor@1.0.0` | deleted |")
 	assert.Contains(t, run.summary, "```mermaid\nflowchart TD")

@@ -117,7 +117,12 @@ func runGitHub(ctx context.Context, args []string, stdout, stderr io.Writer) int
 		a.Errorf("read the GitHub context: %v", err)
 		return exitUsage
 	}
-	rules, err := loadRules(ctx, in, gh)
+	pr, err := readPullRequest(gh)
+	if err != nil {
+		a.Errorf("read the event: %v", err)
+		return exitUsage
+	}
+	rules, err := loadRules(ctx, in, gh, pr)
 	if err != nil {
 		a.Errorf("%v", err)
 		return exitUsage
@@ -128,9 +133,10 @@ func runGitHub(ctx context.Context, args []string, stdout, stderr io.Writer) int
 		a.Errorf("%v", err)
 		return exitUsage
 	}
+	base, baseName := baseRef(in, gh, pr)
 	res, err := gate.Run(ctx, gate.Options{
-		Root: in.path, Glob: orDefault(in.manifests, rules.cfg.Manifests), BaseRef: baseRef(in, gh),
-		Policy: rules.policy, PullRequest: pullRequest(gh),
+		Root: in.path, Glob: orDefault(in.manifests, rules.cfg.Manifests), BaseRef: base, BaseName: baseName,
+		Policy: rules.policy, PullRequest: pr.forPolicies(),
 	})
 	if err != nil {
 		a.Errorf("modelgate could not run: %v", err)
@@ -142,11 +148,11 @@ func runGitHub(ctx context.Context, args []string, stdout, stderr io.Writer) int
 	}
 	fs := res.Findings
 	if in.changedOnly {
-		fs = onlyChanged(ctx, res)
+		fs = onlyChanged(ctx, res, rules.trusted)
 	}
 	shown := withPrefix(fs, repoPrefix(in.path, gh.Workspace))
 	report.Annotations(a, shown)
-	if err := writeReports(a, res, in, gh, shown, rules.trusted); err != nil {
+	if err := writeReports(a, res, in, blobURL(gh, pr), shown, rules.trusted); err != nil {
 		a.Errorf("%v", err)
 		return exitUsage
 	}
@@ -175,16 +181,15 @@ func (r rules) close() {
 // come from its base commit, unless trust-pr-policy is true: a pull request
 // cannot change the rules that judge it. Elsewhere (a push) the working tree
 // is used.
-func loadRules(ctx context.Context, in inputs, gh *githubactions.GitHubContext) (rules, error) {
-	_, isPR := gh.Event["pull_request"].(map[string]any)
-	if !isPR || in.trustPRPolicy {
+func loadRules(ctx context.Context, in inputs, gh *githubactions.GitHubContext, pr *pullRequest) (rules, error) {
+	if pr == nil || in.trustPRPolicy {
 		cfg, err := config.Load(in.path)
 		if err != nil {
 			return rules{}, err
 		}
 		return rules{cfg: cfg, policy: in.policy.withConfig(in.path, cfg)}, nil
 	}
-	base := baseRef(in, gh)
+	base, _ := baseRef(in, gh, pr)
 	if base == "" {
 		return rules{}, fmt.Errorf("no base revision to read the policies from: set base-ref, or trust-pr-policy: true")
 	}
@@ -234,64 +239,84 @@ func relativeTo(root string, paths []string) ([]string, error) {
 	return out, nil
 }
 
-// pullRequest reads what policies learn of the pull request from the event.
-// Approvals are not in the event; policies see them as unknown (null).
-func pullRequest(gh *githubactions.GitHubContext) *gate.PullRequest {
-	pr, ok := gh.Event["pull_request"].(map[string]any)
-	if !ok {
+// pullRequest is what the action reads of the event's pull_request, the
+// fields of GitHub's webhook payload, decoded once.
+type pullRequest struct {
+	Number int `json:"number"`
+	User   struct {
+		Login string `json:"login"`
+	} `json:"user"`
+	Labels []struct {
+		Name string `json:"name"`
+	} `json:"labels"`
+	Base struct {
+		Ref string `json:"ref"`
+		SHA string `json:"sha"`
+	} `json:"base"`
+	Head struct {
+		SHA string `json:"sha"`
+	} `json:"head"`
+}
+
+// readPullRequest decodes the event's pull_request; nil when the event has
+// none (a push).
+func readPullRequest(gh *githubactions.GitHubContext) (*pullRequest, error) {
+	raw, ok := gh.Event["pull_request"]
+	if !ok || raw == nil {
+		return nil, nil
+	}
+	data, err := json.Marshal(raw)
+	if err != nil {
+		return nil, fmt.Errorf("pull_request: %w", err)
+	}
+	var pr pullRequest
+	if err := json.Unmarshal(data, &pr); err != nil {
+		return nil, fmt.Errorf("pull_request: %w", err)
+	}
+	return &pr, nil
+}
+
+// forPolicies is what policies learn of the pull request. Approvals are not
+// in the event; policies see them as unknown (null).
+func (pr *pullRequest) forPolicies() *gate.PullRequest {
+	if pr == nil {
 		return nil
 	}
-	out := &gate.PullRequest{Approvals: -1}
-	if n, ok := pr["number"].(float64); ok {
-		out.Number = int(n)
-	}
-	if user, ok := pr["user"].(map[string]any); ok {
-		out.Author, _ = user["login"].(string)
-	}
-	labels, _ := pr["labels"].([]any)
-	for _, l := range labels {
-		if m, ok := l.(map[string]any); ok {
-			if name, ok := m["name"].(string); ok {
-				out.Labels = append(out.Labels, name)
-			}
+	out := &gate.PullRequest{Number: pr.Number, Author: pr.User.Login, Approvals: -1}
+	for _, l := range pr.Labels {
+		if l.Name != "" {
+			out.Labels = append(out.Labels, l.Name)
 		}
 	}
 	return out
 }
 
-// baseRef is what changes are measured against: the input, else the base
-// commit of the pull request in the event, else nothing.
-func baseRef(in inputs, gh *githubactions.GitHubContext) string {
-	if in.baseRef != "" {
-		return in.baseRef
+// baseRef is what changes are measured against, and how reports name it:
+// the input, else the base commit of the pull request in the event (named
+// by its branch), else the base branch GitHub names, else nothing.
+func baseRef(in inputs, gh *githubactions.GitHubContext, pr *pullRequest) (ref, name string) {
+	switch {
+	case in.baseRef != "":
+		return in.baseRef, in.baseRef
+	case pr != nil && pr.Base.SHA != "":
+		return pr.Base.SHA, pr.Base.Ref
+	case gh.BaseRef != "":
+		return "origin/" + gh.BaseRef, gh.BaseRef
 	}
-	if pr, ok := gh.Event["pull_request"].(map[string]any); ok {
-		if base, ok := pr["base"].(map[string]any); ok {
-			if sha, ok := base["sha"].(string); ok && sha != "" {
-				return sha
-			}
-		}
-	}
-	if gh.BaseRef != "" {
-		return "origin/" + gh.BaseRef
-	}
-	return ""
+	return "", ""
 }
 
 // onlyChanged keeps the findings about models the change touches and their
-// descendants, and about files it touches; without a base, all of them.
-func onlyChanged(ctx context.Context, res *gate.Result) []finding.Finding {
+// descendants, and about files it touches; without a base, all of them. The
+// files are those the trusted rules' loading listed, or else listed here.
+func onlyChanged(ctx context.Context, res *gate.Result, trusted *gate.Trusted) []finding.Finding {
 	if res.Base == nil {
 		return res.Findings
 	}
 	impact := res.Graph.Impact(res.Changed())
 	files := map[string]bool{}
-	if repo, err := gitrepo.Open(ctx, res.Root); err == nil {
-		if changed, err := repo.ChangedFiles(ctx, res.Base.Commit); err == nil {
-			for _, f := range changed {
-				files[f] = true
-			}
-		}
+	for _, f := range changedFiles(ctx, res, trusted) {
+		files[f] = true
 	}
 	var out []finding.Finding
 	for _, f := range res.Findings {
@@ -300,6 +325,23 @@ func onlyChanged(ctx context.Context, res *gate.Result) []finding.Finding {
 		}
 	}
 	return out
+}
+
+// changedFiles lists the files the change touches: as the trusted rules
+// listed them when there are any, else with git, once.
+func changedFiles(ctx context.Context, res *gate.Result, trusted *gate.Trusted) []string {
+	if trusted != nil {
+		return trusted.Files
+	}
+	repo, err := gitrepo.Open(ctx, res.Root)
+	if err != nil {
+		return nil
+	}
+	files, err := repo.ChangedFiles(ctx, res.Base.Commit)
+	if err != nil {
+		return nil
+	}
+	return files
 }
 
 // repoPrefix is the checked directory's path inside the workspace, which
@@ -336,9 +378,9 @@ func withPrefix(fs []finding.Finding, prefix string) []finding.Finding {
 // writeReports writes the job summary, the SARIF and JSON files and the
 // outputs. A summary that cannot be written (a fork's read-only token does
 // not matter here: it is a file) is reported but does not stop the rest.
-func writeReports(a *githubactions.Action, res *gate.Result, in inputs, gh *githubactions.GitHubContext, fs []finding.Finding, trusted *gate.Trusted) error {
+func writeReports(a *githubactions.Action, res *gate.Result, in inputs, blobURL string, fs []finding.Finding, trusted *gate.Trusted) error {
 	if path := os.Getenv("GITHUB_STEP_SUMMARY"); path != "" {
-		opts := report.SummaryOptions{BlobURL: blobURL(gh), Findings: fs}
+		opts := report.SummaryOptions{BlobURL: blobURL, Findings: fs}
 		if trusted != nil {
 			rc := trusted.RuleChanges(in.path)
 			opts.RuleChanges = &rc
@@ -394,17 +436,13 @@ func nonNil(s []string) []string {
 }
 
 // blobURL links findings to the files of the commit checked.
-func blobURL(gh *githubactions.GitHubContext) string {
+func blobURL(gh *githubactions.GitHubContext, pr *pullRequest) string {
 	if gh.ServerURL == "" || gh.Repository == "" {
 		return ""
 	}
 	sha := gh.SHA
-	if pr, ok := gh.Event["pull_request"].(map[string]any); ok {
-		if head, ok := pr["head"].(map[string]any); ok {
-			if s, ok := head["sha"].(string); ok && s != "" {
-				sha = s
-			}
-		}
+	if pr != nil && pr.Head.SHA != "" {
+		sha = pr.Head.SHA
 	}
 	if sha == "" {
 		return ""

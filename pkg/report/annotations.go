@@ -1,11 +1,14 @@
 package report
 
 import (
+	"cmp"
+	"slices"
 	"strconv"
 
 	"github.com/sethvargo/go-githubactions"
 
 	"github.com/modelgate/modelgate/pkg/finding"
+	"github.com/modelgate/modelgate/pkg/gate"
 )
 
 // AnnotationsPerLevel is how many annotations of each level GitHub shows for
@@ -14,13 +17,16 @@ const AnnotationsPerLevel = 10
 
 // Annotations issues a workflow command per finding (::error, ::warning,
 // ::notice) with its file, line and column, so GitHub shows it on the lines
-// of the pull request. Findings are taken worst first; past GitHub's limit
-// per level, one notice says how many more there are. go-githubactions
-// escapes the message and properties, so text from the repository cannot
-// end the command or start another.
+// of the pull request. Findings are taken worst first, those that must
+// never be missed (Pinned) before the others of their level; past GitHub's
+// limit per level, one notice says how many more there are. Exceptions are
+// not annotated: they are in the reports. go-githubactions escapes the
+// message and properties, so text from the repository cannot end the
+// command or start another.
 func Annotations(a *githubactions.Action, fs []finding.Finding) {
-	sorted := append([]finding.Finding(nil), fs...)
+	sorted := slices.DeleteFunc(slices.Clone(fs), func(f finding.Finding) bool { return f.Severity == finding.Exception })
 	finding.Sort(sorted)
+	slices.SortStableFunc(sorted, func(x, y finding.Finding) int { return cmp.Compare(annotationOrder(x), annotationOrder(y)) })
 	shown := make(map[finding.Severity]int)
 	hidden := 0
 	for _, f := range sorted {
@@ -34,6 +40,17 @@ func Annotations(a *githubactions.Action, fs []finding.Finding) {
 	if hidden > 0 {
 		a.Noticef("modelgate: %d more findings are not annotated (GitHub shows %d per level); see the job summary, the SARIF and the JSON report", hidden, AnnotationsPerLevel)
 	}
+}
+
+// annotationOrder ranks findings for annotation: by severity, and within
+// a severity the pinned first. A reviewer must see that the pull request
+// changes the rules that judge it (gate.RulePolicyChanged), whatever else it
+// breaks.
+func annotationOrder(f finding.Finding) int {
+	if f.Rule == gate.RulePolicyChanged {
+		return 2 * f.Severity.Rank()
+	}
+	return 2*f.Severity.Rank() + 1
 }
 
 func annotate(a *githubactions.Action, f finding.Finding) {

@@ -57,9 +57,10 @@ type JSONBase struct {
 // result's own, or a selection of them).
 func NewJSON(r *gate.Result, fs []finding.Finding) JSONReport {
 	status := ModelStatus(fs)
-	models := make([]JSONModel, 0, len(r.Graph.IDs()))
-	for _, id := range r.Graph.IDs() {
-		n := r.Graph.Node(id)
+	ids := r.Versions()
+	models := make([]JSONModel, 0, len(ids))
+	for _, id := range ids {
+		n := r.Node(id)
 		m := n.Manifest
 		models = append(models, JSONModel{
 			ID: id, Name: m.Metadata.Name, Version: m.Metadata.Version, File: m.File,

@@ -23,7 +23,7 @@ func summarize(r *gate.Result, fs []finding.Finding) Summary {
 	n := finding.Count(fs)
 	return Summary{
 		Manifests: len(r.Repo.Files),
-		Models:    len(r.Graph.IDs()),
+		Models:    len(r.Versions()),
 		Errors:    n[finding.Error],
 		Warnings:  n[finding.Warning],
 		Infos:     n[finding.Info],

@@ -223,3 +223,42 @@ func TestJobSummaryStaysUnderTheLimit(t *testing.T) {
 	assert.NotContains(t, small, "more findings are not shown")
 	golden.Assert(t, "summary-findings.md", small)
 }
+
+// TestBrokenManifestStaysInTheReports: a manifest a change leaves
+// unparseable is reported as modified, in the JSON models, the summary's
+// changes and the lineage picture, not as deleted.
+func TestBrokenManifestStaysInTheReports(t *testing.T) {
+	repo := gittest.New(t)
+	repo.CopyDir("../../testdata/example")
+	repo.Commit("models")
+	repo.Write("models/text-encoder/1.1.0/model.yaml", "apiVersion: modelgate.dev/v1\nkind: Model\nmetadata: {name: text-encoder\n")
+	repo.Commit("broken")
+	res := check(t, repo.Dir, func(o *gate.Options) { o.BaseRef = "HEAD~1" })
+
+	rep := NewJSON(res, res.Findings)
+	var found *JSONModel
+	for i, m := range rep.Models {
+		if m.ID == "text-encoder@1.1.0" {
+			found = &rep.Models[i]
+		}
+	}
+	require.NotNil(t, found, "the version stays in the JSON models")
+	assert.Equal(t, "modified", found.Change)
+	assert.Equal(t, "error", found.Status)
+	summary := JobSummary(res, SummaryOptions{})
+	assert.Contains(t, summary, "| `text-encoder@1.1.0` | modified (the manifest no longer loads) |")
+	assert.NotContains(t, summary, "deleted")
+	assert.Contains(t, summary, `text-encoder<br/>1.1.0`, "the version stays in the picture")
+}
+
+// TestPolicyChangeIsAlwaysAnnotated: the warning that a pull request
+// changes a policy is annotated however many other warnings there are.
+func TestPolicyChangeIsAlwaysAnnotated(t *testing.T) {
+	var out bytes.Buffer
+	a := githubactions.New(githubactions.WithWriter(&out), githubactions.WithGetenv(func(string) string { return "" }))
+	fs := hostileFindings(60)
+	fs = append(fs, finding.Finding{Rule: gate.RulePolicyChanged, Severity: finding.Warning, File: "policy/z.rego", Line: 1, Column: 1, Message: "policy changed in this pull request"})
+	Annotations(a, fs)
+	assert.Contains(t, out.String(), "file=policy/z.rego")
+	assert.Equal(t, AnnotationsPerLevel, strings.Count(out.String(), "::warning "))
+}

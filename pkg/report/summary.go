@@ -66,9 +66,9 @@ func writeVerdict(b *strings.Builder, r *gate.Result, fs []finding.Finding) {
 		icon, verdict = "❌", "failed"
 	}
 	fmt.Fprintf(b, "## %s modelgate %s\n\n", icon, verdict)
-	fmt.Fprintf(b, "%d errors · %d warnings · %d notes · %d model versions checked", n[finding.Error], n[finding.Warning], n[finding.Info], len(r.Graph.IDs()))
+	fmt.Fprintf(b, "%d errors · %d warnings · %d notes · %d model versions checked", n[finding.Error], n[finding.Warning], n[finding.Info], len(r.Versions()))
 	if r.Base != nil {
-		fmt.Fprintf(b, " · compared with %s (%s)", markdown.Code(r.Base.Ref), markdown.Code(short(r.Base.Commit)))
+		fmt.Fprintf(b, " · compared with %s", baseName(r.Base))
 	}
 	b.WriteString("\n\n")
 }
@@ -102,8 +102,12 @@ func writeChanges(b *strings.Builder, r *gate.Result) {
 	b.WriteString("### Changed models\n\n| Model | Change | Stage | Owner | Risk |\n|---|---|---|---|---|\n")
 	for _, id := range changed {
 		change, _ := r.Change(id)
-		m := r.Graph.Node(id).Manifest
-		fmt.Fprintf(b, "| %s | %s | %s | %s | %s |\n", markdown.Code(id), change, cell(m.Spec.Lifecycle.Stage), cell(m.Metadata.Owner), cell(m.Spec.Governance.RiskTier))
+		what := string(change)
+		if r.Graph.Node(id) == nil {
+			what += " (the manifest no longer loads)"
+		}
+		m := r.Node(id).Manifest
+		fmt.Fprintf(b, "| %s | %s | %s | %s | %s |\n", markdown.Code(id), what, cell(m.Spec.Lifecycle.Stage), cell(m.Metadata.Owner), cell(m.Spec.Governance.RiskTier))
 	}
 	for _, id := range deleted {
 		fmt.Fprintf(b, "| %s | deleted | | | |\n", markdown.Code(id))
@@ -115,8 +119,8 @@ func writeMetrics(b *strings.Builder, r *gate.Result) {
 	var rows []string
 	for _, id := range r.Changed() {
 		_, base := r.Change(id)
-		if base == nil {
-			continue
+		if base == nil || r.Graph.Node(id) == nil {
+			continue // new, or no longer loads: nothing to compare
 		}
 		head := r.Graph.Node(id).Manifest.Spec.Metrics
 		for _, name := range slices.Sorted(maps.Keys(head)) {
@@ -173,11 +177,12 @@ func lowerIsBetter(name string) bool {
 }
 
 func writePicture(b *strings.Builder, r *gate.Result, fs []finding.Finding) {
+	graph := r.PictureGraph()
 	focus := r.Changed()
 	if r.Base == nil {
 		focus = nil
 		for _, f := range fs {
-			if f.Model != "" && r.Graph.Node(f.Model) != nil {
+			if f.Model != "" && graph.Node(f.Model) != nil {
 				focus = append(focus, f.Model)
 			}
 		}
@@ -187,7 +192,7 @@ func writePicture(b *strings.Builder, r *gate.Result, fs []finding.Finding) {
 	}
 	view := lineage.View{Only: focus, Status: make(map[string]lineage.Status)}
 	status := ModelStatus(fs)
-	for _, id := range r.Graph.IDs() {
+	for _, id := range graph.IDs() {
 		view.Status[id] = status(id)
 	}
 	for _, id := range r.Changed() {
@@ -196,7 +201,7 @@ func writePicture(b *strings.Builder, r *gate.Result, fs []finding.Finding) {
 		}
 	}
 	var pic strings.Builder
-	if err := r.Graph.Mermaid(&pic, view); err != nil {
+	if err := graph.Mermaid(&pic, view); err != nil {
 		return
 	}
 	b.WriteString("### Lineage\n\n")
@@ -297,6 +302,17 @@ func cell(s string) string {
 }
 
 func number(v float64) string { return strconv.FormatFloat(v, 'g', 6, 64) }
+
+// baseName names the base as people know it, the branch beside the
+// commit: `main` at `0a5621bd392a`; a base named by its commit alone is
+// named once.
+func baseName(b *gate.Base) string {
+	sha := short(b.Commit)
+	if b.Name == "" || strings.HasPrefix(b.Commit, b.Name) {
+		return markdown.Code(sha)
+	}
+	return markdown.Code(b.Name) + " at " + markdown.Code(sha)
+}
 
 func short(sha string) string {
 	if len(sha) > 12 {

@@ -34,9 +34,10 @@ func Text(w io.Writer, r *gate.Result) error {
 		fmt.Fprintln(bw)
 	}
 	status := ModelStatus(r.Findings)
-	fmt.Fprintf(bw, "%d model versions in %s\n", len(r.Graph.IDs()), plain.Text(r.Root))
-	for _, id := range r.Graph.IDs() {
-		m := r.Graph.Node(id).Manifest
+	ids := r.Versions()
+	fmt.Fprintf(bw, "%d model versions in %s\n", len(ids), plain.Text(r.Root))
+	for _, id := range ids {
+		m := r.Node(id).Manifest
 		fmt.Fprintf(bw, "  %-7s %-40s %s\n", status(id), plain.Text(id), plain.Text(m.Spec.Lifecycle.Stage))
 	}
 	fmt.Fprintln(bw)
