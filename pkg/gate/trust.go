@@ -5,17 +5,17 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"maps"
 	"os"
 	"path"
 	"path/filepath"
 	"slices"
 	"strings"
 
-	"github.com/open-policy-agent/opa/v1/ast"
-
 	"github.com/modelgate/modelgate/pkg/config"
 	"github.com/modelgate/modelgate/pkg/finding"
 	"github.com/modelgate/modelgate/pkg/gitrepo"
+	"github.com/modelgate/modelgate/pkg/governance"
 )
 
 // Trusted holds the rules a pull request is judged by, read from its base
@@ -182,24 +182,15 @@ func (t *Trusted) RuleChanges(root string) RuleChanges {
 }
 
 // addRules records the rules of one Rego file: id -> the text of every
-// definition of it.
+// definition of it. A file that does not read or parse adds none.
 func addRules(into map[string]string, name, file string) {
 	data, err := os.ReadFile(file)
 	if err != nil {
 		return
 	}
-	mod, err := ast.ParseModuleWithOpts(name, string(data), ast.ParserOptions{RegoVersion: ast.RegoV1})
+	rules, err := governance.RuleTexts(name, data)
 	if err != nil {
-		if mod, err = ast.ParseModuleWithOpts(name, string(data), ast.ParserOptions{RegoVersion: ast.RegoV0}); err != nil {
-			return
-		}
+		return
 	}
-	pkg := strings.TrimPrefix(mod.Package.Path.String(), "data.")
-	for _, r := range mod.Rules {
-		id := pkg + "." + r.Head.Name.String()
-		if r.Head.Name == "" {
-			id = pkg + "." + r.Head.Ref().String()
-		}
-		into[id] += r.String() + "\n"
-	}
+	maps.Copy(into, rules)
 }

@@ -3,8 +3,11 @@ package governance
 import (
 	"context"
 	"encoding/json"
+	"maps"
 	"os"
 	"path/filepath"
+	"slices"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -103,4 +106,16 @@ func TestAlias(t *testing.T) {
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "gone: no such file or directory")
 	assert.NotContains(t, err.Error(), export)
+}
+
+func TestRuleTexts(t *testing.T) {
+	v1, err := RuleTexts("a.rego", []byte("package main\n\ndeny contains \"a\" if input.a\n\ndeny contains \"b\" if input.b\n\nlimit := 3\n"))
+	require.NoError(t, err)
+	assert.Equal(t, []string{"main.deny", "main.limit"}, slices.Sorted(maps.Keys(v1)))
+	assert.Equal(t, 2, strings.Count(v1["main.deny"], "deny contains"), "both definitions")
+	v0, err := RuleTexts("b.rego", []byte("package team.a\n\ndeny[msg] {\n\tinput.a\n\tmsg := \"a\"\n}\n"))
+	require.NoError(t, err)
+	assert.Contains(t, v0, "team.a.deny", "Rego v0, as Load reads it")
+	_, err = RuleTexts("c.rego", []byte("package\n"))
+	assert.ErrorContains(t, err, "parse c.rego")
 }

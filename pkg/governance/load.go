@@ -173,23 +173,52 @@ func (s *sources) addDataFS(fsys fs.FS, prefix string) error {
 	})
 }
 
-// addModule parses a policy as Rego v1 and, when that fails but the text is
-// valid v0 (conftest's older `deny[msg] { ... }` style), as v0. The v1
-// error is the one reported.
+// addModule parses a policy and adds it.
 func (s *sources) addModule(name string, text []byte) error {
+	m, err := parseModule(name, text)
+	if err != nil {
+		return err
+	}
+	s.modules[name] = m
+	return nil
+}
+
+// parseModule parses a policy as Rego v1 and, when that fails but the text
+// is valid v0 (conftest's older `deny[msg] { ... }` style), as v0. The v1
+// error is the one reported.
+func parseModule(name string, text []byte) (*ast.Module, error) {
 	m, err := ast.ParseModuleWithOpts(name, string(text), ast.ParserOptions{ProcessAnnotation: true, RegoVersion: ast.RegoV1})
 	if err != nil {
 		m0, err0 := ast.ParseModuleWithOpts(name, string(text), ast.ParserOptions{ProcessAnnotation: true, RegoVersion: ast.RegoV0})
 		if err0 != nil {
-			return fmt.Errorf("parse %s: %w", name, err)
+			return nil, fmt.Errorf("parse %s: %w", name, err)
 		}
 		m = m0
 	}
 	if m == nil {
-		return fmt.Errorf("parse %s: empty module: a policy needs a package declaration", name)
+		return nil, fmt.Errorf("parse %s: empty module: a policy needs a package declaration", name)
 	}
-	s.modules[name] = m
-	return nil
+	return m, nil
+}
+
+// RuleTexts parses one policy file, as Load would, and returns the text of
+// each of its rules by id (package.rule), every definition of a rule
+// joined: what tells whether a change to the file changes a rule.
+func RuleTexts(name string, text []byte) (map[string]string, error) {
+	m, err := parseModule(name, text)
+	if err != nil {
+		return nil, err
+	}
+	out := map[string]string{}
+	pkg := namespaceOf(m)
+	for _, r := range m.Rules {
+		id := pkg + "." + r.Head.Name.String()
+		if r.Head.Name == "" {
+			id = pkg + "." + r.Head.Ref().String()
+		}
+		out[id] += r.String() + "\n"
+	}
+	return out, nil
 }
 
 // addData decodes a JSON or YAML document and merges it at keys.
