@@ -150,15 +150,19 @@ func runGitHub(ctx context.Context, args []string, stdout, stderr io.Writer) int
 	if in.changedOnly {
 		fs = onlyChanged(ctx, res, rules.trusted)
 	}
-	shown := withPrefix(fs, repoPrefix(in.path, gh.Workspace))
-	report.Annotations(a, shown)
-	if err := writeReports(a, res, in, blobURL(gh, pr), shown, rules.trusted); err != nil {
+	rep := newReport(res, threshold)
+	rep.Findings = withPrefix(fs, repoPrefix(in.path, gh.Workspace))
+	rep.BlobURL = blobURL(gh, pr)
+	if rules.trusted != nil {
+		rc := rules.trusted.RuleChanges(in.path)
+		rep.RuleChanges = &rc
+	}
+	if err := writeReports(a, stdout, rep, in); err != nil {
 		a.Errorf("%v", err)
 		return exitUsage
 	}
-	if threshold != "" && finding.Reaches(fs, threshold) {
-		n := finding.Count(fs)
-		fmt.Fprintf(stderr, "modelgate: %d errors, %d warnings (fail-on: %s)\n", n[finding.Error], n[finding.Warning], threshold)
+	if !rep.Passed() {
+		fmt.Fprintf(stderr, "modelgate failed: %s (fail-on: %s)\n", rep.Counts(), threshold)
 		return exitFindings
 	}
 	return exitOK
@@ -375,49 +379,48 @@ func withPrefix(fs []finding.Finding, prefix string) []finding.Finding {
 	return out
 }
 
-// writeReports writes the job summary, the SARIF and JSON files and the
-// outputs. A summary that cannot be written (a fork's read-only token does
-// not matter here: it is a file) is reported but does not stop the rest.
-func writeReports(a *githubactions.Action, res *gate.Result, in inputs, blobURL string, fs []finding.Finding, trusted *gate.Trusted) error {
+// writeReports writes the annotations, the job summary, the SARIF and JSON
+// files and the outputs, each by its format's writer. A summary that
+// cannot be written is reported but does not stop the rest.
+func writeReports(a *githubactions.Action, stdout io.Writer, rep *report.Report, in inputs) error {
+	if err := write(stdout, "github", rep); err != nil {
+		return fmt.Errorf("write annotations: %w", err)
+	}
 	if path := os.Getenv("GITHUB_STEP_SUMMARY"); path != "" {
-		opts := report.SummaryOptions{BlobURL: blobURL, Findings: fs}
-		if trusted != nil {
-			rc := trusted.RuleChanges(in.path)
-			opts.RuleChanges = &rc
-		}
-		summary := report.JobSummary(res, opts)
-		if err := appendFile(path, summary); err != nil {
+		if err := appendFile(path, func(w io.Writer) error { return write(w, "markdown", rep) }); err != nil {
 			a.Warningf("could not write the job summary: %v", err)
 		}
 	}
 	if in.sarifFile != "" {
-		if err := writeFile(in.sarifFile, func(w io.Writer) error {
-			return report.SARIF(w, fs, report.SARIFOptions{Version: version, InformationURI: "https://github.com/modelgate/modelgate"})
-		}); err != nil {
+		if err := writeFile(in.sarifFile, func(w io.Writer) error { return write(w, "sarif", rep) }); err != nil {
 			return fmt.Errorf("write SARIF: %w", err)
 		}
 	}
-	rep := report.NewJSON(res, fs)
-	if err := writeFile(in.jsonFile, func(w io.Writer) error {
-		enc := json.NewEncoder(w)
-		enc.SetIndent("", "  ")
-		return enc.Encode(rep)
-	}); err != nil {
+	if err := writeFile(in.jsonFile, func(w io.Writer) error { return write(w, "json", rep) }); err != nil {
 		return fmt.Errorf("write JSON report: %w", err)
 	}
-	return writeOutputs(res, in, fs)
+	return writeOutputs(rep, in)
 }
 
-func writeOutputs(res *gate.Result, in inputs, fs []finding.Finding) error {
-	n := finding.Count(fs)
-	models, err := json.Marshal(nonNil(res.Changed()))
+// write renders a report in a format the report package knows.
+func write(w io.Writer, format string, rep *report.Report) error {
+	writer, err := report.Get(format)
+	if err != nil {
+		return err
+	}
+	return writer.Write(w, rep)
+}
+
+func writeOutputs(rep *report.Report, in inputs) error {
+	n := rep.Summarize()
+	models, err := json.Marshal(nonNil(rep.Result.Changed()))
 	if err != nil {
 		return err
 	}
 	path := os.Getenv("GITHUB_OUTPUT")
 	for _, kv := range [][2]string{
-		{"errors", fmt.Sprint(n[finding.Error])},
-		{"warnings", fmt.Sprint(n[finding.Warning])},
+		{"errors", fmt.Sprint(n.Errors)},
+		{"warnings", fmt.Sprint(n.Warnings)},
 		{"models", string(models)},
 		{"report", in.jsonFile},
 	} {
@@ -450,12 +453,12 @@ func blobURL(gh *githubactions.GitHubContext, pr *pullRequest) string {
 	return strings.TrimSuffix(gh.ServerURL, "/") + "/" + gh.Repository + "/blob/" + sha + "/"
 }
 
-func appendFile(path, text string) error {
+func appendFile(path string, write func(io.Writer) error) error {
 	f, err := os.OpenFile(path, os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o644)
 	if err != nil {
 		return err
 	}
-	_, err = io.WriteString(f, text)
+	err = write(f)
 	if cerr := f.Close(); err == nil {
 		err = cerr
 	}

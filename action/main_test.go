@@ -198,3 +198,23 @@ func TestPrintAndTrace(t *testing.T) {
 	assert.Contains(t, stderr, "trace of models/fraud-detector/3.2.0/model.yaml (fraud-detector@3.2.0):\n")
 	assert.Contains(t, stderr, "Enter data.main.warn")
 }
+
+// TestGitHubFormat writes workflow annotations from the CLI, the files
+// named from the working directory, where a workflow step runs.
+func TestGitHubFormat(t *testing.T) {
+	t.Chdir("..")
+	code, out, stderr := runCLI("validate", "--format", "github", "testdata/broken")
+	require.Equal(t, exitFindings, code, stderr)
+	assert.Contains(t, out, "::error col=1,file=testdata/broken/models/bad-yaml/1.0.0/model.yaml,line=7,title=modelgate%3A syntax")
+	for _, line := range strings.Split(strings.TrimSpace(out), "\n") {
+		assert.True(t, strings.HasPrefix(line, "::"), "only workflow commands: %q", line)
+	}
+}
+
+func TestToolVersion(t *testing.T) {
+	assert.NotEmpty(t, toolVersion())
+	old := version
+	version = "2.0.1"
+	defer func() { version = old }()
+	assert.Equal(t, "2.0.1", toolVersion(), "the version set at build time wins")
+}

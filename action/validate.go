@@ -5,6 +5,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"strings"
 
 	"github.com/modelgate/modelgate/pkg/config"
 	"github.com/modelgate/modelgate/pkg/finding"
@@ -92,7 +93,7 @@ func runValidate(ctx context.Context, args []string, stdout, stderr io.Writer) i
 	check.policies.register(fs)
 	var fail failFlags
 	fail.register(fs)
-	format := fs.String("format", "text", "output format: text, json, markdown (the job summary) or sarif")
+	format := fs.String("format", "text", "output format: "+strings.Join(report.Formats(), ", ")+" (markdown: the job summary; github: workflow annotations)")
 	dir, err := parse(fs, args)
 	if err != nil {
 		return usageError(err, stderr)
@@ -101,9 +102,9 @@ func runValidate(ctx context.Context, args []string, stdout, stderr io.Writer) i
 		fmt.Fprintf(stderr, "action validate: --%v\n", err)
 		return exitUsage
 	}
-	write, ok := map[string]func(io.Writer, *gate.Result) error{"text": report.Text, "json": report.JSON, "markdown": writeMarkdown, "sarif": writeSARIF}[*format]
-	if !ok {
-		fmt.Fprintf(stderr, "action validate: unknown format %q (want text, json, markdown or sarif)\n", *format)
+	writer, err := report.Get(*format)
+	if err != nil {
+		fmt.Fprintf(stderr, "action validate: %v\n", err)
 		return exitUsage
 	}
 	res, cfg, ok := check.run(ctx, "validate", dir, stderr)
@@ -115,21 +116,25 @@ func runValidate(ctx context.Context, args []string, stdout, stderr io.Writer) i
 		fmt.Fprintf(stderr, "action validate: %v\n", err)
 		return exitUsage
 	}
-	if err := write(stdout, res); err != nil {
+	rep := newReport(res, threshold)
+	if *format == "github" || *format == "sarif" {
+		// Read against the workspace: the files are named from it.
+		rep.Findings = withPrefix(res.Findings, repoPrefix(dir, "."))
+	}
+	if err := writer.Write(stdout, rep); err != nil {
 		fmt.Fprintf(stderr, "action validate: write report: %v\n", err)
 		return exitUsage
 	}
-	if threshold != "" && res.Failed(threshold) {
+	if !rep.Passed() {
 		return exitFindings
 	}
 	return exitOK
 }
 
-func writeMarkdown(w io.Writer, r *gate.Result) error {
-	_, err := io.WriteString(w, report.JobSummary(r, report.SummaryOptions{}))
-	return err
-}
-
-func writeSARIF(w io.Writer, r *gate.Result) error {
-	return report.SARIF(w, r.Findings, report.SARIFOptions{Version: version, InformationURI: "https://github.com/modelgate/modelgate"})
+// newReport is the report of a check that fails at threshold ("" never).
+func newReport(res *gate.Result, threshold finding.Severity) *report.Report {
+	return &report.Report{
+		Result: res, FailOn: threshold, NoFail: threshold == "",
+		Tool: report.Tool{Name: "modelgate", Version: toolVersion(), InformationURI: "https://github.com/modelgate/modelgate"},
+	}
 }

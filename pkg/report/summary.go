@@ -2,6 +2,7 @@ package report
 
 import (
 	"fmt"
+	"io"
 	"maps"
 	"math"
 	"net/url"
@@ -23,52 +24,40 @@ const MaxSummaryBytes = 1_000_000
 // beyond it are unreadable and slow to render.
 const maxPictureNodes = 150
 
-// SummaryOptions say what the job summary links to and how long it may be.
-type SummaryOptions struct {
-	// BlobURL, when set, is the prefix of links to files at the checked
-	// commit, e.g. https://github.com/o/r/blob/<sha>/ .
-	BlobURL string
-	// MaxBytes bounds the summary; zero means MaxSummaryBytes.
-	MaxBytes int
-	// Findings replaces the result's findings when not nil (for example
-	// when only changed models are reported).
-	Findings []finding.Finding
-	// RuleChanges, when set, lists the policy rules the pull request
-	// changes, which the check did not apply.
-	RuleChanges *gate.RuleChanges
+// writeSummary writes the job summary of a check in Markdown: the verdict,
+// the changed models, their metrics against the base, the findings per
+// model and a lineage picture of the changed models.
+func writeSummary(w io.Writer, r *Report) error {
+	_, err := io.WriteString(w, JobSummary(r))
+	return err
 }
 
-// JobSummary renders the job summary of a check in Markdown: the verdict, the
-// changed models, their metrics against the base, the findings per model
-// and a lineage picture of the changed models.
-func JobSummary(r *gate.Result, opts SummaryOptions) string {
-	if opts.MaxBytes == 0 {
-		opts.MaxBytes = MaxSummaryBytes
+// JobSummary renders the job summary, within MaxBytes.
+func JobSummary(r *Report) string {
+	max := r.MaxBytes
+	if max == 0 {
+		max = MaxSummaryBytes
 	}
-	fs := opts.Findings
-	if fs == nil {
-		fs = r.Findings
-	}
+	fs := r.shown()
 	var b strings.Builder
-	writeVerdict(&b, r, fs)
-	writeRuleChanges(&b, opts.RuleChanges)
-	writeChanges(&b, r)
-	writeMetrics(&b, r)
-	writePicture(&b, r, fs)
-	writeFindings(&b, fs, opts, opts.MaxBytes-b.Len())
+	writeVerdict(&b, r)
+	writeRuleChanges(&b, r.RuleChanges)
+	writeChanges(&b, r.Result)
+	writeMetrics(&b, r.Result)
+	writePicture(&b, r.Result, fs)
+	writeFindings(&b, fs, r.BlobURL, max-b.Len())
 	return b.String()
 }
 
-func writeVerdict(b *strings.Builder, r *gate.Result, fs []finding.Finding) {
-	n := finding.Count(fs)
-	icon, verdict := "✅", "passed"
-	if n[finding.Error] > 0 {
-		icon, verdict = "❌", "failed"
+func writeVerdict(b *strings.Builder, r *Report) {
+	icon := "✅"
+	if !r.Passed() {
+		icon = "❌"
 	}
-	fmt.Fprintf(b, "## %s modelgate %s\n\n", icon, verdict)
-	fmt.Fprintf(b, "%d errors · %d warnings · %d notes · %d model versions checked", n[finding.Error], n[finding.Warning], n[finding.Info], len(r.Versions()))
-	if r.Base != nil {
-		fmt.Fprintf(b, " · compared with %s", baseName(r.Base))
+	fmt.Fprintf(b, "## %s modelgate %s\n\n", icon, verdict(r))
+	fmt.Fprintf(b, "%s · %s checked", counts(finding.Count(r.shown()), " · "), plural(len(r.Result.Versions()), "model version"))
+	if r.Result.Base != nil {
+		fmt.Fprintf(b, " · compared with %s", baseName(r.Result.Base))
 	}
 	b.WriteString("\n\n")
 }
@@ -212,7 +201,7 @@ func writePicture(b *strings.Builder, r *gate.Result, fs []finding.Finding) {
 	b.WriteString("```mermaid\n" + pic.String() + "```\n\n")
 }
 
-func writeFindings(b *strings.Builder, fs []finding.Finding, opts SummaryOptions, budget int) {
+func writeFindings(b *strings.Builder, fs []finding.Finding, blobURL string, budget int) {
 	if len(fs) == 0 {
 		return
 	}
@@ -222,15 +211,14 @@ func writeFindings(b *strings.Builder, fs []finding.Finding, opts SummaryOptions
 	for _, key := range order {
 		group := groups[key]
 		var sec strings.Builder
-		n := finding.Count(group)
 		title := "repository"
 		if key != "" {
 			title = markdown.Code(key)
 		}
-		fmt.Fprintf(&sec, "<details open><summary>%s: %d errors, %d warnings, %d notes</summary>\n\n| | Where | Rule | Message |\n|---|---|---|---|\n",
-			title, n[finding.Error], n[finding.Warning], n[finding.Info])
+		fmt.Fprintf(&sec, "<details open><summary>%s: %s</summary>\n\n| | Where | Rule | Message |\n|---|---|---|---|\n",
+			title, counts(finding.Count(group), ", "))
 		for _, f := range group {
-			row := fmt.Sprintf("| %s | %s | %s | %s |\n", severityIcon(f.Severity), location(f, opts.BlobURL), markdown.Code(f.Rule), markdown.Text(f.Message))
+			row := fmt.Sprintf("| %s | %s | %s | %s |\n", severityIcon(f.Severity), location(f, blobURL), markdown.Code(f.Rule), markdown.Text(f.Message))
 			if sec.Len()+len(row)+200 > budget {
 				break
 			}
@@ -245,7 +233,7 @@ func writeFindings(b *strings.Builder, fs []finding.Finding, opts SummaryOptions
 		b.WriteString(sec.String())
 	}
 	if cut := len(fs) - shown; cut > 0 {
-		fmt.Fprintf(b, "**%d more findings are not shown here** (the summary is limited to 1 MiB); the JSON and SARIF reports have them all.\n", cut)
+		fmt.Fprintf(b, "**%s not shown here** (the summary is limited to 1 MiB); the JSON and SARIF reports have them all.\n", plural(cut, "more finding"))
 	}
 }
 
@@ -273,6 +261,8 @@ func severityIcon(s finding.Severity) string {
 		return "❌ error"
 	case finding.Warning:
 		return "⚠️ warning"
+	case finding.Exception:
+		return "🔕 exception"
 	default:
 		return "ℹ️ note"
 	}

@@ -6,16 +6,18 @@ import (
 	"io"
 
 	"github.com/modelgate/modelgate/internal/plain"
-	"github.com/modelgate/modelgate/pkg/gate"
+	"github.com/modelgate/modelgate/pkg/finding"
 )
 
-// Text writes a report for a terminal: the findings grouped by file, each
-// with its line, column, severity, message and rule, then the counts.
-func Text(w io.Writer, r *gate.Result) error {
+// writeText writes a report for a terminal: the findings grouped by file,
+// each with its line, column, severity, message and rule, then the model
+// versions and the counts.
+func writeText(w io.Writer, r *Report) error {
 	bw := bufio.NewWriter(w)
+	fs := r.shown()
 	byFile := make(map[string][]int)
 	var files []string
-	for i, f := range r.Findings {
+	for i, f := range fs {
 		if _, seen := byFile[f.File]; !seen {
 			files = append(files, f.File)
 		}
@@ -28,26 +30,29 @@ func Text(w io.Writer, r *gate.Result) error {
 		}
 		fmt.Fprintln(bw, heading)
 		for _, i := range byFile[file] {
-			f := r.Findings[i]
+			f := fs[i]
 			fmt.Fprintf(bw, "  %8s %-8s %s  [%s]\n", where(f.Line, f.Column), f.Severity, plain.Text(f.Message), plain.Text(f.Rule))
 		}
 		fmt.Fprintln(bw)
 	}
-	status := ModelStatus(r.Findings)
-	ids := r.Versions()
-	fmt.Fprintf(bw, "%d model versions in %s\n", len(ids), plain.Text(r.Root))
+	status := ModelStatus(fs)
+	ids := r.Result.Versions()
+	fmt.Fprintf(bw, "%s in %s\n", plural(len(ids), "model version"), plain.Text(r.Result.Root))
 	for _, id := range ids {
-		m := r.Node(id).Manifest
+		m := r.Result.Node(id).Manifest
 		fmt.Fprintf(bw, "  %-7s %-40s %s\n", status(id), plain.Text(id), plain.Text(m.Spec.Lifecycle.Stage))
 	}
 	fmt.Fprintln(bw)
-	s := Summarize(r)
-	verdict := "passed"
-	if s.Errors > 0 {
-		verdict = "failed"
-	}
-	fmt.Fprintf(bw, "modelgate %s: %d manifests, %d errors, %d warnings, %d notes\n", verdict, s.Manifests, s.Errors, s.Warnings, s.Infos)
+	fmt.Fprintf(bw, "modelgate %s: %s, %s\n", verdict(r), plural(len(r.Result.Repo.Files), "manifest"), counts(finding.Count(fs), ", "))
 	return bw.Flush()
+}
+
+// verdict is "passed" or "failed".
+func verdict(r *Report) string {
+	if r.Passed() {
+		return "passed"
+	}
+	return "failed"
 }
 
 // where formats a position as line:column, or "-" when there is none.

@@ -2,6 +2,7 @@ package report
 
 import (
 	"cmp"
+	"io"
 	"slices"
 	"strconv"
 
@@ -15,16 +16,18 @@ import (
 // one step; more are dropped silently, so they are counted instead.
 const AnnotationsPerLevel = 10
 
-// Annotations issues a workflow command per finding (::error, ::warning,
+// writeGitHub issues a workflow command per finding (::error, ::warning,
 // ::notice) with its file, line and column, so GitHub shows it on the lines
-// of the pull request. Findings are taken worst first, those that must
-// never be missed (Pinned) before the others of their level; past GitHub's
-// limit per level, one notice says how many more there are. Exceptions are
-// not annotated: they are in the reports. go-githubactions escapes the
-// message and properties, so text from the repository cannot end the
-// command or start another.
-func Annotations(a *githubactions.Action, fs []finding.Finding) {
-	sorted := slices.DeleteFunc(slices.Clone(fs), func(f finding.Finding) bool { return f.Severity == finding.Exception })
+// of the pull request: the action's annotations, and the CLI's in any
+// workflow step. Findings are taken worst first, and within a level those
+// that must never be missed first; past GitHub's limit per level, one
+// notice says how many more there are. Exceptions are not annotated: the
+// other reports list them. go-githubactions escapes the message and the
+// properties, so text from the repository can neither end the command nor
+// start another.
+func writeGitHub(w io.Writer, r *Report) error {
+	a := githubactions.New(githubactions.WithWriter(w), githubactions.WithGetenv(func(string) string { return "" }))
+	sorted := slices.DeleteFunc(slices.Clone(r.shown()), func(f finding.Finding) bool { return f.Severity == finding.Exception })
 	finding.Sort(sorted)
 	slices.SortStableFunc(sorted, func(x, y finding.Finding) int { return cmp.Compare(annotationOrder(x), annotationOrder(y)) })
 	shown := make(map[finding.Severity]int)
@@ -38,8 +41,9 @@ func Annotations(a *githubactions.Action, fs []finding.Finding) {
 		annotate(a, f)
 	}
 	if hidden > 0 {
-		a.Noticef("modelgate: %d more findings are not annotated (GitHub shows %d per level); see the job summary, the SARIF and the JSON report", hidden, AnnotationsPerLevel)
+		a.Noticef("modelgate: %s not annotated (GitHub shows %d per level); see the job summary, the SARIF and the JSON report", plural(hidden, "more finding"), AnnotationsPerLevel)
 	}
+	return nil
 }
 
 // annotationOrder ranks findings for annotation: by severity, and within
@@ -64,7 +68,7 @@ func annotate(a *githubactions.Action, f finding.Finding) {
 			fields["col"] = strconv.Itoa(f.Column)
 		}
 	}
-	msg := sarifText(f.Message)
+	msg := sarifString(f.Message)
 	switch f.Severity {
 	case finding.Error:
 		a.WithFieldsMap(fields).Errorf("%s", msg)
