@@ -201,3 +201,13 @@ func TestPlurals(t *testing.T) {
 	assert.Equal(t, "1 error, 1 warning, 1 note", counts(map[finding.Severity]int{finding.Error: 1, finding.Warning: 1, finding.Info: 1}, ", "))
 	assert.Equal(t, "0 errors, 0 warnings, 0 notes, 3 exceptions", counts(map[finding.Severity]int{finding.Exception: 3}, ", "))
 }
+
+func TestJSONOfEveryKindMatchesItsSchema(t *testing.T) {
+	r := mixed(t)
+	validateJSON(t, compiledSchema(t, "schema/report.schema.json"), []byte(render(t, "json", r)))
+	rep := NewJSON(r)
+	assert.Equal(t, 1, rep.Summary.Exceptions)
+	assert.False(t, rep.Passed)
+	r.NoFail = true
+	assert.True(t, NewJSON(r).Passed, "passed follows the fail-on level")
+}
