@@ -188,7 +188,7 @@ func (e *Engine) prepare(ctx context.Context, req chatops.Request, t chatops.Tar
 // left serving the environment, or "".
 func (e *Engine) liveVersion(ctx context.Context, repo, model, env string) (string, error) {
 	rows, err := e.Store.ListRollouts(ctx, store.RolloutFilter{Repo: repo, Model: model, Environment: env,
-		States: []string{string(rollout.Promoted)}, Limit: 1})
+		States: []store.RolloutState{store.RolloutPromoted}, Limit: 1})
 	if err != nil {
 		return "", fmt.Errorf("live version of %s in %s: %w", model, env, err)
 	}
@@ -209,7 +209,7 @@ func (e *Engine) start(ctx context.Context, req chatops.Request, p prepared, r *
 		BaselineVersion: p.baseline, Environment: p.plan.Environment, HeadSHA: req.PullRequest.HeadSHA,
 		StartedBy: req.Commenter, InstallationID: req.InstallationID, Plan: planJSON,
 	}}
-	l.push(effect{Kind: effAudit, Action: "rollout.started", Actor: req.Commenter,
+	l.push(effect{Kind: effAudit, Action: store.ActionRolloutStarted, Actor: req.Commenter,
 		Text: fmt.Sprintf("canary of %s against %s at %s", p.target.Version, p.baseline, short(req.PullRequest.HeadSHA))})
 	l.enqueue(p.actions)
 	if err := l.encode(); err != nil {

@@ -65,7 +65,7 @@ func (e *Engine) HandleDeploymentStatus(ctx context.Context, ev DeploymentStatus
 		return nil
 	}
 	if ev.Task == rollout.TaskRollback {
-		return e.audit(ctx, l, store.AuditEntry{Actor: ev.Sender, Action: "rollout.rollback_deployed", Decision: ev.State,
+		return e.audit(ctx, l, store.AuditEntry{Actor: ev.Sender, Action: store.ActionRollbackDeployed, Decision: ev.State,
 			Reason: orDefault(ev.Description, "the deploy workflow reported "+ev.State)})
 	}
 	stage := p.Stage - 1

@@ -126,14 +126,14 @@ func (e *Engine) finishEffect(ctx context.Context, id int64, seq int, out outcom
 
 // stageRowState is what the stage row says after the bot reported status
 // on its deployment ("" for a status that changes nothing).
-func stageRowState(status string) string {
+func stageRowState(status string) store.StageState {
 	switch status {
 	case rollout.StatusInProgress:
-		return "analysing"
+		return store.StageAnalyzing
 	case rollout.StatusSuccess:
-		return "passed"
+		return store.StagePassed
 	case rollout.StatusFailure:
-		return "failed"
+		return store.StageFailed
 	}
 	return ""
 }
@@ -149,17 +149,17 @@ func (e *Engine) recordStatus(ctx context.Context, l loaded, ef effect) error {
 
 // markStage sets a stage row's state, with the latest judgement and the
 // time it ended when it passed or failed.
-func (e *Engine) markStage(ctx context.Context, l loaded, index int, state string) error {
+func (e *Engine) markStage(ctx context.Context, l loaded, index int, state store.StageState) error {
 	stages, err := e.Store.ListStages(ctx, l.row.ID)
 	if err != nil {
 		return fmt.Errorf("rollout %d: stages: %w", l.row.ID, err)
 	}
 	for _, st := range stages {
-		if st.Index != index || state == "" || st.State == "failed" {
+		if st.Index != index || state == "" || st.State == store.StageFailed {
 			continue
 		}
 		st.State = state
-		if state == "passed" || state == "failed" {
+		if state == store.StagePassed || state == store.StageFailed {
 			st.FinishedAt = e.now()
 			if l.rec.Analysis != nil {
 				st.Verdict, _ = json.Marshal(l.rec.Analysis)
@@ -195,19 +195,19 @@ func (e *Engine) recordDeployment(ctx context.Context, l loaded, ef effect, out 
 	}
 	traffic := int(ef.Traffic + 0.5)
 	if err := e.Store.PutStage(ctx, store.Stage{RolloutID: l.row.ID, Index: ef.Stage, TrafficPercent: traffic,
-		DeploymentID: out.deployment, State: "deploying", StartedAt: e.now()}); err != nil {
+		DeploymentID: out.deployment, State: store.StageDeploying, StartedAt: e.now()}); err != nil {
 		return fmt.Errorf("rollout %d: stage %d: %w", l.row.ID, ef.Stage+1, err)
 	}
 	if ef.Stage > 0 {
 		// The next stage deployed: the one before it passed.
-		if err := e.markStage(ctx, l, ef.Stage-1, "passed"); err != nil {
+		if err := e.markStage(ctx, l, ef.Stage-1, store.StagePassed); err != nil {
 			return err
 		}
 	}
 	// "stage" in audit details is the stage's index, from 0, as in store.Stage.
 	details, _ := json.Marshal(map[string]any{"rollout_id": l.row.ID, "stage": ef.Stage,
 		"traffic_percent": ef.Traffic, "deployment_id": out.deployment})
-	return e.audit(ctx, l, store.AuditEntry{Actor: Bot, Action: "rollout.stage", Decision: "done",
+	return e.audit(ctx, l, store.AuditEntry{Actor: Bot, Action: store.ActionRolloutStage, Decision: store.DecisionDone,
 		Reason: fmt.Sprintf("stage %d (%g %%) deployed as deployment %d", ef.Stage+1, ef.Traffic, out.deployment), Details: details})
 }
 
@@ -228,7 +228,7 @@ func (e *Engine) do(ctx context.Context, l loaded, ef effect) (outcome, error) {
 		return outcome{}, err
 	case effAudit:
 		details, _ := json.Marshal(map[string]any{"rollout_id": l.row.ID, "stage": ef.Stage})
-		return outcome{}, e.audit(ctx, l, store.AuditEntry{Actor: ef.Actor, Action: ef.Action, Decision: "done", Reason: ef.Text, Details: details})
+		return outcome{}, e.audit(ctx, l, store.AuditEntry{Actor: ef.Actor, Action: ef.Action, Decision: store.DecisionDone, Reason: ef.Text, Details: details})
 	}
 	gh, err := e.Clients.ForInstallation(l.row.InstallationID)
 	if err != nil {

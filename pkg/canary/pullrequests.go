@@ -24,9 +24,6 @@ type PullRequestEvent struct {
 	Sender string
 }
 
-// The audit action that records a push to a pull request.
-const actionHeadMoved = "pull_request.head_moved"
-
 // HandlePullRequest keeps rollouts tied to their pull request: a closed or
 // merged pull request releases its rollouts (traffic back to the
 // baseline), and a push is recorded, so that a /canary written before it
@@ -78,8 +75,8 @@ func (e *Engine) headMoved(ctx context.Context, ev PullRequestEvent) error {
 		at = e.now()
 	}
 	details, _ := json.Marshal(map[string]any{"head_sha": ev.HeadSHA})
-	if _, err := e.Store.AppendAudit(ctx, store.AuditEntry{At: at, Actor: ev.Sender, Action: actionHeadMoved,
-		Repo: ev.Repo.FullName(), PR: ev.Number, Decision: "done", Reason: "pushed " + short(ev.HeadSHA), Details: details}); err != nil {
+	if _, err := e.Store.AppendAudit(ctx, store.AuditEntry{At: at, Actor: ev.Sender, Action: store.ActionHeadMoved,
+		Repo: ev.Repo.FullName(), PR: ev.Number, Decision: store.DecisionDone, Reason: "pushed " + short(ev.HeadSHA), Details: details}); err != nil {
 		return fmt.Errorf("record the push to #%d: %w", ev.Number, err)
 	}
 	active, err := e.Store.ListRollouts(ctx, store.RolloutFilter{Repo: ev.Repo.FullName(), PR: ev.Number, ActiveOnly: true})
@@ -125,7 +122,7 @@ func (e *Engine) pushedSince(ctx context.Context, repo string, number int, t tim
 		return "", fmt.Errorf("pushes to #%d: %w", number, err)
 	}
 	for _, m := range moves {
-		if m.Action != actionHeadMoved {
+		if m.Action != store.ActionHeadMoved {
 			continue
 		}
 		var d struct {

@@ -44,18 +44,18 @@ const (
 
 // effect is one thing a transition asked for, stored before it is done.
 type effect struct {
-	Seq     int       `json:"seq"`
-	Kind    string    `json:"kind"`
-	Task    string    `json:"task,omitempty"`
-	Stage   int       `json:"stage"`
-	Traffic float64   `json:"traffic,omitempty"`
-	Version string    `json:"version,omitempty"`
-	State   string    `json:"state,omitempty"`
-	Text    string    `json:"text,omitempty"`
-	At      time.Time `json:"at,omitzero"`
-	Look    int       `json:"look,omitempty"`
-	Actor   string    `json:"actor,omitempty"`
-	Action  string    `json:"action,omitempty"`
+	Seq     int               `json:"seq"`
+	Kind    string            `json:"kind"`
+	Task    string            `json:"task,omitempty"`
+	Stage   int               `json:"stage"`
+	Traffic float64           `json:"traffic,omitempty"`
+	Version string            `json:"version,omitempty"`
+	State   string            `json:"state,omitempty"`
+	Text    string            `json:"text,omitempty"`
+	At      time.Time         `json:"at,omitzero"`
+	Look    int               `json:"look,omitempty"`
+	Actor   string            `json:"actor,omitempty"`
+	Action  store.AuditAction `json:"action,omitempty"`
 	// Tried says an attempt began: the effect may have reached GitHub,
 	// so the next attempt looks for it before writing again.
 	Tried bool `json:"tried,omitempty"`
@@ -160,12 +160,20 @@ func (l *loaded) encode() error {
 
 // storeState is the store's coarse state for a phase: active rollouts
 // are running or paused.
-func storeState(p rollout.Phase) string {
+func storeState(p rollout.Phase) store.RolloutState {
 	switch p {
-	case rollout.Deploying, rollout.Analyzing, rollout.Waiting:
-		return "running"
+	case rollout.Paused:
+		return store.RolloutPaused
+	case rollout.Promoted:
+		return store.RolloutPromoted
+	case rollout.RolledBack:
+		return store.RolloutRolledBack
+	case rollout.Aborted:
+		return store.RolloutAborted
+	case rollout.Failed:
+		return store.RolloutFailed
 	}
-	return string(p)
+	return store.RolloutRunning
 }
 
 // enqueue turns a transition's actions into effects.

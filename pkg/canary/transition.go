@@ -108,12 +108,25 @@ func (l *loaded) auditChange(before rollout.State, actor string) {
 	after := l.rec.State
 	switch {
 	case after.Terminal():
-		l.push(effect{Kind: effAudit, Action: "rollout." + string(after.Phase), Actor: actor, Text: after.Reason, Stage: after.Stage})
+		l.push(effect{Kind: effAudit, Action: endAction(after.Phase), Actor: actor, Text: after.Reason, Stage: after.Stage})
 	case after.Phase == rollout.Paused && before.Phase != rollout.Paused:
-		l.push(effect{Kind: effAudit, Action: "rollout.paused", Actor: actor, Text: after.Reason, Stage: after.Stage})
+		l.push(effect{Kind: effAudit, Action: store.ActionRolloutPaused, Actor: actor, Text: after.Reason, Stage: after.Stage})
 	case before.Phase == rollout.Paused && after.Phase != rollout.Paused:
-		l.push(effect{Kind: effAudit, Action: "rollout.resumed", Actor: actor, Stage: after.Stage})
+		l.push(effect{Kind: effAudit, Action: store.ActionRolloutResumed, Actor: actor, Stage: after.Stage})
 	}
+}
+
+// endAction is the audit action of a terminal phase.
+func endAction(p rollout.Phase) store.AuditAction {
+	switch p {
+	case rollout.Promoted:
+		return store.ActionRolloutPromoted
+	case rollout.RolledBack:
+		return store.ActionRolloutRolledBack
+	case rollout.Aborted:
+		return store.ActionRolloutAborted
+	}
+	return store.ActionRolloutFailed
 }
 
 // The job kinds the engine schedules; the key is the rollout id.

@@ -8,6 +8,7 @@ import (
 
 	"github.com/modelgate/modelgate/pkg/rollout"
 	"github.com/modelgate/modelgate/pkg/rolloutcomment"
+	"github.com/modelgate/modelgate/pkg/store"
 )
 
 // view is what the status comment shows of a rollout.
@@ -40,25 +41,25 @@ func (e *Engine) view(l loaded) rolloutcomment.View {
 func stageState(i int, st rollout.State) string {
 	switch {
 	case i < st.Stage:
-		return "passed"
+		return store.StagePassed
 	case i > st.Stage:
 		return "pending"
 	}
 	switch st.Phase {
 	case rollout.Deploying:
-		return "deploying"
+		return store.StageDeploying
 	case rollout.Analyzing:
-		return "analysing"
+		return store.StageAnalyzing
 	case rollout.Waiting:
 		return "waiting"
 	case rollout.Paused:
 		return "paused"
 	case rollout.Promoted:
-		return "passed"
+		return store.StagePassed
 	case rollout.Aborted:
-		return "skipped"
+		return store.StageSkipped
 	}
-	return "failed"
+	return store.StageFailed
 }
 
 func (a *analysis) view() *rolloutcomment.Analysis {

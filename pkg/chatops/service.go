@@ -77,12 +77,12 @@ func (s *Service) HandleComment(ctx context.Context, gh GitHub, ev CommentEvent)
 	r := &run{ev: ev, gh: gh, cmd: cmd, log: log.With("command", cmd.Name)}
 	rec, created, err := s.Store.RecordCommand(ctx, store.Command{
 		DeliveryID: ev.DeliveryID, Repo: ev.Repo.FullName(), PR: ev.Number, CommentID: ev.CommentID,
-		Commenter: ev.Commenter, Name: cmd.Name, Args: cmd.Line, State: "received",
+		Commenter: ev.Commenter, Name: cmd.Name, Args: cmd.Line, State: store.CommandReceived,
 	})
 	if err != nil {
 		return err
 	}
-	if !created && rec.State != "received" {
+	if !created && rec.State != store.CommandReceived {
 		r.log.Info("command already handled", "state", rec.State)
 		return nil
 	}
@@ -163,9 +163,9 @@ func refuse(format string, args ...any) Outcome {
 
 // finish replies, and records the outcome in the command row and the audit log.
 func (s *Service) finish(ctx context.Context, r *run, out Outcome) error {
-	state := "done"
+	state := store.CommandDone
 	if out.Refused {
-		state = "refused"
+		state = store.CommandRefused
 	}
 	reply := fmt.Sprintf("> %s\n\n%s", escapeText(r.cmd.Line), out.Reply)
 	if err := r.gh.CreateComment(ctx, r.ev.Repo, r.ev.Number, reply); errors.Is(err, ErrNotFound) {
@@ -185,7 +185,7 @@ func (s *Service) finish(ctx context.Context, r *run, out Outcome) error {
 		return err
 	}
 	if _, err := s.Store.AppendAudit(ctx, store.AuditEntry{
-		At: s.now(), Actor: r.ev.Commenter, Action: "command." + r.cmd.Name, Repo: r.ev.Repo.FullName(),
+		At: s.now(), Actor: r.ev.Commenter, Action: store.CommandAction(r.cmd.Name), Repo: r.ev.Repo.FullName(),
 		PR: r.ev.Number, Model: strings.Join(r.cmd.Models, ","), Environment: r.cmd.Environment,
 		Decision: state, Reason: reason, DeliveryID: r.ev.DeliveryID, Details: detailsJSON(r.cmd),
 	}); err != nil {
