@@ -19,6 +19,7 @@ import (
 	"github.com/modelgate/modelgate/bot/handler"
 	"github.com/modelgate/modelgate/pkg/canary"
 	"github.com/modelgate/modelgate/pkg/chatops"
+	"github.com/modelgate/modelgate/pkg/gh"
 	"github.com/modelgate/modelgate/pkg/githubapp"
 	"github.com/modelgate/modelgate/pkg/governance"
 	"github.com/modelgate/modelgate/pkg/judge"
@@ -211,7 +212,9 @@ func newServer(ctx context.Context, cfg serveConfig, log *slog.Logger, reg *prom
 		st.Close()
 		return nil, err
 	}
-	engine := &canary.Engine{Store: st, Clients: handler.EngineClients{Clients: clients}, Providers: providers,
+	installs := gh.Installations{Apps: clients}
+	engineClients := canary.ClientsFunc(func(id int64) (canary.GitHub, error) { return installs.ForInstallation(id) })
+	engine := &canary.Engine{Store: st, Clients: engineClients, Providers: providers,
 		Judge: judgement, BotLogin: cfg.BotLogin, WebURL: cfg.WebURL, ChecksPattern: cfg.Checks, Poll: cfg.Poll,
 		Worker: workerName(), Logger: log, Now: cfg.now}
 	commands := &chatops.Service{
@@ -219,7 +222,7 @@ func newServer(ctx context.Context, cfg serveConfig, log *slog.Logger, reg *prom
 		Calls: githubapp.CallsFrom, Logger: log,
 	}
 	dispatcher, err := githubapp.NewDispatcher(
-		&handler.IssueComment{Clients: clients, Commands: commands},
+		&handler.IssueComment{Clients: installs, Commands: commands},
 		handler.DeploymentStatus{Rollouts: engine},
 		handler.PullRequest{Rollouts: engine},
 		handler.Installation{Clients: clients, Logger: log},

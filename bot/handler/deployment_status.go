@@ -6,7 +6,7 @@ import (
 
 	"github.com/google/go-github/v60/github"
 	"github.com/modelgate/modelgate/pkg/canary"
-	"github.com/modelgate/modelgate/pkg/chatops"
+	"github.com/modelgate/modelgate/pkg/gh"
 	"github.com/modelgate/modelgate/pkg/githubapp"
 )
 
@@ -35,7 +35,7 @@ func (h DeploymentStatus) Handle(ctx context.Context, e githubapp.Event) error {
 	}
 	d, st := p.GetDeployment(), p.GetDeploymentStatus()
 	return h.Rollouts.HandleDeploymentStatus(ctx, canary.DeploymentStatusEvent{
-		Repo:         chatops.Repo{Owner: p.GetRepo().GetOwner().GetLogin(), Name: p.GetRepo().GetName()},
+		Repo:         gh.Repo{Owner: p.GetRepo().GetOwner().GetLogin(), Name: p.GetRepo().GetName()},
 		DeploymentID: d.GetID(), Task: d.GetTask(), Creator: d.GetCreator().GetLogin(), Payload: d.Payload,
 		State: st.GetState(), Description: st.GetDescription(), Sender: p.GetSender().GetLogin(),
 	})

@@ -6,7 +6,7 @@ import (
 
 	"github.com/google/go-github/v60/github"
 	"github.com/modelgate/modelgate/pkg/canary"
-	"github.com/modelgate/modelgate/pkg/chatops"
+	"github.com/modelgate/modelgate/pkg/gh"
 	"github.com/modelgate/modelgate/pkg/githubapp"
 )
 
@@ -40,7 +40,7 @@ func (h PullRequest) Handle(ctx context.Context, e githubapp.Event) error {
 	}
 	pr := p.GetPullRequest()
 	return h.Rollouts.HandlePullRequest(ctx, canary.PullRequestEvent{
-		Repo:   chatops.Repo{Owner: p.GetRepo().GetOwner().GetLogin(), Name: p.GetRepo().GetName()},
+		Repo:   gh.Repo{Owner: p.GetRepo().GetOwner().GetLogin(), Name: p.GetRepo().GetName()},
 		Number: pr.GetNumber(), Action: p.GetAction(), Merged: pr.GetMerged(), HeadSHA: pr.GetHead().GetSHA(),
 		At: pr.GetUpdatedAt().Time, Sender: p.GetSender().GetLogin(),
 	})

@@ -9,6 +9,7 @@ import (
 
 	"github.com/modelgate/modelgate/pkg/chatops"
 	"github.com/modelgate/modelgate/pkg/config"
+	"github.com/modelgate/modelgate/pkg/gh"
 	"github.com/modelgate/modelgate/pkg/markdown"
 	"github.com/modelgate/modelgate/pkg/rollout"
 	"github.com/modelgate/modelgate/pkg/store"
@@ -17,25 +18,23 @@ import (
 // Canary starts a rollout of each model the command names (or the pull
 // request changes), at the head commit the command was given for.
 func (e *Engine) Canary(ctx context.Context, req chatops.Request) (chatops.Outcome, error) {
-	gh, err := e.Clients.ForInstallation(req.InstallationID)
-	if err != nil {
-		return chatops.Outcome{}, fmt.Errorf("installation %d: %w", req.InstallationID, err)
-	}
+	var client Commands = req.GitHub
 	if req.Command.DryRun {
-		return e.dryRun(ctx, gh, req)
+		return e.dryRun(ctx, client, req)
 	}
 	var r reply
-	cfg, err := e.repoConfig(ctx, gh, req.Repo)
-	if err != nil {
-		r.refuse("%s", markdown.Text(err.Error()))
+	if req.ConfigErr != nil {
+		r.refuse("%s", markdown.Text(req.ConfigErr.Error()))
 		return r.outcome(), nil
 	}
+	cfg := req.RepoConfig()
 	why := forkRefusal(req, cfg)
+	var err error
 	if why == "" {
 		why, err = e.pinnedRefusal(ctx, req)
 	}
 	if why == "" && err == nil {
-		why, err = e.commitRefusal(ctx, gh, req)
+		why, err = e.commitRefusal(ctx, client, req)
 	}
 	if err != nil || why != "" {
 		if err != nil {
@@ -62,7 +61,7 @@ func (e *Engine) Canary(ctx context.Context, req chatops.Request) (chatops.Outco
 
 // commitRefusal says why the pull request's head may not be rolled out:
 // a draft, or a validation check that has not passed on the head commit.
-func (e *Engine) commitRefusal(ctx context.Context, gh GitHub, req chatops.Request) (string, error) {
+func (e *Engine) commitRefusal(ctx context.Context, client Commands, req chatops.Request) (string, error) {
 	pr := req.PullRequest
 	if pr.Draft {
 		return fmt.Sprintf("#%d is a draft; mark it ready for review first.", pr.Number), nil
@@ -74,7 +73,7 @@ func (e *Engine) commitRefusal(ctx context.Context, gh GitHub, req chatops.Reque
 	if pattern == "-" {
 		return "", nil
 	}
-	runs, err := gh.CheckRuns(ctx, req.Repo, pr.HeadSHA)
+	runs, err := client.CheckRuns(ctx, req.Repo, pr.HeadSHA)
 	if err != nil {
 		return "", fmt.Errorf("check runs of %s: %w", short(pr.HeadSHA), err)
 	}
@@ -108,23 +107,6 @@ func (e *Engine) pinnedRefusal(ctx context.Context, req chatops.Request) (string
 	}
 	return fmt.Sprintf("commits were pushed to #%d after this comment (the head is now %s); review them, then `/canary` again to roll out the new head.",
 		req.PullRequest.Number, short(head)), nil
-}
-
-// repoConfig reads .github/modelgate.yml from the default branch: the
-// pull request cannot change the rules that apply to it.
-func (e *Engine) repoConfig(ctx context.Context, gh GitHub, repo chatops.Repo) (*config.Config, error) {
-	raw, err := gh.FileAt(ctx, repo, config.Path, "")
-	if errors.Is(err, chatops.ErrNotFound) {
-		return &config.Config{}, nil
-	}
-	if err != nil {
-		return nil, fmt.Errorf("read %s of the default branch: %w", config.Path, err)
-	}
-	cfg, err := config.Parse(raw)
-	if err != nil {
-		return nil, fmt.Errorf("the default branch's %w", err)
-	}
-	return cfg, nil
 }
 
 // forkRefusal refuses a pull request from a fork unless the repository's
@@ -304,7 +286,7 @@ func (e *Engine) releaseClosedHolder(ctx context.Context, req chatops.Request, h
 		return "", nil
 	}
 	pr, err := req.GitHub.PullRequest(ctx, req.Repo, h.PR)
-	if err != nil && !errors.Is(err, chatops.ErrNotFound) {
+	if err != nil && !errors.Is(err, gh.ErrNotFound) {
 		return "", fmt.Errorf("pull request #%d: %w", h.PR, err)
 	}
 	if err == nil && pr.State == "open" {
@@ -317,7 +299,7 @@ func (e *Engine) releaseClosedHolder(ctx context.Context, req chatops.Request, h
 		markdown.Code(h.Model), markdown.Code(h.Version), h.PR, orDefault(mergedWord(pr), "gone"), markdown.Code(h.BaselineVersion)), nil
 }
 
-func mergedWord(pr chatops.PullRequest) string {
+func mergedWord(pr gh.PullRequest) string {
 	switch {
 	case pr.Merged:
 		return "merged"

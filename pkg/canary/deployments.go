@@ -6,7 +6,7 @@ import (
 	"errors"
 	"strings"
 
-	"github.com/modelgate/modelgate/pkg/chatops"
+	"github.com/modelgate/modelgate/pkg/gh"
 	"github.com/modelgate/modelgate/pkg/rollout"
 	"github.com/modelgate/modelgate/pkg/store"
 )
@@ -14,7 +14,7 @@ import (
 // DeploymentStatusEvent is a deployment_status webhook, as far as the
 // engine reads it.
 type DeploymentStatusEvent struct {
-	Repo         chatops.Repo
+	Repo         gh.Repo
 	DeploymentID int64
 	Task         string
 	// Creator is who created the deployment; only the bot's own count.

@@ -6,7 +6,6 @@ import (
 	"strings"
 
 	"github.com/modelgate/modelgate/pkg/chatops"
-	"github.com/modelgate/modelgate/pkg/config"
 	"github.com/modelgate/modelgate/pkg/markdown"
 	"github.com/modelgate/modelgate/pkg/rollout"
 	"github.com/modelgate/modelgate/pkg/store"
@@ -14,15 +13,14 @@ import (
 
 // dryRun answers /canary --dry-run: what would be deployed, with which
 // plan, and every gate that would block it. It writes nothing.
-func (e *Engine) dryRun(ctx context.Context, gh GitHub, req chatops.Request) (chatops.Outcome, error) {
+func (e *Engine) dryRun(ctx context.Context, client Commands, req chatops.Request) (chatops.Outcome, error) {
 	var b strings.Builder
 	fmt.Fprintf(&b, "**Dry run: nothing was deployed and nothing changed.** `/canary` would deploy commit %s, the head of #%d.\n\n",
 		short(req.PullRequest.HeadSHA), req.PullRequest.Number)
 	gates := newGates()
-	cfg, cfgErr := e.repoConfig(ctx, gh, req.Repo)
-	if cfgErr != nil {
-		gates.add(false, "repository configuration", markdown.Text(cfgErr.Error()))
-		cfg = &config.Config{}
+	cfg := req.RepoConfig()
+	if req.ConfigErr != nil {
+		gates.add(false, "repository configuration", markdown.Text(req.ConfigErr.Error()))
 	}
 	why := forkRefusal(req, cfg)
 	if why != "" {
@@ -35,7 +33,7 @@ func (e *Engine) dryRun(ctx context.Context, gh GitHub, req chatops.Request) (ch
 	if why != "" {
 		gates.add(false, "pinned commit", why)
 	}
-	why, err = e.commitRefusal(ctx, gh, req)
+	why, err = e.commitRefusal(ctx, client, req)
 	if err != nil {
 		return chatops.Outcome{}, err
 	}

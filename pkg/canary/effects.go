@@ -6,10 +6,9 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
-	"strings"
 	"time"
 
-	"github.com/modelgate/modelgate/pkg/chatops"
+	"github.com/modelgate/modelgate/pkg/gh"
 	"github.com/modelgate/modelgate/pkg/markdown"
 	"github.com/modelgate/modelgate/pkg/rollout"
 	"github.com/modelgate/modelgate/pkg/rolloutcomment"
@@ -20,10 +19,6 @@ import (
 // to land; before it has passed, the engine does not look for it, lest it
 // miss it and write it again.
 const inFlight = 15 * time.Second
-
-// ErrRejected is wrapped by GitHub errors that retrying will not mend
-// (a 4xx answer other than a rate limit).
-var ErrRejected = errors.New("rejected by GitHub")
 
 // outcome is what carrying out an effect produced, to be stored.
 type outcome struct {
@@ -230,35 +225,30 @@ func (e *Engine) do(ctx context.Context, l loaded, ef effect) (outcome, error) {
 		details, _ := json.Marshal(map[string]any{"rollout_id": l.row.ID, "stage": ef.Stage})
 		return outcome{}, e.audit(ctx, l, store.AuditEntry{Actor: ef.Actor, Action: ef.Action, Decision: store.DecisionDone, Reason: ef.Text, Details: details})
 	}
-	gh, err := e.Clients.ForInstallation(l.row.InstallationID)
+	client, err := e.Clients.ForInstallation(l.row.InstallationID)
 	if err != nil {
 		return outcome{}, fmt.Errorf("installation %d: %w", l.row.InstallationID, err)
 	}
-	repo := repoOf(l.row.Repo)
+	repo := gh.ParseRepo(l.row.Repo)
 	switch ef.Kind {
 	case effDeploy:
-		return e.deploy(ctx, gh, repo, l, ef)
+		return e.deploy(ctx, client, repo, l, ef)
 	case effStatus:
-		return outcome{}, e.status(ctx, gh, repo, l, ef)
+		return outcome{}, e.status(ctx, client, repo, l, ef)
 	case effComment:
-		return e.refreshComment(ctx, gh, repo, l, ef)
+		return e.refreshComment(ctx, client, repo, l, ef)
 	case effNote:
-		return outcome{}, e.note(ctx, gh, repo, l, ef)
+		return outcome{}, e.note(ctx, client, repo, l, ef)
 	}
 	return outcome{}, fmt.Errorf("unknown effect %q", ef.Kind)
 }
 
-func repoOf(fullName string) chatops.Repo {
-	owner, name, _ := strings.Cut(fullName, "/")
-	return chatops.Repo{Owner: owner, Name: name}
-}
-
 // deploy creates a stage's deployment, or finds the one an interrupted
 // attempt created.
-func (e *Engine) deploy(ctx context.Context, gh GitHub, repo chatops.Repo, l loaded, ef effect) (outcome, error) {
+func (e *Engine) deploy(ctx context.Context, client GitHub, repo gh.Repo, l loaded, ef effect) (outcome, error) {
 	d := e.deployment(l, ef)
 	if ef.Tried {
-		id, err := gh.FindDeployment(ctx, repo, d)
+		id, err := client.FindDeployment(ctx, repo, d)
 		if err != nil {
 			return outcome{}, fmt.Errorf("look for deployment: %w", err)
 		}
@@ -266,7 +256,7 @@ func (e *Engine) deploy(ctx context.Context, gh GitHub, repo chatops.Repo, l loa
 			return outcome{deployment: id}, nil
 		}
 	}
-	id, err := gh.CreateDeployment(ctx, repo, d)
+	id, err := client.CreateDeployment(ctx, repo, d)
 	if rejected(err) && ef.Task != rollout.TaskRollback {
 		return outcome{failed: "GitHub refused the deployment: " + err.Error()}, nil
 	}
@@ -281,12 +271,12 @@ func (e *Engine) deploy(ctx context.Context, gh GitHub, repo chatops.Repo, l loa
 }
 
 func rejected(err error) bool {
-	return errors.Is(err, ErrRejected) || errors.Is(err, chatops.ErrNotFound)
+	return errors.Is(err, gh.ErrRejected) || errors.Is(err, gh.ErrNotFound)
 }
 
 // deployment is the contract's deployment for an effect. A rollback's
 // payload keeps the canary's version and sends it 0 % of the traffic.
-func (e *Engine) deployment(l loaded, ef effect) Deployment {
+func (e *Engine) deployment(l loaded, ef effect) gh.Deployment {
 	p := rollout.Payload{Model: l.row.Model, Version: ef.Version, BaselineVersion: l.rec.State.Baseline,
 		Stage: ef.Stage + 1, TrafficPercent: ef.Traffic, RolloutID: l.row.ID}
 	desc := fmt.Sprintf("%s %s: stage %d, %g %% of traffic", l.row.Model, ef.Version, ef.Stage+1, ef.Traffic)
@@ -294,17 +284,17 @@ func (e *Engine) deployment(l loaded, ef effect) Deployment {
 		p.Version, p.TrafficPercent = l.row.Version, 0
 		desc = fmt.Sprintf("%s: roll back %s to %s", l.row.Model, l.row.Version, l.rec.State.Baseline)
 	}
-	return Deployment{Ref: l.row.HeadSHA, Environment: l.row.Environment, Task: ef.Task, Description: desc, Payload: p}
+	return gh.Deployment{Ref: l.row.HeadSHA, Environment: l.row.Environment, Task: ef.Task, Description: desc, Payload: p}
 }
 
 // status reports a verdict on the stage's deployment.
-func (e *Engine) status(ctx context.Context, gh GitHub, repo chatops.Repo, l loaded, ef effect) error {
+func (e *Engine) status(ctx context.Context, client GitHub, repo gh.Repo, l loaded, ef effect) error {
 	if ef.Stage >= len(l.rec.Deployments) || l.rec.Deployments[ef.Stage] == 0 {
 		e.logger().Warn("no deployment to report on", "rollout", l.row.ID, "stage", ef.Stage+1, "state", ef.State)
 		return nil
 	}
 	// GitHub keeps 140 characters of a description: 139 and the ellipsis.
-	err := gh.CreateDeploymentStatus(ctx, repo, l.rec.Deployments[ef.Stage], ef.State, markdown.Truncate(ef.Text, 139))
+	err := client.CreateDeploymentStatus(ctx, repo, l.rec.Deployments[ef.Stage], ef.State, markdown.Truncate(ef.Text, 139))
 	if rejected(err) {
 		e.logger().Warn("deployment status refused", "rollout", l.row.ID, "err", err)
 		return nil
@@ -314,24 +304,24 @@ func (e *Engine) status(ctx context.Context, gh GitHub, repo chatops.Repo, l loa
 
 // refreshComment renders the status comment and edits it in place, or
 // posts it the first time.
-func (e *Engine) refreshComment(ctx context.Context, gh GitHub, repo chatops.Repo, l loaded, ef effect) (outcome, error) {
+func (e *Engine) refreshComment(ctx context.Context, client GitHub, repo gh.Repo, l loaded, ef effect) (outcome, error) {
 	body := rolloutcomment.Status(e.view(l))
 	id := l.rec.CommentID
 	if id == 0 && ef.Tried {
-		found, err := gh.FindComment(ctx, repo, l.row.PR, rolloutcomment.Marker(l.row.ID))
+		found, err := client.FindComment(ctx, repo, l.row.PR, rolloutcomment.Marker(l.row.ID))
 		if err != nil {
 			return outcome{}, fmt.Errorf("look for the status comment: %w", err)
 		}
 		id = found
 	}
 	if id != 0 {
-		err := gh.EditComment(ctx, repo, id, body)
-		if !errors.Is(err, chatops.ErrNotFound) {
+		err := client.EditComment(ctx, repo, id, body)
+		if !errors.Is(err, gh.ErrNotFound) {
 			return outcome{comment: id}, err
 		}
 		// Someone deleted it: post it again.
 	}
-	id, err := gh.PostComment(ctx, repo, l.row.PR, body)
+	id, err := client.PostComment(ctx, repo, l.row.PR, body)
 	if rejected(err) {
 		e.logger().Warn("status comment refused", "rollout", l.row.ID, "err", err)
 		return outcome{}, nil
@@ -340,9 +330,9 @@ func (e *Engine) refreshComment(ctx context.Context, gh GitHub, repo chatops.Rep
 }
 
 // note posts a notice once.
-func (e *Engine) note(ctx context.Context, gh GitHub, repo chatops.Repo, l loaded, ef effect) error {
+func (e *Engine) note(ctx context.Context, client GitHub, repo gh.Repo, l loaded, ef effect) error {
 	if ef.Tried {
-		found, err := gh.FindComment(ctx, repo, l.row.PR, rolloutcomment.NoteMarker(l.row.ID, ef.Seq))
+		found, err := client.FindComment(ctx, repo, l.row.PR, rolloutcomment.NoteMarker(l.row.ID, ef.Seq))
 		if err != nil {
 			return fmt.Errorf("look for notice %d: %w", ef.Seq, err)
 		}
@@ -350,7 +340,7 @@ func (e *Engine) note(ctx context.Context, gh GitHub, repo chatops.Repo, l loade
 			return nil
 		}
 	}
-	_, err := gh.PostComment(ctx, repo, l.row.PR, rolloutcomment.Note(l.row.ID, ef.Seq, ef.Text))
+	_, err := client.PostComment(ctx, repo, l.row.PR, rolloutcomment.Note(l.row.ID, ef.Seq, ef.Text))
 	if rejected(err) {
 		e.logger().Warn("notice refused", "rollout", l.row.ID, "err", err)
 		return nil

@@ -10,10 +10,9 @@ import (
 	"sync"
 	"time"
 
-	"github.com/modelgate/modelgate/pkg/chatops"
+	"github.com/modelgate/modelgate/pkg/gh"
 	"github.com/modelgate/modelgate/pkg/judge"
 	"github.com/modelgate/modelgate/pkg/metrics"
-	"github.com/modelgate/modelgate/pkg/rollout"
 	"github.com/modelgate/modelgate/pkg/store"
 )
 
@@ -36,36 +35,30 @@ type Store interface {
 	ListAudit(ctx context.Context, f store.AuditFilter) ([]store.AuditEntry, error)
 }
 
-// Deployment is a GitHub Deployment the engine creates (DESIGN.md,
-// "Deployments").
-type Deployment struct {
-	Ref, Environment, Task, Description string
-	Payload                             rollout.Payload
-}
-
-// CheckRun is a check on a commit.
-type CheckRun struct {
-	Name       string
-	Status     string // queued, in_progress, completed
-	Conclusion string // success, failure, neutral, ...
-}
-
-// GitHub is the part of GitHub's API the engine uses, for one
-// installation. Implementations map a 404 to chatops.ErrNotFound and wrap
-// other 4xx answers, which retrying will not mend, in ErrRejected.
+// GitHub is the part of GitHub's API the effects use, for one
+// installation: deployments, their statuses and the bot's own comments.
+// Implementations (gh.Client) map a 404 to gh.ErrNotFound and wrap other
+// 4xx answers, which retrying will not mend, in gh.ErrRejected.
 type GitHub interface {
-	CreateDeployment(ctx context.Context, repo chatops.Repo, d Deployment) (int64, error)
+	CreateDeployment(ctx context.Context, repo gh.Repo, d gh.Deployment) (int64, error)
 	// FindDeployment returns the deployment of d's ref, environment and
 	// task whose payload names d's rollout and stage, or 0.
-	FindDeployment(ctx context.Context, repo chatops.Repo, d Deployment) (int64, error)
-	CreateDeploymentStatus(ctx context.Context, repo chatops.Repo, id int64, state, description string) error
-	PostComment(ctx context.Context, repo chatops.Repo, number int, body string) (int64, error)
-	EditComment(ctx context.Context, repo chatops.Repo, commentID int64, body string) error
+	FindDeployment(ctx context.Context, repo gh.Repo, d gh.Deployment) (int64, error)
+	CreateDeploymentStatus(ctx context.Context, repo gh.Repo, id int64, state, description string) error
+	PostComment(ctx context.Context, repo gh.Repo, number int, body string) (int64, error)
+	EditComment(ctx context.Context, repo gh.Repo, commentID int64, body string) error
 	// FindComment returns the first comment on number that contains
 	// marker, or 0.
-	FindComment(ctx context.Context, repo chatops.Repo, number int, marker string) (int64, error)
-	FileAt(ctx context.Context, repo chatops.Repo, path, ref string) ([]byte, error)
-	CheckRuns(ctx context.Context, repo chatops.Repo, ref string) ([]CheckRun, error)
+	FindComment(ctx context.Context, repo gh.Repo, number int, marker string) (int64, error)
+}
+
+var _ GitHub = (*gh.Client)(nil)
+
+// Commands is the part of GitHub's API the commands use, through the
+// client of the command's own request (chatops.Request.GitHub).
+type Commands interface {
+	PullRequest(ctx context.Context, repo gh.Repo, number int) (gh.PullRequest, error)
+	CheckRuns(ctx context.Context, repo gh.Repo, ref string) ([]gh.CheckRun, error)
 }
 
 // Clients gives the GitHub client of an installation, for work that runs
@@ -73,6 +66,12 @@ type GitHub interface {
 type Clients interface {
 	ForInstallation(installationID int64) (GitHub, error)
 }
+
+// ClientsFunc is a function that serves as Clients.
+type ClientsFunc func(installationID int64) (GitHub, error)
+
+// ForInstallation calls f.
+func (f ClientsFunc) ForInstallation(installationID int64) (GitHub, error) { return f(installationID) }
 
 // Providers finds the metrics provider a plan names.
 type Providers interface {

@@ -2,6 +2,7 @@ package canary
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"sync"
@@ -10,6 +11,8 @@ import (
 
 	"github.com/modelgate/modelgate/internal/golden"
 	"github.com/modelgate/modelgate/pkg/chatops"
+	"github.com/modelgate/modelgate/pkg/config"
+	"github.com/modelgate/modelgate/pkg/gh"
 	"github.com/modelgate/modelgate/pkg/markdown"
 	"github.com/modelgate/modelgate/pkg/rollout"
 	"github.com/modelgate/modelgate/pkg/store"
@@ -195,7 +198,7 @@ func TestDeploymentFailureEndsRollout(t *testing.T) {
 
 func TestGitHubRefusingTheDeploymentFailsTheRollout(t *testing.T) {
 	h := newHarness(t)
-	h.gh.reject = fmt.Errorf("%w: 409 Conflict: Commit status checks failed", ErrRejected)
+	h.gh.reject = fmt.Errorf("%w: 409 Conflict: Commit status checks failed", gh.ErrRejected)
 	h.canary(autoPlan)
 	l, err := h.rollout()
 	require.NoError(t, err)
@@ -207,7 +210,7 @@ func TestStatusesThatAreNotTheWorkflowsAnswerAreIgnored(t *testing.T) {
 	h := newHarness(t)
 	h.canary(autoPlan)
 	d := h.gh.last()
-	base := DeploymentStatusEvent{Repo: chatops.Repo{Owner: "acme", Name: "models"}, DeploymentID: d.ID, Task: d.Task,
+	base := DeploymentStatusEvent{Repo: gh.Repo{Owner: "acme", Name: "models"}, DeploymentID: d.ID, Task: d.Task,
 		Creator: "modelgate[bot]", Payload: mustJSON(t, d.Payload), State: "success", Sender: "github-actions[bot]"}
 	cases := map[string]func(*DeploymentStatusEvent){
 		"the bot's own status":      func(e *DeploymentStatusEvent) { e.Sender = "modelgate[bot]" },
@@ -242,10 +245,10 @@ func TestCanaryRefusals(t *testing.T) {
 		{"draft", func(h *harness, r *chatops.Request) { r.PullRequest.Draft = true }, "is a draft"},
 		{"fork", func(h *harness, r *chatops.Request) { r.PullRequest.HeadRepo = "evil/models" }, "comes from the fork `evil/models`"},
 		{"validation failed", func(h *harness, _ *chatops.Request) {
-			h.gh.checks = []CheckRun{{Name: "modelgate", Status: "completed", Conclusion: "failure"}}
+			h.gh.checks = []gh.CheckRun{{Name: "modelgate", Status: "completed", Conclusion: "failure"}}
 		}, "concluded failure"},
 		{"validation running", func(h *harness, _ *chatops.Request) {
-			h.gh.checks = []CheckRun{{Name: "modelgate", Status: "in_progress"}}
+			h.gh.checks = []gh.CheckRun{{Name: "modelgate", Status: "in_progress"}}
 		}, "still in_progress"},
 		{"no validation", func(h *harness, _ *chatops.Request) { h.gh.checks = nil }, "no check run named like"},
 		{"bad plan", func(h *harness, r *chatops.Request) {
@@ -258,8 +261,8 @@ func TestCanaryRefusals(t *testing.T) {
 			r.Targets[0].Manifest["spec"].(map[string]any)["rollout"].(map[string]any)["analysis"].(map[string]any)["provider"] = "datadog"
 		}, "unknown metrics provider \"datadog\""},
 		{"baseline is the version", func(h *harness, r *chatops.Request) { r.Targets[0].Version = "3.1.0" }, "already the live version"},
-		{"bad default branch config", func(h *harness, _ *chatops.Request) {
-			h.gh.files[":.github/modelgate.yml"] = []byte("rollout: [\n")
+		{"bad default branch config", func(h *harness, r *chatops.Request) {
+			r.ConfigErr = errors.New("the default branch's .github/modelgate.yml: line 1: did not find expected node content")
 		}, "modelgate.yml"},
 		{"locked", func(h *harness, _ *chatops.Request) {
 			_, err := h.st.LockEnvironment(context.Background(), store.Lock{Repo: "acme/models", Environment: "production",
@@ -283,8 +286,8 @@ func TestCanaryRefusals(t *testing.T) {
 
 func TestForksAllowedByTheDefaultBranchConfig(t *testing.T) {
 	h := newHarness(t)
-	h.gh.files[":.github/modelgate.yml"] = []byte("bot: {allow-forks: true}\n")
 	req := h.request("/canary", autoPlan)
+	req.Config = &config.Config{Bot: config.Bot{AllowForks: true}}
 	req.PullRequest.HeadRepo = "friend/models"
 	out, err := h.eng.Canary(context.Background(), req)
 	require.NoError(t, err)
@@ -394,7 +397,7 @@ func TestPromoteRefusedWhenLockedOrHeadMoved(t *testing.T) {
 
 func TestDryRunChangesNothing(t *testing.T) {
 	h := newHarness(t)
-	h.gh.checks = []CheckRun{{Name: "modelgate", Status: "completed", Conclusion: "failure"}}
+	h.gh.checks = []gh.CheckRun{{Name: "modelgate", Status: "completed", Conclusion: "failure"}}
 	req := h.request("/canary --dry-run", autoPlan)
 	req.PolicyReasons = []string{"a high-risk model needs two approvals"}
 	req.Approvers = []string{"bob"}
@@ -439,13 +442,13 @@ func TestCommentShowsAnalysis(t *testing.T) {
 // other pull requests' states.
 type pulls struct {
 	chatops.GitHub
-	state map[int]chatops.PullRequest
+	state map[int]gh.PullRequest
 }
 
-func (p pulls) PullRequest(_ context.Context, _ chatops.Repo, n int) (chatops.PullRequest, error) {
+func (p pulls) PullRequest(_ context.Context, _ gh.Repo, n int) (gh.PullRequest, error) {
 	pr, ok := p.state[n]
 	if !ok {
-		return pr, chatops.ErrNotFound
+		return pr, gh.ErrNotFound
 	}
 	return pr, nil
 }
@@ -457,7 +460,7 @@ func TestClosedPullRequestReleasesItsRollout(t *testing.T) {
 			h.canary(autoPlan)
 			h.answer("success")
 			require.NoError(t, h.eng.HandlePullRequest(context.Background(), PullRequestEvent{
-				Repo: chatops.Repo{Owner: "acme", Name: "models"}, Number: 1, Action: "closed", Merged: merged, Sender: "alice"}))
+				Repo: gh.Repo{Owner: "acme", Name: "models"}, Number: 1, Action: "closed", Merged: merged, Sender: "alice"}))
 			h.drain()
 			assert.Equal(t, "rolled_back", h.phase())
 			assert.Equal(t, "deploy:rollback@0", h.gh.tasks()[1])
@@ -472,7 +475,7 @@ func TestCanaryReleasesAHolderWhoseCloseWasMissed(t *testing.T) {
 	h.canary(autoPlan)
 	req := h.request("/canary", autoPlan)
 	req.PullRequest.Number = 2
-	req.GitHub = pulls{state: map[int]chatops.PullRequest{1: {Number: 1, State: "closed", Merged: true}}}
+	req.GitHub = pulls{GitHub: h.gh, state: map[int]gh.PullRequest{1: {Number: 1, State: "closed", Merged: true}}}
 	out, err := h.eng.Canary(context.Background(), req)
 	require.NoError(t, err)
 	require.False(t, out.Refused, out.Reply)
@@ -483,7 +486,7 @@ func TestCanaryReleasesAHolderWhoseCloseWasMissed(t *testing.T) {
 
 	still := h.request("/canary", autoPlan)
 	still.PullRequest.Number = 3
-	still.GitHub = pulls{state: map[int]chatops.PullRequest{2: {Number: 2, State: "open"}}}
+	still.GitHub = pulls{GitHub: h.gh, state: map[int]gh.PullRequest{2: {Number: 2, State: "open"}}}
 	out, err = h.eng.Canary(context.Background(), still)
 	require.NoError(t, err)
 	assert.True(t, out.Refused, "an open holder keeps its rollout")
@@ -495,7 +498,7 @@ func TestCommandWrittenBeforeAPushIsRefused(t *testing.T) {
 	req := h.request("/canary", autoPlan)
 	req.CommentedAt = h.clock.Now()
 	require.NoError(t, h.eng.HandlePullRequest(context.Background(), PullRequestEvent{
-		Repo: chatops.Repo{Owner: "acme", Name: "models"}, Number: 1, Action: "synchronize",
+		Repo: gh.Repo{Owner: "acme", Name: "models"}, Number: 1, Action: "synchronize",
 		HeadSHA: strings.Repeat("c", 40), At: h.clock.Now().Add(2 * time.Second), Sender: "alice"}))
 	out, err := h.eng.Canary(context.Background(), req)
 	require.NoError(t, err)
@@ -514,7 +517,7 @@ func TestDryRunShowsAPushAfterTheComment(t *testing.T) {
 	req := h.request("/canary --dry-run", autoPlan)
 	req.CommentedAt = h.clock.Now()
 	require.NoError(t, h.eng.HandlePullRequest(context.Background(), PullRequestEvent{
-		Repo: chatops.Repo{Owner: "acme", Name: "models"}, Number: 1, Action: "synchronize",
+		Repo: gh.Repo{Owner: "acme", Name: "models"}, Number: 1, Action: "synchronize",
 		HeadSHA: strings.Repeat("c", 40), At: h.clock.Now().Add(time.Second), Sender: "alice"}))
 	out, err := h.eng.Canary(context.Background(), req)
 	require.NoError(t, err)
@@ -526,7 +529,7 @@ func TestPushDuringARolloutIsToldAndPromoteRefused(t *testing.T) {
 	h := newHarness(t)
 	h.canary(manualPlan)
 	require.NoError(t, h.eng.HandlePullRequest(context.Background(), PullRequestEvent{
-		Repo: chatops.Repo{Owner: "acme", Name: "models"}, Number: 1, Action: "synchronize",
+		Repo: gh.Repo{Owner: "acme", Name: "models"}, Number: 1, Action: "synchronize",
 		HeadSHA: strings.Repeat("d", 40), At: h.clock.Now(), Sender: "alice"}))
 	h.drain()
 	assert.Contains(t, strings.Join(h.gh.bodies(), "\n"), markdown.Text("The head of #1 moved to ddddddd"))
@@ -597,7 +600,7 @@ func TestStoreFailureLosesNothing(t *testing.T) {
 	// The workflow's answer cannot be stored: the webhook fails, to be
 	// redelivered, and the rollout has not moved.
 	d := h.gh.last()
-	ev := DeploymentStatusEvent{Repo: chatops.Repo{Owner: "acme", Name: "models"}, DeploymentID: d.ID, Task: d.Task,
+	ev := DeploymentStatusEvent{Repo: gh.Repo{Owner: "acme", Name: "models"}, DeploymentID: d.ID, Task: d.Task,
 		Creator: "modelgate[bot]", Payload: mustJSON(t, d.Payload), State: "success", Sender: "github-actions[bot]"}
 	err := h.eng.HandleDeploymentStatus(context.Background(), ev)
 	require.ErrorContains(t, err, "database is locked")

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/modelgate/modelgate/pkg/chatops"
+	"github.com/modelgate/modelgate/pkg/gh"
 	"github.com/modelgate/modelgate/pkg/judge"
 	"github.com/modelgate/modelgate/pkg/metrics"
 	"github.com/modelgate/modelgate/pkg/store"
@@ -26,21 +27,23 @@ import (
 // next write succeed on GitHub but fail on the way back, as a dropped
 // connection would.
 type fakeGitHub struct {
+	// GitHub answers the calls of a command's request this fake does not
+	// take itself: none of the engine's.
+	chatops.GitHub
 	mu          sync.Mutex
 	next        int64
 	deployments []fakeDeployment
 	statuses    map[int64][]string
 	comments    []*fakeComment
-	checks      []CheckRun
-	files       map[string][]byte // "ref:path"; ref "" is the default branch
-	lose        map[string]int    // method -> answers to lose
+	checks      []gh.CheckRun
+	lose        map[string]int // method -> answers to lose
 	reject      error
 	writes      int
 }
 
 type fakeDeployment struct {
 	ID int64
-	Deployment
+	gh.Deployment
 }
 
 type fakeComment struct {
@@ -50,8 +53,8 @@ type fakeComment struct {
 }
 
 func newFakeGitHub() *fakeGitHub {
-	return &fakeGitHub{next: 100, lose: map[string]int{}, statuses: map[int64][]string{}, files: map[string][]byte{},
-		checks: []CheckRun{{Name: "modelgate / validate", Status: "completed", Conclusion: "success"}}}
+	return &fakeGitHub{next: 100, lose: map[string]int{}, statuses: map[int64][]string{},
+		checks: []gh.CheckRun{{Name: "modelgate / validate", Status: "completed", Conclusion: "success"}}}
 }
 
 // write counts a write and says whether its answer is lost.
@@ -64,7 +67,7 @@ func (g *fakeGitHub) write(method string) error {
 	return nil
 }
 
-func (g *fakeGitHub) CreateDeployment(_ context.Context, _ chatops.Repo, d Deployment) (int64, error) {
+func (g *fakeGitHub) CreateDeployment(_ context.Context, _ gh.Repo, d gh.Deployment) (int64, error) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	if g.reject != nil {
@@ -75,7 +78,7 @@ func (g *fakeGitHub) CreateDeployment(_ context.Context, _ chatops.Repo, d Deplo
 	return g.next, g.write("CreateDeployment")
 }
 
-func (g *fakeGitHub) FindDeployment(_ context.Context, _ chatops.Repo, d Deployment) (int64, error) {
+func (g *fakeGitHub) FindDeployment(_ context.Context, _ gh.Repo, d gh.Deployment) (int64, error) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	for _, x := range g.deployments {
@@ -87,14 +90,14 @@ func (g *fakeGitHub) FindDeployment(_ context.Context, _ chatops.Repo, d Deploym
 	return 0, nil
 }
 
-func (g *fakeGitHub) CreateDeploymentStatus(_ context.Context, _ chatops.Repo, id int64, state, _ string) error {
+func (g *fakeGitHub) CreateDeploymentStatus(_ context.Context, _ gh.Repo, id int64, state, _ string) error {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	g.statuses[id] = append(g.statuses[id], state)
 	return g.write("CreateDeploymentStatus")
 }
 
-func (g *fakeGitHub) PostComment(_ context.Context, _ chatops.Repo, number int, body string) (int64, error) {
+func (g *fakeGitHub) PostComment(_ context.Context, _ gh.Repo, number int, body string) (int64, error) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	g.next++
@@ -102,7 +105,7 @@ func (g *fakeGitHub) PostComment(_ context.Context, _ chatops.Repo, number int, 
 	return g.next, g.write("PostComment")
 }
 
-func (g *fakeGitHub) EditComment(_ context.Context, _ chatops.Repo, id int64, body string) error {
+func (g *fakeGitHub) EditComment(_ context.Context, _ gh.Repo, id int64, body string) error {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	for _, c := range g.comments {
@@ -111,10 +114,10 @@ func (g *fakeGitHub) EditComment(_ context.Context, _ chatops.Repo, id int64, bo
 			return g.write("EditComment")
 		}
 	}
-	return chatops.ErrNotFound
+	return gh.ErrNotFound
 }
 
-func (g *fakeGitHub) FindComment(_ context.Context, _ chatops.Repo, number int, marker string) (int64, error) {
+func (g *fakeGitHub) FindComment(_ context.Context, _ gh.Repo, number int, marker string) (int64, error) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	for _, c := range g.comments {
@@ -125,19 +128,15 @@ func (g *fakeGitHub) FindComment(_ context.Context, _ chatops.Repo, number int, 
 	return 0, nil
 }
 
-func (g *fakeGitHub) FileAt(_ context.Context, _ chatops.Repo, path, ref string) ([]byte, error) {
-	g.mu.Lock()
-	defer g.mu.Unlock()
-	if b, ok := g.files[ref+":"+path]; ok {
-		return b, nil
-	}
-	return nil, chatops.ErrNotFound
-}
-
-func (g *fakeGitHub) CheckRuns(context.Context, chatops.Repo, string) ([]CheckRun, error) {
+func (g *fakeGitHub) CheckRuns(context.Context, gh.Repo, string) ([]gh.CheckRun, error) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	return g.checks, nil
+}
+
+// PullRequest says every other pull request is open.
+func (g *fakeGitHub) PullRequest(_ context.Context, _ gh.Repo, n int) (gh.PullRequest, error) {
+	return gh.PullRequest{Number: n, State: "open"}, nil
 }
 
 func (g *fakeGitHub) ForInstallation(int64) (GitHub, error) { return g, nil }
@@ -290,9 +289,9 @@ func (h *harness) request(line string, manifest string) chatops.Request {
 	require.NoError(h.t, err)
 	var m map[string]any
 	require.NoError(h.t, yaml.Unmarshal([]byte(manifest), &m))
-	return chatops.Request{Command: cmd, Repo: chatops.Repo{Owner: "acme", Name: "models"},
-		PullRequest: chatops.PullRequest{Number: 1, Author: "alice", State: "open", HeadSHA: strings.Repeat("a", 40)},
-		Commenter:   "alice", InstallationID: 7,
+	return chatops.Request{Command: cmd, Repo: gh.Repo{Owner: "acme", Name: "models"},
+		PullRequest: gh.PullRequest{Number: 1, Author: "alice", State: "open", HeadSHA: strings.Repeat("a", 40)},
+		Commenter:   "alice", InstallationID: 7, GitHub: h.gh,
 		Targets: []chatops.Target{{Model: "fraud-detector", Version: "3.2.0", Environment: "production",
 			Path: "models/fraud/model.yaml", Manifest: m}}}
 }
@@ -315,7 +314,7 @@ func (h *harness) answer(state string) {
 	h.t.Helper()
 	d := h.gh.last()
 	require.NoError(h.t, h.eng.HandleDeploymentStatus(context.Background(), DeploymentStatusEvent{
-		Repo: chatops.Repo{Owner: "acme", Name: "models"}, DeploymentID: d.ID, Task: d.Task, Creator: "modelgate[bot]",
+		Repo: gh.Repo{Owner: "acme", Name: "models"}, DeploymentID: d.ID, Task: d.Task, Creator: "modelgate[bot]",
 		Payload: mustJSON(h.t, d.Payload), State: state, Description: "workflow says " + state, Sender: "github-actions[bot]"}))
 	h.drain()
 }

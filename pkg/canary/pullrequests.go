@@ -7,14 +7,14 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/modelgate/modelgate/pkg/chatops"
+	"github.com/modelgate/modelgate/pkg/gh"
 	"github.com/modelgate/modelgate/pkg/rollout"
 	"github.com/modelgate/modelgate/pkg/store"
 )
 
 // PullRequestEvent is a pull_request webhook, as far as the engine reads it.
 type PullRequestEvent struct {
-	Repo    chatops.Repo
+	Repo    gh.Repo
 	Number  int
 	Action  string // closed, synchronize, ...
 	Merged  bool
