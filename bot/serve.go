@@ -17,7 +17,10 @@ import (
 	"time"
 
 	"github.com/modelgate/modelgate/bot/handler"
-	"github.com/modelgate/modelgate/pkg/canary"
+	"github.com/modelgate/modelgate/pkg/canary/command"
+	"github.com/modelgate/modelgate/pkg/canary/effect"
+	canaryengine "github.com/modelgate/modelgate/pkg/canary/engine"
+	"github.com/modelgate/modelgate/pkg/canary/schedule"
 	"github.com/modelgate/modelgate/pkg/chatops"
 	"github.com/modelgate/modelgate/pkg/gh"
 	"github.com/modelgate/modelgate/pkg/githubapp"
@@ -72,8 +75,8 @@ func parseServeFlags(args []string, stderr io.Writer) (serveConfig, error) {
 	fs.Int64Var(&c.MaxBody, "max-body", githubapp.DefaultMaxBody, "largest webhook body accepted, in bytes")
 	fs.StringVar(&c.LogLevel, "log-level", "info", "debug, info, warn or error")
 	fs.StringVar(&c.LogFormat, "log-format", "json", "json or text")
-	fs.DurationVar(&c.Poll, "poll", canary.DefaultPoll, "how often the rollout scheduler looks for due analyses and effects")
-	fs.StringVar(&c.Checks, "checks", canary.DefaultChecksPattern, `check runs that must pass on the head commit before /canary (substring of the name; "-" for none)`)
+	fs.DurationVar(&c.Poll, "poll", schedule.DefaultPoll, "how often the rollout scheduler looks for due analyses and effects")
+	fs.StringVar(&c.Checks, "checks", command.DefaultChecksPattern, `check runs that must pass on the head commit before /canary (substring of the name; "-" for none)`)
 	fs.StringVar(&c.WebURL, "web-url", "https://github.com", "GitHub's web address, for links (GitHub Enterprise Server: https://HOST)")
 	if err := fs.Parse(args); err != nil {
 		return c, err
@@ -168,7 +171,7 @@ type server struct {
 	store    store.Store
 	clients  *githubapp.ClientCreator
 	commands *chatops.Service
-	engine   *canary.Engine
+	engine   *schedule.Scheduler
 	worker   *githubapp.Worker
 	webhook  *githubapp.WebhookHandler
 	registry *prometheus.Registry
@@ -213,25 +216,25 @@ func newServer(ctx context.Context, cfg serveConfig, log *slog.Logger, reg *prom
 		return nil, err
 	}
 	installs := gh.Installations{Apps: clients}
-	engineClients := canary.ClientsFunc(func(id int64) (canary.GitHub, error) { return installs.ForInstallation(id) })
-	engine := &canary.Engine{Store: st, Clients: engineClients, Providers: providers,
-		Judge: judgement, BotLogin: cfg.BotLogin, WebURL: cfg.WebURL, ChecksPattern: cfg.Checks, Poll: cfg.Poll,
-		Worker: workerName(), Logger: log, Now: cfg.now}
+	rollouts := canaryengine.New(canaryengine.Config{Store: st, Providers: providers, Judge: judgement,
+		Clients:  effect.ClientsFunc(func(id int64) (effect.GitHub, error) { return installs.ForInstallation(id) }),
+		BotLogin: cfg.BotLogin, WebURL: cfg.WebURL, ChecksPattern: cfg.Checks, Poll: cfg.Poll,
+		Worker: workerName(), Logger: log, Now: cfg.now})
 	commands := &chatops.Service{
-		Store: st, Policy: policy, Rollouts: engine, BotLogin: cfg.BotLogin, WebURL: cfg.WebURL,
+		Store: st, Policy: policy, Rollouts: rollouts.Commands, BotLogin: cfg.BotLogin, WebURL: cfg.WebURL,
 		Calls: githubapp.CallsFrom, Logger: log,
 	}
 	dispatcher, err := githubapp.NewDispatcher(
 		&handler.IssueComment{Clients: installs, Commands: commands},
-		handler.DeploymentStatus{Rollouts: engine},
-		handler.PullRequest{Rollouts: engine},
+		handler.DeploymentStatus{Rollouts: rollouts.Events},
+		handler.PullRequest{Rollouts: rollouts.Events},
 		handler.Installation{Clients: clients, Logger: log},
 	)
 	if err != nil {
 		st.Close()
 		return nil, err
 	}
-	s := &server{cfg: cfg, log: log, store: st, clients: clients, commands: commands, engine: engine, registry: reg}
+	s := &server{cfg: cfg, log: log, store: st, clients: clients, commands: commands, engine: rollouts.Scheduler, registry: reg}
 	s.worker = &githubapp.Worker{Queue: st, Direct: st, Dispatcher: dispatcher, Concurrency: cfg.Workers, Logger: log,
 		Metrics: githubapp.NewWorkerMetrics(reg)}
 	s.webhook = &githubapp.WebhookHandler{Secret: []byte(cfg.WebhookSecret), MaxBody: cfg.MaxBody, Queue: s.worker,

@@ -5,14 +5,14 @@ import (
 	"fmt"
 
 	"github.com/google/go-github/v60/github"
-	"github.com/modelgate/modelgate/pkg/canary"
+	"github.com/modelgate/modelgate/pkg/canary/event"
 	"github.com/modelgate/modelgate/pkg/gh"
 	"github.com/modelgate/modelgate/pkg/githubapp"
 )
 
 // DeploymentStatuses receives the deploy workflow's answers.
 type DeploymentStatuses interface {
-	HandleDeploymentStatus(ctx context.Context, ev canary.DeploymentStatusEvent) error
+	HandleDeploymentStatus(ctx context.Context, ev event.DeploymentStatus) error
 }
 
 // DeploymentStatus handles deployment_status events: the deploy
@@ -34,7 +34,7 @@ func (h DeploymentStatus) Handle(ctx context.Context, e githubapp.Event) error {
 		return githubapp.Permanent(fmt.Errorf("deployment_status payload lacks deployment, deployment_status or repository"))
 	}
 	d, st := p.GetDeployment(), p.GetDeploymentStatus()
-	return h.Rollouts.HandleDeploymentStatus(ctx, canary.DeploymentStatusEvent{
+	return h.Rollouts.HandleDeploymentStatus(ctx, event.DeploymentStatus{
 		Repo:         gh.Repo{Owner: p.GetRepo().GetOwner().GetLogin(), Name: p.GetRepo().GetName()},
 		DeploymentID: d.GetID(), Task: d.GetTask(), Creator: d.GetCreator().GetLogin(), Payload: d.Payload,
 		State: st.GetState(), Description: st.GetDescription(), Sender: p.GetSender().GetLogin(),

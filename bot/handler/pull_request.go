@@ -5,14 +5,14 @@ import (
 	"fmt"
 
 	"github.com/google/go-github/v60/github"
-	"github.com/modelgate/modelgate/pkg/canary"
+	"github.com/modelgate/modelgate/pkg/canary/event"
 	"github.com/modelgate/modelgate/pkg/gh"
 	"github.com/modelgate/modelgate/pkg/githubapp"
 )
 
 // PullRequests keeps rollouts tied to their pull request.
 type PullRequests interface {
-	HandlePullRequest(ctx context.Context, ev canary.PullRequestEvent) error
+	HandlePullRequest(ctx context.Context, ev event.PullRequest) error
 }
 
 // PullRequest handles pull_request events: a close releases the pull
@@ -39,7 +39,7 @@ func (h PullRequest) Handle(ctx context.Context, e githubapp.Event) error {
 		return nil
 	}
 	pr := p.GetPullRequest()
-	return h.Rollouts.HandlePullRequest(ctx, canary.PullRequestEvent{
+	return h.Rollouts.HandlePullRequest(ctx, event.PullRequest{
 		Repo:   gh.Repo{Owner: p.GetRepo().GetOwner().GetLogin(), Name: p.GetRepo().GetName()},
 		Number: pr.GetNumber(), Action: p.GetAction(), Merged: pr.GetMerged(), HeadSHA: pr.GetHead().GetSHA(),
 		At: pr.GetUpdatedAt().Time, Sender: p.GetSender().GetLogin(),

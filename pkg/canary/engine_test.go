@@ -1,4 +1,4 @@
-package canary
+package canary_test
 
 import (
 	"context"
@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"github.com/modelgate/modelgate/internal/golden"
+	"github.com/modelgate/modelgate/pkg/canary/engine"
+	"github.com/modelgate/modelgate/pkg/canary/event"
 	"github.com/modelgate/modelgate/pkg/chatops"
 	"github.com/modelgate/modelgate/pkg/config"
 	"github.com/modelgate/modelgate/pkg/gh"
@@ -27,7 +29,7 @@ var (
 
 func (h *harness) canary(manifest string) chatops.Outcome {
 	h.t.Helper()
-	out, err := h.eng.Canary(context.Background(), h.request("/canary", manifest))
+	out, err := h.eng.Commands.Canary(context.Background(), h.request("/canary", manifest))
 	require.NoError(h.t, err)
 	h.drain()
 	return out
@@ -37,8 +39,8 @@ func (h *harness) command(line string) chatops.Outcome {
 	h.t.Helper()
 	req := h.request(line, autoPlan)
 	handlers := map[string]func(context.Context, chatops.Request) (chatops.Outcome, error){
-		"promote": h.eng.Promote, "rollback": h.eng.Rollback, "abort": h.eng.Abort,
-		"pause": h.eng.Pause, "resume": h.eng.Resume, "lock": h.eng.Lock, "unlock": h.eng.Unlock,
+		"promote": h.eng.Commands.Promote, "rollback": h.eng.Commands.Rollback, "abort": h.eng.Commands.Abort,
+		"pause": h.eng.Commands.Pause, "resume": h.eng.Commands.Resume, "lock": h.eng.Commands.Lock, "unlock": h.eng.Commands.Unlock,
 	}
 	out, err := handlers[req.Command.Name](context.Background(), req)
 	require.NoError(h.t, err)
@@ -142,10 +144,10 @@ func TestLostAnswersCreateNothingTwice(t *testing.T) {
 		t.Run(method, func(t *testing.T) {
 			h := newHarness(t)
 			h.gh.lose[method] = 1 // created on GitHub, the answer lost on the way back
-			out, err := h.eng.Canary(context.Background(), h.request("/canary", autoPlan))
+			out, err := h.eng.Commands.Canary(context.Background(), h.request("/canary", autoPlan))
 			require.NoError(t, err)
 			require.False(t, out.Refused)
-			_, err = h.eng.RunDue(context.Background())
+			_, err = h.eng.Scheduler.RunDue(context.Background())
 			require.ErrorContains(t, err, "connection reset", "the lost answer fails the effects job")
 			h.restart() // and the bot restarts before trying again
 			h.clock.Add(time.Minute)
@@ -202,35 +204,35 @@ func TestGitHubRefusingTheDeploymentFailsTheRollout(t *testing.T) {
 	h.canary(autoPlan)
 	l, err := h.rollout()
 	require.NoError(t, err)
-	assert.Equal(t, "failed", string(l.rec.State.Phase))
-	assert.Contains(t, l.rec.State.Reason, "GitHub refused the deployment")
+	assert.Equal(t, "failed", string(l.Record.State.Phase))
+	assert.Contains(t, l.Record.State.Reason, "GitHub refused the deployment")
 }
 
 func TestStatusesThatAreNotTheWorkflowsAnswerAreIgnored(t *testing.T) {
 	h := newHarness(t)
 	h.canary(autoPlan)
 	d := h.gh.last()
-	base := DeploymentStatusEvent{Repo: gh.Repo{Owner: "acme", Name: "models"}, DeploymentID: d.ID, Task: d.Task,
+	base := event.DeploymentStatus{Repo: gh.Repo{Owner: "acme", Name: "models"}, DeploymentID: d.ID, Task: d.Task,
 		Creator: "modelgate[bot]", Payload: mustJSON(t, d.Payload), State: "success", Sender: "github-actions[bot]"}
-	cases := map[string]func(*DeploymentStatusEvent){
-		"the bot's own status":      func(e *DeploymentStatusEvent) { e.Sender = "modelgate[bot]" },
-		"someone else's deployment": func(e *DeploymentStatusEvent) { e.Creator = "mallory" },
-		"another repository":        func(e *DeploymentStatusEvent) { e.Repo.Name = "other" },
-		"a stage not running": func(e *DeploymentStatusEvent) {
+	cases := map[string]func(*event.DeploymentStatus){
+		"the bot's own status":      func(e *event.DeploymentStatus) { e.Sender = "modelgate[bot]" },
+		"someone else's deployment": func(e *event.DeploymentStatus) { e.Creator = "mallory" },
+		"another repository":        func(e *event.DeploymentStatus) { e.Repo.Name = "other" },
+		"a stage not running": func(e *event.DeploymentStatus) {
 			e.Payload = mustJSON(t, rollout.Payload{Model: "fraud-detector", Version: "3.2.0", RolloutID: 1, Stage: 2})
 		},
-		"an unknown rollout": func(e *DeploymentStatusEvent) {
+		"an unknown rollout": func(e *event.DeploymentStatus) {
 			e.Payload = mustJSON(t, rollout.Payload{Model: "fraud-detector", Version: "3.2.0", RolloutID: 99, Stage: 1})
 		},
-		"a payload that is not ours": func(e *DeploymentStatusEvent) { e.Payload = []byte(`"deploy everything"`) },
-		"a queued status":            func(e *DeploymentStatusEvent) { e.State = "queued" },
-		"another deployment id":      func(e *DeploymentStatusEvent) { e.DeploymentID = 1 },
+		"a payload that is not ours": func(e *event.DeploymentStatus) { e.Payload = []byte(`"deploy everything"`) },
+		"a queued status":            func(e *event.DeploymentStatus) { e.State = "queued" },
+		"another deployment id":      func(e *event.DeploymentStatus) { e.DeploymentID = 1 },
 	}
 	for name, change := range cases {
 		t.Run(name, func(t *testing.T) {
 			ev := base
 			change(&ev)
-			require.NoError(t, h.eng.HandleDeploymentStatus(context.Background(), ev))
+			require.NoError(t, h.eng.Events.HandleDeploymentStatus(context.Background(), ev))
 			assert.Equal(t, "deploying", h.phase())
 		})
 	}
@@ -275,7 +277,7 @@ func TestCanaryRefusals(t *testing.T) {
 			h := newHarness(t)
 			req := h.request("/canary", autoPlan)
 			tc.setup(h, &req)
-			out, err := h.eng.Canary(context.Background(), req)
+			out, err := h.eng.Commands.Canary(context.Background(), req)
 			require.NoError(t, err)
 			assert.True(t, out.Refused, out.Reply)
 			assert.Contains(t, out.Reply, tc.want)
@@ -289,7 +291,7 @@ func TestForksAllowedByTheDefaultBranchConfig(t *testing.T) {
 	req := h.request("/canary", autoPlan)
 	req.Config = &config.Config{Bot: config.Bot{AllowForks: true}}
 	req.PullRequest.HeadRepo = "friend/models"
-	out, err := h.eng.Canary(context.Background(), req)
+	out, err := h.eng.Commands.Canary(context.Background(), req)
 	require.NoError(t, err)
 	assert.False(t, out.Refused, out.Reply)
 }
@@ -299,7 +301,7 @@ func TestOneRolloutPerModelAndEnvironment(t *testing.T) {
 	h.canary(autoPlan)
 	req := h.request("/canary", autoPlan)
 	req.PullRequest.Number = 2
-	out, err := h.eng.Canary(context.Background(), req)
+	out, err := h.eng.Commands.Canary(context.Background(), req)
 	require.NoError(t, err)
 	assert.True(t, out.Refused)
 	assert.Contains(t, out.Reply, "from #1 (stage 1, 5 %")
@@ -309,10 +311,10 @@ func TestRedeliveredCanaryFindsItsRollout(t *testing.T) {
 	h := newHarness(t)
 	req := h.request("/canary", autoPlan)
 	req.DeliveryID = "d-42"
-	out, err := h.eng.Canary(context.Background(), req)
+	out, err := h.eng.Commands.Canary(context.Background(), req)
 	require.NoError(t, err)
 	require.False(t, out.Refused)
-	again, err := h.eng.Canary(context.Background(), req)
+	again, err := h.eng.Commands.Canary(context.Background(), req)
 	require.NoError(t, err)
 	assert.False(t, again.Refused, again.Reply)
 	assert.Contains(t, again.Reply, "it was started by this comment")
@@ -328,7 +330,7 @@ func TestConcurrentCanariesOneWins(t *testing.T) {
 		wg.Go(func() {
 			req := h.request("/canary", autoPlan)
 			req.PullRequest.Number = i + 1
-			out, err := h.eng.Canary(context.Background(), req)
+			out, err := h.eng.Commands.Canary(context.Background(), req)
 			assert.NoError(t, err)
 			outs[i] = out
 		})
@@ -341,13 +343,13 @@ func TestTwoReplicasDoNotActTwice(t *testing.T) {
 	h := newHarness(t)
 	other := h.newEngine("w2")
 	h.prov.factor["3.2.0"] = 1.0
-	_, err := h.eng.Canary(context.Background(), h.request("/canary", autoPlan))
+	_, err := h.eng.Commands.Canary(context.Background(), h.request("/canary", autoPlan))
 	require.NoError(t, err)
 	var wg sync.WaitGroup
-	for _, e := range []*Engine{h.eng, other} {
+	for _, e := range []*engine.Engine{h.eng, other} {
 		wg.Go(func() {
 			for range 20 {
-				_, err := e.RunDue(context.Background())
+				_, err := e.Scheduler.RunDue(context.Background())
 				assert.NoError(t, err)
 			}
 		})
@@ -382,7 +384,7 @@ func TestPromoteRefusedWhenLockedOrHeadMoved(t *testing.T) {
 
 	req := h.request("/promote", autoPlan)
 	req.PullRequest.HeadSHA = strings.Repeat("b", 40)
-	out, err := h.eng.Promote(context.Background(), req)
+	out, err := h.eng.Commands.Promote(context.Background(), req)
 	require.NoError(t, err)
 	assert.True(t, out.Refused)
 	assert.Contains(t, out.Reply, "head moved from aaaaaaa to bbbbbbb")
@@ -401,7 +403,7 @@ func TestDryRunChangesNothing(t *testing.T) {
 	req := h.request("/canary --dry-run", autoPlan)
 	req.PolicyReasons = []string{"a high-risk model needs two approvals"}
 	req.Approvers = []string{"bob"}
-	out, err := h.eng.Canary(context.Background(), req)
+	out, err := h.eng.Commands.Canary(context.Background(), req)
 	require.NoError(t, err)
 	assert.False(t, out.Refused)
 	for _, want := range []string{"Dry run", "aaaaaaa", "| 1 | 5 % | 30s (3 looks) | auto |", "`latency_p99_ms`",
@@ -459,7 +461,7 @@ func TestClosedPullRequestReleasesItsRollout(t *testing.T) {
 			h := newHarness(t)
 			h.canary(autoPlan)
 			h.answer("success")
-			require.NoError(t, h.eng.HandlePullRequest(context.Background(), PullRequestEvent{
+			require.NoError(t, h.eng.Events.HandlePullRequest(context.Background(), event.PullRequest{
 				Repo: gh.Repo{Owner: "acme", Name: "models"}, Number: 1, Action: "closed", Merged: merged, Sender: "alice"}))
 			h.drain()
 			assert.Equal(t, "rolled_back", h.phase())
@@ -476,7 +478,7 @@ func TestCanaryReleasesAHolderWhoseCloseWasMissed(t *testing.T) {
 	req := h.request("/canary", autoPlan)
 	req.PullRequest.Number = 2
 	req.GitHub = pulls{GitHub: h.gh, state: map[int]gh.PullRequest{1: {Number: 1, State: "closed", Merged: true}}}
-	out, err := h.eng.Canary(context.Background(), req)
+	out, err := h.eng.Commands.Canary(context.Background(), req)
 	require.NoError(t, err)
 	require.False(t, out.Refused, out.Reply)
 	assert.Contains(t, out.Reply, "Released the rollout of `fraud-detector` `3.2.0` from #1, which is merged")
@@ -487,7 +489,7 @@ func TestCanaryReleasesAHolderWhoseCloseWasMissed(t *testing.T) {
 	still := h.request("/canary", autoPlan)
 	still.PullRequest.Number = 3
 	still.GitHub = pulls{GitHub: h.gh, state: map[int]gh.PullRequest{2: {Number: 2, State: "open"}}}
-	out, err = h.eng.Canary(context.Background(), still)
+	out, err = h.eng.Commands.Canary(context.Background(), still)
 	require.NoError(t, err)
 	assert.True(t, out.Refused, "an open holder keeps its rollout")
 	assert.Contains(t, out.Reply, "from #2")
@@ -497,17 +499,17 @@ func TestCommandWrittenBeforeAPushIsRefused(t *testing.T) {
 	h := newHarness(t)
 	req := h.request("/canary", autoPlan)
 	req.CommentedAt = h.clock.Now()
-	require.NoError(t, h.eng.HandlePullRequest(context.Background(), PullRequestEvent{
+	require.NoError(t, h.eng.Events.HandlePullRequest(context.Background(), event.PullRequest{
 		Repo: gh.Repo{Owner: "acme", Name: "models"}, Number: 1, Action: "synchronize",
 		HeadSHA: strings.Repeat("c", 40), At: h.clock.Now().Add(2 * time.Second), Sender: "alice"}))
-	out, err := h.eng.Canary(context.Background(), req)
+	out, err := h.eng.Commands.Canary(context.Background(), req)
 	require.NoError(t, err)
 	assert.True(t, out.Refused)
 	assert.Contains(t, out.Reply, "commits were pushed to #1 after this comment (the head is now ccccccc)")
 
 	later := h.request("/canary", autoPlan)
 	later.CommentedAt = h.clock.Now().Add(time.Minute)
-	out, err = h.eng.Canary(context.Background(), later)
+	out, err = h.eng.Commands.Canary(context.Background(), later)
 	require.NoError(t, err)
 	assert.False(t, out.Refused, "a command written after the push deploys the new head: %s", out.Reply)
 }
@@ -516,10 +518,10 @@ func TestDryRunShowsAPushAfterTheComment(t *testing.T) {
 	h := newHarness(t)
 	req := h.request("/canary --dry-run", autoPlan)
 	req.CommentedAt = h.clock.Now()
-	require.NoError(t, h.eng.HandlePullRequest(context.Background(), PullRequestEvent{
+	require.NoError(t, h.eng.Events.HandlePullRequest(context.Background(), event.PullRequest{
 		Repo: gh.Repo{Owner: "acme", Name: "models"}, Number: 1, Action: "synchronize",
 		HeadSHA: strings.Repeat("c", 40), At: h.clock.Now().Add(time.Second), Sender: "alice"}))
-	out, err := h.eng.Canary(context.Background(), req)
+	out, err := h.eng.Commands.Canary(context.Background(), req)
 	require.NoError(t, err)
 	assert.Contains(t, out.Reply, "⛔ pinned commit: commits were pushed to #1 after this comment")
 	assert.Contains(t, out.Reply, "1 gate(s) would block")
@@ -528,7 +530,7 @@ func TestDryRunShowsAPushAfterTheComment(t *testing.T) {
 func TestPushDuringARolloutIsToldAndPromoteRefused(t *testing.T) {
 	h := newHarness(t)
 	h.canary(manualPlan)
-	require.NoError(t, h.eng.HandlePullRequest(context.Background(), PullRequestEvent{
+	require.NoError(t, h.eng.Events.HandlePullRequest(context.Background(), event.PullRequest{
 		Repo: gh.Repo{Owner: "acme", Name: "models"}, Number: 1, Action: "synchronize",
 		HeadSHA: strings.Repeat("d", 40), At: h.clock.Now(), Sender: "alice"}))
 	h.drain()
@@ -571,7 +573,7 @@ func TestDryRunReplyGolden(t *testing.T) {
 	req := h.request("/canary --dry-run", productionPlan)
 	req.PolicyReasons = []string{"a high-risk model needs 2 approvals before it leaves 5 % (has 1)"}
 	req.Approvers = []string{"carol"}
-	out, err := h.eng.Canary(context.Background(), req)
+	out, err := h.eng.Commands.Canary(context.Background(), req)
 	require.NoError(t, err)
 	golden.Assert(t, "dryrun.md", out.Reply)
 }
@@ -595,19 +597,19 @@ func TestStoreFailureLosesNothing(t *testing.T) {
 	h := newHarness(t)
 	h.canary(autoPlan)
 	flaky := &flakyStore{Store: h.st, fail: 1}
-	h.eng.Store = flaky
+	h.eng = h.engineOn(flaky, "w1")
 
 	// The workflow's answer cannot be stored: the webhook fails, to be
 	// redelivered, and the rollout has not moved.
 	d := h.gh.last()
-	ev := DeploymentStatusEvent{Repo: gh.Repo{Owner: "acme", Name: "models"}, DeploymentID: d.ID, Task: d.Task,
+	ev := event.DeploymentStatus{Repo: gh.Repo{Owner: "acme", Name: "models"}, DeploymentID: d.ID, Task: d.Task,
 		Creator: "modelgate[bot]", Payload: mustJSON(t, d.Payload), State: "success", Sender: "github-actions[bot]"}
-	err := h.eng.HandleDeploymentStatus(context.Background(), ev)
+	err := h.eng.Events.HandleDeploymentStatus(context.Background(), ev)
 	require.ErrorContains(t, err, "database is locked")
 	assert.Equal(t, "deploying", h.phase())
 
 	// The redelivery goes through.
-	require.NoError(t, h.eng.HandleDeploymentStatus(context.Background(), ev))
+	require.NoError(t, h.eng.Events.HandleDeploymentStatus(context.Background(), ev))
 	h.drain()
 	assert.Equal(t, "analyzing", h.phase())
 
@@ -617,7 +619,7 @@ func TestStoreFailureLosesNothing(t *testing.T) {
 	for range 12 {
 		h.clock.Add(10 * time.Second)
 		for range 5 {
-			if _, err := h.eng.RunDue(context.Background()); err != nil {
+			if _, err := h.eng.Scheduler.RunDue(context.Background()); err != nil {
 				failed = err
 			}
 		}

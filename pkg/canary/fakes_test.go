@@ -1,4 +1,4 @@
-package canary
+package canary_test
 
 import (
 	"context"
@@ -14,6 +14,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/modelgate/modelgate/pkg/canary"
+	"github.com/modelgate/modelgate/pkg/canary/effect"
+	"github.com/modelgate/modelgate/pkg/canary/engine"
+	"github.com/modelgate/modelgate/pkg/canary/event"
 	"github.com/modelgate/modelgate/pkg/chatops"
 	"github.com/modelgate/modelgate/pkg/gh"
 	"github.com/modelgate/modelgate/pkg/judge"
@@ -139,7 +143,7 @@ func (g *fakeGitHub) PullRequest(_ context.Context, _ gh.Repo, n int) (gh.PullRe
 	return gh.PullRequest{Number: n, State: "open"}, nil
 }
 
-func (g *fakeGitHub) ForInstallation(int64) (GitHub, error) { return g, nil }
+func (g *fakeGitHub) ForInstallation(int64) (effect.GitHub, error) { return g, nil }
 
 func (g *fakeGitHub) tasks() []string {
 	g.mu.Lock()
@@ -249,7 +253,7 @@ type harness struct {
 	gh    *fakeGitHub
 	prov  *fakeProvider
 	clock *testClock
-	eng   *Engine
+	eng   *engine.Engine
 }
 
 func newHarness(t *testing.T) *harness {
@@ -275,11 +279,16 @@ func (h *harness) restart() {
 	h.eng = h.newEngine("w1")
 }
 
-func (h *harness) newEngine(worker string) *Engine {
+func (h *harness) newEngine(worker string) *engine.Engine {
+	return h.engineOn(h.st, worker)
+}
+
+// engineOn wires an engine on st, as bot serve does.
+func (h *harness) engineOn(st engine.Store, worker string) *engine.Engine {
 	j, err := judge.New(judge.DefaultConfig())
 	require.NoError(h.t, err)
-	return &Engine{Store: h.st, Clients: h.gh, Providers: h.prov, Judge: j, BotLogin: "modelgate[bot]",
-		Worker: worker, Now: h.clock.Now}
+	return engine.New(engine.Config{Store: st, Clients: h.gh, Providers: h.prov, Judge: j, BotLogin: "modelgate[bot]",
+		Worker: worker, Now: h.clock.Now})
 }
 
 // request is a command from alice on PR 1 whose head changes the model.
@@ -300,7 +309,7 @@ func (h *harness) request(line string, manifest string) chatops.Request {
 func (h *harness) drain() {
 	h.t.Helper()
 	for range 100 {
-		n, err := h.eng.RunDue(context.Background())
+		n, err := h.eng.Scheduler.RunDue(context.Background())
 		require.NoError(h.t, err)
 		if n == 0 {
 			return
@@ -313,7 +322,7 @@ func (h *harness) drain() {
 func (h *harness) answer(state string) {
 	h.t.Helper()
 	d := h.gh.last()
-	require.NoError(h.t, h.eng.HandleDeploymentStatus(context.Background(), DeploymentStatusEvent{
+	require.NoError(h.t, h.eng.Events.HandleDeploymentStatus(context.Background(), event.DeploymentStatus{
 		Repo: gh.Repo{Owner: "acme", Name: "models"}, DeploymentID: d.ID, Task: d.Task, Creator: "modelgate[bot]",
 		Payload: mustJSON(h.t, d.Payload), State: state, Description: "workflow says " + state, Sender: "github-actions[bot]"}))
 	h.drain()
@@ -327,17 +336,17 @@ func (h *harness) wait(d time.Duration) {
 	}
 }
 
-func (h *harness) rollout() (loaded, error) {
+func (h *harness) rollout() (canary.Rollout, error) {
 	rows, err := h.st.ListRollouts(context.Background(), store.RolloutFilter{Limit: 1})
 	require.NoError(h.t, err)
 	require.NotEmpty(h.t, rows)
-	return decode(rows[0])
+	return canary.Decode(rows[0])
 }
 
 func (h *harness) phase() string {
 	l, err := h.rollout()
 	require.NoError(h.t, err)
-	return string(l.rec.State.Phase)
+	return string(l.Record.State.Phase)
 }
 
 func mustJSON(t *testing.T, v any) json.RawMessage {

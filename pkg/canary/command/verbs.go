@@ -1,4 +1,4 @@
-package canary
+package command
 
 import (
 	"context"
@@ -6,78 +6,49 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/modelgate/modelgate/pkg/canary"
 	"github.com/modelgate/modelgate/pkg/chatops"
 	"github.com/modelgate/modelgate/pkg/markdown"
 	"github.com/modelgate/modelgate/pkg/rollout"
 	"github.com/modelgate/modelgate/pkg/store"
 )
 
-var _ chatops.Rollouts = (*Engine)(nil)
-
-// reply gathers the outcome of a command over its models: it is refused
-// when nothing was carried out.
-type reply struct {
-	lines   []string
-	done    int
-	reasons []string
-}
-
-func (r *reply) ok(format string, args ...any) {
-	r.lines = append(r.lines, fmt.Sprintf(format, args...))
-	r.done++
-}
-
-func (r *reply) refuse(format string, args ...any) {
-	msg := fmt.Sprintf(format, args...)
-	r.lines = append(r.lines, msg)
-	r.reasons = append(r.reasons, msg)
-}
-
-func (r *reply) outcome() chatops.Outcome {
-	text := strings.Join(r.lines, "\n\n")
-	out := chatops.Outcome{Reply: text, Refused: r.done == 0}
-	if out.Refused {
-		out.Reason = strings.Join(r.reasons, "; ")
-	}
-	return out
-}
-
 // Promote passes a manual gate, or goes on from a pause.
-func (e *Engine) Promote(ctx context.Context, req chatops.Request) (chatops.Outcome, error) {
-	return e.act(ctx, req, rollout.Promote{}, "promoted")
+func (c *Commands) Promote(ctx context.Context, req chatops.Request) (chatops.Outcome, error) {
+	return c.act(ctx, req, rollout.Promote{}, "promoted")
 }
 
 // Rollback sends the traffic back to the baseline; it is never refused
 // for a lock.
-func (e *Engine) Rollback(ctx context.Context, req chatops.Request) (chatops.Outcome, error) {
+func (c *Commands) Rollback(ctx context.Context, req chatops.Request) (chatops.Outcome, error) {
 	reason := req.Command.Reason
 	if reason == "" {
 		reason = "rolled back by @" + req.Commenter
 	} else {
 		reason = fmt.Sprintf("rolled back by @%s: %s", req.Commenter, reason)
 	}
-	return e.act(ctx, req, rollout.Rollback{Reason: reason}, "rolled back")
+	return c.act(ctx, req, rollout.Rollback{Reason: reason}, "rolled back")
 }
 
 // Abort ends the rollout and sends the traffic back to the baseline.
-func (e *Engine) Abort(ctx context.Context, req chatops.Request) (chatops.Outcome, error) {
-	return e.act(ctx, req, rollout.Abort{}, "aborted")
+func (c *Commands) Abort(ctx context.Context, req chatops.Request) (chatops.Outcome, error) {
+	return c.act(ctx, req, rollout.Abort{}, "aborted")
 }
 
 // Pause stops the analysis until /resume.
-func (e *Engine) Pause(ctx context.Context, req chatops.Request) (chatops.Outcome, error) {
-	return e.act(ctx, req, rollout.Pause{}, "paused")
+func (c *Commands) Pause(ctx context.Context, req chatops.Request) (chatops.Outcome, error) {
+	return c.act(ctx, req, rollout.Pause{}, "paused")
 }
 
 // Resume goes on from a pause.
-func (e *Engine) Resume(ctx context.Context, req chatops.Request) (chatops.Outcome, error) {
-	return e.act(ctx, req, rollout.Resume{}, "resumed")
+func (c *Commands) Resume(ctx context.Context, req chatops.Request) (chatops.Outcome, error) {
+	return c.act(ctx, req, rollout.Resume{}, "resumed")
 }
 
 // act applies a command's event to the pull request's active rollouts of
 // the models it names (all of them when it names none).
-func (e *Engine) act(ctx context.Context, req chatops.Request, ev rollout.Event, verb string) (chatops.Outcome, error) {
-	active, err := e.Store.ListRollouts(ctx, store.RolloutFilter{Repo: req.Repo.FullName(), PR: req.PullRequest.Number, ActiveOnly: true})
+func (c *Commands) act(ctx context.Context, req chatops.Request, ev rollout.Event, verb string) (chatops.Outcome, error) {
+	active, err := c.Store.ListRollouts(ctx, store.RolloutFilter{Repo: req.Repo.FullName(), PR: req.PullRequest.Number, ActiveOnly: true})
 	if err != nil {
 		return chatops.Outcome{}, fmt.Errorf("rollouts of #%d: %w", req.PullRequest.Number, err)
 	}
@@ -88,14 +59,14 @@ func (e *Engine) act(ctx context.Context, req chatops.Request, ev rollout.Event,
 		return r.outcome(), nil
 	}
 	for _, ro := range active {
-		if why, err := e.blocked(ctx, req, ro); err != nil || why != "" {
+		if why, err := c.blocked(ctx, req, ro); err != nil || why != "" {
 			if err != nil {
 				return chatops.Outcome{}, err
 			}
 			r.refuse("`%s`: %s", ro.Model, why)
 			continue
 		}
-		l, err := e.transition(ctx, ro.ID, ev, req.Commenter, nil)
+		l, err := c.Records.Apply(ctx, ro.ID, ev, req.Commenter, nil)
 		if errors.Is(err, rollout.ErrRefused) {
 			r.refuse("`%s` %s: %s", ro.Model, ro.Version, strings.TrimPrefix(err.Error(), rollout.ErrRefused.Error()+": "))
 			continue
@@ -111,26 +82,26 @@ func (e *Engine) act(ctx context.Context, req chatops.Request, ev rollout.Event,
 // blocked says why a command may not act on a rollout now: a locked
 // environment or a moved head refuse /promote (never /rollback, /abort or
 // /pause, which only make things safer).
-func (e *Engine) blocked(ctx context.Context, req chatops.Request, ro store.Rollout) (string, error) {
+func (c *Commands) blocked(ctx context.Context, req chatops.Request, ro store.Rollout) (string, error) {
 	if req.Command.Name != chatops.Promote && req.Command.Name != chatops.Resume {
 		return "", nil
 	}
 	if req.PullRequest.HeadSHA != "" && req.PullRequest.HeadSHA != ro.HeadSHA {
 		return fmt.Sprintf("the pull request's head moved from %s to %s since the rollout began; "+
-			"/rollback, then /canary again to roll out the new commit.", short(ro.HeadSHA), short(req.PullRequest.HeadSHA)), nil
+			"/rollback, then /canary again to roll out the new commit.", canary.Short(ro.HeadSHA), canary.Short(req.PullRequest.HeadSHA)), nil
 	}
 	if req.Command.Name != chatops.Promote {
 		return "", nil
 	}
-	lock, err := e.lockOf(ctx, ro.Repo, ro.Environment)
+	lock, err := c.lockOf(ctx, ro.Repo, ro.Environment)
 	if err != nil || lock == nil {
 		return "", err
 	}
 	return lockedText(*lock), nil
 }
 
-func (e *Engine) lockOf(ctx context.Context, repo, env string) (*store.Lock, error) {
-	locks, err := e.Store.ListLocks(ctx, repo)
+func (c *Commands) lockOf(ctx context.Context, repo, env string) (*store.Lock, error) {
+	locks, err := c.Store.ListLocks(ctx, repo)
 	if err != nil {
 		return nil, fmt.Errorf("locks of %s: %w", repo, err)
 	}
@@ -171,29 +142,22 @@ func forModels(models []string) string {
 }
 
 // describe says where a rollout stands, for replies.
-func describe(l loaded) string {
-	st := l.rec.State
+func describe(l canary.Rollout) string {
+	st := l.Record.State
 	if st.Terminal() {
 		return fmt.Sprintf("%s (%s); traffic returns to %s", st.Phase, st.Reason, st.Baseline)
 	}
-	where := fmt.Sprintf("stage %d of %d (%g %%)", st.Stage+1, len(l.plan.Stages), l.plan.Stages[st.Stage].Traffic)
+	where := fmt.Sprintf("stage %d of %d (%g %%)", st.Stage+1, len(l.Plan.Stages), l.Plan.Stages[st.Stage].Traffic)
 	return fmt.Sprintf("%s, %s", where, st.Phase)
-}
-
-func short(sha string) string {
-	if len(sha) > 7 {
-		return sha[:7]
-	}
-	return sha
 }
 
 // Lock freezes an environment: /canary and /promote are refused there
 // until /unlock.
-func (e *Engine) Lock(ctx context.Context, req chatops.Request) (chatops.Outcome, error) {
+func (c *Commands) Lock(ctx context.Context, req chatops.Request) (chatops.Outcome, error) {
 	env := orDefault(req.Command.Environment, rollout.DefaultEnvironment)
 	var r reply
-	held, err := e.Store.LockEnvironment(ctx, store.Lock{Repo: req.Repo.FullName(), Environment: env,
-		Reason: req.Command.Reason, LockedBy: req.Commenter, LockedAt: e.now()})
+	held, err := c.Store.LockEnvironment(ctx, store.Lock{Repo: req.Repo.FullName(), Environment: env,
+		Reason: req.Command.Reason, LockedBy: req.Commenter, LockedAt: c.Clock.Now()})
 	switch {
 	case errors.Is(err, store.ErrLocked):
 		r.refuse("%s already.", lockedText(held))
@@ -206,10 +170,10 @@ func (e *Engine) Lock(ctx context.Context, req chatops.Request) (chatops.Outcome
 }
 
 // Unlock lifts a lock.
-func (e *Engine) Unlock(ctx context.Context, req chatops.Request) (chatops.Outcome, error) {
+func (c *Commands) Unlock(ctx context.Context, req chatops.Request) (chatops.Outcome, error) {
 	env := orDefault(req.Command.Environment, rollout.DefaultEnvironment)
 	var r reply
-	err := e.Store.UnlockEnvironment(ctx, req.Repo.FullName(), env)
+	err := c.Store.UnlockEnvironment(ctx, req.Repo.FullName(), env)
 	switch {
 	case errors.Is(err, store.ErrNotFound):
 		r.refuse("`%s` is not locked.", env)
