@@ -38,11 +38,13 @@ type fakeGitHub struct {
 	next        int64
 	deployments []fakeDeployment
 	statuses    map[int64][]string
-	comments    []*fakeComment
-	checks      []gh.CheckRun
-	lose        map[string]int // method -> answers to lose
-	reject      error
-	writes      int
+	// descriptions are the statuses' descriptions, as statuses.
+	descriptions map[int64][]string
+	comments     []*fakeComment
+	checks       []gh.CheckRun
+	lose         map[string]int // method -> answers to lose
+	reject       error
+	writes       int
 }
 
 type fakeDeployment struct {
@@ -57,7 +59,7 @@ type fakeComment struct {
 }
 
 func newFakeGitHub() *fakeGitHub {
-	return &fakeGitHub{next: 100, lose: map[string]int{}, statuses: map[int64][]string{},
+	return &fakeGitHub{next: 100, lose: map[string]int{}, statuses: map[int64][]string{}, descriptions: map[int64][]string{},
 		checks: []gh.CheckRun{{Name: "modelgate / validate", Status: "completed", Conclusion: "success"}}}
 }
 
@@ -94,10 +96,11 @@ func (g *fakeGitHub) FindDeployment(_ context.Context, _ gh.Repo, d gh.Deploymen
 	return 0, nil
 }
 
-func (g *fakeGitHub) CreateDeploymentStatus(_ context.Context, _ gh.Repo, id int64, state, _ string) error {
+func (g *fakeGitHub) CreateDeploymentStatus(_ context.Context, _ gh.Repo, id int64, state, description string) error {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	g.statuses[id] = append(g.statuses[id], state)
+	g.descriptions[id] = append(g.descriptions[id], description)
 	return g.write("CreateDeploymentStatus")
 }
 

@@ -110,7 +110,7 @@ func (s *Service) targets(ctx context.Context, r *run, pr gh.PullRequest, cfg *c
 	}
 	glob, err := repository.Manifests(cfg.Manifests)
 	if err != nil {
-		return nil, fmt.Sprintf("The default branch's %s: %s.", markdown.Code(config.Path), escapeText(err.Error())), nil
+		return nil, fmt.Sprintf("The default branch's %s: %s.", markdown.Code(config.Path), markdown.Text(err.Error())), nil
 	}
 	files, err := r.gh.ChangedFiles(ctx, r.ev.Repo, pr.Number)
 	if err != nil {
@@ -141,7 +141,7 @@ func pickTargets(cmd Command, number int, found []Target) ([]Target, string, err
 	if len(cmd.Models) == 0 {
 		if len(found) > 1 && cmd.Name != Canary {
 			return nil, fmt.Sprintf("#%d changes several models (%s): name one, e.g. `/%s %s`.",
-				number, escapeText(strings.Join(names, ", ")), cmd.Name, found[0].Model), nil
+				number, markdown.Text(strings.Join(names, ", ")), cmd.Name, found[0].Model), nil
 		}
 		return found, "", nil
 	}
@@ -150,7 +150,7 @@ func pickTargets(cmd Command, number int, found []Target) ([]Target, string, err
 		i := slices.Index(names, m)
 		if i < 0 {
 			return nil, fmt.Sprintf("#%d changes no manifest of model `%s` (it changes: %s).",
-				number, m, escapeText(strings.Join(names, ", "))), nil
+				number, m, markdown.Text(strings.Join(names, ", "))), nil
 		}
 		picked = append(picked, found[i])
 	}
@@ -278,7 +278,7 @@ func stringsAny(ss []string) []any {
 func bullets(items []string) string {
 	var b strings.Builder
 	for _, it := range items {
-		fmt.Fprintf(&b, "- %s\n", escapeText(it))
+		fmt.Fprintf(&b, "- %s\n", markdown.Text(it))
 	}
 	return strings.TrimSuffix(b.String(), "\n")
 }

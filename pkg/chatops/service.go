@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/modelgate/modelgate/pkg/gh"
+	"github.com/modelgate/modelgate/pkg/markdown"
 	"github.com/modelgate/modelgate/pkg/store"
 )
 
@@ -125,7 +126,7 @@ func (s *Service) execute(ctx context.Context, r *run, parseErr error) (Outcome,
 		return refuse("modelgate commands work on pull requests; #%d is an issue.", r.ev.Number), nil
 	}
 	if parseErr != nil {
-		return refuse("%s\n\n%s", escapeText(parseErr.Error()), "Type `/help` for the commands."), nil
+		return refuse("%s\n\n%s", markdown.Text(parseErr.Error()), "Type `/help` for the commands."), nil
 	}
 	perm, err := r.gh.Permission(ctx, r.ev.Repo, r.ev.Commenter)
 	if errors.Is(err, gh.ErrNotFound) {
@@ -166,7 +167,7 @@ func (s *Service) finish(ctx context.Context, r *run, out Outcome) error {
 	if out.Refused {
 		state = store.CommandRefused
 	}
-	reply := fmt.Sprintf("> %s\n\n%s", escapeText(r.cmd.Line), out.Reply)
+	reply := fmt.Sprintf("> %s\n\n%s", markdown.Text(r.cmd.Line), out.Reply)
 	if _, err := r.gh.PostComment(ctx, r.ev.Repo, r.ev.Number, reply); errors.Is(err, gh.ErrNotFound) {
 		r.log.Warn("reply impossible: the pull request is gone", "err", err)
 	} else if err != nil {

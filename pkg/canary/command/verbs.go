@@ -55,7 +55,7 @@ func (c *Commands) act(ctx context.Context, req chatops.Request, ev rollout.Even
 	active = named(active, req.Command.Models)
 	var r reply
 	if len(active) == 0 {
-		r.refuse("No rollout of this pull request is running%s, so there is nothing to %s.", forModels(req.Command.Models), req.Command.Name)
+		r.refuse("No rollout of this pull request is running%s, so there is nothing to %s.", forModels(req.Command.Models), markdown.Text(req.Command.Name))
 		return r.outcome(), nil
 	}
 	for _, ro := range active {
@@ -63,18 +63,19 @@ func (c *Commands) act(ctx context.Context, req chatops.Request, ev rollout.Even
 			if err != nil {
 				return chatops.Outcome{}, err
 			}
-			r.refuse("`%s`: %s", ro.Model, why)
+			r.refuse("%s: %s", markdown.Code(ro.Model), why)
 			continue
 		}
 		l, err := c.Records.Apply(ctx, ro.ID, ev, req.Commenter, nil)
 		if errors.Is(err, rollout.ErrRefused) {
-			r.refuse("`%s` %s: %s", ro.Model, ro.Version, strings.TrimPrefix(err.Error(), rollout.ErrRefused.Error()+": "))
+			r.refuse("%s %s: %s", markdown.Code(ro.Model), markdown.Code(ro.Version),
+				markdown.Text(strings.TrimPrefix(err.Error(), rollout.ErrRefused.Error()+": ")))
 			continue
 		}
 		if err != nil {
 			return chatops.Outcome{}, err
 		}
-		r.ok("`%s` %s %s: %s.", ro.Model, ro.Version, verb, describe(l))
+		r.ok("%s %s %s: %s.", markdown.Code(ro.Model), markdown.Code(ro.Version), verb, describe(l))
 	}
 	return r.outcome(), nil
 }
@@ -138,14 +139,15 @@ func forModels(models []string) string {
 	if len(models) == 0 {
 		return ""
 	}
-	return " for " + strings.Join(models, ", ")
+	return " for " + markdown.Text(strings.Join(models, ", "))
 }
 
-// describe says where a rollout stands, for replies.
+// describe says where a rollout stands, for replies; the reason and the
+// baseline may be PR text.
 func describe(l canary.Rollout) string {
 	st := l.Record.State
 	if st.Terminal() {
-		return fmt.Sprintf("%s (%s); traffic returns to %s", st.Phase, st.Reason, st.Baseline)
+		return fmt.Sprintf("%s (%s); traffic returns to %s", st.Phase, markdown.Text(st.Reason), markdown.Code(st.Baseline))
 	}
 	where := fmt.Sprintf("stage %d of %d (%g %%)", st.Stage+1, len(l.Plan.Stages), l.Plan.Stages[st.Stage].Traffic)
 	return fmt.Sprintf("%s, %s", where, st.Phase)
@@ -164,7 +166,7 @@ func (c *Commands) Lock(ctx context.Context, req chatops.Request) (chatops.Outco
 	case err != nil:
 		return chatops.Outcome{}, fmt.Errorf("lock %s: %w", env, err)
 	default:
-		r.ok("`%s` is locked: `/canary` and `/promote` are refused there until `/unlock %s`; `/rollback` still works.", env, env)
+		r.ok("%s is locked: `/canary` and `/promote` are refused there until `/unlock %s`; `/rollback` still works.", markdown.Code(env), markdown.Text(env))
 	}
 	return r.outcome(), nil
 }
@@ -176,11 +178,11 @@ func (c *Commands) Unlock(ctx context.Context, req chatops.Request) (chatops.Out
 	err := c.Store.UnlockEnvironment(ctx, req.Repo.FullName(), env)
 	switch {
 	case errors.Is(err, store.ErrNotFound):
-		r.refuse("`%s` is not locked.", env)
+		r.refuse("%s is not locked.", markdown.Code(env))
 	case err != nil:
 		return chatops.Outcome{}, fmt.Errorf("unlock %s: %w", env, err)
 	default:
-		r.ok("`%s` is unlocked.", env)
+		r.ok("%s is unlocked.", markdown.Code(env))
 	}
 	return r.outcome(), nil
 }

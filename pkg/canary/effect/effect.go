@@ -351,7 +351,7 @@ func (e *Executor) deployment(l canary.Rollout, ef canary.Effect) gh.Deployment 
 		p.Version, p.TrafficPercent = l.Row.Version, 0
 		desc = fmt.Sprintf("%s: roll back %s to %s", l.Row.Model, l.Row.Version, l.Record.State.Baseline)
 	}
-	return gh.Deployment{Ref: l.Row.HeadSHA, Environment: l.Row.Environment, Task: ef.Task, Description: desc, Payload: p}
+	return gh.Deployment{Ref: l.Row.HeadSHA, Environment: l.Row.Environment, Task: ef.Task, Description: markdown.Line(desc, 139), Payload: p}
 }
 
 // status reports a verdict on the stage's deployment.
@@ -361,7 +361,7 @@ func (e *Executor) status(ctx context.Context, client GitHub, repo gh.Repo, l ca
 		return nil
 	}
 	// GitHub keeps 140 characters of a description: 139 and the ellipsis.
-	err := client.CreateDeploymentStatus(ctx, repo, l.Record.Deployments[ef.Stage], ef.State, markdown.Truncate(ef.Text, 139))
+	err := client.CreateDeploymentStatus(ctx, repo, l.Record.Deployments[ef.Stage], ef.State, markdown.Line(ef.Text, 139))
 	if rejected(err) {
 		canary.Log(e.Logger).Warn("deployment status refused", "rollout", l.Row.ID, "err", err)
 		return nil
