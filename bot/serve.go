@@ -166,17 +166,18 @@ func newLogger(cfg serveConfig, w io.Writer) (*slog.Logger, error) {
 
 // server is the wired bot: store, GitHub clients, webhook intake, workers.
 type server struct {
-	cfg      serveConfig
-	log      *slog.Logger
-	store    store.Store
-	clients  *githubapp.ClientCreator
-	commands *chatops.Service
-	engine   *schedule.Scheduler
-	worker   *githubapp.Worker
-	webhook  *githubapp.WebhookHandler
-	registry *prometheus.Registry
-	mu       sync.Mutex
-	draining bool
+	cfg       serveConfig
+	log       *slog.Logger
+	store     store.Store
+	clients   *githubapp.ClientCreator
+	commands  *chatops.Service
+	engine    *schedule.Scheduler
+	worker    *githubapp.Worker
+	webhook   *githubapp.WebhookHandler
+	registry  *prometheus.Registry
+	readiness *readiness
+	mu        sync.Mutex
+	draining  bool
 }
 
 // newServer wires the bot; the caller closes it.
@@ -234,7 +235,8 @@ func newServer(ctx context.Context, cfg serveConfig, log *slog.Logger, reg *prom
 		st.Close()
 		return nil, err
 	}
-	s := &server{cfg: cfg, log: log, store: st, clients: clients, commands: commands, engine: rollouts.Scheduler, registry: reg}
+	s := &server{cfg: cfg, log: log, store: st, clients: clients, commands: commands, engine: rollouts.Scheduler, registry: reg,
+		readiness: &readiness{store: st, token: clients.CheckToken, worker: workerName(), every: readyEvery, now: time.Now}}
 	s.worker = &githubapp.Worker{Queue: st, Direct: st, Dispatcher: dispatcher, Concurrency: cfg.Workers, Logger: log,
 		Metrics: githubapp.NewWorkerMetrics(reg)}
 	s.webhook = &githubapp.WebhookHandler{Secret: []byte(cfg.WebhookSecret), MaxBody: cfg.MaxBody, Queue: s.worker,
@@ -315,8 +317,8 @@ func (s *server) ready(w http.ResponseWriter, r *http.Request) {
 	}
 	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
 	defer cancel()
-	if err := s.store.Ping(ctx); err != nil {
-		http.Error(w, "store: "+err.Error(), http.StatusServiceUnavailable)
+	if err := s.readiness.check(ctx); err != nil {
+		http.Error(w, err.Error(), http.StatusServiceUnavailable)
 		return
 	}
 	io.WriteString(w, "ready\n")
