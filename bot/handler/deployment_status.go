@@ -6,7 +6,6 @@ import (
 
 	"github.com/google/go-github/v60/github"
 	"github.com/modelgate/modelgate/pkg/canary/event"
-	"github.com/modelgate/modelgate/pkg/gh"
 	"github.com/modelgate/modelgate/pkg/githubapp"
 )
 
@@ -30,12 +29,16 @@ func (h DeploymentStatus) Handle(ctx context.Context, e githubapp.Event) error {
 	if err != nil {
 		return err
 	}
-	if p.Deployment == nil || p.DeploymentStatus == nil || p.Repo == nil {
+	if p.Deployment == nil || p.DeploymentStatus == nil || p.Repo == nil || p.GetDeployment().GetID() <= 0 {
 		return githubapp.Permanent(fmt.Errorf("deployment_status payload lacks deployment, deployment_status or repository"))
+	}
+	repo, err := repoOf("deployment_status", p.Repo)
+	if err != nil {
+		return err
 	}
 	d, st := p.GetDeployment(), p.GetDeploymentStatus()
 	return h.Rollouts.HandleDeploymentStatus(ctx, event.DeploymentStatus{
-		Repo:         gh.Repo{Owner: p.GetRepo().GetOwner().GetLogin(), Name: p.GetRepo().GetName()},
+		Repo:         repo,
 		DeploymentID: d.GetID(), Task: d.GetTask(), Creator: d.GetCreator().GetLogin(), Payload: d.Payload,
 		State: st.GetState(), Description: st.GetDescription(), Sender: p.GetSender().GetLogin(),
 	})

@@ -61,6 +61,10 @@ func (h *IssueComment) Handle(ctx context.Context, e githubapp.Event) error {
 		CommenterType:  string(p.GetStringBytes("comment", "user", "type")),
 		InstallationID: p.GetInt64("installation", "id"),
 	}
+	if ev.Repo.Owner == "" || ev.Repo.Name == "" || ev.Number <= 0 || ev.CommentID <= 0 || ev.Commenter == "" {
+		return githubapp.Permanent(fmt.Errorf("issue_comment payload lacks the repository's owner or name, the issue's number, " +
+			"or the comment's id or user"))
+	}
 	if at, err := time.Parse(time.RFC3339, string(p.GetStringBytes("comment", "created_at"))); err == nil {
 		ev.CreatedAt = at
 	}

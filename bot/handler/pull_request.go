@@ -6,7 +6,6 @@ import (
 
 	"github.com/google/go-github/v60/github"
 	"github.com/modelgate/modelgate/pkg/canary/event"
-	"github.com/modelgate/modelgate/pkg/gh"
 	"github.com/modelgate/modelgate/pkg/githubapp"
 )
 
@@ -30,8 +29,12 @@ func (h PullRequest) Handle(ctx context.Context, e githubapp.Event) error {
 	if err != nil {
 		return err
 	}
-	if p.PullRequest == nil || p.Repo == nil {
+	if p.PullRequest == nil || p.Repo == nil || p.GetPullRequest().GetNumber() <= 0 {
 		return githubapp.Permanent(fmt.Errorf("pull_request payload lacks pull_request or repository"))
+	}
+	repo, err := repoOf("pull_request", p.Repo)
+	if err != nil {
+		return err
 	}
 	switch p.GetAction() {
 	case "closed", "synchronize":
@@ -40,7 +43,7 @@ func (h PullRequest) Handle(ctx context.Context, e githubapp.Event) error {
 	}
 	pr := p.GetPullRequest()
 	return h.Rollouts.HandlePullRequest(ctx, event.PullRequest{
-		Repo:   gh.Repo{Owner: p.GetRepo().GetOwner().GetLogin(), Name: p.GetRepo().GetName()},
+		Repo:   repo,
 		Number: pr.GetNumber(), Action: p.GetAction(), Merged: pr.GetMerged(), HeadSHA: pr.GetHead().GetSHA(),
 		At: pr.GetUpdatedAt().Time, Sender: p.GetSender().GetLogin(),
 	})

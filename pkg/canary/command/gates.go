@@ -2,6 +2,7 @@ package command
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 
@@ -108,6 +109,9 @@ func (c *Commands) commitRefusal(ctx context.Context, req chatops.Request) (stri
 	}
 	if pattern == "-" {
 		return "", nil
+	}
+	if req.GitHub == nil {
+		return "", errors.New("check runs: no GitHub client came with the command")
 	}
 	var client GitHub = req.GitHub
 	runs, err := client.CheckRuns(ctx, req.Repo, pr.HeadSHA)
