@@ -641,3 +641,39 @@ func TestPromoteAdvancesWhenTheJudgePasses(t *testing.T) {
 	require.False(t, out.Refused, out.Reply)
 	assert.Equal(t, []string{"deploy:canary@5", "deploy:canary@25"}, h.gh.tasks())
 }
+
+// /canary and /canary --dry-run evaluate one list of gates: what refuses
+// the one is what the other shows closed, in the same words.
+func TestCanaryRefusesWhatTheDryRunShowsClosed(t *testing.T) {
+	cases := map[string]func(h *harness, req *chatops.Request){
+		"configuration": func(_ *harness, r *chatops.Request) {
+			r.ConfigErr = errors.New("the default branch's .github/modelgate.yml: bad")
+		},
+		"fork":  func(_ *harness, r *chatops.Request) { r.PullRequest.HeadRepo = "evil/models" },
+		"draft": func(_ *harness, r *chatops.Request) { r.PullRequest.Draft = true },
+		"validation": func(h *harness, _ *chatops.Request) {
+			h.gh.checks = []gh.CheckRun{{Name: "modelgate", Status: "completed", Conclusion: "failure"}}
+		},
+		"pinned commit": func(h *harness, r *chatops.Request) {
+			r.CommentedAt = h.clock.Now()
+			require.NoError(h.t, h.eng.Events.HandlePullRequest(context.Background(), event.PullRequest{
+				Repo: gh.Repo{Owner: "acme", Name: "models"}, Number: 1, Action: "synchronize",
+				HeadSHA: strings.Repeat("c", 40), At: h.clock.Now().Add(time.Second), Sender: "alice"}))
+		},
+	}
+	for name, setup := range cases {
+		t.Run(name, func(t *testing.T) {
+			h := newHarness(t)
+			req := h.request("/canary", autoPlan)
+			setup(h, &req)
+			out, err := h.eng.Commands.Canary(context.Background(), req)
+			require.NoError(t, err)
+			require.True(t, out.Refused)
+			req.Command.DryRun = true
+			dry, err := h.eng.Commands.Canary(context.Background(), req)
+			require.NoError(t, err)
+			assert.Contains(t, dry.Reply, ": "+out.Reply+"\n", "the dry run shows the gate that refused /canary")
+			assert.Contains(t, dry.Reply, "1 gate(s) would block")
+		})
+	}
+}
