@@ -158,7 +158,7 @@ func (l *Rollout) Encode() error {
 		return fmt.Errorf("rollout %d: encode record: %w", l.Row.ID, err)
 	}
 	l.Row.Record = b
-	l.Row.State = storeState(l.Record.State.Phase)
+	l.Row.State, _ = stored(l.Record.State.Phase)
 	l.Row.Stage = l.Record.State.Stage
 	l.Row.BaselineVersion = l.Record.State.Baseline
 	if l.Record.State.Stage < len(l.Plan.Stages) {
@@ -167,22 +167,23 @@ func (l *Rollout) Encode() error {
 	return nil
 }
 
-// storeState is the store's coarse state for a phase: active rollouts
-// are running or paused.
-func storeState(p rollout.Phase) store.RolloutState {
+// stored are the store's words for a phase: the coarse state of the row
+// (active rollouts are running or paused) and, for a terminal phase, the
+// audit action that records the end.
+func stored(p rollout.Phase) (store.RolloutState, store.AuditAction) {
 	switch p {
 	case rollout.Paused:
-		return store.RolloutPaused
+		return store.RolloutPaused, ""
 	case rollout.Promoted:
-		return store.RolloutPromoted
+		return store.RolloutPromoted, store.ActionRolloutPromoted
 	case rollout.RolledBack:
-		return store.RolloutRolledBack
+		return store.RolloutRolledBack, store.ActionRolloutRolledBack
 	case rollout.Aborted:
-		return store.RolloutAborted
+		return store.RolloutAborted, store.ActionRolloutAborted
 	case rollout.Failed:
-		return store.RolloutFailed
+		return store.RolloutFailed, store.ActionRolloutFailed
 	}
-	return store.RolloutRunning
+	return store.RolloutRunning, ""
 }
 
 // Enqueue turns a transition's actions into effects.

@@ -196,27 +196,14 @@ func (l *Rollout) judgePassing() bool {
 // or the end of the rollout, with who decided and why.
 func (l *Rollout) auditChange(before rollout.State, actor string) {
 	after := l.Record.State
-	switch {
+	switch _, ended := stored(after.Phase); {
 	case after.Terminal():
-		l.Push(Effect{Kind: EffectAudit, Action: endAction(after.Phase), Actor: actor, Text: after.Reason, Stage: after.Stage})
+		l.Push(Effect{Kind: EffectAudit, Action: ended, Actor: actor, Text: after.Reason, Stage: after.Stage})
 	case after.Phase == rollout.Paused && before.Phase != rollout.Paused:
 		l.Push(Effect{Kind: EffectAudit, Action: store.ActionRolloutPaused, Actor: actor, Text: after.Reason, Stage: after.Stage})
 	case before.Phase == rollout.Paused && after.Phase != rollout.Paused:
 		l.Push(Effect{Kind: EffectAudit, Action: store.ActionRolloutResumed, Actor: actor, Stage: after.Stage})
 	}
-}
-
-// endAction is the audit action of a terminal phase.
-func endAction(p rollout.Phase) store.AuditAction {
-	switch p {
-	case rollout.Promoted:
-		return store.ActionRolloutPromoted
-	case rollout.RolledBack:
-		return store.ActionRolloutRolledBack
-	case rollout.Aborted:
-		return store.ActionRolloutAborted
-	}
-	return store.ActionRolloutFailed
 }
 
 // summarize turns the promotion's notice into the final summary: the
