@@ -2,6 +2,8 @@ module github.com/modelgate/modelgate
 
 go 1.26.8
 
+require github.com/yuin/goldmark v1.8.7
+
 require golang.org/x/crypto v0.57.0 // indirect
 
 require (
