@@ -219,7 +219,7 @@ func newServer(ctx context.Context, cfg serveConfig, log *slog.Logger, reg *prom
 		return nil, err
 	}
 	installs := gh.Installations{Apps: clients}
-	rollouts := canaryengine.New(canaryengine.Config{Store: st, Providers: providers, Judge: judgement,
+	rollouts := canaryengine.New(canaryengine.Config{Store: st, Jobs: st.Queue(), Providers: providers, Judge: judgement,
 		Clients:  effect.ClientsFunc(func(id int64) (effect.GitHub, error) { return installs.ForInstallation(id) }),
 		BotLogin: cfg.BotLogin, WebURL: cfg.WebURL, ChecksPattern: cfg.Checks, Poll: cfg.Poll,
 		Worker: workerName(), Logger: log, Now: cfg.now})

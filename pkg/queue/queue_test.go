@@ -359,26 +359,30 @@ func TestClaimNeverRunsTwinsAtOnce(t *testing.T) {
 	})
 }
 
-// A job that fails while its twin waits: the twin carries the retry, at
-// the earlier of the two times.
-func TestRetryFoldsIntoThePendingTwin(t *testing.T) {
+// A job that fails while its twin waits: the twin stands for both, at its
+// own time, and no second pending job appears.
+func TestRetryLeavesItToThePendingTwin(t *testing.T) {
 	eachQueue(t, func(t *testing.T, q *queue.Store, c *clock) {
 		ctx := context.Background()
-		job := queue.Job{Queue: "rollout", Kind: "rollout.effects", Key: "7", DueAt: c.Now()}
+		job := queue.Job{Queue: "rollout", Kind: "rollout.analysis", Key: "7", DueAt: c.Now(), Payload: []byte("look 1")}
 		_, err := q.Schedule(ctx, job)
 		require.NoError(t, err)
 		running, err := q.Claim(ctx, "rollout", c.Now(), 10, lease("w", c, time.Minute))
 		require.NoError(t, err)
 		require.Len(t, running, 1)
-		job.DueAt = c.Now().Add(time.Hour)
+		job.DueAt, job.Payload = c.Now().Add(time.Hour), []byte("look 2")
 		twin, err := q.Schedule(ctx, job)
 		require.NoError(t, err)
 		require.NoError(t, q.Complete(ctx, "w", []queue.Outcome{{ID: running[0].ID, Err: errors.New("github 502"),
 			RetryAt: c.Now().Add(time.Minute)}}))
 		got, err := q.Claim(ctx, "rollout", c.Now().Add(time.Minute), 10, lease("w", c, time.Minute))
 		require.NoError(t, err)
-		require.Len(t, got, 1, "due at the retry's time")
+		assert.Empty(t, got, "the twin keeps its time")
+		got, err = q.Claim(ctx, "rollout", c.Now().Add(time.Hour), 10, lease("w", c, time.Minute))
+		require.NoError(t, err)
+		require.Len(t, got, 1)
 		assert.Equal(t, twin, got[0].ID)
+		assert.Equal(t, []byte("look 2"), got[0].Payload)
 		st, err := q.Stats(ctx, "rollout")
 		require.NoError(t, err)
 		assert.Equal(t, map[queue.State]int{queue.Failed: 1, queue.Running: 1}, st.ByState)

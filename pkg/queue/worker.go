@@ -153,7 +153,7 @@ func (w *Worker) loop(ctx context.Context) {
 	claim := true // jobs may be waiting from before the start
 	for {
 		if claim {
-			n, err := w.runOnce(ctx)
+			n, err, _ := w.runOnce(ctx)
 			if err != nil && ctx.Err() == nil {
 				w.logger().Error("queue: claim", "queue", w.Queue, "err", err)
 			}
@@ -213,24 +213,26 @@ func (w *Worker) linger(ctx context.Context) {
 }
 
 // RunOnce claims one batch, runs it and records the outcomes; it returns
-// how many jobs it ran. Outside Run, it renews the batch's leases itself.
+// how many jobs it ran, and why the claim or any of them failed (the
+// failures are retried as usual). Outside Run, it renews the batch's
+// leases itself.
 func (w *Worker) RunOnce(ctx context.Context) (int, error) {
 	if !w.running.Load() {
 		stop := w.heartbeat()
 		defer stop()
 	}
-	return w.runOnce(ctx)
+	n, claimErr, jobErr := w.runOnce(ctx)
+	return n, errors.Join(claimErr, jobErr)
 }
 
-func (w *Worker) runOnce(ctx context.Context) (int, error) {
+func (w *Worker) runOnce(ctx context.Context) (n int, claimErr, jobErr error) {
 	now := w.now()
 	jobs, err := w.Store.Claim(ctx, w.Queue, now, w.batch(), Lease{Worker: w.name(), Until: now.Add(w.lease())})
 	if err != nil || len(jobs) == 0 {
-		return 0, err
+		return 0, err, nil
 	}
 	w.hold(jobs)
-	w.run(ctx, jobs)
-	return len(jobs), nil
+	return len(jobs), nil, w.run(ctx, jobs)
 }
 
 // hold starts renewing the leases on jobs.
@@ -243,15 +245,21 @@ func (w *Worker) hold(jobs []Job) {
 	}
 }
 
-// run runs jobs, which the worker holds, one after the other, and
-// records their outcomes together.
-func (w *Worker) run(ctx context.Context, jobs []Job) {
+// run runs jobs, which the worker holds, one after the other, records
+// their outcomes together, and returns why those that failed failed.
+func (w *Worker) run(ctx context.Context, jobs []Job) error {
 	outcomes := make([]Outcome, 0, len(jobs))
 	ids := make([]int64, 0, len(jobs))
+	var failed []error
 	for _, j := range jobs {
 		ids = append(ids, j.ID)
-		if o, ok := w.process(ctx, j); ok {
-			outcomes = append(outcomes, o)
+		o, ok := w.process(ctx, j)
+		if !ok {
+			continue
+		}
+		outcomes = append(outcomes, o)
+		if o.Err != nil {
+			failed = append(failed, fmt.Errorf("job %s/%s/%s: %w", w.Queue, j.Kind, j.Key, o.Err))
 		}
 	}
 	// Record outcomes even when ctx has ended: the work is done.
@@ -266,6 +274,7 @@ func (w *Worker) run(ctx context.Context, jobs []Job) {
 	if w.Observer != nil {
 		w.Observer.Holding(-len(jobs))
 	}
+	return errors.Join(failed...)
 }
 
 // process runs one job; ok is false when its lease was lost, so that

@@ -62,8 +62,9 @@ func TestWorkerRunsJobsOnceAndRetries(t *testing.T) {
 		h := &recorder{fails: map[string]error{"flaky": errors.New("github 502"), "bad": errPermanent}}
 		w := &queue.Worker{Store: q, Queue: "webhook", Handle: h.handle, Classify: classify, Now: c.Now}
 		n, err := w.RunOnce(ctx)
-		require.NoError(t, err)
 		assert.Equal(t, 3, n)
+		assert.ErrorContains(t, err, "job webhook/issue_comment/flaky: github 502", "RunOnce says what failed")
+		assert.ErrorIs(t, err, errPermanent)
 		n, err = w.RunOnce(ctx)
 		require.NoError(t, err)
 		assert.Zero(t, n, "the flaky job waits for its retry")
@@ -80,7 +81,7 @@ func TestWorkerRunsJobsOnceAndRetries(t *testing.T) {
 		}
 		c.Add(10 * time.Second)
 		n, err = w.RunOnce(ctx)
-		require.NoError(t, err)
+		assert.ErrorContains(t, err, "github 502", "and failed again")
 		assert.Equal(t, 1, n, "retried when due")
 		assert.ElementsMatch(t, []string{"ok", "flaky", "bad", "flaky"}, h.ran())
 	})

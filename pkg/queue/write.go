@@ -199,16 +199,17 @@ func fail(ctx context.Context, q querier, o Outcome, worker string, now int64) (
 
 // retry puts a failed job back, pending at o.RetryAt. When its kind and
 // key have a pending job already, scheduled while it ran, that one stands
-// for both, at the earlier of the two times, and this run is failed.
+// for both, at its own time (a later look of an analysis, a newer outbox),
+// and this run is failed.
 func retry(ctx context.Context, q querier, o Outcome, worker string, now int64) (sql.Result, error) {
-	res, err := q.ExecContext(ctx, `UPDATE queue_jobs SET due_at = CASE WHEN due_at < $1 THEN due_at ELSE $1 END
-		WHERE state = 'pending' AND EXISTS (SELECT 1 FROM queue_jobs r WHERE r.id = $2 AND r.lease_owner = $3
-			AND r.state = 'running' AND r.queue = queue_jobs.queue AND r.kind = queue_jobs.kind AND r.key = queue_jobs.key)`,
-		dbtime.Millis(o.RetryAt), o.ID, worker)
+	var twins int
+	err := q.QueryRowContext(ctx, `SELECT count(*) FROM queue_jobs t JOIN queue_jobs r
+		ON r.queue = t.queue AND r.kind = t.kind AND r.key = t.key
+		WHERE r.id = $1 AND r.once = 0 AND t.state = 'pending' AND t.once = 0`, o.ID).Scan(&twins)
 	if err != nil {
 		return nil, err
 	}
-	if n, err := res.RowsAffected(); err == nil && n > 0 {
+	if twins > 0 {
 		return fail(ctx, q, o, worker, now)
 	}
 	return q.ExecContext(ctx, `UPDATE queue_jobs SET state = 'pending', due_at = $1, last_error = $2, lease_owner = ''

@@ -153,13 +153,13 @@ func TestMigrationMovesQueuedWorkToTheQueue(t *testing.T) {
 			assert.Equal(t, []string{"proc"}, jobKeys(late))
 			assert.Equal(t, []byte(`{"d":1}`), late[0].Payload)
 
-			st, err = q.Stats(ctx, RolloutQueue)
+			st, err = q.Stats(ctx, "rollout")
 			require.NoError(t, err)
 			assert.Equal(t, map[queue.State]int{queue.Pending: 2, queue.Running: 1, queue.Done: 1}, st.ByState,
 				"of the two running analyses of 7 one stays")
-			jobs, err := s.ClaimDueJobs(ctx, "new", time.UnixMilli(200000), 10, time.Minute)
+			jobs, err := q.Claim(ctx, "rollout", time.UnixMilli(200000), 10, queue.Lease{Worker: "new", Until: time.UnixMilli(900000)})
 			require.NoError(t, err)
-			byKey := map[string]Job{}
+			byKey := map[string]queue.Job{}
 			for _, j := range jobs {
 				byKey[j.Kind+"/"+j.Key] = j
 			}

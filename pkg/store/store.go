@@ -17,9 +17,6 @@ var (
 	ErrNotFound = errors.New("not found")
 	ErrLocked   = errors.New("environment is locked")
 	ErrConflict = errors.New("conflict")
-	// ErrLeaseLost is returned when a worker completes a job whose lease ran
-	// out and that another worker has claimed since: its result is dropped.
-	ErrLeaseLost = queue.ErrLeaseLost
 )
 
 // Store is the durable state behind the bot. SQLite implements it for one
@@ -29,7 +26,6 @@ type Store interface {
 	Queue() *queue.Store
 	Commands
 	Rollouts
-	Jobs
 	Locks
 	Audit
 	Ping(ctx context.Context) error
@@ -182,38 +178,6 @@ type Rollouts interface {
 	ListRollouts(ctx context.Context, f RolloutFilter) ([]Rollout, error)
 	PutStage(ctx context.Context, s Stage) error
 	ListStages(ctx context.Context, rolloutID int64) ([]Stage, error)
-}
-
-// Job is scheduled work: "analyse rollout 7 at 10:05". Jobs are the
-// rollout engine's view of the queue's rollout jobs (RolloutQueue).
-type Job struct {
-	ID       int64
-	Kind     string
-	Key      string // one pending job per kind and key; one running
-	Payload  []byte
-	DueAt    time.Time
-	State    string // pending, running, done, failed
-	Attempts int    // claims so far, this one included (filled by ClaimDueJobs)
-}
-
-// Jobs is the scheduler's durable agenda.
-type Jobs interface {
-	// ScheduleJob adds a job, or moves the pending one with the same kind
-	// and key to the new time and payload.
-	ScheduleJob(ctx context.Context, j Job) (int64, error)
-	// ClaimDueJobs leases to worker up to limit jobs that are due at now,
-	// or running under a lease that ran out, earliest due first. Jobs of one
-	// kind and key never run at once: a job whose twin runs waits, and of
-	// an expired running job and its pending twin the running one is
-	// claimed again first.
-	ClaimDueJobs(ctx context.Context, worker string, now time.Time, limit int, lease time.Duration) ([]Job, error)
-	// CancelJobs deletes the pending jobs of kind and key and says how many
-	// there were; a running one finishes.
-	CancelJobs(ctx context.Context, kind, key string) (int, error)
-	// CompleteJob records the outcome of a job that worker holds; when the
-	// lease has passed to another worker it changes nothing and returns
-	// ErrLeaseLost.
-	CompleteJob(ctx context.Context, worker string, id int64, err error) error
 }
 
 // Lock freezes an environment of a repository.

@@ -3,7 +3,6 @@ package store
 import (
 	"context"
 	"database/sql"
-	"errors"
 	"fmt"
 	"path/filepath"
 	"strings"
@@ -429,33 +428,5 @@ func TestAuditByRolloutAndModel(t *testing.T) {
 				assert.Equal(t, tt.actions, actions)
 			})
 		}
-	})
-}
-
-// The rollout engine's jobs are the queue's rollout jobs.
-func TestJobsServeTheRolloutQueue(t *testing.T) {
-	eachStore(t, func(t *testing.T, s Store, c *clock) {
-		ctx := context.Background()
-		id, err := s.ScheduleJob(ctx, Job{Kind: "rollout.analysis", Key: "7", DueAt: c.Now(), Payload: []byte(`{"look":1}`)})
-		require.NoError(t, err)
-		_, err = s.ScheduleJob(ctx, Job{Kind: "rollout.effects", Key: "8", DueAt: c.Now()})
-		require.NoError(t, err)
-		n, err := s.CancelJobs(ctx, "rollout.effects", "8")
-		require.NoError(t, err)
-		assert.Equal(t, 1, n)
-
-		jobs, err := s.ClaimDueJobs(ctx, "slow", c.Now(), 10, time.Minute)
-		require.NoError(t, err)
-		require.Equal(t, []Job{{ID: id, Kind: "rollout.analysis", Key: "7", Payload: []byte(`{"look":1}`),
-			DueAt: c.Now().Add(time.Minute), State: "running", Attempts: 1}}, jobs)
-		again, err := s.ClaimDueJobs(ctx, "fast", c.Now().Add(2*time.Minute), 10, time.Minute)
-		require.NoError(t, err)
-		require.Len(t, again, 1, "the lease ran out: the job is claimed again")
-		assert.ErrorIs(t, s.CompleteJob(ctx, "slow", id, nil), ErrLeaseLost)
-		require.NoError(t, s.CompleteJob(ctx, "fast", id, errors.New("boom")))
-		assert.ErrorIs(t, s.CompleteJob(ctx, "fast", id, nil), ErrLeaseLost, "completed once")
-		st, err := s.Queue().Stats(ctx, RolloutQueue)
-		require.NoError(t, err)
-		assert.Equal(t, map[queue.State]int{queue.Failed: 1}, st.ByState, "a failed job is retried by the engine, not the queue")
 	})
 }
