@@ -62,3 +62,15 @@ func TestActionMetadataParses(t *testing.T) {
 		assert.NotEmpty(t, out.Description, "output %s has no description", name)
 	}
 }
+
+func TestActionInvocationFollowsActionYML(t *testing.T) {
+	meta := readActionMetadata(t)
+	meta.Inputs["with space"] = meta.Inputs["path"]
+	meta.Runs.Args = []string{"github", "--path=${{ inputs.path }}"}
+	env, args := actionInvocation(t, meta, map[string]string{"fail-on": "never"})
+	assert.Contains(t, env, "INPUT_FAIL-ON=never", "hyphens kept, as GitHub keeps them")
+	assert.Contains(t, env, "INPUT_SARIF-FILE=modelgate.sarif", "defaults applied")
+	assert.Contains(t, env, "INPUT_WITH_SPACE=.", "spaces become underscores")
+	assert.Len(t, env, len(meta.Inputs), "one variable per declared input")
+	assert.Equal(t, []string{"github", "--path=."}, args)
+}
