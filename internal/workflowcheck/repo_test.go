@@ -2,13 +2,18 @@ package workflowcheck
 
 import (
 	"os"
+	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"go.yaml.in/yaml/v3"
+
+	"github.com/modelgate/modelgate/internal/needs"
 )
 
 // root is the repository, seen from this package's directory.
@@ -135,4 +140,47 @@ func TestCIInstallsThisActionlint(t *testing.T) {
 	script, err := os.ReadFile(filepath.Join(root, ".ci", "run"))
 	require.NoError(t, err)
 	assert.Contains(t, string(script), "actionlint_version="+ActionlintVersion)
+}
+
+// TestReleaseChecksTheActionImage runs the release workflow's own check
+// that action.yml names the image of the version being tagged.
+func TestReleaseChecksTheActionImage(t *testing.T) {
+	bash := needs.Command(t, "bash", "apt-get install bash")
+	src, err := os.ReadFile(filepath.Join(root, ".github", "workflows", "release.yml"))
+	require.NoError(t, err)
+	var wf struct {
+		Jobs map[string]struct {
+			Env   map[string]string `yaml:"env"`
+			Steps []struct {
+				Name string `yaml:"name"`
+				Run  string `yaml:"run"`
+			} `yaml:"steps"`
+		} `yaml:"jobs"`
+	}
+	require.NoError(t, yaml.Unmarshal(src, &wf))
+	var script string
+	for _, s := range wf.Jobs["images"].Steps {
+		if s.Name == "action.yml runs this release's image" {
+			script = s.Run
+		}
+	}
+	require.NotEmpty(t, script, "the release checks action.yml")
+	meta, err := os.ReadFile(filepath.Join(root, "action.yml"))
+	require.NoError(t, err)
+	image := regexp.MustCompile(`(?m)^  image: docker://ghcr\.io/modelgate/modelgate-action:(\d+\.\d+\.\d+)$`).FindSubmatch(meta)
+	require.NotNil(t, image, "action.yml runs the released image, by version")
+	version := string(image[1])
+
+	run := func(tag string) (string, error) {
+		cmd := exec.Command(bash, "-e", "-c", script)
+		cmd.Dir = root
+		cmd.Env = append(os.Environ(), "GITHUB_REF_NAME="+tag, "IMAGE=ghcr.io/modelgate/modelgate-action")
+		out, err := cmd.CombinedOutput()
+		return string(out), err
+	}
+	out, err := run("v" + version)
+	assert.NoError(t, err, out)
+	out, err = run("v9.9.9")
+	assert.Error(t, err)
+	assert.Contains(t, out, "::error file=action.yml::runs.image must be docker://ghcr.io/modelgate/modelgate-action:9.9.9 for the release v9.9.9")
 }
