@@ -96,7 +96,8 @@ func runAction(t *testing.T, bin string, ws workspace, inputs map[string]string)
 		"GITHUB_REPOSITORY=acme/models", "GITHUB_SERVER_URL=https://github.com", "GITHUB_SHA=" + ws.head,
 		"GITHUB_BASE_REF=main", "GITHUB_HEAD_REF=pr",
 	}
-	inputEnv, args := actionInvocation(t, readActionMetadata(t), inputs)
+	inputEnv, args, err := readActionMetadata(t).Invocation(inputs)
+	require.NoError(t, err)
 	env = append(env, inputEnv...)
 	cmd := exec.Command(bin, args...)
 	cmd.Dir = ws.dir
@@ -117,38 +118,6 @@ func runAction(t *testing.T, bin string, ws workspace, inputs map[string]string)
 	run.sarif, _ = os.ReadFile(filepath.Join(ws.dir, orDefault(inputs["sarif-file"], meta.Inputs["sarif-file"].Default)))
 	run.jsonFile, _ = os.ReadFile(filepath.Join(ws.dir, orDefault(inputs["json-file"], meta.Inputs["json-file"].Default)))
 	return run
-}
-
-// actionInvocation is what the runner hands a docker action: an INPUT_
-// variable for every input action.yml declares (the name upper-cased, spaces
-// made underscores, hyphens kept), holding the workflow's value or else the
-// default, the runs.env variables, and runs.args with ${{ inputs.NAME }}
-// expanded. A value for an input action.yml does not declare fails the test,
-// as it draws GitHub's "Unexpected input" warning.
-func actionInvocation(t *testing.T, meta actionMetadata, with map[string]string) (env, args []string) {
-	t.Helper()
-	values := map[string]string{}
-	for name, in := range meta.Inputs {
-		values[name] = in.Default
-	}
-	for name, v := range with {
-		_, ok := meta.Inputs[name]
-		require.True(t, ok, "input %q is not declared in action.yml", name)
-		values[name] = v
-	}
-	for name, v := range values {
-		env = append(env, "INPUT_"+strings.ToUpper(strings.ReplaceAll(name, " ", "_"))+"="+v)
-	}
-	for name, v := range meta.Runs.Env {
-		env = append(env, name+"="+v)
-	}
-	expr := regexp.MustCompile(`\$\{\{\s*inputs\.([A-Za-z0-9_-]+)\s*\}\}`)
-	for _, a := range meta.Runs.Args {
-		args = append(args, expr.ReplaceAllStringFunc(a, func(m string) string {
-			return values[expr.FindStringSubmatch(m)[1]]
-		}))
-	}
-	return env, args
 }
 
 // readOutputs parses a GITHUB_OUTPUT file as the runner does.
