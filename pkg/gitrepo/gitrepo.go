@@ -28,7 +28,12 @@ type Repo struct {
 func Open(ctx context.Context, dir string) (*Repo, error) {
 	r := &Repo{Dir: dir}
 	out, err := r.git(ctx, "rev-parse", "--is-inside-work-tree")
-	if err != nil || strings.TrimSpace(string(out)) != "true" {
+	if err != nil {
+		// git's own words say why: no repository, no git, or a repository
+		// it refuses (another user's, without safe.directory).
+		return nil, fmt.Errorf("%s: %w (%v)", dir, ErrNotRepository, err)
+	}
+	if strings.TrimSpace(string(out)) != "true" {
 		return nil, fmt.Errorf("%s: %w", dir, ErrNotRepository)
 	}
 	return r, nil
