@@ -131,8 +131,8 @@ APT::Update::Post-Invoke { "rm -f /var/cache/apt/archives/*.deb /var/cache/apt/a
 Dir::Cache::pkgcache "";
 Dir::Cache::srcpkgcache "";
 `,
-	"etc/apt/apt.conf.d/docker-no-languages":       "Acquire::Languages \"none\";\n",
-	"etc/apt/apt.conf.d/docker-gzip-indexes":       "Acquire::GzipIndexes \"true\";\n",
+	"etc/apt/apt.conf.d/docker-no-languages":        "Acquire::Languages \"none\";\n",
+	"etc/apt/apt.conf.d/docker-gzip-indexes":        "Acquire::GzipIndexes \"true\";\n",
 	"etc/apt/apt.conf.d/docker-autoremove-suggests": "Apt::AutoRemove::SuggestsImportant \"false\";\n",
 }
 

@@ -47,12 +47,12 @@ type Base struct {
 // Dockerfile unnoticed.
 type Builder struct {
 	Dockerfile *Dockerfile
-	Context    string            // the build context's directory
-	Ignore     func(string) bool // context paths .dockerignore leaves out
+	Context    string                         // the build context's directory
+	Ignore     func(string) bool              // context paths .dockerignore leaves out
 	Base       func(ref string) (Base, error) // makes the image FROM names, once expanded
-	Args       map[string]string // --build-arg
-	Dir        string            // where the stages' filesystems go
-	Log        io.Writer         // the output of RUN
+	Args       map[string]string              // --build-arg
+	Dir        string                         // where the stages' filesystems go
+	Log        io.Writer                      // the output of RUN
 
 	built map[string]*Image
 }
