@@ -41,15 +41,28 @@ var announced sync.Map
 func Missing(t TB, component, install string, err error) {
 	t.Helper()
 	missing(t, component, install, err, func(line string) {
+		if !isTest(t) {
+			return // a test of a helper, skipping a stand-in for a test
+		}
 		if _, done := announced.LoadOrStore(component, true); !done {
 			announce(line)
 		}
 	})
 }
 
+// isTest tells a test or benchmark of the go command from a stand-in.
+func isTest(t TB) bool {
+	switch t.(type) {
+	case *testing.T, *testing.B, *testing.F:
+		return true
+	}
+	return false
+}
+
 func missing(t TB, component, install string, err error, announce func(string)) {
 	t.Helper()
-	msg := fmt.Sprintf("needs %s: %v; %s", component, err, install)
+	reason := strings.ReplaceAll(fmt.Sprint(err), "\n", "; ")
+	msg := fmt.Sprintf("needs %s: %s; %s", component, reason, install)
 	if os.Getenv("CI") == "true" {
 		t.Fatal("CI " + msg)
 	}
