@@ -109,3 +109,43 @@ func (m Metadata) Invocation(with map[string]string) (env, args []string, err er
 	}
 	return env, args, nil
 }
+
+// ReadOutputs reads a GITHUB_OUTPUT file as the runner does: name=value
+// lines and name<<DELIMITER blocks. A file that does not exist holds no
+// outputs; an output set twice is an error, as nothing should write one so.
+func ReadOutputs(path string) (map[string]string, error) {
+	out := map[string]string{}
+	src, err := os.ReadFile(path)
+	if os.IsNotExist(err) {
+		return out, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	lines := strings.Split(strings.TrimSuffix(string(src), "\n"), "\n")
+	for i := 0; i < len(lines); i++ {
+		if lines[i] == "" {
+			continue
+		}
+		name, value, ok := strings.Cut(lines[i], "=")
+		if heredoc, delim, isBlock := strings.Cut(lines[i], "<<"); isBlock && (!ok || len(heredoc) < len(name)) {
+			name = heredoc
+			var body []string
+			for i++; i < len(lines) && lines[i] != delim; i++ {
+				body = append(body, lines[i])
+			}
+			if i == len(lines) {
+				return nil, fmt.Errorf("%s: output %s: no closing %s", path, name, delim)
+			}
+			value, ok = strings.Join(body, "\n"), true
+		}
+		if !ok {
+			return nil, fmt.Errorf("%s: line %q is neither name=value nor name<<DELIMITER", path, lines[i])
+		}
+		if _, dup := out[name]; dup {
+			return nil, fmt.Errorf("%s: output %s set twice", path, name)
+		}
+		out[name] = value
+	}
+	return out, nil
+}

@@ -52,3 +52,28 @@ func TestInvocation(t *testing.T) {
 	_, _, err = m.Invocation(map[string]string{"fail-onn": "never"})
 	assert.EqualError(t, err, `input "fail-onn" is not declared in action.yml`)
 }
+
+func TestReadOutputs(t *testing.T) {
+	dir := t.TempDir()
+	write := func(content string) string {
+		path := filepath.Join(dir, "output")
+		require.NoError(t, os.WriteFile(path, []byte(content), 0o644))
+		return path
+	}
+	got, err := ReadOutputs(write("errors=3\nmodels<<ghadelim_1\n[\"a\",\n\"b\"]\nghadelim_1\nreport=x=y\n"))
+	require.NoError(t, err)
+	assert.Equal(t, map[string]string{"errors": "3", "models": "[\"a\",\n\"b\"]", "report": "x=y"}, got)
+
+	got, err = ReadOutputs(filepath.Join(dir, "none"))
+	require.NoError(t, err)
+	assert.Empty(t, got)
+
+	for content, msg := range map[string]string{
+		"a=1\na=2\n":             "output a set twice",
+		"a<<EOF\nnever closed\n": "output a: no closing EOF",
+		"just text\n":            `line "just text" is neither`,
+	} {
+		_, err := ReadOutputs(write(content))
+		assert.ErrorContains(t, err, msg)
+	}
+}

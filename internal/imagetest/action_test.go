@@ -1,7 +1,6 @@
 package imagetest
 
 import (
-	"bufio"
 	"bytes"
 	"encoding/json"
 	"io/fs"
@@ -17,6 +16,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/modelgate/modelgate/internal/actionmeta"
 	"github.com/modelgate/modelgate/internal/gittest"
 )
 
@@ -151,7 +151,7 @@ func runAction(t testing.TB, img *Image, co checkout, r runner) step {
 		require.NoError(t, err)
 	}
 	require.NotEqual(t, 125, s.code, "the container could not start: %s", s.stderr)
-	s.outputs = readOutputs(t, filepath.Join(dirs["file_commands"], "set_output_1"))
+	s.outputs = mustOutputs(t, filepath.Join(dirs["file_commands"], "set_output_1"))
 	summary, _ := os.ReadFile(filepath.Join(dirs["file_commands"], "step_summary_1"))
 	s.summary = string(summary)
 	s.sarif, _ = os.ReadFile(filepath.Join(co.dir, orDefault(r.with["sarif-file"], images.actionYML.Inputs["sarif-file"].Default)))
@@ -232,32 +232,16 @@ func requireSARIF(t *testing.T, sarif []byte) {
 	require.NoError(t, sch.Validate(doc))
 }
 
-// readOutputs parses a GITHUB_OUTPUT file as the runner does.
-func readOutputs(t testing.TB, path string) map[string]string {
-	t.Helper()
-	out := map[string]string{}
-	f, err := os.Open(path)
-	if os.IsNotExist(err) {
-		return out
-	}
-	require.NoError(t, err)
-	defer f.Close()
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		name, delim, ok := strings.Cut(sc.Text(), "<<")
-		require.True(t, ok, "unexpected line %q", sc.Text())
-		var value []string
-		for sc.Scan() && sc.Text() != delim {
-			value = append(value, sc.Text())
-		}
-		out[name] = strings.Join(value, "\n")
-	}
-	return out
-}
-
 func orDefault(v, def string) string {
 	if v == "" {
 		return def
 	}
 	return v
+}
+
+func mustOutputs(t testing.TB, path string) map[string]string {
+	t.Helper()
+	out, err := actionmeta.ReadOutputs(path)
+	require.NoError(t, err)
+	return out
 }
