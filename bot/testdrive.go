@@ -16,6 +16,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"regexp"
 	"sort"
 	"strings"
 	"time"
@@ -114,6 +115,7 @@ type drive struct {
 	webhook string
 	secret  string
 	seen    map[string]string // what was printed of each comment, deployment and status
+	logged  int               // the fake's requests already shown
 	ds      driveT
 }
 
@@ -203,13 +205,13 @@ func (d *drive) rollout(ctx context.Context, v driveVersion) error {
 		driveRepo, v.pr, v.version, path)
 	c := d.gh.AddComment(driveRepo, v.pr, "alice", "/canary")
 	d.seen[fmt.Sprint("comment ", c.ID)] = c.Body
-	d.say(event{c.CreatedAt, "@alice", "commented", c.Body})
+	d.say("@alice", "commented", c.Body)
 	if err := d.deliver(ctx, "issue_comment", d.gh.CommentEvent(&d.ds, driveRepo, c.ID, "created")); err != nil {
 		return err
 	}
 	for {
 		d.show(v.pr)
-		if err := d.workflow(ctx); err != nil {
+		if err := d.workflow(ctx, v.pr); err != nil {
 			return err
 		}
 		ro, ok, err := d.current(ctx, v.pr)
@@ -241,21 +243,21 @@ func (d *drive) current(ctx context.Context, pr int) (store.Rollout, bool, error
 
 // workflow is the repository's deploy workflow: it shifts the traffic of
 // each new deployment of the bot and answers with a success status.
-func (d *drive) workflow(ctx context.Context) error {
+func (d *drive) workflow(ctx context.Context, pr int) error {
 	for _, dep := range d.gh.Deployments(driveRepo) {
 		key := fmt.Sprint("answered ", dep.ID)
 		if dep.Creator != fakegithub.BotLogin() || d.seen[key] != "" {
 			continue
 		}
-		if e, ok := d.deploymentEvent(dep); ok {
-			d.say(e)
+		if d.seen[fmt.Sprint("deployment ", dep.ID)] == "" {
+			d.show(pr) // what the bot did up to this deployment, first
 		}
 		p := payloadOf(dep)
 		st := d.gh.AddDeploymentStatus(driveRepo, fakegithub.DeploymentStatus{DeploymentID: dep.ID, State: "success",
 			Creator: "github-actions[bot]", Description: fmt.Sprintf("%s %s at %g %%", p.Model, p.Version, p.TrafficPercent)})
 		d.seen[key] = "yes"
 		d.seen[fmt.Sprint("status ", st.ID)] = st.State
-		d.say(event{st.CreatedAt, "deploy workflow", fmt.Sprintf("shifted the traffic, deployment %d", dep.ID), "→ " + st.State + ": " + st.Description})
+		d.say("deploy workflow", fmt.Sprintf("shifted the traffic, deployment %d", dep.ID), "→ "+st.State+": "+st.Description)
 		if err := d.deliver(ctx, "deployment_status", d.gh.DeploymentStatusEvent(&d.ds, driveRepo, st.ID)); err != nil {
 			return err
 		}
@@ -278,73 +280,108 @@ func (d *drive) deliver(ctx context.Context, event string, payload map[string]an
 	return nil
 }
 
-// event is one thing that happened on the pull request, to print.
-type event struct {
-	at              time.Time
-	who, what, text string
+// show prints what the bot did since the last look, in the order it did
+// it: the fake's log of requests gives the order (its timestamps have
+// GitHub's one-second grain), its state what each request made.
+func (d *drive) show(pr int) {
+	requests := d.gh.Requests()
+	for _, r := range requests[d.logged:] {
+		if r.Status >= 300 || (r.Method != http.MethodPost && r.Method != http.MethodPatch) {
+			continue
+		}
+		switch m := botAction.FindStringSubmatch(r.Path); {
+		case m == nil:
+		case m[1] != "" && r.Method == http.MethodPost:
+			d.newComment(pr)
+		case m[2] != "" && m[3] == "" && r.Method == http.MethodPatch:
+			d.editedComment(pr, m[2])
+		case m[3] != "":
+			d.newReaction(pr, m[2])
+		case m[4] != "" && m[5] == "":
+			d.newDeployment()
+		case m[5] != "":
+			d.newStatus(m[5])
+		}
+	}
+	d.logged = len(requests)
 }
 
-// show prints what happened on the pull request since the last look, in
-// the order it happened: the bot's comments (new ones whole, edits as the
-// lines that changed), reactions, deployments and their statuses.
-func (d *drive) show(pr int) {
-	var events []event
+// botAction matches the paths of what the bot writes: a comment on an
+// issue (1), a comment edit (2) or a reaction to it (3), a deployment (4),
+// a deployment status (5).
+var botAction = regexp.MustCompile(`^/repos/[^/]+/[^/]+/(?:issues/(\d+)/comments|issues/comments/(\d+)(/reactions)?|(deployments)(?:/(\d+)/statuses)?)$`)
+
+func (d *drive) newComment(pr int) {
 	for _, c := range d.gh.Comments(driveRepo, pr) {
+		key := fmt.Sprint("comment ", c.ID)
+		if _, shown := d.seen[key]; !shown && c.User == fakegithub.BotLogin() {
+			d.seen[key] = c.Body
+			d.say("@"+c.User, "commented", terminalText(c.Body))
+			return
+		}
+	}
+}
+
+func (d *drive) editedComment(pr int, id string) {
+	for _, c := range d.gh.Comments(driveRepo, pr) {
+		key := "comment " + id
+		if fmt.Sprint(c.ID) != id || d.seen[key] == c.Body {
+			continue
+		}
+		before := d.seen[key]
+		d.seen[key] = c.Body
+		d.say("@"+c.User, "edited its comment", changedLines(terminalText(before), terminalText(c.Body)))
+	}
+}
+
+func (d *drive) newReaction(pr int, commentID string) {
+	for _, c := range d.gh.Comments(driveRepo, pr) {
+		if fmt.Sprint(c.ID) != commentID {
+			continue
+		}
 		for _, r := range d.gh.Reactions(driveRepo, c.ID) {
 			if key := fmt.Sprint("reaction ", r.ID); d.seen[key] == "" {
 				d.seen[key] = r.Content
-				events = append(events, event{r.CreatedAt, "@" + r.User, "reacted " + emoji(r.Content) + " to @" + c.User + "'s comment", ""})
+				d.say("@"+r.User, "reacted "+emoji(r.Content)+" to @"+c.User+"'s comment", "")
 			}
 		}
-		key := fmt.Sprint("comment ", c.ID)
-		before, shown := d.seen[key]
-		if shown && before == c.Body {
-			continue
-		}
-		d.seen[key] = c.Body
-		if !shown {
-			events = append(events, event{c.CreatedAt, "@" + c.User, "commented", terminalText(c.Body)})
-			continue
-		}
-		events = append(events, event{c.UpdatedAt, "@" + c.User, "edited its comment", changedLines(terminalText(before), terminalText(c.Body))})
 	}
+}
+
+func (d *drive) newDeployment() {
 	for _, dep := range d.gh.Deployments(driveRepo) {
-		if e, ok := d.deploymentEvent(dep); ok {
-			events = append(events, e)
+		key := fmt.Sprint("deployment ", dep.ID)
+		if d.seen[key] != "" {
+			continue
+		}
+		d.seen[key] = "shown"
+		p := payloadOf(dep)
+		d.say("@"+dep.Creator, fmt.Sprintf("created deployment %d", dep.ID),
+			fmt.Sprintf("%s of %s %s (baseline %s) in %s: %g %% of the traffic, stage %d, commit %.7s",
+				dep.Task, p.Model, p.Version, p.BaselineVersion, dep.Environment, p.TrafficPercent, p.Stage, dep.SHA))
+		return
+	}
+}
+
+func (d *drive) newStatus(deploymentID string) {
+	for _, dep := range d.gh.Deployments(driveRepo) {
+		if fmt.Sprint(dep.ID) != deploymentID {
+			continue
 		}
 		for _, st := range d.gh.DeploymentStatuses(driveRepo, dep.ID) {
 			if key := fmt.Sprint("status ", st.ID); d.seen[key] == "" {
 				d.seen[key] = st.State
-				events = append(events, event{st.CreatedAt, "@" + st.Creator, fmt.Sprintf("set deployment %d", dep.ID), "→ " + st.State + ": " + st.Description})
+				d.say("@"+st.Creator, fmt.Sprintf("set deployment %d", dep.ID), "→ "+st.State+": "+st.Description)
+				return
 			}
 		}
 	}
-	sort.SliceStable(events, func(i, j int) bool { return events[i].at.Before(events[j].at) })
-	for _, e := range events {
-		d.say(e)
-	}
-}
-
-// deploymentEvent is the creation of a deployment, the first time it is seen.
-func (d *drive) deploymentEvent(dep fakegithub.Deployment) (event, bool) {
-	key := fmt.Sprint("deployment ", dep.ID)
-	if d.seen[key] != "" {
-		return event{}, false
-	}
-	d.seen[key] = "shown"
-	p := payloadOf(dep)
-	return event{dep.CreatedAt, "@" + dep.Creator, fmt.Sprintf("created deployment %d", dep.ID),
-		fmt.Sprintf("%s of %s %s (baseline %s) in %s: %g %% of the traffic, stage %d, commit %.7s",
-			dep.Task, p.Model, p.Version, p.BaselineVersion, dep.Environment, p.TrafficPercent, p.Stage, dep.SHA)}, true
 }
 
 // say prints one event of the conversation, with the time since the start.
-func (d *drive) say(e event) {
-	if e.at.IsZero() {
-		e.at = time.Now()
-	}
-	fmt.Fprintf(d.out, "[%5.1fs] %s %s\n", e.at.Sub(d.start).Seconds(), e.who, e.what)
-	if text := strings.TrimRight(e.text, "\n"); text != "" {
+func (d *drive) say(who, what, text string) {
+	fmt.Fprintf(d.out, "[%5.1fs] %s %s\n", time.Since(d.start).Seconds(), who, what)
+	if text = strings.TrimRight(text, "\n"); text != "" {
 		for _, l := range strings.Split(text, "\n") {
 			fmt.Fprintf(d.out, "         │ %s\n", l)
 		}

@@ -24,7 +24,7 @@ func TestTestdrive(t *testing.T) {
 		"@modelgate[bot] reacted 👀", "Canary of `fraud-detector` `3.2.0` against `3.1.0` in `production` started",
 		"created deployment", "deploy:canary of fraud-detector 3.2.0 (baseline 3.1.0) in production: 5 % of the traffic, stage 1",
 		"deploy workflow shifted the traffic", "→ in_progress: analysing stage 1",
-		"25 % of the traffic, stage 2", "deploy:promote of fraud-detector 3.2.0", "promoted to 100 %", "→ success: promoted to 100 %",
+		"25 % of the traffic, stage 2", "deploy:promote of fraud-detector 3.2.0", "→ success: promoted to 100 %", "3.2.0 is promoted to 100 %",
 		`── octo/models#2 "fraud-detector 3.3.0"`, "against `3.2.0` in `production` started", "rolled back at stage 1",
 		"── bot history",
 	)
