@@ -6,6 +6,7 @@ require (
 	github.com/compose-spec/compose-go/v2 v2.16.2
 	github.com/moby/buildkit v0.35.1
 	github.com/moby/patternmatcher v0.6.1
+	github.com/yuin/goldmark v1.8.7
 	k8s.io/api v0.37.2
 	k8s.io/apimachinery v0.37.2
 )

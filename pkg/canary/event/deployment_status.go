@@ -1,4 +1,4 @@
-package canary
+package event
 
 import (
 	"context"
@@ -6,15 +6,16 @@ import (
 	"errors"
 	"strings"
 
-	"github.com/modelgate/modelgate/pkg/chatops"
+	"github.com/modelgate/modelgate/pkg/canary"
+	"github.com/modelgate/modelgate/pkg/gh"
 	"github.com/modelgate/modelgate/pkg/rollout"
 	"github.com/modelgate/modelgate/pkg/store"
 )
 
-// DeploymentStatusEvent is a deployment_status webhook, as far as the
+// DeploymentStatus is a deployment_status webhook, as far as the
 // engine reads it.
-type DeploymentStatusEvent struct {
-	Repo         chatops.Repo
+type DeploymentStatus struct {
+	Repo         gh.Repo
 	DeploymentID int64
 	Task         string
 	// Creator is who created the deployment; only the bot's own count.
@@ -31,8 +32,8 @@ type DeploymentStatusEvent struct {
 // rollout it belongs to: success starts the stage's analysis window,
 // failure or error ends the rollout. Anything else is ignored: statuses
 // the bot set itself, deployments it did not create, stale stages.
-func (e *Engine) HandleDeploymentStatus(ctx context.Context, ev DeploymentStatusEvent) error {
-	log := e.logger().With("repo", ev.Repo.FullName(), "deployment", ev.DeploymentID, "state", ev.State)
+func (e *Events) HandleDeploymentStatus(ctx context.Context, ev DeploymentStatus) error {
+	log := canary.Log(e.Logger).With("repo", ev.Repo.FullName(), "deployment", ev.DeploymentID, "state", ev.State)
 	var event rollout.Event
 	switch ev.State {
 	case "success":
@@ -52,7 +53,7 @@ func (e *Engine) HandleDeploymentStatus(ctx context.Context, ev DeploymentStatus
 		log.Info("deployment without a modelgate payload ignored")
 		return nil
 	}
-	l, err := e.load(ctx, p.RolloutID)
+	l, err := e.Records.Load(ctx, p.RolloutID)
 	if errors.Is(err, store.ErrNotFound) {
 		log.Warn("deployment names an unknown rollout", "rollout", p.RolloutID)
 		return nil
@@ -60,40 +61,28 @@ func (e *Engine) HandleDeploymentStatus(ctx context.Context, ev DeploymentStatus
 	if err != nil {
 		return err
 	}
-	if l.row.Repo != ev.Repo.FullName() {
+	if l.Row.Repo != ev.Repo.FullName() {
 		log.Warn("deployment names a rollout of another repository", "rollout", p.RolloutID)
 		return nil
 	}
 	if ev.Task == rollout.TaskRollback {
-		return e.audit(ctx, l, store.AuditEntry{Actor: ev.Sender, Action: "rollout.rollback_deployed", Decision: ev.State,
-			Reason: orDefault(ev.Description, "the deploy workflow reported "+ev.State)})
+		_, err := e.Store.AppendAudit(ctx, l.Audit(store.AuditEntry{Actor: ev.Sender, Action: store.ActionRollbackDeployed, Decision: ev.State,
+			Reason: orDefault(ev.Description, "the deploy workflow reported "+ev.State)}, e.Clock.Now()))
+		return err
 	}
 	stage := p.Stage - 1
-	if stage != l.rec.State.Stage || !knownOrUnset(l.rec.Deployments, stage, ev.DeploymentID) {
+	if known := l.Deployment(stage); stage != l.Record.State.Stage || (known != 0 && known != ev.DeploymentID) {
 		log.Info("status of a past stage ignored", "rollout", p.RolloutID, "stage", p.Stage)
 		return nil
 	}
 	// The workflow reports; what follows (a window, the next stage, the
 	// promotion) is the bot's decision under the plan.
-	_, err = e.transition(ctx, l.row.ID, event, Bot, func(l *loaded) {
-		l.apply(effect{Kind: effDeploy, Stage: stage}, outcome{deployment: ev.DeploymentID})
-	})
+	// The stage's deployment may not be known yet: the engine stopped
+	// between creating it and storing its id.
+	_, err = e.Records.Apply(ctx, l.Row.ID, event, canary.Bot, func(l *canary.Rollout) { l.SetDeployment(stage, ev.DeploymentID) })
 	if errors.Is(err, rollout.ErrRefused) {
 		log.Info("deployment status does not apply", "rollout", p.RolloutID, "err", err)
 		return nil
 	}
 	return err
-}
-
-// knownOrUnset: the stage's deployment is id, or not known yet (the
-// engine stopped between creating it and storing its id).
-func knownOrUnset(deployments []int64, stage int, id int64) bool {
-	return stage >= len(deployments) || deployments[stage] == 0 || deployments[stage] == id
-}
-
-func orDefault(s, def string) string {
-	if s == "" {
-		return def
-	}
-	return s
 }
