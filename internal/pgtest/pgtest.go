@@ -20,6 +20,8 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+
+	"github.com/modelgate/modelgate/internal/needs"
 )
 
 // ErrMissing is returned when no PostgreSQL installation is found.
@@ -41,8 +43,8 @@ type Server struct {
 func (s *Server) DSN(t testing.TB) string {
 	t.Helper()
 	s.once.Do(func() { s.inst, s.err = start(context.Background(), Options{}) })
-	if errors.Is(s.err, ErrMissing) && os.Getenv("CI") != "true" {
-		t.Skipf("SKIPPING %s: %v; install it (apt-get install -y --no-install-recommends postgresql) or set PGTEST_BIN", t.Name(), s.err)
+	if errors.Is(s.err, ErrMissing) {
+		needs.Missing(t, "PostgreSQL", "install it (apt-get install -y --no-install-recommends postgresql) or set PGTEST_BIN", s.err)
 	}
 	if s.err != nil {
 		t.Fatalf("pgtest: %v", s.err)

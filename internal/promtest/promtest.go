@@ -17,6 +17,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/modelgate/modelgate/internal/needs"
 )
 
 // Timeouts of the harness; generous, for a busy CI machine.
@@ -115,11 +117,7 @@ func binaries(t testing.TB) (prometheus, promtool string) {
 	prometheus, err1 := exec.LookPath("prometheus")
 	promtool, err2 := exec.LookPath("promtool")
 	if err := errors.Join(err1, err2); err != nil {
-		msg := fmt.Sprintf("promtest: a real Prometheus is needed (Debian: apt-get install -y prometheus): %v", err)
-		if os.Getenv("CI") == "true" {
-			t.Fatal(msg)
-		}
-		t.Skip("SKIPPED, NOT TESTED: " + msg)
+		needs.Missing(t, "a real Prometheus", "Debian: apt-get install -y prometheus", err)
 	}
 	return prometheus, promtool
 }
