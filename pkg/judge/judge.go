@@ -108,16 +108,24 @@ type Look struct {
 	Index int
 }
 
-// Metric is one metric of the rollout plan with its samples so far.
+// Metric is one metric of the rollout plan with its data so far.
 type Metric struct {
-	Name      string
+	Name string
+	// Kind says which data the metric has: Baseline and Canary samples
+	// (KindQuery, or empty), Ratio counts or Histogram counts.
+	Kind      Kind
 	Direction Direction
 	// Tolerance is the relative change that is acceptable (0.05 = 5 %).
 	Tolerance float64
 	// Critical metrics fail the canary at once.
 	Critical bool
+	// Baseline and Canary are a KindQuery metric's samples.
 	Baseline []float64
 	Canary   []float64
+	// Ratio holds a KindRatio metric's counts per slice.
+	Ratio *Ratio
+	// Histogram holds a KindHistogram metric's bucket counts per slice.
+	Histogram *Histogram
 	// Scale forces the working scale; by default (ScaleAuto) it is ScaleLog
 	// when every sample is positive and ScaleMean otherwise. Callers that
 	// know a metric is a rate should set ScaleMean: with unequal traffic the
@@ -138,9 +146,18 @@ const (
 	ScaleMean Scale = "mean"
 )
 
+// kind is the metric's kind, KindQuery when unset.
+func (m Metric) kind() Kind {
+	if m.Kind == "" {
+		return KindQuery
+	}
+	return m.Kind
+}
+
 // Result is one metric's judgement.
 type Result struct {
 	Name     string
+	Kind     Kind
 	Critical bool
 	Verdict  Verdict
 	// Change is the estimated relative change of the canary against the
@@ -166,8 +183,20 @@ type Result struct {
 	WithinTolerance bool
 	// Scale is the scale the metric was compared on.
 	Scale Scale
-	// BaselineN and CanaryN are the numbers of samples used.
+	// BaselineN and CanaryN are the numbers of samples used, or of slices
+	// for the count kinds.
 	BaselineN, CanaryN int
+	// Baseline and Canary are each side's value: the median sample, the
+	// rate of a ratio (errors / total), the quantile of a histogram; NaN
+	// when unknown.
+	Baseline, Canary float64
+	// BaselineRequests and CanaryRequests are the requests the count kinds
+	// counted on each side (0 for samples).
+	BaselineRequests, CanaryRequests float64
+	// Dispersion is the over-dispersion φ applied to a count kind's test
+	// (1: the counts vary between slices as independent requests do); 0
+	// for samples.
+	Dispersion float64
 	// Reason says why a metric has no data or failed, in words.
 	Reason string
 }
@@ -234,18 +263,36 @@ type Config struct {
 	// (and fails when that is rejected): stricter, so it rarely fails a
 	// change inside the tolerance, and detects less.
 	NullAtTolerance bool
+	// Multiplicity is how JudgeAt shares α among the metrics of a plan.
+	Multiplicity Multiplicity
 }
+
+// Multiplicity is how α is shared among the metrics of one judgement.
+type Multiplicity string
+
+// The ways to share α among metrics.
+const (
+	// PerMetric gives each metric the whole α: with m metrics, an
+	// unchanged canary fails up to m·α of the time.
+	PerMetric Multiplicity = ""
+	// Holm is Holm's step-down over the metrics: the most significant is
+	// tested at α/m, the next at α/(m−1) once it failed, and so on, so
+	// that an unchanged canary fails at most α over all metrics (each
+	// metric's group-sequential boundary computed at its level).
+	Holm Multiplicity = "holm"
+)
 
 // DefaultSpendingPower is the planned test's default ρ (see ACCURACY.md).
 const DefaultSpendingPower = 2
 
 // DefaultConfig returns 99 % confidence, pass 95, marginal 75, 5 to
 // 1,000,000 samples per side, 10 % trimming, a prior scale of 1, spending
-// power 2 and 40 % of α kept for looks beyond the plan.
+// power 2, 40 % of α kept for looks beyond the plan, and Holm's step-down
+// over the metrics.
 func DefaultConfig() Config {
 	return Config{Confidence: 0.99, PassScore: 95, MarginalScore: 75,
 		MinSamples: 5, MaxSamples: 1_000_000, Trim: 0.1, PriorScale: 1,
-		SpendingPower: DefaultSpendingPower, OverrunShare: 0.4}
+		SpendingPower: DefaultSpendingPower, OverrunShare: 0.4, Multiplicity: Holm}
 }
 
 // Judge judges canaries; it is safe for concurrent use.
@@ -271,6 +318,8 @@ func New(cfg Config) (*Judge, error) {
 		return nil, fmt.Errorf("spending power %v: must be in (0, 10], or 0 for the default", cfg.SpendingPower)
 	case !(cfg.OverrunShare >= 0 && cfg.OverrunShare < 1):
 		return nil, fmt.Errorf("overrun share %v: must be in [0, 1)", cfg.OverrunShare)
+	case cfg.Multiplicity != PerMetric && cfg.Multiplicity != Holm:
+		return nil, fmt.Errorf("multiplicity %q: want %q or empty", cfg.Multiplicity, Holm)
 	}
 	if cfg.SpendingPower == 0 {
 		cfg.SpendingPower = DefaultSpendingPower
@@ -296,19 +345,49 @@ func (j *Judge) JudgeAt(look Look, metrics []Metric) (Report, error) {
 		return Report{}, fmt.Errorf("%w: no metrics", ErrInvalidMetric)
 	}
 	seen := make(map[string]bool, len(metrics))
-	results := make([]Result, 0, len(metrics))
 	for _, m := range metrics {
 		if seen[m.Name] {
 			return Report{}, fmt.Errorf("%w: metric %q listed twice", ErrInvalidMetric, m.Name)
 		}
 		seen[m.Name] = true
-		r, err := j.MetricAt(look, m)
-		if err != nil {
-			return Report{}, err
-		}
-		results = append(results, r)
+	}
+	results, err := j.stepDown(look, metrics)
+	if err != nil {
+		return Report{}, err
 	}
 	return j.decide(results), nil
+}
+
+// stepDown judges every metric at its share of α: the whole α for
+// PerMetric; for Holm, α/m for all, then α/(m−f) for those that have not
+// failed once f have, until no more fail.
+func (j *Judge) stepDown(look Look, metrics []Metric) ([]Result, error) {
+	results := make([]Result, len(metrics))
+	failed := 0
+	for {
+		level := 1.0
+		if j.cfg.Multiplicity == Holm {
+			level = 1 / float64(len(metrics)-failed)
+		}
+		more := 0
+		for i, m := range metrics {
+			if results[i].Verdict == Fail {
+				continue
+			}
+			r, err := j.metricAt(look, m, level)
+			if err != nil {
+				return nil, err
+			}
+			results[i] = r
+			if r.Verdict == Fail {
+				more++
+			}
+		}
+		failed += more
+		if more == 0 || failed == len(metrics) || j.cfg.Multiplicity != Holm {
+			return results, nil
+		}
+	}
 }
 
 // checkLook returns why a look is invalid, or nil.
