@@ -69,10 +69,11 @@ type MetricOutput struct {
 }
 
 // DefaultConfig is judge.DefaultConfig for one-shot lines: no α is kept for
-// looks beyond the plan, since a line has no further look.
+// looks beyond the plan, since a line has no further look, and each metric
+// is judged at the whole α, as lines always were.
 func DefaultConfig() judge.Config {
 	cfg := judge.DefaultConfig()
-	cfg.OverrunShare = 0
+	cfg.OverrunShare, cfg.Multiplicity = 0, judge.PerMetric
 	return cfg
 }
 
