@@ -280,14 +280,14 @@ func (j *Judge) planned(l Look) bool {
 	return l.Planned > 0 && l.Planned <= maxPlannedLooks && l.Index <= l.Planned
 }
 
-// minPlannedSamples is the fewest samples per side at which a look of a
+// MinPlannedSamples is the fewest samples per side at which a look of a
 // plan of several looks can fail. Below it the Welch-Satterthwaite t
 // approximation is too liberal in the far tail the early boundaries sit in
 // when one side is much noisier (measured: 1.3 to 1.6 times the nominal
 // rate at 5 to 8 samples per side with a 19 times larger variance), and
 // skipping a look never raises the false rollback rate of a boundary fixed
 // in advance.
-const minPlannedSamples = 10
+const MinPlannedSamples = 10
 
 // minDispersionDF is the fewest degrees of freedom of a dispersion
 // estimate at which a look of a plan of several looks can fail. Below it
@@ -297,7 +297,7 @@ const minPlannedSamples = 10
 const minDispersionDF = 9
 
 // enough says whether a planned look has the data to fail: a one-shot
-// judgement always; samples with minPlannedSamples per side; counts with
+// judgement always; samples with MinPlannedSamples per side; counts with
 // minDispersionDF behind their dispersion estimate, whether or not it
 // found over-dispersion (with fewer, "none" cannot be trusted either).
 func (j *Judge) enough(res *Result, l Look, e estimate) bool {
@@ -307,7 +307,7 @@ func (j *Judge) enough(res *Result, l Look, e estimate) bool {
 	case e.counts:
 		return e.phiDF >= minDispersionDF
 	}
-	return min(res.BaselineN, res.CanaryN) >= minPlannedSamples
+	return min(res.BaselineN, res.CanaryN) >= MinPlannedSamples
 }
 
 // groupSequential tests z at a planned look, with the α not kept for

@@ -21,6 +21,10 @@ import (
 // will not help; the metric has no data for this window.
 var ErrNoCounts = errors.New("counters cannot be counted")
 
+// ErrNoSeries is wrapped by the ErrNoCounts of a selector that matches no
+// series at all in the window.
+var ErrNoSeries = errors.New("no series")
+
 // CountQuery asks for the increments of counter series over disjoint,
 // back-to-back slices of a window.
 type CountQuery struct {
@@ -77,7 +81,7 @@ func (p *Prometheus) Counts(ctx context.Context, q CountQuery) (Increments, erro
 	}
 	incs, err := increments(matrix, q)
 	if err != nil {
-		return Increments{}, &Error{Kind: ErrNoCounts, Query: query, Msg: err.Error()}
+		return Increments{}, &Error{Kind: ErrNoCounts, Query: query, Msg: err.Error(), Err: err}
 	}
 	return incs, nil
 }
@@ -144,7 +148,7 @@ func increments(matrix model.Matrix, q CountQuery) (Increments, error) {
 		}
 	}
 	if len(matrix) == 0 {
-		return Increments{}, errors.New("no series: the selector matches nothing for this version in the window")
+		return Increments{}, fmt.Errorf("%w: the selector matches nothing for this version in the window", ErrNoSeries)
 	}
 	if !seen[0] {
 		first := slices.Index(seen, true)
