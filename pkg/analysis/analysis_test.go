@@ -222,7 +222,7 @@ func TestHistogramLook(t *testing.T) {
 
 func TestQueryLook(t *testing.T) {
 	ms := []rollout.Metric{{Name: "p99", Kind: rollout.KindQuery,
-		Query: `histogram_quantile(0.99, sum by (le)(rate(lat_bucket{version="{{.Version}}"}[5s])))`,
+		Query:     `histogram_quantile(0.99, sum by (le)(rate(lat_bucket{version="{{.Version}}"}[5s])))`,
 		Direction: "increase_is_bad", Tolerance: 0.05}}
 	f := &fake{scrape: time.Second, samples: func(q metrics.Query) (metrics.Series, error) {
 		var s metrics.Series
