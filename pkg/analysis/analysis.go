@@ -56,7 +56,9 @@ const (
 	Fail         Outcome = "fail"
 	Inconclusive Outcome = "inconclusive"
 	// NoData: the provider did not answer, or no metric has data; the state
-	// machine counts it towards the limit that pauses the rollout.
+	// machine counts it towards the limit that pauses the rollout. (Queries
+	// that only lack samples at an early look are Inconclusive: the window
+	// has to grow.)
 	NoData Outcome = "nodata"
 	// TrafficMismatch: the canary's share of the requests is far from the
 	// stage's traffic; the rollout pauses with the reason.
@@ -96,6 +98,10 @@ type Read struct {
 	Batch int
 	// Problem is why the metric has no data, in the provider's words.
 	Problem string
+	// Early says a query has too few samples yet for the judge at a look
+	// before the plan's last: the window has not grown enough, which is
+	// no failure of the provider.
+	Early bool
 	// Notes are what the reading noticed without refusing the data.
 	Notes []string
 }
@@ -114,51 +120,92 @@ type Analyzer struct {
 // done; every other problem is in the Judged look (NoData, a metric
 // without data, a traffic mismatch).
 func (a Analyzer) Look(ctx context.Context, p Provider, r Request) (Judged, error) {
-	out := Judged{Look: r.Look, End: r.End()}
-	noData := func(reason string) (Judged, error) {
-		out.Outcome, out.Reason = NoData, reason
-		return out, nil
+	data, err := ReadLook(ctx, p, r)
+	if err != nil {
+		return Judged{}, err
 	}
+	return a.Decide(r, data), nil
+}
+
+// Data is what a look read: each metric's input for the judge and how it
+// was read, or why the look cannot be judged at all.
+type Data struct {
+	Inputs []judge.Metric
+	Reads  []Read
+	// Unavailable says why the provider could not answer; the look is
+	// NoData.
+	Unavailable string
+}
+
+// ReadLook reads the look's metrics. It returns an error only when ctx is
+// done.
+func ReadLook(ctx context.Context, p Provider, r Request) (Data, error) {
+	var d Data
 	scrape, err := p.ScrapeInterval(ctx)
 	if ctx.Err() != nil {
-		return Judged{}, ctx.Err()
+		return Data{}, ctx.Err()
 	}
 	if err != nil {
-		return noData(err.Error())
+		return Data{Unavailable: err.Error()}, nil
 	}
 	rd := reader{p: p, r: r, scrape: scrape}
 	for _, m := range r.Metrics {
 		in, read, err := rd.read(ctx, m)
 		if ctx.Err() != nil {
-			return Judged{}, ctx.Err()
+			return Data{}, ctx.Err()
 		}
 		if err != nil {
-			return noData(fmt.Sprintf("%s: %v", m.Name, err))
+			return Data{Unavailable: fmt.Sprintf("%s: %v", m.Name, err)}, nil
 		}
-		out.Inputs, out.Reads = append(out.Inputs, in), append(out.Reads, read)
+		d.Inputs, d.Reads = append(d.Inputs, in), append(d.Reads, read)
 	}
-	rep, err := a.Judge.JudgeAt(r.Look, out.Inputs)
+	return d, nil
+}
+
+// Decide judges what a look read: the judge's report over the metrics, the
+// traffic split, and the outcome.
+func (a Analyzer) Decide(r Request, d Data) Judged {
+	out := Judged{Look: r.Look, End: r.End(), Inputs: d.Inputs, Reads: d.Reads}
+	if d.Unavailable != "" {
+		out.Outcome, out.Reason = NoData, d.Unavailable
+		return out
+	}
+	rep, err := a.Judge.JudgeAt(r.Look, d.Inputs)
 	if err != nil {
-		return noData("the judge cannot judge this plan: " + err.Error())
+		out.Outcome, out.Reason = NoData, "the judge cannot judge this plan: "+err.Error()
+		return out
 	}
 	for i := range rep.Metrics {
-		if p := out.Reads[i].Problem; p != "" && rep.Metrics[i].Verdict == judge.NoData {
+		if p := d.Reads[i].Problem; p != "" && rep.Metrics[i].Verdict == judge.NoData {
 			rep.Metrics[i].Reason = p
 		}
 	}
 	out.Report = rep
 	out.Outcome, out.Reason = Outcome(rep.Decision), rep.Reason
-	if s, ok := split(out.Inputs, r.Traffic); ok {
+	if s, ok := split(d.Inputs, r.Traffic); ok {
 		out.Split = &s
 		if why := s.mismatch(); why != "" {
 			out.Outcome, out.Reason = TrafficMismatch, why
-			return out, nil
+			return out
 		}
 	}
 	if why := allNoData(rep); why != "" {
-		return noData(why)
+		out.Outcome, out.Reason = NoData, why
+		if allEarly(d.Reads) {
+			out.Outcome = Inconclusive
+		}
 	}
-	return out, nil
+	return out
+}
+
+// allEarly says every metric is a query still short of samples.
+func allEarly(reads []Read) bool {
+	for _, r := range reads {
+		if !r.Early {
+			return false
+		}
+	}
+	return len(reads) > 0
 }
 
 // allNoData says why no metric of the report could be judged, or "".

@@ -241,6 +241,25 @@ func TestQueryLook(t *testing.T) {
 	assert.Len(t, got.Inputs[0].Baseline, 12/got.Reads[0].Batch)
 }
 
+func TestEarlyQueryLookIsInconclusive(t *testing.T) {
+	ms := []rollout.Metric{{Name: "p99", Kind: rollout.KindQuery, Query: `rate(x{version="{{.Version}}"}[5s])`,
+		Direction: "increase_is_bad", Tolerance: 0.05}}
+	f := &fake{scrape: time.Second, samples: func(q metrics.Query) (metrics.Series, error) {
+		var s metrics.Series
+		for at := q.Start; !at.After(q.End); at = at.Add(q.Step) {
+			s.Samples = append(s.Samples, metrics.Sample{Time: at, Value: 1})
+		}
+		return s, nil
+	}}
+	got, err := analyzer(t).Look(context.Background(), f, request(ms, 1, 6, 50))
+	require.NoError(t, err)
+	assert.Equal(t, Inconclusive, got.Outcome, "2 samples at look 1 of 6: wait for the window to grow")
+	assert.Contains(t, got.Reason, "baseline has 2 samples, need 5")
+	got, err = analyzer(t).Look(context.Background(), f, request(ms, 1, 1, 50))
+	require.NoError(t, err)
+	assert.Equal(t, NoData, got.Outcome, "at the last look, too few samples is no data")
+}
+
 func TestBatchSize(t *testing.T) {
 	independent := []float64{1, 3, 2, 3, 1, 2, 1, 3, 2, 1, 3, 2, 3, 1, 2}
 	assert.Equal(t, 1, batchSize(independent))

@@ -186,6 +186,9 @@ func (rd reader) query(ctx context.Context, m rollout.Metric, in *judge.Metric, 
 	}
 	read.Batch = batchSize(sides[0], sides[1])
 	in.Baseline, in.Canary = batchMeans(sides[0], read.Batch), batchMeans(sides[1], read.Batch)
+	if l := rd.r.Look; l.Planned > 0 && l.Index < l.Planned && min(len(in.Baseline), len(in.Canary)) < judge.DefaultConfig().MinSamples {
+		read.Early = true
+	}
 	return nil
 }
 

@@ -272,43 +272,48 @@ func lchoose(n, k float64) float64 {
 
 // dispersion estimates φ, the factor by which the canary's count of bad
 // events varies more than independent requests allow, from its spread
-// across slices: with d_i the canary's bad events in slice i less their
-// expectation given the slice's bad events and split, v_i their variance
-// then (hypergeometric), and c = Σd_i / Σv_i the one common change that
-// the test is about, Σ(d_i − c·v_i)² has expectation φ·(V − Σv_i²/V)
-// when Var(d_i) = φ·v_i, V = Σv_i. Weighting by v_i, rather than averaging
-// each slice's Pearson term, keeps the estimate unbiased for the variance
-// of the cumulative count when a slice holds only a few clumps of errors.
-// The degrees of freedom are V²/Σv_i² − 1 (m − 1 for equal slices); with
-// fewer than 3 informative slices it returns 1 and those degrees of
-// freedom, less than 2.
+// across slices, as quasi-likelihood does: the Pearson statistic of the
+// slices at the fitted model over its degrees of freedom. The model is
+// one common rate ratio ψ between the sides (fitted on the cumulative
+// counts); in slice i, with k_i bad events of n_i requests and the canary
+// serving n_c,i of them, the canary's share of the bad events is then
+// π_i = ψ·n_c,i / (ψ·n_c,i + n_b,i), d_i = x_c,i − k_i·π_i its deviation and
+// v_i = k_i·π_i·(1−π_i)·(n_i−k_i)/(n_i−1) its variance (hypergeometric).
+// Fitting ψ matters: under the null's π_i a canary that is really worse
+// would look over-dispersed (its count varies with its own, higher rate),
+// and dividing by that φ would hide the change the test is for. With
+// Var(d_i) = φ·v_i, Σd_i² has expectation φ·(V − Σv_i²/V), V = Σv_i (the
+// fitted ψ takes one degree of freedom); summing before dividing, rather
+// than averaging each slice's Pearson term, keeps the estimate unbiased
+// when a slice holds only a few clumps of errors. The degrees of freedom
+// are V²/Σv_i² − 1 (m − 1 for equal slices); with fewer than 3
+// informative slices it returns 1 and those degrees of freedom, less than
+// 2.
 func dispersion(d countData) (phi, df float64) {
-	var sd2, u, v, v2 float64
-	var ds, vs []float64
+	xb, nb := d.base.sums()
+	xc, nc := d.canary.sums()
+	psi := ((xc + 0.5) / (nc + 0.5)) / ((xb + 0.5) / (nb + 0.5))
+	var sd2, v, v2 float64
+	m := 0
 	for i := range d.base.bad {
 		k := d.base.bad[i] + d.canary.bad[i]
 		n := d.base.total[i] + d.canary.total[i]
 		if k == 0 || n <= 1 {
 			continue
 		}
-		pi := d.canary.total[i] / n
-		vi := k * pi * (1 - pi) * (n - k) / (n - 1)
+		pi := psi * d.canary.total[i] / (psi*d.canary.total[i] + d.base.total[i])
+		vi := k * pi * (1 - pi) * max(n-k, 1) / (n - 1)
 		if vi <= 0 {
 			continue
 		}
 		di := d.canary.bad[i] - k*pi
-		ds, vs = append(ds, di), append(vs, vi)
-		u += di
+		sd2 += di * di
 		v += vi
 		v2 += vi * vi
+		m++
 	}
-	if len(ds) < 3 {
-		return 1, max(float64(len(ds)-1), 0)
-	}
-	c := u / v
-	for i, di := range ds {
-		r := di - c*vs[i]
-		sd2 += r * r
+	if m < 3 {
+		return 1, max(float64(m-1), 0)
 	}
 	return sd2 / (v - v2/v), max(v*v/v2-1, 1)
 }

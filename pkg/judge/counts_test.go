@@ -205,6 +205,14 @@ func TestDispersionSeesClumps(t *testing.T) {
 	assert.InDelta(t, 39, df, 2, "about one per slice")
 	phi, _ = dispersion(ratioData(ratioSlices(r, 40, clumped, clumped), IncreaseIsBad))
 	assert.Greater(t, phi, 3.0, "clumps of 5 errors: about 9 times the binomial variance")
+	// A canary that is really worse, at 5 % traffic and a couple of errors
+	// per slice, does not look over-dispersed.
+	var mean float64
+	for range 200 {
+		phi, _ := dispersion(ratioData(ratioSlices(r, 60, traffic{perSlice: 380, rate: 0.005}, traffic{perSlice: 20, rate: 0.01}), IncreaseIsBad))
+		mean += phi / 200
+	}
+	assert.InDelta(t, 1, mean, 0.15, "the dispersion is measured around the fitted change")
 	phi, _ = dispersion(ratioData(ratioSlices(r, 2, plain, plain), IncreaseIsBad))
 	assert.Equal(t, 1.0, phi, "too few slices to estimate")
 }

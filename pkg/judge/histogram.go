@@ -108,10 +108,15 @@ func histogramData(h *Histogram, cut int, dir Direction) countData {
 	return countData{base: side(h.Baseline), canary: side(h.Canary)}
 }
 
-// quantile interpolates the q quantile of bucket counts as Prometheus's
-// histogram_quantile does: linearly within the bucket that holds it, from 0
-// (or the first bound, if it is not positive) for the first bucket. It
-// returns +Inf when the quantile is in the +Inf bucket.
+// BucketQuantile interpolates the q quantile of per-bucket counts (not
+// cumulative; le ascending, +Inf last) as Prometheus's histogram_quantile
+// does: linearly within the bucket that holds it, from 0 (or the first
+// bound, if it is not positive) for the first bucket. It returns +Inf when
+// the quantile is in the +Inf bucket.
+func BucketQuantile(le, counts []float64, q float64) float64 {
+	return quantile(le, counts, q)
+}
+
 func quantile(le, counts []float64, q float64) float64 {
 	var total float64
 	for _, c := range counts {
