@@ -184,12 +184,19 @@ func (rd reader) query(ctx context.Context, m rollout.Metric, in *judge.Metric, 
 			read.Notes = append(read.Notes, fmt.Sprintf("%s: %d samples were NaN or infinite and left out", v, s.Dropped))
 		}
 	}
-	read.Batch = batchSize(sides[0], sides[1])
-	in.Baseline, in.Canary = batchMeans(sides[0], read.Batch), batchMeans(sides[1], read.Batch)
+	in.Baseline, in.Canary, read.Batch = BatchMeans(sides[0], sides[1])
 	if l := rd.r.Look; l.Planned > 0 && l.Index < l.Planned && min(len(in.Baseline), len(in.Canary)) < judge.DefaultConfig().MinSamples {
 		read.Early = true
 	}
 	return nil
+}
+
+// BatchMeans replaces each side's samples, consecutive in time, by the
+// means of batches long enough to be close to independent (batchSize),
+// and returns the batch length.
+func BatchMeans(base, canary []float64) ([]float64, []float64, int) {
+	b := batchSize(base, canary)
+	return batchMeans(base, b), batchMeans(canary, b), b
 }
 
 // batchSize is how many consecutive samples a batch mean averages so that
