@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"os"
+	"os/exec"
 	"testing"
 	"time"
 
@@ -12,18 +13,18 @@ import (
 )
 
 // TestShort is a bounded run of the real-data benchmark: a real Prometheus
-// scraping the test exporter for two minutes, A/A and doubled errors at
+// scraping the test exporter for two and a half minutes, A/A and doubled errors at
 // both splits, judged through the engine's code. It checks what a run this
 // small can tell apart; the full measurement is cmd/realbench.
 func TestShort(t *testing.T) {
 	if testing.Short() {
-		t.Skip("records two minutes of traffic")
+		t.Skip("records two and a half minutes of traffic")
 	}
-	if _, err := os.Stat("/usr/bin/prometheus"); err != nil && os.Getenv("CI") != "true" {
+	if _, err := exec.LookPath("prometheus"); err != nil && os.Getenv("CI") != "true" {
 		t.Skip("SKIPPED, NOT TESTED: realbench: a real Prometheus is needed (Debian: apt-get install -y prometheus)")
 	}
 	opts := DefaultOptions()
-	opts.Pairs, opts.Record, opts.Dir = 4, 2*time.Minute, t.TempDir()
+	opts.Pairs, opts.Record, opts.Dir = 10, 150*time.Second, t.TempDir()
 	all := Scenarios()
 	opts.Scenarios = []Scenario{all[0], all[1], all[5], all[6], all[7], all[11]}
 	opts.Logf = t.Logf
@@ -34,7 +35,7 @@ func TestShort(t *testing.T) {
 	t.Log("\n" + b.String())
 	for _, sc := range opts.Scenarios {
 		c := res.Cells[Key{sc.Name, "ratio + histogram"}]
-		require.Greater(t, c.Windows, 10, sc.Name)
+		require.GreaterOrEqual(t, c.Windows, 10, sc.Name)
 		if sc.AA {
 			assert.LessOrEqual(t, c.Rollbacks, 1, "%s: A/A rolled back", sc.Name)
 			assert.Zero(t, c.Paused, "%s: an A/A stage paused", sc.Name)

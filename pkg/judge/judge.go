@@ -1,49 +1,59 @@
-// Package judge decides, from samples of each metric on baseline and canary,
+// Package judge decides, from each metric's data on baseline and canary,
 // whether a canary passes, fails or is not yet decidable.
 //
 // Per metric it runs a one-sided sequential test of "the canary is worse than
 // the baseline" in the metric's bad direction only, estimates the relative
-// change with a confidence interval valid at every look, and gives a verdict:
-// fail when the canary is significantly worse AND the estimated change is
-// beyond the metric's tolerance; nodata when the samples cannot be judged;
-// pass otherwise. A caller may judge the growing window at every analysis
-// interval: the chance that a canary that changed nothing is ever failed
-// stays below 1 - Confidence.
+// change with a confidence interval, and gives a verdict: fail when the
+// canary is significantly worse AND the estimated change is beyond the
+// metric's tolerance; nodata when the data cannot be judged; pass otherwise.
 //
-// Two tests keep that promise. When the caller says how many looks it
-// plans (JudgeAt with a Look: the stage's analysis window divided by the
-// interval, 1 for a one-shot judgement), a group-sequential test spends
-// its share of α over exactly those looks (see groupseq.go and
-// Config.OverrunShare); it detects far more at 10 to 30 samples per side.
-// When the number of looks is unknown (Judge), or
-// for looks beyond the plan, a mixture sequential probability ratio test
-// (see sequential.go) stays valid however often it is run.
+// What the error rate promises, and when. The chance that a canary that
+// changed nothing is ever failed, over all the looks of a stage and (with
+// Holm, the default) all the metrics of the plan, is at most 1 − Confidence
+// (1 %) when the data are what each kind assumes; ACCURACY.md measures it
+// on a real Prometheus:
+//
+//   - KindRatio and KindHistogram metrics are judged on request counts over
+//     disjoint slices of the window (counts.go). Requests are the
+//     independent units; the slices' dispersion is estimated, so bursty
+//     traffic is allowed for. This is the kind the promise is made for.
+//   - KindQuery metrics are judged on samples, which must be independent
+//     draws: samples of overlapping rate windows, of a drifting gauge, or a
+//     value repeated at a step shorter than the scrape interval are not, and
+//     a judge fed them as if they were rolls back unchanged canaries 15 to
+//     60 % of the time (ACCURACY.md). The engine samples a query no closer
+//     than its longest range and judges batch means (pkg/analysis); callers
+//     of this package must do the same.
+//
+// Looks. When the caller says how many looks it plans (JudgeAt with a
+// Look: the stage's analysis window divided by the interval, 1 for a
+// one-shot judgement), a group-sequential test spends its share of α over
+// exactly those looks (see groupseq.go and Config.OverrunShare). When the
+// number of looks is unknown (Judge), or for looks beyond the plan, a
+// mixture sequential probability ratio test (see sequential.go) stays valid
+// however often it is run. Both assume the statistic's increments between
+// looks are independent, which is what counts over disjoint slices give.
 //
 // Calling it. The judge is pure and keeps no state but a cache of
 // boundaries: at every analysis interval, pass each metric of the rollout
-// plan with all its samples since the window opened, and the look's index
+// plan with all its data since the window opened, and the look's index
 // and planned count; act on a "fail" at once, promote on "pass" when the
 // window is over or earlier when every Result is WithinTolerance, and wait
 // or ask a human on "inconclusive". Result.String renders a line for a PR
 // comment; see ACCURACY.md for the method and its measured accuracy.
 //
-// Feeding samples. Each sample is one observation of the metric: typically
-// the metric's value over one short interval (latency_p99_ms per minute), the
-// same interval length on both sides. Values must be non-negative, because
-// changes are relative.
+// Feeding samples (KindQuery). Each sample is one observation of the
+// metric over its own interval, the same interval length on both sides.
+// Values must be non-negative, because changes are relative.
 //
 //   - Positive, continuous metrics (latency, memory, cost, F1) are compared on
 //     the log scale with 10 % trimmed means (Yuen's test): robust to spikes,
 //     and a ratio is what "+10 %" means for a skewed distribution.
-//   - Rates (error rate): feed either per-interval rates over intervals of
-//     equal traffic on each side, or one 0/1 sample per request. As soon as a
-//     zero appears on either side (a canary at 5 % traffic sees intervals
-//     without a single error), the judge compares plain means on the raw scale
-//     (Welch), which is what a rate needs: per-interval rates are not
-//     identically distributed when the two sides get different traffic, so a
-//     rank test (Kayenta's Mann-Whitney) reads the canary's many empty
-//     intervals as an improvement and misses a doubled error rate. Do not mix
-//     intervals of very different traffic: their rates would weigh the same.
+//   - Rates (error rate): prefer KindRatio, which has the counts. Sampled
+//     rates are compared as plain means on the raw scale (Welch) as soon as
+//     a zero appears on either side; a rank test (Kayenta's Mann-Whitney)
+//     reads the canary's many empty intervals as an improvement and misses
+//     a doubled error rate.
 //
 // The decision over all metrics follows Kayenta: a failed critical metric
 // fails the canary at once; otherwise the score is the percentage of metrics
