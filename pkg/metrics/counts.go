@@ -150,8 +150,11 @@ func increments(matrix model.Matrix, q CountQuery) (Increments, error) {
 	if len(matrix) == 0 {
 		return Increments{}, fmt.Errorf("%w: the selector matches nothing for this version in the window", ErrNoSeries)
 	}
-	if !seen[0] {
-		first := slices.Index(seen, true)
+	first := slices.Index(seen, true)
+	if first < 0 {
+		return Increments{}, fmt.Errorf("%w: the selector's series have no value in the window", ErrNoSeries)
+	}
+	if first > 0 {
 		return Increments{}, fmt.Errorf("no series has a value at the window's start %s; the first appears %v later: "+
 			"the version was not scraped when its window opened", stamp(ends[0]), ends[first].Sub(ends[0]))
 	}

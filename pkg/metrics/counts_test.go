@@ -2,6 +2,7 @@ package metrics
 
 import (
 	"math"
+	"strconv"
 	"testing"
 	"time"
 
@@ -108,6 +109,8 @@ func TestIncrements(t *testing.T) {
 		{"appears after the window opened", model.Matrix{stream(pod("a"), start, q.Slice, none, none, 3, 10)},
 			"no series has a value at the window's start 2025-11-25T10:00:00Z; the first appears 4s later"},
 		{"NaN", model.Matrix{stream(pod("a"), start, q.Slice, 1, 2, math.Inf(1), 3)}, `{pod="a"} is +Inf at 2025-11-25T10:00:04Z`},
+		{"values only between the slice ends", model.Matrix{stream(pod("a"), start.Add(time.Second), q.Slice, 1, 2, 3)},
+			"the selector's series have no value in the window"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			_, err := increments(tt.matrix, q)
@@ -141,4 +144,54 @@ func TestLongestScrape(t *testing.T) {
 	assert.Equal(t, time.Minute, d, "Prometheus's default")
 	_, err = longestScrape("global: {scrape_interval: soon}\n")
 	assert.ErrorContains(t, err, `scrape_interval "soon"`)
+}
+
+// FuzzIncrements feeds arbitrary answers of Prometheus (series with or
+// without values at each slice end, rising or not): no panic, and counts it
+// accepts are finite, non-negative and add up to what the counters rose by.
+func FuzzIncrements(f *testing.F) {
+	f.Add([]byte{1, 10, 20, 30, 2, 0, 5, 9}, uint8(3))
+	f.Add([]byte{0, 0, 0, 0}, uint8(1))
+	f.Add([]byte{5, 4, 3}, uint8(2))
+	start := time.Unix(1764064800, 0)
+	f.Fuzz(func(t *testing.T, data []byte, slices uint8) {
+		q := CountQuery{Start: start, Slice: time.Second, Slices: int(slices%6) + 1}
+		ends := q.Slices + 1
+		var matrix model.Matrix
+		for i := 0; i+ends <= len(data); i += ends {
+			vals := make([]float64, ends)
+			for j, b := range data[i : i+ends] {
+				vals[j] = float64(b)
+				if b == 0 {
+					vals[j] = math.NaN() // no value at this end
+				}
+			}
+			matrix = append(matrix, stream(model.LabelSet{"i": model.LabelValue(strconv.Itoa(i))}, start, time.Second, vals...))
+		}
+		got, err := increments(matrix, q)
+		if err != nil {
+			return
+		}
+		var total float64
+		for _, x := range got.Groups[""] {
+			if x < 0 || math.IsNaN(x) || math.IsInf(x, 0) {
+				t.Fatalf("bad increment %v in %v", x, got.Groups)
+			}
+			total += x
+		}
+		var rose float64
+		for _, s := range matrix {
+			if len(s.Values) == 0 {
+				continue
+			}
+			first, last := float64(s.Values[0].Value), float64(s.Values[len(s.Values)-1].Value)
+			if s.Values[0].Timestamp.Time().After(start) {
+				first = 0 // created during the window
+			}
+			rose += last - first
+		}
+		if math.Abs(total-rose) > 1e-9 {
+			t.Fatalf("increments add up to %v, the counters rose by %v", total, rose)
+		}
+	})
 }
