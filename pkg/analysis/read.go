@@ -70,23 +70,30 @@ func (rd reader) counts(ctx context.Context, selector, version string, buckets b
 		Start: rd.r.Since, Slice: slice, Slices: n, Buckets: buckets})
 }
 
-func (rd reader) ends() []time.Time {
+// sliced records the slices in read: their length and ends.
+func (rd reader) sliced(read *Read) {
 	slice, n := rd.slices()
-	out := make([]time.Time, n)
-	for i := range out {
-		out[i] = rd.r.Since.Add(time.Duration(i+1) * slice)
+	read.Step, read.Times = slice, make([]time.Time, n)
+	for i := range read.Times {
+		read.Times[i] = rd.r.Since.Add(time.Duration(i+1) * slice)
 	}
-	return out
+}
+
+// side is one version of the look, and where its data go.
+type side[T any] struct {
+	name, version string
+	dst           *T
+}
+
+func sides[T any](r Request, base, canary *T) []side[T] {
+	return []side[T]{{"baseline", r.Baseline, base}, {"canary", r.Canary, canary}}
 }
 
 // ratio reads errors and totals on both sides.
 func (rd reader) ratio(ctx context.Context, m rollout.Metric, in *judge.Metric, read *Read) error {
-	read.Step, read.Times = func() (time.Duration, []time.Time) { s, _ := rd.slices(); return s, rd.ends() }()
+	rd.sliced(read)
 	r := &judge.Ratio{}
-	for _, side := range []struct {
-		name, version string
-		dst           *judge.Counts
-	}{{"baseline", rd.r.Baseline, &r.Baseline}, {"canary", rd.r.Canary, &r.Canary}} {
+	for _, side := range sides(rd.r, &r.Baseline, &r.Canary) {
 		total, err := rd.counts(ctx, m.Total, side.version, false)
 		if err != nil {
 			return fmt.Errorf("%s %s: total: %w", side.name, side.version, err)
@@ -109,13 +116,10 @@ func (rd reader) ratio(ctx context.Context, m rollout.Metric, in *judge.Metric, 
 
 // histogram reads the bucket counts of both sides.
 func (rd reader) histogram(ctx context.Context, m rollout.Metric, in *judge.Metric, read *Read) error {
-	read.Step, read.Times = func() (time.Duration, []time.Time) { s, _ := rd.slices(); return s, rd.ends() }()
+	rd.sliced(read)
 	h := &judge.Histogram{Quantile: m.Quantile}
 	var names []string
-	for _, side := range []struct {
-		name, version string
-		dst           *judge.Buckets
-	}{{"baseline", rd.r.Baseline, &h.Baseline}, {"canary", rd.r.Canary, &h.Canary}} {
+	for _, side := range sides(rd.r, &h.Baseline, &h.Canary) {
 		incs, err := rd.counts(ctx, m.Histogram, side.version, true)
 		if err != nil {
 			return fmt.Errorf("%s %s: %w", side.name, side.version, err)
