@@ -26,6 +26,7 @@
 package exporter
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"math"
@@ -198,6 +199,22 @@ func (x *Exporter) ServeHTTP(w http.ResponseWriter, _ *http.Request) {
 	x.Advance(time.Now())
 	w.Header().Set("Content-Type", "text/plain; version=0.0.4")
 	_ = x.Write(w)
+}
+
+// Run advances the streams every tick until ctx is done, so that a scrape
+// finds the draws made and only writes them: on a busy machine a scrape
+// that times out is a gap in every series.
+func (x *Exporter) Run(ctx context.Context) {
+	t := time.NewTicker(x.tick)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case now := <-t.C:
+			x.Advance(now)
+		}
+	}
 }
 
 // Write writes the metrics as they stand.

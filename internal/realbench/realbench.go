@@ -199,8 +199,12 @@ func DefaultOptions() Options {
 }
 
 // Cell counts the outcomes of one plan or judge on one scenario's windows.
+// Windows with a gap in the recording (a scrape that failed: every series
+// of the target is then stale, and the engine rightly finds no data) are
+// left out of every cell and counted in Gaps.
 type Cell struct {
 	Windows int
+	Gaps    int
 	// Rollbacks are windows rolled back; Paused those the state machine
 	// paused (a traffic mismatch, inconclusive after the extension, the
 	// provider failing three times).
@@ -242,11 +246,7 @@ func Run(ctx context.Context, opts Options) (Results, error) {
 	if len(scenarios) == 0 {
 		scenarios = Scenarios()
 	}
-	res := Results{Options: opts, Scenarios: scenarios, Cells: map[Key]Cell{}}
-	for _, p := range Plans() {
-		res.Judges = append(res.Judges, p.Name)
-	}
-	res.Judges = append(res.Judges, KayentaErrors, KayentaP99, KayentaBoth, ExactBinomial)
+	res := Results{Options: opts, Scenarios: scenarios, Cells: map[Key]Cell{}, Judges: judgeNames()}
 	res.Refused = refusal(opts)
 
 	rec, err := record(ctx, opts, scenarios, logf)
@@ -282,9 +282,11 @@ type recording struct {
 	dir        string
 	ownDir     bool
 	from, to   time.Time
+	stop       func()
 }
 
 func (r *recording) close() {
+	r.stop()
 	r.prometheus.Close()
 	_ = r.server.Close()
 	if r.ownDir {
@@ -310,10 +312,13 @@ func record(ctx context.Context, opts Options, scenarios []Scenario, logf func(s
 	if err != nil {
 		return nil, fmt.Errorf("listen: %w", err)
 	}
-	rec := &recording{server: &http.Server{Handler: exp, ReadHeaderTimeout: 10 * time.Second}, dir: opts.Dir}
+	runCtx, stopExporter := context.WithCancel(context.Background())
+	go exp.Run(runCtx)
+	rec := &recording{server: &http.Server{Handler: exp, ReadHeaderTimeout: 10 * time.Second}, dir: opts.Dir, stop: stopExporter}
 	go func() { _ = rec.server.Serve(ln) }()
 	if rec.dir == "" {
 		if rec.dir, err = os.MkdirTemp("", "realbench-"); err != nil {
+			stopExporter()
 			_ = rec.server.Close()
 			return nil, err
 		}
@@ -321,6 +326,7 @@ func record(ctx context.Context, opts Options, scenarios []Scenario, logf func(s
 	}
 	rec.prometheus, err = promtest.StartScraper(rec.dir, ln.Addr().String(), opts.Scrape)
 	if err != nil {
+		stopExporter()
 		_ = rec.server.Close()
 		return nil, err
 	}
@@ -378,6 +384,7 @@ func judgeAll(ctx context.Context, opts Options, prov *metrics.Prometheus, rec *
 					k := Key{scenarios[jb.si].Name, name}
 					cell := res.Cells[k]
 					cell.Windows += c.Windows
+					cell.Gaps += c.Gaps
 					cell.Rollbacks += c.Rollbacks
 					cell.Paused += c.Paused
 					cell.NoData += c.NoData

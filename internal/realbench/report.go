@@ -15,7 +15,7 @@ func (r Results) WriteMarkdown(w io.Writer) error {
 	o := r.Options
 	fmt.Fprintf(&b, "Rollback rate %% per stage (%v stages of %d looks, %v scrapes, %d pairs per scenario recorded for %v; "+
 		"load average at the end %s)\n\n", o.Stage, o.Looks, o.Scrape, o.Pairs, o.Record, strings.TrimSpace(r.Load))
-	b.WriteString("| scenario | windows |")
+	b.WriteString("| scenario | windows (gaps left out) |")
 	for _, j := range r.Judges {
 		fmt.Fprintf(&b, " %s |", j)
 	}
@@ -25,7 +25,8 @@ func (r Results) WriteMarkdown(w io.Writer) error {
 	}
 	b.WriteString("\n")
 	for _, sc := range r.Scenarios {
-		fmt.Fprintf(&b, "| %s | %d |", sc.Name, r.Cells[Key{sc.Name, r.Judges[0]}].Windows)
+		first := r.Cells[Key{sc.Name, r.Judges[0]}]
+		fmt.Fprintf(&b, "| %s | %d (%d) |", sc.Name, first.Windows, first.Gaps)
 		for _, j := range r.Judges {
 			c := r.Cells[Key{sc.Name, j}]
 			cell := pct(c.Rate())

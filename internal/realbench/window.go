@@ -59,6 +59,12 @@ func (r *reads) data(ctx context.Context, ms []rollout.Metric, look int) (analys
 func (w windowJudge) judge(ctx context.Context, sc Scenario, model string, since time.Time) (map[string]Cell, error) {
 	r := &reads{w: w, sc: sc, model: model, since: since, cache: map[string]analysis.Data{}}
 	out := map[string]Cell{}
+	if gap, err := w.gap(ctx, r); err != nil || gap {
+		for _, name := range judgeNames() {
+			out[name] = Cell{Gaps: 1}
+		}
+		return out, err
+	}
 	for _, p := range Plans() {
 		c, err := w.stageOf(ctx, r, p)
 		if err != nil {
@@ -70,6 +76,33 @@ func (w windowJudge) judge(ctx context.Context, sc Scenario, model string, since
 		return nil, err
 	}
 	return out, nil
+}
+
+// gap says whether the recording of the window, extension included, has a
+// slice end where a series of the pair has no value: the whole window, read
+// as the last look of the extension would read it.
+func (w windowJudge) gap(ctx context.Context, r *reads) (bool, error) {
+	d, err := r.data(ctx, []rollout.Metric{errorRate, latencyP99}, w.looks+1)
+	if err != nil {
+		return false, err
+	}
+	if d.Unavailable != "" {
+		return true, nil
+	}
+	for _, read := range d.Reads {
+		if read.Problem != "" {
+			return true, nil
+		}
+	}
+	return false, nil
+}
+
+func judgeNames() []string {
+	var out []string
+	for _, p := range Plans() {
+		out = append(out, p.Name)
+	}
+	return append(out, KayentaErrors, KayentaP99, KayentaBoth, ExactBinomial)
 }
 
 // stageOf runs one stage of the plan through the state machine: each look
