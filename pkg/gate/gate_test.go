@@ -1,7 +1,9 @@
 package gate
 
 import (
+	"cmp"
 	"context"
+	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -42,12 +44,22 @@ func TestRunBroken(t *testing.T) {
 	}
 }
 
+// TestRunEmpty: a glob that matches nothing fails the check, naming the
+// glob, whether the directory is empty or the glob has a typo.
 func TestRunEmpty(t *testing.T) {
-	res, err := Run(context.Background(), Options{Root: t.TempDir()})
-	require.NoError(t, err)
-	require.Len(t, res.Findings, 1)
-	assert.Equal(t, "repository/empty", res.Findings[0].Rule)
-	assert.Equal(t, finding.Warning, res.Findings[0].Severity)
+	for _, opts := range []Options{
+		{Root: t.TempDir()},
+		{Root: "../../testdata/example", Glob: "model/**/model.yaml"},
+	} {
+		res, err := Run(context.Background(), opts)
+		require.NoError(t, err)
+		require.Len(t, res.Findings, 1)
+		f := res.Findings[0]
+		assert.Equal(t, "repository/empty", f.Rule)
+		assert.Equal(t, finding.Error, f.Severity)
+		assert.True(t, res.Failed(finding.Error))
+		assert.Contains(t, f.Message, fmt.Sprintf("no manifest matches the glob %q", cmp.Or(opts.Glob, "models/**/model.{yaml,yml,json}")))
+	}
 }
 
 func TestRunGenerated(t *testing.T) {

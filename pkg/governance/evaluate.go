@@ -7,11 +7,9 @@ import (
 	"slices"
 	"sync"
 	"sync/atomic"
-	"time"
-
-	"github.com/open-policy-agent/opa/v1/ast"
 
 	"github.com/modelgate/modelgate/internal/parallel"
+	"github.com/modelgate/modelgate/internal/plain"
 	"github.com/modelgate/modelgate/pkg/finding"
 )
 
@@ -30,15 +28,32 @@ func (e *Engine) Evaluate(ctx context.Context, docs []Document) ([]finding.Findi
 	r := &run{engine: e, timeouts: map[*rule]int{}}
 	r.plan.Store(e.full)
 	perDoc := make([][]finding.Finding, len(docs))
+	traces := make([]string, len(docs))
 	parallel.ForEach(len(docs), func(i int) {
 		if ctx.Err() == nil {
-			perDoc[i] = r.document(ctx, &docs[i])
+			perDoc[i], traces[i] = r.document(ctx, &docs[i])
 		}
 	})
 	if err := ctx.Err(); err != nil {
 		return nil, fmt.Errorf("evaluate policies: %w", err)
 	}
+	if err := e.writeTraces(docs, traces); err != nil {
+		return nil, err
+	}
 	return slices.Concat(perDoc...), nil
+}
+
+// writeTraces writes each document's trace, in document order.
+func (e *Engine) writeTraces(docs []Document, traces []string) error {
+	if e.trace == nil {
+		return nil
+	}
+	for i, t := range traces {
+		if _, err := fmt.Fprintf(e.trace, "trace of %s (%s):\n%s\n", plain.Text(docs[i].File), plain.Text(docs[i].Model), t); err != nil {
+			return fmt.Errorf("write trace: %w", err)
+		}
+	}
+	return nil
 }
 
 // run is the state of one Evaluate call: the plan in force, which changes
@@ -50,25 +65,28 @@ type run struct {
 	timeouts map[*rule]int
 }
 
-// document evaluates every rule on one document. When the single query of
-// the plan fails, the rules are evaluated one by one so that the failure is
-// pinned on its rule and the other rules still report.
-func (r *run) document(ctx context.Context, doc *Document) []finding.Finding {
-	input := inputValue(doc.Input)
-	now := inputTime(doc.Input)
+// document evaluates every rule on one document, and returns its trace
+// when the engine traces. When the single query of the plan fails, the
+// rules are evaluated one by one so that the failure is pinned on its rule
+// and the other rules still report.
+func (r *run) document(ctx context.Context, doc *Document) ([]finding.Finding, string) {
 	p := r.plan.Load()
 	out := p.skippedFindings(doc)
-	o, err := r.engine.eval(ctx, p, input, now)
-	if err == nil {
-		return append(out, o.findings(doc, p)...)
+	in, err := r.engine.newEvalInput(doc)
+	if err != nil {
+		return append(out, errorFinding(doc, err.Error())), ""
 	}
-	if ctx.Err() != nil {
-		return out
+	o, err := r.engine.eval(ctx, p, in)
+	switch {
+	case err == nil:
+		out = append(out, o.findings(doc, p)...)
+	case ctx.Err() == nil:
+		out = append(out, r.isolate(ctx, doc, p, in)...)
 	}
-	return append(out, r.isolate(ctx, doc, p, input, now)...)
+	return out, in.traceText()
 }
 
-func (r *run) isolate(ctx context.Context, doc *Document, p *plan, input ast.Value, now time.Time) []finding.Finding {
+func (r *run) isolate(ctx context.Context, doc *Document, p *plan, in evalInput) []finding.Finding {
 	var out []finding.Finding
 	for _, rl := range p.rules {
 		single, err := r.engine.single(ctx, rl)
@@ -76,7 +94,7 @@ func (r *run) isolate(ctx context.Context, doc *Document, p *plan, input ast.Val
 			out = append(out, errorFinding(doc, fmt.Sprintf("%s: %v", rl.id, err)))
 			continue
 		}
-		o, err := r.engine.eval(ctx, single, input, now)
+		o, err := r.engine.eval(ctx, single, in)
 		if ctx.Err() != nil {
 			return out
 		}
@@ -150,14 +168,4 @@ func (o *outcome) findings(doc *Document, p *plan) []finding.Finding {
 		out = append(out, rl.findings(doc, o.values[i], o.except[i])...)
 	}
 	return out
-}
-
-// inputTime is input.now, so that time.now_ns() in policies agrees with it.
-func inputTime(in map[string]any) time.Time {
-	s, _ := in["now"].(string)
-	t, err := time.Parse(time.RFC3339, s)
-	if err != nil {
-		return time.Time{}
-	}
-	return t
 }

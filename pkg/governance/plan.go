@@ -88,7 +88,7 @@ type outcome struct {
 // eval runs the plan on one input within the engine's time limit. A
 // cancel flag raised by a timer (or by ctx) stops the evaluation, which
 // spares a goroutine and a context per document.
-func (e *Engine) eval(ctx context.Context, p *plan, input ast.Value, now time.Time) (o *outcome, err error) {
+func (e *Engine) eval(ctx context.Context, p *plan, in evalInput) (o *outcome, err error) {
 	defer func() {
 		// The lazy input conversion panics on values that are not JSON.
 		if v := recover(); v != nil {
@@ -104,15 +104,18 @@ func (e *Engine) eval(ctx context.Context, p *plan, input ast.Value, now time.Ti
 	defer e.caches.Put(cache)
 	cache.reset()
 	opts := []rego.EvalOption{
-		rego.EvalParsedInput(input),
+		rego.EvalParsedInput(in.input),
 		rego.EvalGenerateJSON(keepTerm),
 		rego.EvalExternalCancel(cancel),
-		rego.EvalBaseCache(e.data),
+		rego.EvalBaseCache(in.data),
 		rego.EvalVirtualCache(cache),
 		rego.EvalMetrics(metrics.NoOp()),
 	}
-	if !now.IsZero() {
-		opts = append(opts, rego.EvalTime(now))
+	if !in.now.IsZero() {
+		opts = append(opts, rego.EvalTime(in.now))
+	}
+	if in.trace != nil {
+		opts = append(opts, rego.EvalQueryTracer(in.trace))
 	}
 	rs, err := p.query.Eval(ctx, opts...)
 	if err != nil {
@@ -171,19 +174,18 @@ func (p *plan) unwrap(results *ast.Array, i int) ast.Value {
 	return arr.Elem(0).Value
 }
 
-// exceptionNames reads conftest's exception rule: a set of collections of
-// rule names (exception contains ["missing_owner"] if ...). Plain strings
-// are accepted too.
+// exceptionNames reads conftest's exception rule as conftest queries it
+// (exception[_][_] == name): a set of collections of rule names,
+// exception contains ["missing_owner"] if ..., with "" for the bare deny,
+// violation and warn rules. A plain string names nothing, as in conftest.
 func exceptionNames(v ast.Value) map[string]bool {
 	names := map[string]bool{}
-	add := func(t *ast.Term) {
-		if s, ok := t.Value.(ast.String); ok {
-			names[string(s)] = true
-		}
-	}
 	eachElem(v, func(t *ast.Term) {
-		add(t)
-		eachElem(t.Value, add)
+		eachElem(t.Value, func(t *ast.Term) {
+			if s, ok := t.Value.(ast.String); ok {
+				names[string(s)] = true
+			}
+		})
 	})
 	return names
 }

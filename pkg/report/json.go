@@ -49,41 +49,44 @@ type JSONModel struct {
 
 // JSONBase names the revision a report compared with.
 type JSONBase struct {
-	Ref    string `json:"ref"`
+	Ref string `json:"ref"`
+	// Name is the base branch when Ref is its commit.
+	Name   string `json:"name,omitempty"`
 	Commit string `json:"commit"`
 }
 
-// NewJSON builds the JSON report of a result with the given findings (the
-// result's own, or a selection of them).
-func NewJSON(r *gate.Result, fs []finding.Finding) JSONReport {
+// NewJSON builds the JSON report.
+func NewJSON(r *Report) JSONReport {
+	fs := r.shown()
+	res := r.Result
 	status := ModelStatus(fs)
-	models := make([]JSONModel, 0, len(r.Graph.IDs()))
-	for _, id := range r.Graph.IDs() {
-		n := r.Graph.Node(id)
+	ids := res.Versions()
+	models := make([]JSONModel, 0, len(ids))
+	for _, id := range ids {
+		n := res.Node(id)
 		m := n.Manifest
 		models = append(models, JSONModel{
 			ID: id, Name: m.Metadata.Name, Version: m.Metadata.Version, File: m.File,
 			Stage: m.Spec.Lifecycle.Stage, Owner: m.Metadata.Owner,
 			Parents: nonNil(n.Parents), External: nonNil(n.External), Status: string(status(id)),
-			Change: change(r, id),
+			Change: change(res, id),
 		})
 	}
 	var base *JSONBase
-	if r.Base != nil {
-		base = &JSONBase{Ref: r.Base.Ref, Commit: r.Base.Commit}
+	if res.Base != nil {
+		base = &JSONBase{Ref: res.Base.Ref, Name: res.Base.Name, Commit: res.Base.Commit}
 	}
-	s := summarize(r, fs)
 	return JSONReport{
-		Version: JSONVersion, Tool: "modelgate", Root: r.Root, Time: r.Now.UTC(), Passed: s.Errors == 0, Base: base,
-		Summary: s, Models: models, Findings: nonNil(fs),
+		Version: JSONVersion, Tool: "modelgate", Root: res.Root, Time: res.Now.UTC(), Passed: r.Passed(), Base: base,
+		Summary: r.Summarize(), Models: models, Findings: nonNil(fs),
 	}
 }
 
-// JSON writes the JSON report of a result, indented.
-func JSON(w io.Writer, r *gate.Result) error {
+// writeJSON writes the JSON report, indented.
+func writeJSON(w io.Writer, r *Report) error {
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
-	return enc.Encode(NewJSON(r, r.Findings))
+	return enc.Encode(NewJSON(r))
 }
 
 // change is a model's change against the base, or "" without a base.
