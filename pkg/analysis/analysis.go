@@ -98,9 +98,9 @@ type Read struct {
 	Batch int
 	// Problem is why the metric has no data, in the provider's words.
 	Problem string
-	// Early says a query has too few samples yet for the judge at a look
-	// before the plan's last: the window has not grown enough, which is
-	// no failure of the provider.
+	// Early says a query has samples on both sides, but too few yet for
+	// the judge, at a look before the plan's last: the window has not
+	// grown enough, which is no failure of the provider.
 	Early bool
 	// Notes are what the reading noticed without refusing the data.
 	Notes []string

@@ -258,6 +258,10 @@ func TestEarlyQueryLookIsInconclusive(t *testing.T) {
 	got, err = analyzer(t).Look(context.Background(), f, request(ms, 1, 1, 50))
 	require.NoError(t, err)
 	assert.Equal(t, NoData, got.Outcome, "at the last look, too few samples is no data")
+	empty := &fake{scrape: time.Second, samples: func(metrics.Query) (metrics.Series, error) { return metrics.Series{}, nil }}
+	got, err = analyzer(t).Look(context.Background(), empty, request(ms, 1, 6, 50))
+	require.NoError(t, err)
+	assert.Equal(t, NoData, got.Outcome, "no samples at all is no data at any look")
 }
 
 func TestBatchSize(t *testing.T) {

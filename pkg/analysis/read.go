@@ -189,7 +189,7 @@ func (rd reader) query(ctx context.Context, m rollout.Metric, in *judge.Metric, 
 		}
 	}
 	in.Baseline, in.Canary, read.Batch = BatchMeans(sides[0], sides[1])
-	if l := rd.r.Look; l.Planned > 0 && l.Index < l.Planned && min(len(in.Baseline), len(in.Canary)) < judge.DefaultConfig().MinSamples {
+	if n, l := min(len(in.Baseline), len(in.Canary)), rd.r.Look; n > 0 && l.Planned > 0 && l.Index < l.Planned && n < judge.DefaultConfig().MinSamples {
 		read.Early = true
 	}
 	return nil
