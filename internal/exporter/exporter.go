@@ -91,13 +91,18 @@ func Bounds() []float64 {
 
 // Exporter serves the streams' metrics; it is safe for concurrent use.
 type Exporter struct {
-	tick    time.Duration
-	bounds  []float64
-	mu      sync.Mutex
-	start   time.Time
-	now     time.Time // the simulated time reached
-	rng     *rand.Rand
-	streams []*stream
+	// Expected makes each tick add the expected increments (rate × tick
+	// requests, their expected errors and bucket counts) instead of a
+	// random draw: two versions with the same parameters then count the
+	// same, for tests that must not fail by chance. Set it before use.
+	Expected bool
+	tick     time.Duration
+	bounds   []float64
+	mu       sync.Mutex
+	start    time.Time
+	now      time.Time // the simulated time reached
+	rng      *rand.Rand
+	streams  []*stream
 }
 
 // stream is one version's state.
@@ -153,6 +158,10 @@ func (x *Exporter) step(s *stream) {
 	}
 	f := s.Drift.factor(x.now.Sub(x.start))
 	rate, errRate, latency = rate*f, min(errRate*f, 1), latency*f
+	if x.Expected {
+		x.expected(s, rate*x.tick.Seconds(), errRate, latency)
+		return
+	}
 	n := poisson(x.rng, rate*x.tick.Seconds())
 	if n == 0 {
 		return
@@ -160,12 +169,7 @@ func (x *Exporter) step(s *stream) {
 	s.requests += n
 	s.errors += binomial(x.rng, n, errRate)
 	// Multinomial bucket counts as conditional binomials.
-	prev := 0.0
-	for i, le := range x.bounds {
-		c := normalCDF((math.Log(le) - math.Log(latency)) / s.LatencySigma)
-		s.probs[i], prev = c-prev, c
-	}
-	s.probs[len(x.bounds)] = 1 - prev
+	x.bucketProbs(s, latency)
 	left, mass := n, 1.0
 	for i, p := range s.probs {
 		if left == 0 {
@@ -182,6 +186,27 @@ func (x *Exporter) step(s *stream) {
 	}
 }
 
+// bucketProbs sets the probability of each bucket at a median latency.
+func (x *Exporter) bucketProbs(s *stream, latency float64) {
+	prev := 0.0
+	for i, le := range x.bounds {
+		c := normalCDF((math.Log(le) - math.Log(latency)) / s.LatencySigma)
+		s.probs[i], prev = c-prev, c
+	}
+	s.probs[len(x.bounds)] = 1 - prev
+}
+
+// expected adds a tick's expected increments.
+func (x *Exporter) expected(s *stream, n, errRate, latency float64) {
+	s.requests += n
+	s.errors += n * errRate
+	x.bucketProbs(s, latency)
+	for i, p := range s.probs {
+		s.buckets[i] += n * p
+		s.sum += n * p * x.midpoint(i)
+	}
+}
+
 // midpoint is a latency inside bucket i, for the histogram's sum.
 func (x *Exporter) midpoint(i int) float64 {
 	switch {
@@ -191,6 +216,20 @@ func (x *Exporter) midpoint(i int) float64 {
 		return x.bounds[i-1]
 	}
 	return (x.bounds[i-1] + x.bounds[i]) / 2
+}
+
+// Update changes a stream's parameters from the next tick on: a traffic
+// shift, a regression. It reports whether the stream exists.
+func (x *Exporter) Update(model, version string, change func(*Version)) bool {
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	for _, s := range x.streams {
+		if s.Model == model && s.Version.Version == version {
+			change(&s.Version)
+			return true
+		}
+	}
+	return false
 }
 
 // ServeHTTP advances to the present and writes the metrics in the

@@ -61,13 +61,13 @@ func (rd reader) slices() (time.Duration, int) {
 }
 
 // counts reads one selector's increments on one side.
-func (rd reader) counts(ctx context.Context, selector, version string, buckets bool) (metrics.Increments, error) {
+func (rd reader) counts(ctx context.Context, selector, version string, buckets, sparse bool) (metrics.Increments, error) {
 	slice, n := rd.slices()
 	if n < 1 {
 		return metrics.Increments{}, fmt.Errorf("%w: the window %v is shorter than a slice (%v)", metrics.ErrNoCounts, rd.r.End().Sub(rd.r.Since), slice)
 	}
 	return rd.p.Counts(ctx, metrics.CountQuery{Selector: selector, Model: rd.r.Model, Version: version,
-		Start: rd.r.Since, Slice: slice, Slices: n, Buckets: buckets})
+		Start: rd.r.Since, Slice: slice, Slices: n, Buckets: buckets, Sparse: sparse})
 }
 
 // sliced records the slices in read: their length and ends.
@@ -94,11 +94,11 @@ func (rd reader) ratio(ctx context.Context, m rollout.Metric, in *judge.Metric, 
 	rd.sliced(read)
 	r := &judge.Ratio{}
 	for _, side := range sides(rd.r, &r.Baseline, &r.Canary) {
-		total, err := rd.counts(ctx, m.Total, side.version, false)
+		total, err := rd.counts(ctx, m.Total, side.version, false, false)
 		if err != nil {
 			return fmt.Errorf("%s %s: total: %w", side.name, side.version, err)
 		}
-		errs, err := rd.counts(ctx, m.Errors, side.version, false)
+		errs, err := rd.counts(ctx, m.Errors, side.version, false, true)
 		switch {
 		case errors.Is(err, metrics.ErrNoSeries):
 			// No series at all: no error happened (error counters are often
@@ -120,7 +120,7 @@ func (rd reader) histogram(ctx context.Context, m rollout.Metric, in *judge.Metr
 	h := &judge.Histogram{Quantile: m.Quantile}
 	var names []string
 	for _, side := range sides(rd.r, &h.Baseline, &h.Canary) {
-		incs, err := rd.counts(ctx, m.Histogram, side.version, true)
+		incs, err := rd.counts(ctx, m.Histogram, side.version, true, false)
 		if err != nil {
 			return fmt.Errorf("%s %s: %w", side.name, side.version, err)
 		}

@@ -39,6 +39,12 @@ type CountQuery struct {
 	// Buckets reads the histogram Selector names: its _bucket series,
 	// summed by le.
 	Buckets bool
+	// Sparse says the selector's series may appear at any time, such as
+	// errors by status code, whose counters client libraries create at
+	// their first increment: no series yet at a slice end is no count, not
+	// a gap. The total a ratio's errors are counted among must not be
+	// sparse, so that a gap is still seen there.
+	Sparse bool
 }
 
 // Increments are the counts a CountQuery found: per group (the le bound
@@ -149,6 +155,9 @@ func increments(matrix model.Matrix, q CountQuery) (Increments, error) {
 	}
 	if len(matrix) == 0 {
 		return Increments{}, fmt.Errorf("%w: the selector matches nothing for this version in the window", ErrNoSeries)
+	}
+	if q.Sparse {
+		return out, nil
 	}
 	first := slices.Index(seen, true)
 	if first < 0 {

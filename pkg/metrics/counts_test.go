@@ -82,6 +82,15 @@ func TestIncrements(t *testing.T) {
 		assert.Equal(t, map[string][]float64{"": {10 + 5 + 1, 20 + 4, 30}}, got.Groups)
 		assert.Equal(t, 3, got.Series)
 	})
+	t.Run("a sparse selector's series may appear late", func(t *testing.T) {
+		qs := q
+		qs.Sparse = true
+		got, err := increments(model.Matrix{stream(pod("a"), start, q.Slice, none, none, 3, 10)}, qs)
+		require.NoError(t, err)
+		assert.Equal(t, map[string][]float64{"": {0, 3, 7}}, got.Groups, "counted from 0 at its first value")
+		_, err = increments(model.Matrix{stream(pod("a"), start, q.Slice, none, none, 3, 10)}, q)
+		assert.ErrorContains(t, err, "no series has a value at the window's start", "a total may not start late")
+	})
 	t.Run("buckets by le", func(t *testing.T) {
 		qb := q
 		qb.Buckets = true
