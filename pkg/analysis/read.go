@@ -98,6 +98,7 @@ func (rd reader) ratio(ctx context.Context, m rollout.Metric, in *judge.Metric, 
 		if err != nil {
 			return fmt.Errorf("%s %s: total: %w", side.name, side.version, err)
 		}
+		gapNote(read, side.name, total)
 		errs, err := rd.counts(ctx, m.Errors, side.version, false, true)
 		switch {
 		case errors.Is(err, metrics.ErrNoSeries):
@@ -124,6 +125,7 @@ func (rd reader) histogram(ctx context.Context, m rollout.Metric, in *judge.Metr
 		if err != nil {
 			return fmt.Errorf("%s %s: %w", side.name, side.version, err)
 		}
+		gapNote(read, side.name, incs)
 		les, ns, err := incs.Bounds()
 		if err != nil {
 			return fmt.Errorf("%s %s: %w", side.name, side.version, err)
@@ -136,6 +138,14 @@ func (rd reader) histogram(ctx context.Context, m rollout.Metric, in *judge.Metr
 	}
 	in.Histogram = h
 	return nil
+}
+
+// gapNote notes the slice ends a failed scrape left without values.
+func gapNote(read *Read, side string, incs metrics.Increments) {
+	if incs.Gaps > 0 {
+		read.Notes = append(read.Notes, fmt.Sprintf("%s: %d slice ends without a value (a failed scrape); "+
+			"their requests are counted in the next slice", side, incs.Gaps))
+	}
 }
 
 // rows turns cumulative bucket increments into per-slice rows of

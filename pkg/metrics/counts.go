@@ -54,6 +54,9 @@ type Increments struct {
 	Groups map[string][]float64
 	// Series is how many series were read.
 	Series int
+	// Gaps counts the slice ends where no series had a value (a failed
+	// scrape): each such slice's requests are counted in the next slice.
+	Gaps int
 }
 
 // Counts reads the counters q selects at the end of every slice (the
@@ -167,11 +170,17 @@ func increments(matrix model.Matrix, q CountQuery) (Increments, error) {
 		return Increments{}, fmt.Errorf("no series has a value at the window's start %s; the first appears %v later: "+
 			"the version was not scraped when its window opened", stamp(ends[0]), ends[first].Sub(ends[0]))
 	}
-	for i, ok := range seen {
-		if !ok {
-			return Increments{}, fmt.Errorf("no series has a value at %s, the end of slice %d of %d: the target was not scraped",
-				stamp(ends[i]), i, q.Slices)
+	// A scrape that failed leaves every series stale at the slice ends it
+	// covers: the requests of such a slice are counted in the next one,
+	// whose end has values again; the last end must have them.
+	for i := range seen {
+		if !seen[i] {
+			out.Gaps++
 		}
+	}
+	if last := len(seen) - 1; !seen[last] {
+		return Increments{}, fmt.Errorf("no series has a value at %s, the end of the window (slice %d of %d): the target was not scraped",
+			stamp(ends[last]), last, q.Slices)
 	}
 	return out, nil
 }

@@ -82,6 +82,12 @@ func TestIncrements(t *testing.T) {
 		assert.Equal(t, map[string][]float64{"": {10 + 5 + 1, 20 + 4, 30}}, got.Groups)
 		assert.Equal(t, 3, got.Series)
 	})
+	t.Run("a failed scrape moves a slice's requests to the next", func(t *testing.T) {
+		got, err := increments(model.Matrix{stream(pod("a"), start, q.Slice, 100, 110, none, 120)}, q)
+		require.NoError(t, err)
+		assert.Equal(t, map[string][]float64{"": {10, 0, 10}}, got.Groups)
+		assert.Equal(t, 1, got.Gaps)
+	})
 	t.Run("a sparse selector's series may appear late", func(t *testing.T) {
 		qs := q
 		qs.Sparse = true
@@ -113,8 +119,8 @@ func TestIncrements(t *testing.T) {
 		{"nothing", nil, "no series: the selector matches nothing"},
 		{"reset", model.Matrix{stream(pod("a"), start, q.Slice, 100, 110, 3, 10)},
 			`{pod="a"} went down from 110 to 3 by 2025-11-25T10:00:04Z: a counter reset`},
-		{"missing slice end", model.Matrix{stream(pod("a"), start, q.Slice, 100, 110, none, 120)},
-			"no series has a value at 2025-11-25T10:00:04Z, the end of slice 2 of 3: the target was not scraped"},
+		{"missing window end", model.Matrix{stream(pod("a"), start, q.Slice, 100, 110, 115, none)},
+			"no series has a value at 2025-11-25T10:00:06Z, the end of the window (slice 3 of 3): the target was not scraped"},
 		{"appears after the window opened", model.Matrix{stream(pod("a"), start, q.Slice, none, none, 3, 10)},
 			"no series has a value at the window's start 2025-11-25T10:00:00Z; the first appears 4s later"},
 		{"NaN", model.Matrix{stream(pod("a"), start, q.Slice, 1, 2, math.Inf(1), 3)}, `{pod="a"} is +Inf at 2025-11-25T10:00:04Z`},
