@@ -16,7 +16,9 @@
 //   - KindRatio and KindHistogram metrics are judged on request counts over
 //     disjoint slices of the window (counts.go). Requests are the
 //     independent units; the slices' dispersion is estimated, so bursty
-//     traffic is allowed for. This is the kind the promise is made for.
+//     traffic is allowed for. This is the kind the promise is made for;
+//     measured, it holds (0–0.9 %), and for bursty error rates, but bursts
+//     of latency that outlast a slice take a histogram metric to 3–4 %.
 //   - KindQuery metrics are judged on samples, which must be independent
 //     draws: samples of overlapping rate windows, of a drifting gauge, or a
 //     value repeated at a step shorter than the scrape interval are not, and

@@ -300,8 +300,8 @@ func writeWhatHolds(b *strings.Builder, ms []Metric) {
 			continue
 		}
 		fmt.Fprintf(b, "\n<sub>Errors and latency are judged on the requests counted over disjoint slices of the window "+
-			"(baseline %s, canary %s so far); an unchanged canary fails the stage at most 1 %% of the time over all its looks "+
-			"and metrics. `query` metrics are judged on samples taken no closer than their range.</sub>\n",
+			"(baseline %s, canary %s so far); measured, an unchanged canary fails a stage at most 1 %% of the time over all its looks "+
+			"and metrics (bursts of latency can take it to 3–4 %%). `query` metrics are judged on samples taken no closer than their range.</sub>\n",
 			count(m.Requests[0]), count(m.Requests[1]))
 		return
 	}
