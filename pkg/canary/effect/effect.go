@@ -287,7 +287,14 @@ func (e *Executor) do(ctx context.Context, l canary.Rollout, ef canary.Effect) (
 	case canary.EffectAnalyse:
 		return outcome{}, e.Records.ScheduleAnalysis(ctx, l.Row.ID, ef.Look, ef.At)
 	case canary.EffectAudit:
-		details, _ := json.Marshal(map[string]any{"rollout_id": l.Row.ID, "stage": ef.Stage})
+		d := map[string]any{"rollout_id": l.Row.ID, "stage": ef.Stage}
+		if ef.Look > 0 {
+			d["look"] = ef.Look
+		}
+		if len(ef.Details) > 0 {
+			d["line"] = ef.Details // replays the look: bot judge < line
+		}
+		details, _ := json.Marshal(d)
 		return outcome{}, e.audit(ctx, l, store.AuditEntry{Actor: ef.Actor, Action: ef.Action, Decision: store.DecisionDone, Reason: ef.Text, Details: details})
 	}
 	client, err := e.Clients.ForInstallation(l.Row.InstallationID)
