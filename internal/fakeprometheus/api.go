@@ -124,29 +124,11 @@ func parseSelector(query string) ([]*labels.Matcher, error) {
 	vs, ok := expr.(*parser.VectorSelector)
 	switch {
 	case !ok:
-		return nil, fmt.Errorf("%s is %s: the fake Prometheus answers only plain series selectors such as name{label=\"value\"}", query, describe(expr))
+		return nil, fmt.Errorf("%s is not a plain series selector: the fake Prometheus evaluates no PromQL, it answers only selectors such as name{label=\"value\"}", query)
 	case vs.OriginalOffset != 0 || vs.Timestamp != nil || vs.StartOrEnd != 0:
 		return nil, fmt.Errorf("%s has an offset or @ modifier: the fake Prometheus answers only plain series selectors", query)
 	}
 	return vs.LabelMatchers, nil
-}
-
-func describe(expr parser.Expr) string {
-	switch e := expr.(type) {
-	case *parser.MatrixSelector:
-		return "a range selector"
-	case *parser.Call:
-		return "a call of " + e.Func.Name + "()"
-	case *parser.AggregateExpr:
-		return "an aggregation"
-	case *parser.BinaryExpr:
-		return "a binary expression"
-	case *parser.SubqueryExpr:
-		return "a subquery"
-	case *parser.NumberLiteral, *parser.StringLiteral:
-		return "a literal"
-	}
-	return "an expression"
 }
 
 // parseTime reads Unix seconds (to the millisecond) or an RFC 3339 time,

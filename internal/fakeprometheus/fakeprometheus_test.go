@@ -205,9 +205,9 @@ func TestRefusals(t *testing.T) {
 		kind, msg    string
 	}{
 		{"a function", rangeQueryURL(`rate(model_requests_total[1m])`, t0, end, "1"), 400, "bad_data",
-			`invalid parameter "query": rate(model_requests_total[1m]) is a call of rate(): the fake Prometheus answers only plain series selectors`},
-		{"an aggregation", rangeQueryURL(`sum by (le) (model_latency_seconds_bucket)`, t0, end, "1"), 400, "bad_data", "is an aggregation"},
-		{"a range", rangeQueryURL(`model_requests_total[1m]`, t0, end, "1"), 400, "bad_data", "is a range selector"},
+			`invalid parameter "query": rate(model_requests_total[1m]) is not a plain series selector: the fake Prometheus evaluates no PromQL`},
+		{"an aggregation", rangeQueryURL(`sum by (le) (model_latency_seconds_bucket)`, t0, end, "1"), 400, "bad_data", "is not a plain series selector"},
+		{"a range", rangeQueryURL(`model_requests_total[1m]`, t0, end, "1"), 400, "bad_data", "is not a plain series selector"},
 		{"an offset", rangeQueryURL(`model_requests_total offset 1m`, t0, end, "1"), 400, "bad_data", "has an offset or @ modifier"},
 		{"no PromQL", rangeQueryURL(`model_requests_total{`, t0, end, "1"), 400, "bad_data", `invalid parameter "query": 1:22: parse error`},
 		{"a bad start", QueryRangePath + "?query=up&start=soon&end=1&step=1", 400, "bad_data", `invalid parameter "start": cannot parse "soon" to a valid timestamp`},
@@ -236,7 +236,7 @@ func TestTheProviderSeesARefusal(t *testing.T) {
 	var merr *metrics.Error
 	require.ErrorAs(t, err, &merr)
 	assert.Equal(t, metrics.ErrBadQuery, merr.Kind)
-	assert.Contains(t, err.Error(), "the fake Prometheus answers only plain series selectors")
+	assert.Contains(t, err.Error(), "the fake Prometheus evaluates no PromQL")
 }
 
 func TestParseSelector(t *testing.T) {
