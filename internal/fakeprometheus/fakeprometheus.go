@@ -7,11 +7,13 @@
 //
 //   - /api/v1/query_range of a plain series selector (name{label="value"},
 //     any of =, !=, =~ and !~), each step seeing a series' latest sample
-//     of the last five minutes, as Prometheus's lookback does;
+//     of the last five minutes, as Prometheus's lookback does, or of
+//     last_over_time(selector[range]), each step seeing a series' latest
+//     sample in the range that is not a staleness marker;
 //   - /api/v1/status/config, whose scrape interval the provider reads.
 //
-// Any other query (a function, an aggregation, a range) is a 400 bad_data
-// error that says so: the fake does not evaluate PromQL.
+// Any other query (another function, an aggregation, a range) is a 400
+// bad_data error that says so: the fake does not evaluate PromQL.
 //
 // Scrapes behave as Prometheus's: each sample gets the scrape's time and
 // the target's job and instance labels, a target that fails its scrape
@@ -249,15 +251,15 @@ type point struct {
 	v float64
 }
 
-// selectRange evaluates a plain selector at start, start+step, … end
+// selectRange evaluates a selection at start, start+step, … end
 // (milliseconds): each series that matches, with its values where it has
-// a sample within the lookback that is not a staleness marker.
-func (s *Server) selectRange(matchers []*labels.Matcher, start, end, step int64) ([]labels.Labels, [][]point) {
+// one (series.at).
+func (s *Server) selectRange(sel selection, start, end, step int64) ([]labels.Labels, [][]point) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	var found []*series
 	for _, sr := range s.series {
-		if matches(sr.labels, matchers) {
+		if matches(sr.labels, sel.matchers) {
 			found = append(found, sr)
 		}
 	}
@@ -268,7 +270,7 @@ func (s *Server) selectRange(matchers []*labels.Matcher, start, end, step int64)
 		var ps []point
 		for k := int64(0); k <= (end-start)/step; k++ {
 			t := start + k*step
-			if v, ok := sr.at(t); ok {
+			if v, ok := sr.at(t, sel.last); ok {
 				ps = append(ps, point{t, v})
 			}
 		}
@@ -279,17 +281,28 @@ func (s *Server) selectRange(matchers []*labels.Matcher, start, end, step int64)
 	return names, values
 }
 
-// at is the series' value seen at t: its latest sample at or before t and
-// after t minus the lookback, unless that sample marks it stale.
-func (sr *series) at(t int64) (float64, bool) {
+// at is the series' value seen at t. Read as an instant selector (last
+// 0): its latest sample at or before t and after t minus the lookback,
+// unless that sample marks it stale. Read as last_over_time over last:
+// its latest sample at or before t and after t minus last that is not a
+// staleness marker, since a range selector skips them.
+func (sr *series) at(t int64, last time.Duration) (float64, bool) {
 	i, found := slices.BinarySearch(sr.ts, t)
 	if !found {
 		i--
 	}
-	if i < 0 || sr.ts[i] <= t-Lookback.Milliseconds() || value.IsStaleNaN(sr.vs[i]) {
-		return 0, false
+	if last == 0 {
+		if i < 0 || sr.ts[i] <= t-Lookback.Milliseconds() || value.IsStaleNaN(sr.vs[i]) {
+			return 0, false
+		}
+		return sr.vs[i], true
 	}
-	return sr.vs[i], true
+	for ; i >= 0 && sr.ts[i] > t-last.Milliseconds(); i-- {
+		if !value.IsStaleNaN(sr.vs[i]) {
+			return sr.vs[i], true
+		}
+	}
+	return 0, false
 }
 
 func matches(l labels.Labels, matchers []*labels.Matcher) bool {

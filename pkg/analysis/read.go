@@ -18,6 +18,14 @@ import (
 // between them.
 const SlicesPerInterval = 10
 
+// BridgedScrapes is how many scrape intervals a counter's value at a
+// slice end may be old: a scrape that failed at a slice end (a target too
+// slow to answer once) leaves a staleness marker there, and without the
+// bridge the look would have no value at its end, or its window none at
+// its start, for good (retrying the look reads the same instant). A target
+// not scraped for this long is a gap all the same.
+const BridgedScrapes = 3
+
 // SamplesPerInterval caps a query's samples per interval: its step is at
 // least the interval divided by this, its longest range and the scrape
 // interval.
@@ -67,7 +75,7 @@ func (rd reader) counts(ctx context.Context, selector, version string, buckets, 
 		return metrics.Increments{}, fmt.Errorf("%w: the window %v is shorter than a slice (%v)", metrics.ErrNoCounts, rd.r.End().Sub(rd.r.Since), slice)
 	}
 	return rd.p.Counts(ctx, metrics.CountQuery{Selector: selector, Model: rd.r.Model, Version: version,
-		Start: rd.r.Since, Slice: slice, Slices: n, Buckets: buckets, Sparse: sparse})
+		Start: rd.r.Since, Slice: slice, Slices: n, Buckets: buckets, Sparse: sparse, Lookback: BridgedScrapes * rd.scrape})
 }
 
 // sliced records the slices in read: their length and ends.

@@ -45,6 +45,13 @@ type CountQuery struct {
 	// a gap. The total a ratio's errors are counted among must not be
 	// sparse, so that a gap is still seen there.
 	Sparse bool
+	// Lookback is how old a counter's value at a slice end may be: each
+	// end reads every series' latest sample within Lookback before it, so
+	// that a scrape that failed at that instant (which leaves a staleness
+	// marker in every series of the target) does not hide the counter. The
+	// engine bridges a few scrape intervals; 0 reads the instant's value,
+	// which a failed scrape hides.
+	Lookback time.Duration
 }
 
 // Increments are the counts a CountQuery found: per group (the le bound
@@ -61,11 +68,13 @@ type Increments struct {
 
 // Counts reads the counters q selects at the end of every slice (the
 // window's start included) and returns their increments, summed over the
-// series. The values at the slice ends are the counters themselves, as
-// an instant query sees them, so the slices are disjoint and together
-// cover every request between the first and the last read: unlike
-// increase() over disjoint ranges, nothing between two ranges is lost and
-// nothing is extrapolated. A series that appears during the window is
+// series. The values at the slice ends are the counters themselves, each
+// series' latest sample at or before the end (within q.Lookback, so that
+// a failed scrape there moves the slice's requests to the next slice
+// instead of leaving the end without a value), so the slices are disjoint
+// and together cover every request between the first and the last read:
+// unlike increase() over disjoint ranges, nothing between two ranges is
+// lost and nothing is extrapolated. A series that appears during the window is
 // counted from 0 (client libraries create a labelled counter at its first
 // increment); one that goes away adds nothing after its last value. A
 // counter that goes down (a restarted process), a slice end where none of
@@ -102,10 +111,15 @@ func countQuery(q CountQuery) (string, error) {
 		return "", err
 	}
 	if q.Buckets {
-		return bucketSelector(query)
-	}
-	if _, err := selector(query); err != nil {
+		if query, err = bucketSelector(query); err != nil {
+			return "", err
+		}
+	} else if _, err := selector(query); err != nil {
 		return "", err
+	}
+	if q.Lookback > 0 {
+		// A range selector skips staleness markers: the latest real sample.
+		query = fmt.Sprintf("last_over_time(%s[%s])", query, model.Duration(q.Lookback.Truncate(time.Millisecond)))
 	}
 	return query, nil
 }
