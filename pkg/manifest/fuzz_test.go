@@ -14,7 +14,7 @@ func fuzzDecode(t *testing.T, file string, data []byte) {
 		}
 		return
 	}
-	for path, pos := range doc.Positions {
+	for path, pos := range doc.Positions.All() {
 		if pos.Line < 1 || pos.Column < 1 {
 			t.Fatalf("path %q has position %+v", path, pos)
 		}
