@@ -133,11 +133,11 @@ func (n *Node) add(p Problem) {
 // locate finds a path of the lineage document (or of the manifest when the
 // node has no lineage).
 func (n *Node) locate(path string) (file string, line, column int) {
-	doc, file := n.Manifest.Doc, n.Manifest.File
+	src, file := n.Manifest.Source, n.Manifest.File
 	if l := n.Manifest.Lineage; l != nil {
-		doc, file = l.Doc, l.File
+		src, file = l.Source, l.File
 	}
-	pos, _ := doc.Positions.Nearest(path)
+	pos, _ := src.Positions.Nearest(path)
 	return file, pos.Line, pos.Column
 }
 

@@ -71,7 +71,7 @@ func checkNode(n *Node) {
 }
 
 func duplicateProblem(m, first *manifest.Manifest) Problem {
-	pos, _ := m.Doc.Positions.Nearest("metadata.version")
+	pos, _ := m.Source.Positions.Nearest("metadata.version")
 	return Problem{
 		Kind: DuplicateVersion, Model: m.ID(), File: m.File, Path: "metadata.version", Line: pos.Line, Column: pos.Column,
 		Message: fmt.Sprintf("%s is also declared by %s; each version needs exactly one manifest", m.ID(), first.File),

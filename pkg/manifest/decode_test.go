@@ -3,6 +3,8 @@ package manifest
 import (
 	"encoding/json"
 	"errors"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -227,4 +229,34 @@ func TestNearest(t *testing.T) {
 	pos, found = doc.Positions.Nearest("nothing.here")
 	assert.Equal(t, "", found)
 	assert.Equal(t, Position{1, 1}, pos)
+}
+
+// TestSourceDecodesAgain checks that what a repository keeps of a file
+// decodes to the value and positions of the first decoding, on every file
+// of the example and broken repositories that decodes.
+func TestSourceDecodesAgain(t *testing.T) {
+	var n int
+	for _, dir := range []string{"example", "broken"} {
+		err := filepath.WalkDir(filepath.Join("..", "..", "testdata", dir), func(path string, d os.DirEntry, err error) error {
+			if err != nil || d.IsDir() || !(strings.HasSuffix(path, ".yaml") || strings.HasSuffix(path, ".json")) {
+				return err
+			}
+			data, err := os.ReadFile(path)
+			require.NoError(t, err)
+			doc, err := Decode(path, data, DefaultLimits())
+			if err != nil {
+				return nil
+			}
+			src := doc.Source()
+			again, err := src.Value()
+			require.NoError(t, err, path)
+			assert.Equal(t, doc.Value, again, path)
+			assert.Equal(t, doc.Positions, src.Positions, path)
+			assert.Equal(t, string(trimBOM(data)), src.Text(), path)
+			n++
+			return nil
+		})
+		require.NoError(t, err)
+	}
+	assert.Greater(t, n, 10)
 }

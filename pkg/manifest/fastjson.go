@@ -8,8 +8,8 @@ import "encoding/json"
 // anything else (escapes, other characters, a syntax error, a document
 // near its limits), and the caller decodes the file with encoding/json
 // instead: FuzzPlainJSON checks that the two agree on whatever this accepts.
-func decodePlainJSON(data []byte, lim Limits) (*Document, bool) {
-	p := plainJSON{s: string(data), line: 1, lim: lim}
+func decodePlainJSON(text string, lim Limits) (*Document, bool) {
+	p := plainJSON{s: text, line: 1, lim: lim}
 	p.skipSpace()
 	if p.i == len(p.s) {
 		return nil, false

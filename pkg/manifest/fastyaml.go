@@ -18,8 +18,8 @@ import (
 // the caller decodes the file with yaml.v3 instead. So the subset only ever
 // decides how fast a file is decoded, never how: FuzzPlainYAML checks that
 // whatever it accepts, yaml.v3 decodes to the same value and positions.
-func decodePlainYAML(data []byte, lim Limits) (doc *Document, ok bool) {
-	lines, ok := plainLines(string(data))
+func decodePlainYAML(text string, lim Limits) (doc *Document, ok bool) {
+	lines, ok := plainLines(text)
 	if !ok || len(lines) == 0 {
 		return nil, false
 	}

@@ -1,6 +1,7 @@
 package manifest
 
 import (
+	"reflect"
 	"testing"
 )
 
@@ -21,6 +22,13 @@ func fuzzDecode(t *testing.T, file string, data []byte) {
 	}
 	if _, _, ok := doc.Locate(""); !ok {
 		t.Fatal("root has no position")
+	}
+	again, err := doc.Source().Value()
+	if err != nil {
+		t.Fatalf("decoding the source again: %v", err)
+	}
+	if !reflect.DeepEqual(doc.Value, again) {
+		t.Fatalf("decoding the source again gave %#v, first %#v", again, doc.Value)
 	}
 }
 

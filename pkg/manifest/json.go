@@ -1,30 +1,30 @@
 package manifest
 
 import (
-	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
+	"strings"
 )
 
 // decodeJSON parses one JSON value into a value and its positions: plain
 // documents by the fast path, the rest by encoding/json.
-func decodeJSON(data []byte, lim Limits) (*Document, error) {
-	if doc, ok := decodePlainJSON(data, lim); ok {
+func decodeJSON(text string, lim Limits) (*Document, error) {
+	if doc, ok := decodePlainJSON(text, lim); ok {
 		return doc, nil
 	}
-	return decodeJSONTokens(data, lim)
+	return decodeJSONTokens(text, lim)
 }
 
 // decodeJSONTokens parses any JSON value through encoding/json's token
 // stream, refusing duplicate keys and trailing data, which encoding/json
 // alone would accept.
-func decodeJSONTokens(data []byte, lim Limits) (*Document, error) {
-	dec := json.NewDecoder(bytes.NewReader(data))
+func decodeJSONTokens(text string, lim Limits) (*Document, error) {
+	dec := json.NewDecoder(strings.NewReader(text))
 	dec.UseNumber()
-	c := jsonConverter{data: data, dec: dec, lines: newLineIndex(data), lim: lim}
-	if len(bytes.TrimSpace(data)) == 0 {
+	c := jsonConverter{data: text, dec: dec, lines: newLineIndex(text), lim: lim}
+	if len(strings.TrimSpace(text)) == 0 {
 		return &Document{Positions: rootPositions()}, nil
 	}
 	c.pos = newPositionsBuilder(c.position(c.nextStart()))
@@ -39,7 +39,7 @@ func decodeJSONTokens(data []byte, lim Limits) (*Document, error) {
 }
 
 type jsonConverter struct {
-	data  []byte
+	data  string
 	dec   *json.Decoder
 	lines lineIndex
 	lim   Limits

@@ -11,6 +11,8 @@ type Lineage struct {
 	Prefix string
 	// Doc is the decoded document the lineage was read from.
 	Doc *Document
+	// Source is that document as a repository keeps it.
+	Source *Source
 
 	ModelID      string
 	Version      string
@@ -33,6 +35,7 @@ func LineageFrom(file, prefix string, doc *Document, value any) *Lineage {
 		File:         file,
 		Prefix:       prefix,
 		Doc:          doc,
+		Source:       doc.Source(),
 		ModelID:      o.str("model_id"),
 		Version:      o.str("version"),
 		ParentModels: stringList(o["parent_models"]),

@@ -22,6 +22,9 @@ type Manifest struct {
 	File string
 	// Doc is the decoded file, with every field including unknown ones.
 	Doc *Document
+	// Source is the file as a repository keeps it: its text and the
+	// positions of its fields.
+	Source *Source
 
 	APIVersion string
 	Kind       string
@@ -94,6 +97,7 @@ func FromDocument(file string, doc *Document) *Manifest {
 	m := &Manifest{
 		File:       file,
 		Doc:        doc,
+		Source:     doc.Source(),
 		APIVersion: root.str("apiVersion"),
 		Kind:       root.str("kind"),
 		Metadata: Metadata{

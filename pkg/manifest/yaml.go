@@ -1,7 +1,6 @@
 package manifest
 
 import (
-	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -15,15 +14,15 @@ import (
 
 // decodeYAML parses one YAML document into a value and its positions: the
 // plain manifests most files are by the fast path, the rest by yaml.v3.
-func decodeYAML(data []byte, lim Limits) (*Document, error) {
-	if doc, ok := decodePlainYAML(data, lim); ok {
+func decodeYAML(text string, lim Limits) (*Document, error) {
+	if doc, ok := decodePlainYAML(text, lim); ok {
 		return doc, nil
 	}
-	return decodeYAMLNodes(data, lim)
+	return decodeYAMLNodes(text, lim)
 }
 
 // decodeYAMLNodes decodes any YAML document through yaml.v3's node tree.
-func decodeYAMLNodes(data []byte, lim Limits) (doc *Document, err error) {
+func decodeYAMLNodes(text string, lim Limits) (doc *Document, err error) {
 	// The YAML parser is third-party code fed untrusted input: a panic in it
 	// must become an error for this file, not end the run.
 	defer func() {
@@ -31,7 +30,7 @@ func decodeYAMLNodes(data []byte, lim Limits) (doc *Document, err error) {
 			doc, err = nil, &SyntaxError{Msg: fmt.Sprintf("YAML parser failed: %v", r)}
 		}
 	}()
-	dec := yaml.NewDecoder(bytes.NewReader(data))
+	dec := yaml.NewDecoder(strings.NewReader(text))
 	var root yaml.Node
 	if err := dec.Decode(&root); err != nil {
 		if errors.Is(err, io.EOF) {

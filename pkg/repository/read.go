@@ -78,7 +78,7 @@ func (r reader) lineage(m *manifest.Manifest) (*manifest.Lineage, []finding.Find
 }
 
 func (r reader) lineageRefFinding(m *manifest.Manifest, msg string) finding.Finding {
-	line, col, _ := m.Doc.Locate("spec.lineage")
+	line, col, _ := m.Source.Locate("spec.lineage")
 	return finding.Finding{Rule: RuleLineage, Title: "Lineage file", Severity: finding.Error, File: m.File, Line: line, Column: col, Path: "spec.lineage", Model: m.ID(), Message: msg}
 }
 
