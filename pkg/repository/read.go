@@ -121,18 +121,18 @@ func (r reader) readFile(rel string) ([]byte, error) {
 		return nil, fmt.Errorf("open %s: %w", rel, err)
 	}
 	defer f.Close()
-	info, err := f.Stat()
+	size, regular, err := f.stat()
 	if err != nil {
 		return nil, fmt.Errorf("stat %s: %w", rel, err)
 	}
-	if !info.Mode().IsRegular() {
+	if !regular {
 		return nil, fmt.Errorf("%s is not a regular file", rel)
 	}
 	limit := r.opts.Limits.MaxBytes
-	if info.Size() > limit {
-		return nil, fmt.Errorf("%s is %d bytes, over the limit of %d bytes", rel, info.Size(), limit)
+	if size > limit {
+		return nil, fmt.Errorf("%s is %d bytes, over the limit of %d bytes", rel, size, limit)
 	}
-	data, err := readSized(f, info.Size(), limit)
+	data, err := readSized(f, size, limit)
 	if err != nil {
 		return nil, fmt.Errorf("read %s: %w", rel, err)
 	}
@@ -142,16 +142,39 @@ func (r reader) readFile(rel string) ([]byte, error) {
 	return data, nil
 }
 
+// openedFile is a file of the repository open for reading.
+type openedFile interface {
+	io.Reader
+	Close() error
+	// stat returns the file's size and whether it is a regular file.
+	stat() (size int64, regular bool, err error)
+}
+
 // open opens a file of the repository. A regular file in a walked directory
 // is opened directly; anything else goes through the os.Root, which checks
 // every component of the path.
-func (r reader) open(rel string) (*os.File, error) {
+func (r reader) open(rel string) (openedFile, error) {
 	if r.walked.has(path.Dir(rel)) {
 		if f, err := openNoFollow(filepath.Join(r.root, filepath.FromSlash(rel))); err == nil {
 			return f, nil
 		}
 	}
-	return r.fsys.OpenFile(filepath.FromSlash(rel), openFlags, 0)
+	f, err := r.fsys.OpenFile(filepath.FromSlash(rel), openFlags, 0)
+	if err != nil {
+		return nil, err
+	}
+	return osFile{f}, nil
+}
+
+// osFile is an openedFile behind an *os.File.
+type osFile struct{ *os.File }
+
+func (f osFile) stat() (int64, bool, error) {
+	info, err := f.Stat()
+	if err != nil {
+		return 0, false, err
+	}
+	return info.Size(), info.Mode().IsRegular(), nil
 }
 
 // readSized reads a file whose size was just taken, reading up to one byte
