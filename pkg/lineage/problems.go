@@ -71,7 +71,10 @@ func checkNode(n *Node) {
 }
 
 func duplicateProblem(m, first *manifest.Manifest) Problem {
-	pos, _ := m.Source.Positions.Nearest("metadata.version")
+	pos := manifest.Position{Line: 1, Column: 1}
+	if doc, err := m.Source.Decode(); err == nil { // it decoded when read
+		pos, _ = doc.Positions.Nearest("metadata.version")
+	}
 	return Problem{
 		Kind: DuplicateVersion, Model: m.ID(), File: m.File, Path: "metadata.version", Line: pos.Line, Column: pos.Column,
 		Message: fmt.Sprintf("%s is also declared by %s; each version needs exactly one manifest", m.ID(), first.File),

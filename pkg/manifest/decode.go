@@ -36,36 +36,30 @@ type Document struct {
 	lim    Limits
 }
 
-// Source returns what a repository keeps of the document: its text and
-// positions, without the value, which Source.Value decodes again.
+// Source returns what a repository keeps of the document.
 func (d *Document) Source() *Source {
-	return &Source{Positions: d.Positions, text: d.text, format: d.format, lim: d.lim}
+	return &Source{text: d.text, format: d.format, lim: d.lim}
 }
 
 // Source is a file that decoded, as a repository keeps it while it checks
-// the others: the file's text and the positions of its fields, without the
-// decoded value, which takes several times the memory of the text and is
-// decoded again, by the same decoder, when it is needed.
+// the others: its text alone. The decoded value and the positions of its
+// fields take several times the memory of the text, so they are decoded
+// again, by the same decoder from the same text, when they are needed.
 type Source struct {
-	Positions Positions
-	text      string
-	format    Format
-	lim       Limits
+	text   string
+	format Format
+	lim    Limits
 }
 
-// Locate returns the position of the field at path; see Positions.Locate.
-func (s *Source) Locate(path string) (line, column int, ok bool) {
-	return s.Positions.Locate(path)
-}
-
-// Value decodes the file again and returns its value: the same value its
-// first decoding gave, since the text and the decoder are the same.
-func (s *Source) Value() (any, error) {
+// Decode decodes the file again: the same value and positions as the
+// first time.
+func (s *Source) Decode() (*Document, error) {
 	doc, err := decodeText(s.format, s.text, s.lim)
 	if err != nil {
 		return nil, fmt.Errorf("decode again: %w", err)
 	}
-	return doc.Value, nil
+	doc.text, doc.format, doc.lim = s.text, s.format, s.lim
+	return doc, nil
 }
 
 // Text is the file's text as decoded (without a byte order mark).

@@ -23,12 +23,12 @@ func fuzzDecode(t *testing.T, file string, data []byte) {
 	if _, _, ok := doc.Locate(""); !ok {
 		t.Fatal("root has no position")
 	}
-	again, err := doc.Source().Value()
+	again, err := doc.Source().Decode()
 	if err != nil {
 		t.Fatalf("decoding the source again: %v", err)
 	}
-	if !reflect.DeepEqual(doc.Value, again) {
-		t.Fatalf("decoding the source again gave %#v, first %#v", again, doc.Value)
+	if !reflect.DeepEqual(doc, again) {
+		t.Fatalf("decoding the source again gave %#v, first %#v", again, doc)
 	}
 }
 

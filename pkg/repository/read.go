@@ -44,41 +44,42 @@ func (r reader) read(rel string) result {
 		return res
 	}
 	res.model = m
-	lin, fs := r.lineage(m)
+	lin, fs := r.lineage(m, doc)
 	m.Lineage = lin
 	res.findings = append(res.findings, fs...)
 	return res
 }
 
-// lineage reads the model's lineage, inline or from its file.
-func (r reader) lineage(m *manifest.Manifest) (*manifest.Lineage, []finding.Finding) {
-	spec, _ := m.Doc.Value.(map[string]any)["spec"].(map[string]any)
+// lineage reads the lineage of the model decoded from doc, inline or from
+// its file.
+func (r reader) lineage(m *manifest.Manifest, doc *manifest.Document) (*manifest.Lineage, []finding.Finding) {
+	spec, _ := doc.Value.(map[string]any)["spec"].(map[string]any)
 	switch v := spec["lineage"].(type) {
 	case nil:
 		return nil, nil
 	case map[string]any:
-		return manifest.LineageFrom(m.File, "spec.lineage", m.Doc, v), nil
+		return manifest.LineageFrom(m.File, "spec.lineage", doc, v), nil
 	case string:
 		rel := path.Join(path.Dir(m.File), filepath.ToSlash(v))
 		if path.IsAbs(v) || filepath.IsAbs(v) || rel == ".." || strings.HasPrefix(rel, "../") {
-			return nil, []finding.Finding{r.lineageRefFinding(m, fmt.Sprintf("lineage file %q: %v", v, errOutside))}
+			return nil, []finding.Finding{lineageRefFinding(m, doc, fmt.Sprintf("lineage file %q: %v", v, errOutside))}
 		}
-		doc, f := r.decode(rel)
+		lin, f := r.decode(rel)
 		if f != nil {
 			if f.Rule == RuleFile {
-				return nil, []finding.Finding{r.lineageRefFinding(m, f.Message)}
+				return nil, []finding.Finding{lineageRefFinding(m, doc, f.Message)}
 			}
 			return nil, []finding.Finding{*f}
 		}
-		fs := r.opts.Schemas.ValidateLineage(rel, doc)
-		return manifest.LineageFrom(rel, "", doc, doc.Value), fs
+		fs := r.opts.Schemas.ValidateLineage(rel, lin)
+		return manifest.LineageFrom(rel, "", lin, lin.Value), fs
 	default:
 		return nil, nil // the schema reports the wrong type
 	}
 }
 
-func (r reader) lineageRefFinding(m *manifest.Manifest, msg string) finding.Finding {
-	line, col, _ := m.Source.Locate("spec.lineage")
+func lineageRefFinding(m *manifest.Manifest, doc *manifest.Document, msg string) finding.Finding {
+	line, col, _ := doc.Locate("spec.lineage")
 	return finding.Finding{Rule: RuleLineage, Title: "Lineage file", Severity: finding.Error, File: m.File, Line: line, Column: col, Path: "spec.lineage", Model: m.ID(), Message: msg}
 }
 
