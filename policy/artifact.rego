@@ -11,7 +11,7 @@ import data.modelgate.config
 #   spec.artifact.digest matches data.modelgate.config.artifact.digest_pattern:
 #   sha256:<64 lowercase hex digits> or sha512:<128> by default.
 deny_digest contains {"msg": msg, "path": "spec.artifact.digest"} if {
-	digest := input.manifest.spec.artifact.digest
+	digest := input.spec.artifact.digest
 	digest != null
 	digest != ""
 	not regex.match(config.artifact.digest_pattern, digest)
@@ -22,7 +22,7 @@ deny_digest contains {"msg": msg, "path": "spec.artifact.digest"} if {
 # title: Artifact URI scheme unknown
 # description: spec.artifact.uri uses a scheme of data.modelgate.config.artifact.uri_schemes.
 warn_uri_scheme contains {"msg": msg, "path": "spec.artifact.uri"} if {
-	uri := input.manifest.spec.artifact.uri
+	uri := input.spec.artifact.uri
 	is_string(uri)
 	not substring(uri, 0, indexof(uri, "://")) in config.artifact.uri_schemes
 	msg := sprintf("artifact uri %s does not use a known scheme (%s)", [uri, concat(", ", config.artifact.uri_schemes)])

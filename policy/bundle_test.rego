@@ -4,8 +4,8 @@ package modelgate_bundle_test
 
 import data.modelgate.fixtures as fx
 
-# Packages of data.modelgate that hold no manifest rules.
-not_manifest_rules := {"authz", "config", "fixtures", "lib"}
+# Packages and documents of data.modelgate that hold no manifest rules.
+not_manifest_rules := {"authz", "config", "context", "fixtures", "lib"}
 
 # findings gathers every deny, violation and warn message of the bundle.
 findings contains [pkg, name, msg] if {
@@ -22,16 +22,17 @@ external_note := [
 ]
 
 test_compliant_high_risk_model_only_notes_its_external_parent if {
-	result := findings with input as fx.good
+	result := findings with input as fx.good.manifest with data.modelgate.context as fx.good
 	result == {external_note}
 }
 
 test_minimal_risk_model_needs_no_rollout_dpia_or_fairness if {
-	result := findings with input as fx.with_manifest([
+	ctx := fx.with_manifest([
 		{"op": "replace", "path": "/spec/governance/risk_tier", "value": "minimal"},
 		{"op": "remove", "path": "/spec/rollout"},
 		{"op": "remove", "path": "/spec/governance/dpia"},
 		{"op": "remove", "path": "/spec/governance/fairness"},
 	])
+	result := findings with input as ctx.manifest with data.modelgate.context as ctx
 	result == {external_note}
 }

@@ -1,6 +1,10 @@
 # METADATA
 # title: Test fixtures of the default bundle
-# description: A compliant high-risk model and its policy input; tests patch them.
+# description: |
+#   A compliant high-risk model and its context; tests patch them. A test
+#   evaluates a rule on a context c `with input as c.manifest with
+#   data.modelgate.context as c`: the manifest is the input, and the context
+#   holds it too, as the action gives them.
 package modelgate.fixtures
 
 digest := "sha256:a1b2a1b2a1b2a1b2a1b2a1b2a1b2a1b2a1b2a1b2a1b2a1b2a1b2a1b2a1b2a1b2"
@@ -62,8 +66,8 @@ graph := {
 	}},
 }
 
-# input_for builds the policy input of a manifest, its fields merged at the root.
-input_for(m) := object.union(m, {
+# context_for builds modelgate's context of a manifest (data.modelgate.context).
+context_for(m) := {
 	"file": "models/fraud-detector/model.yaml",
 	"manifest": m,
 	"lineage": lineage,
@@ -72,15 +76,16 @@ input_for(m) := object.union(m, {
 	"change": "added",
 	"pull_request": {"number": 7, "author": "alice", "labels": [], "approvals": 2},
 	"now": "2026-11-25T10:00:00Z",
-})
+}
 
-good := input_for(manifest)
+good := context_for(manifest)
 
-# with_manifest is the input of the fixture manifest with JSON patches applied.
-with_manifest(patches) := input_for(json.patch(manifest, patches))
+# with_manifest is the context of the fixture manifest with JSON patches applied.
+with_manifest(patches) := context_for(json.patch(manifest, patches))
 
-# with_input applies JSON patches to the whole input (graph, base, …).
-with_input(patches) := json.patch(good, patches)
+# with_context applies JSON patches to the whole context (graph, base, …);
+# patches of /manifest change the input too.
+with_context(patches) := json.patch(good, patches)
 
 # paths lists the paths of a set of findings.
 paths(findings) := {f.path | some f in findings}

@@ -1,11 +1,12 @@
 # METADATA
 # title: Helpers shared by the default bundle
 # description: |
-#   Shortcuts into the policy input, computed once per document. The bundle
+#   Shortcuts into the manifest (input) and modelgate's context
+#   (data.modelgate.context), computed once per document. The bundle
 #   avoids functions and builtins on the path a compliant manifest takes:
 #   thousands of manifests are evaluated per run. Even a computed value costs
 #   a rule lookup at every use, so the bundle's own rules read plain fields
-#   (input.manifest.metadata.version) and constants (the empty values) in
+#   (input.metadata.version) and constants (the empty values) in
 #   place; the shortcuts remain for policies that want them. A rule that
 #   reads data alone (no input, clock or print) is computed once per run,
 #   not per manifest: the bundle turns its configuration into such tables
@@ -14,30 +15,32 @@
 #   per item it iterates.
 package modelgate.lib
 
-name := input.manifest.metadata.name
+import data.modelgate.context
 
-version := input.manifest.metadata.version
+name := input.metadata.name
+
+version := input.metadata.version
 
 # name_at prefixes the versions of this model: "fraud-detector@".
 name_at := concat("", [name, "@"])
 
 # tier is the risk tier in lower case; undefined when the manifest has none.
-tier := lower(input.manifest.spec.governance.risk_tier)
+tier := lower(input.spec.governance.risk_tier)
 
-license := lower(input.manifest.spec.governance.license)
+license := lower(input.spec.governance.license)
 
-stage := input.manifest.spec.lifecycle.stage
+stage := input.spec.lifecycle.stage
 
-governance := object.get(input.manifest, ["spec", "governance"], {})
+governance := object.get(input, ["spec", "governance"], {})
 
 # changed holds when the pull request adds or modifies this manifest.
-changed if input.change == "added"
+changed if context.change == "added"
 
-changed if input.change == "modified"
+changed if context.change == "modified"
 
-# now_ns is input.now, or the evaluation time when the input has none.
-now_ns := time.parse_rfc3339_ns(input.now) if {
-	input.now
+# now_ns is the context's now, or the evaluation time without a context.
+now_ns := time.parse_rfc3339_ns(context.now) if {
+	context.now
 } else := time.now_ns()
 
 # empty lists the values that say nothing.

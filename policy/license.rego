@@ -4,6 +4,7 @@
 package modelgate.license
 
 import data.modelgate.config
+import data.modelgate.context
 import data.modelgate.lib
 
 # METADATA
@@ -15,7 +16,7 @@ deny_not_allowed contains {"msg": msg, "path": "spec.governance.license"} if {
 	license := lib.license
 	not license in config.licenses.allowed
 	not license in {lower(l) | some l in config.licenses.allowed}
-	msg := sprintf("licence %s is not on the allowlist: %s", [input.manifest.spec.governance.license, concat(", ", sort({lower(l) | some l in config.licenses.allowed}))])
+	msg := sprintf("licence %s is not on the allowlist: %s", [input.spec.governance.license, concat(", ", sort({lower(l) | some l in config.licenses.allowed}))])
 }
 
 # METADATA
@@ -25,7 +26,7 @@ deny_not_allowed contains {"msg": msg, "path": "spec.governance.license"} if {
 #   permits for derivatives: data.modelgate.config.licenses.derivatives maps a
 #   parent licence to the licences allowed downstream ("*" for any).
 deny_incompatible_parent contains {"msg": msg, "path": "spec.governance.license"} if {
-	some parent, facts in input.graph.parent_manifests
+	some parent, facts in context.graph.parent_manifests
 	parent_license := lower(facts.license)
 	permitted := config.licenses.derivatives[parent_license]
 	not "*" in permitted
@@ -40,13 +41,13 @@ deny_incompatible_parent contains {"msg": msg, "path": "spec.governance.license"
 #   declares no licence, or one data.modelgate.config.licenses.derivatives
 #   does not list.
 warn_parent_license_unknown contains {"msg": msg, "path": "spec.lineage"} if {
-	some parent, facts in input.graph.parent_manifests
+	some parent, facts in context.graph.parent_manifests
 	object.get(facts, "license", null) in [null, "", [], {}]
 	msg := sprintf("parent %s declares no licence: compatibility cannot be checked", [parent])
 }
 
 warn_parent_license_unknown contains {"msg": msg, "path": "spec.lineage"} if {
-	some parent, facts in input.graph.parent_manifests
+	some parent, facts in context.graph.parent_manifests
 	parent_license := lower(facts.license)
 	parent_license != ""
 	not config.licenses.derivatives[parent_license]

@@ -12,9 +12,8 @@ import data.modelgate.lib
 #   Every field listed in data.modelgate.config.required_fields must be set
 #   to a non-empty value.
 deny_missing_field contains {"msg": msg, "path": path} if {
-	manifest := input.manifest
 	some path, keys in required_keys
-	object.get(manifest, keys, null) in [null, "", [], {}]
+	object.get(input, keys, null) in [null, "", [], {}]
 	msg := sprintf("required field %s is missing", [path])
 }
 
@@ -55,7 +54,7 @@ deny_model_card contains {"msg": msg, "path": path} if {
 #   owner.allowed_domains is not empty, e-mail addresses must belong to one
 #   of those domains.
 deny_owner_contact contains {"msg": msg, "path": "metadata.owner"} if {
-	owner := input.manifest.metadata.owner
+	owner := input.metadata.owner
 	not owner in [null, "", [], {}]
 	not regex.match(config.owner.pattern, owner)
 	msg := sprintf("metadata.owner %v is not a contact: use an e-mail address or a GitHub team such as @org/team", [owner])
@@ -63,7 +62,7 @@ deny_owner_contact contains {"msg": msg, "path": "metadata.owner"} if {
 
 deny_owner_contact contains {"msg": msg, "path": "metadata.owner"} if {
 	count(config.owner.allowed_domains) > 0
-	owner := input.manifest.metadata.owner
+	owner := input.metadata.owner
 	[_, domain] := split(lower(owner), "@")
 	domain != ""
 	not domain in {lower(d) | some d in config.owner.allowed_domains}

@@ -33,7 +33,7 @@ tier_maxs := {tier: {name: limit.max | some name, limit in limits} | some tier, 
 # limits are the thresholds of the model's tier, merged over the defaults.
 limits := tier_limits[tier_name]
 
-metrics := object.get(input.manifest, ["spec", "metrics"], {})
+metrics := object.get(input, ["spec", "metrics"], {})
 
 # METADATA
 # title: Metric below its minimum

@@ -2,12 +2,14 @@
 # title: Regression
 # description: |
 #   A model does not get worse than the version it replaces: the same model on
-#   the base branch (input.base) and its parent of the same model. The metrics,
-#   their direction and tolerance live in data.modelgate.config.regression: a
-#   relative tolerance is a fraction of the old value.
+#   the base branch (data.modelgate.context.base) and its parent of the same
+#   model. The metrics, their direction and tolerance live in
+#   data.modelgate.config.regression: a relative tolerance is a fraction of
+#   the old value.
 package modelgate.regression
 
 import data.modelgate.config
+import data.modelgate.context
 import data.modelgate.lib
 
 # sign turns a change into a worsening: positive is worse.
@@ -41,8 +43,8 @@ moves(rule) := {true: true} if {
 #   Compared with the same model on the base branch, no metric of
 #   regression.metrics moved the bad way by more than its tolerance.
 deny_against_base contains {"msg": msg, "path": concat(".", ["spec.metrics", name])} if {
-	base := input.base.spec.metrics
-	current := input.manifest.spec.metrics
+	base := context.base.spec.metrics
+	current := input.spec.metrics
 	some name, moves in bad_moves
 	old := base[name]
 	new := current[name]
@@ -59,8 +61,8 @@ deny_against_base contains {"msg": msg, "path": concat(".", ["spec.metrics", nam
 #   regression.metrics moved the bad way by more than its tolerance.
 deny_against_parent contains {"msg": msg, "path": concat(".", ["spec.metrics", name])} if {
 	config.regression.parents == "same_model"
-	current := input.manifest.spec.metrics
-	some parent, facts in input.graph.parent_manifests
+	current := input.spec.metrics
+	some parent, facts in context.graph.parent_manifests
 	startswith(parent, lib.name_at)
 	some name, moves in bad_moves
 	old := facts.metrics[name]
@@ -72,8 +74,8 @@ deny_against_parent contains {"msg": msg, "path": concat(".", ["spec.metrics", n
 
 deny_against_parent contains {"msg": msg, "path": concat(".", ["spec.metrics", name])} if {
 	config.regression.parents == "all"
-	current := input.manifest.spec.metrics
-	some parent, facts in input.graph.parent_manifests
+	current := input.spec.metrics
+	some parent, facts in context.graph.parent_manifests
 	some name, moves in bad_moves
 	old := facts.metrics[name]
 	new := current[name]

@@ -6,6 +6,7 @@
 package modelgate.risk
 
 import data.modelgate.config
+import data.modelgate.context
 import data.modelgate.lib
 
 # denied, dpia, fairness and canary hold the tiers each duty applies to, as
@@ -86,15 +87,15 @@ canary_problem := {"msg": msg, "path": "spec.rollout"} if {
 }
 
 # needs_plan holds for models still to be rolled out, or changed.
-needs_plan if not exempt_stages[input.manifest.spec.lifecycle.stage]
+needs_plan if not exempt_stages[input.spec.lifecycle.stage]
 
 needs_plan if lib.changed
 
 # has_stages holds when the manifest has a list of rollout stages.
-has_stages if is_array(input.manifest.spec.rollout.stages)
+has_stages if is_array(input.spec.rollout.stages)
 
 has_canary if {
-	some stage in input.manifest.spec.rollout.stages
+	some stage in input.spec.rollout.stages
 	stage.traffic > 0
 	stage.traffic <= config.risk.canary_max_traffic
 }
@@ -104,12 +105,12 @@ has_canary if {
 # description: |
 #   A pull request that adds or changes a model needs, per risk tier, the
 #   number of approving reviewers of data.modelgate.config.risk.approvals.
-#   Runs outside a pull request (input.pull_request null), or where the
-#   number of approvals is unknown (null), are not judged.
+#   Runs outside a pull request (data.modelgate.context.pull_request null),
+#   or where the number of approvals is unknown (null), are not judged.
 deny_approvals contains {"msg": msg, "path": "spec.governance.risk_tier"} if {
 	lib.changed
 	needed := config.risk.approvals[lib.tier]
-	approvals := input.pull_request.approvals
+	approvals := context.pull_request.approvals
 	is_number(approvals)
 	approvals < needed
 	msg := sprintf("risk tier %s needs %d approvals, this pull request has %d", [lib.tier, needed, approvals])

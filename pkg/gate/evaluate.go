@@ -2,6 +2,8 @@ package gate
 
 import (
 	"context"
+	"fmt"
+	"path/filepath"
 	"strings"
 
 	"github.com/modelgate/modelgate/internal/parallel"
@@ -22,10 +24,17 @@ func evaluate(ctx context.Context, res *Result, opts governance.Options, pr *Pul
 		return nil, nil
 	}
 	ids := append(res.Graph.IDs(), res.Deleted()...)
+	root, err := filepath.Abs(res.Root)
+	if err != nil {
+		return nil, fmt.Errorf("resolve %s: %w", res.Root, err)
+	}
 	docs := make([]governance.Document, len(ids))
 	parallel.ForEach(len(ids), func(i int) {
 		m := res.manifestOf(ids[i])
-		docs[i] = governance.Document{File: m.File, Model: ids[i], Input: res.PolicyInput(ids[i], pr), Locator: m.Doc}
+		docs[i] = governance.Document{
+			File: m.File, Model: ids[i], Path: filepath.Join(root, filepath.FromSlash(m.File)),
+			Input: m.Doc.Value, Context: res.PolicyContext(ids[i], pr), Locator: m.Doc,
+		}
 	})
 	fs, err := engine.Evaluate(ctx, docs)
 	if err != nil {

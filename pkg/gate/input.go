@@ -16,7 +16,7 @@ type PullRequest struct {
 	Approvals int
 }
 
-// value is the pull_request object of the policy input.
+// value is the pull_request object of the policy context.
 func (pr *PullRequest) value() any {
 	if pr == nil {
 		return nil
@@ -32,19 +32,14 @@ func (pr *PullRequest) value() any {
 	return map[string]any{"number": pr.Number, "author": pr.Author, "labels": labels, "approvals": approvals}
 }
 
-// PolicyInput builds the input of the policy input contract (DESIGN.md,
-// "Policy input") for one model version: either a version of the head, or
-// a deleted one (taken from the base). The manifest's own top-level fields
-// also stand at the root, sharing the decoded values rather than copying
-// them; the contract's names win on a clash.
-func (r *Result) PolicyInput(id string, pr *PullRequest) map[string]any {
+// PolicyContext builds modelgate's context of the policy input contract
+// (DESIGN.md, "Policy input"), data.modelgate.context, for one model
+// version: either a version of the head, or a deleted one (taken from the
+// base). The policy's input is the manifest document itself, which the
+// context shares (manifest) rather than copies.
+func (r *Result) PolicyContext(id string, pr *PullRequest) map[string]any {
 	change, base := r.Change(id)
 	m := r.manifestOf(id)
-	root, _ := m.Doc.Value.(map[string]any)
-	in := make(map[string]any, len(root)+8)
-	for k, v := range root {
-		in[k] = v
-	}
 	var lin any
 	if m.Lineage != nil {
 		lin = m.Lineage.Value()
@@ -57,15 +52,16 @@ func (r *Result) PolicyInput(id string, pr *PullRequest) map[string]any {
 	if change == Deleted {
 		graph = r.Base.Graph
 	}
-	in["file"] = m.File
-	in["manifest"] = m.Doc.Value
-	in["lineage"] = lin
-	in["graph"] = graph.Facts(id)
-	in["base"] = baseValue
-	in["change"] = string(change)
-	in["pull_request"] = pr.value()
-	in["now"] = r.Now.UTC().Format(time.RFC3339)
-	return in
+	return map[string]any{
+		"file":         m.File,
+		"manifest":     m.Doc.Value,
+		"lineage":      lin,
+		"graph":        graph.Facts(id),
+		"base":         baseValue,
+		"change":       string(change),
+		"pull_request": pr.value(),
+		"now":          r.Now.UTC().Format(time.RFC3339),
+	}
 }
 
 // manifestOf finds a version in the head, or else in the base; nil when

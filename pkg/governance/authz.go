@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"slices"
-	"time"
 
 	"github.com/open-policy-agent/opa/v1/ast"
 )
@@ -33,7 +32,7 @@ func (e *Engine) Authorize(ctx context.Context, input map[string]any) ([]string,
 	if e.authz == nil {
 		return nil, nil
 	}
-	o, err := e.eval(ctx, e.authz, inputValue(input), time.Time{})
+	o, err := e.eval(ctx, e.authz, evalInput{input: ast.LazyObject(input), data: &documentData{shared: e.data}})
 	if err != nil {
 		return nil, fmt.Errorf("authorize: %w", err)
 	}

@@ -70,7 +70,11 @@ func benchmarkPlan(b *testing.B, e *Engine, name string, p *plan, docs []Documen
 		cpu0 := cputime.Process()
 		for b.Loop() {
 			for i := range docs {
-				if _, err := e.eval(context.Background(), p, inputValue(docs[i].Input), inputTime(docs[i].Input)); err != nil {
+				in, err := e.newEvalInput(&docs[i])
+				if err != nil {
+					b.Fatal(err)
+				}
+				if _, err := e.eval(context.Background(), p, in); err != nil {
 					b.Fatal(err)
 				}
 			}
@@ -90,7 +94,7 @@ func BenchmarkLoad(b *testing.B) {
 	}
 }
 
-// generateDocuments builds n policy inputs as the action would: model
+// generateDocuments builds n documents as the action would: model
 // families with several versions, parents, a base-branch copy for some,
 // a tenth with problems. The generator is seeded: runs are comparable.
 func generateDocuments(n int) []Document {
@@ -142,7 +146,7 @@ func generateDocument(rng *rand.Rand, i int) Document {
 		m["metadata"].(map[string]any)["owner"] = "nobody"
 		m["spec"].(map[string]any)["artifact"].(map[string]any)["digest"] = "sha256:bad"
 	}
-	in := map[string]any{
+	ctx := map[string]any{
 		"file":     "models/" + name + "/" + version + "/model.yaml",
 		"manifest": m,
 		"lineage": map[string]any{
@@ -157,12 +161,9 @@ func generateDocument(rng *rand.Rand, i int) Document {
 		"now":          "2026-11-25T10:00:00Z",
 	}
 	if i%3 == 1 {
-		in["base"] = m
+		ctx["base"] = m
 	}
-	for k, v := range m {
-		in[k] = v
-	}
-	return Document{File: in["file"].(string), Model: name + "@" + version, Input: in}
+	return Document{File: ctx["file"].(string), Model: name + "@" + version, Input: m, Context: ctx}
 }
 
 func generateGraph(name string, i int) map[string]any {

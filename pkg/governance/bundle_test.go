@@ -29,8 +29,8 @@ type inputFile struct {
 	Extra     map[string]any `json:"extra"`
 }
 
-// readDocument builds a Document the way the action does: the manifest
-// under input.manifest and merged at the root, numbers as json.Number.
+// readDocument builds a Document the way the action does: the manifest as
+// input and in the context beside the extra fields, numbers as json.Number.
 func readDocument(t testing.TB, name string) Document {
 	t.Helper()
 	raw, err := os.ReadFile(filepath.Join("testdata", "inputs", name))
@@ -39,12 +39,13 @@ func readDocument(t testing.TB, name string) Document {
 	dec.UseNumber()
 	var f inputFile
 	require.NoError(t, dec.Decode(&f))
-	in := map[string]any{}
-	maps.Copy(in, f.Manifest)
-	maps.Copy(in, f.Extra)
-	in["manifest"] = f.Manifest
-	in["file"] = f.File
-	return Document{File: f.File, Model: f.Model, Input: in, Locator: manifestLocator{f.Manifest, f.Positions}}
+	ctx := maps.Clone(f.Extra)
+	if ctx == nil {
+		ctx = map[string]any{}
+	}
+	ctx["manifest"] = f.Manifest
+	ctx["file"] = f.File
+	return Document{File: f.File, Model: f.Model, Input: f.Manifest, Context: ctx, Locator: manifestLocator{f.Manifest, f.Positions}}
 }
 
 func TestDefaultBundleRules(t *testing.T) {
@@ -102,7 +103,7 @@ func TestAuthorize(t *testing.T) {
 		return map[string]any{
 			"command":      map[string]any{"name": "promote", "args": []any{}, "model": "churn", "environment": "production"},
 			"commenter":    map[string]any{"login": "bob", "permission": permission},
-			"manifest":     doc.Input["manifest"],
+			"manifest":     doc.Input,
 			"pull_request": map[string]any{"number": 12, "author": "carol", "approvals": approvals, "draft": false},
 			"rollout":      map[string]any{"stage": 0, "traffic_percent": 50},
 		}

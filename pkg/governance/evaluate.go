@@ -7,9 +7,6 @@ import (
 	"slices"
 	"sync"
 	"sync/atomic"
-	"time"
-
-	"github.com/open-policy-agent/opa/v1/ast"
 
 	"github.com/modelgate/modelgate/internal/parallel"
 	"github.com/modelgate/modelgate/pkg/finding"
@@ -54,21 +51,23 @@ type run struct {
 // the plan fails, the rules are evaluated one by one so that the failure is
 // pinned on its rule and the other rules still report.
 func (r *run) document(ctx context.Context, doc *Document) []finding.Finding {
-	input := inputValue(doc.Input)
-	now := inputTime(doc.Input)
 	p := r.plan.Load()
 	out := p.skippedFindings(doc)
-	o, err := r.engine.eval(ctx, p, input, now)
+	in, err := r.engine.newEvalInput(doc)
+	if err != nil {
+		return append(out, errorFinding(doc, err.Error()))
+	}
+	o, err := r.engine.eval(ctx, p, in)
 	if err == nil {
 		return append(out, o.findings(doc, p)...)
 	}
 	if ctx.Err() != nil {
 		return out
 	}
-	return append(out, r.isolate(ctx, doc, p, input, now)...)
+	return append(out, r.isolate(ctx, doc, p, in)...)
 }
 
-func (r *run) isolate(ctx context.Context, doc *Document, p *plan, input ast.Value, now time.Time) []finding.Finding {
+func (r *run) isolate(ctx context.Context, doc *Document, p *plan, in evalInput) []finding.Finding {
 	var out []finding.Finding
 	for _, rl := range p.rules {
 		single, err := r.engine.single(ctx, rl)
@@ -76,7 +75,7 @@ func (r *run) isolate(ctx context.Context, doc *Document, p *plan, input ast.Val
 			out = append(out, errorFinding(doc, fmt.Sprintf("%s: %v", rl.id, err)))
 			continue
 		}
-		o, err := r.engine.eval(ctx, single, input, now)
+		o, err := r.engine.eval(ctx, single, in)
 		if ctx.Err() != nil {
 			return out
 		}
@@ -150,14 +149,4 @@ func (o *outcome) findings(doc *Document, p *plan) []finding.Finding {
 		out = append(out, rl.findings(doc, o.values[i], o.except[i])...)
 	}
 	return out
-}
-
-// inputTime is input.now, so that time.now_ns() in policies agrees with it.
-func inputTime(in map[string]any) time.Time {
-	s, _ := in["now"].(string)
-	t, err := time.Parse(time.RFC3339, s)
-	if err != nil {
-		return time.Time{}
-	}
-	return t
 }

@@ -62,11 +62,19 @@ type Document struct {
 	File string
 	// Model is "name@version".
 	Model string
-	// Input is the complete policy input (DESIGN.md, "Policy input"), the
-	// manifest's top-level fields merged at the root. Values are JSON-like:
-	// maps, slices, strings, bools, nil and numbers (float64, int64, int,
-	// json.Number).
-	Input map[string]any
+	// Input is the policy's input: the parsed manifest document, exactly
+	// as conftest gives it (DESIGN.md, "Policy input"). Values are
+	// JSON-like: maps, slices, strings, bools, nil and numbers (float64,
+	// int64, int, json.Number).
+	Input any
+	// Context is modelgate's context of the manifest, which policies read
+	// as data.modelgate.context: file, manifest, lineage, graph, base,
+	// change, pull_request and now. Nil for none.
+	Context map[string]any
+	// Path is the manifest's path as the user named it (the repository's
+	// directory joined with File); data.conftest.file gives policies its
+	// base name and absolute directory, as conftest does. Empty: File.
+	Path string
 	// Locator positions findings; nil places them all on line 1.
 	Locator Locator
 }
@@ -93,6 +101,9 @@ type Engine struct {
 func Load(ctx context.Context, opts Options) (*Engine, error) {
 	b, err := loadSources(opts.DefaultBundle, opts.PolicyDirs, opts.DataFiles, false)
 	if err != nil {
+		return nil, err
+	}
+	if err := b.checkReserved(); err != nil {
 		return nil, err
 	}
 	compiler, err := compile(b.modules, opts.Print != nil)

@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"maps"
 	"strings"
 	"testing"
 	"time"
@@ -68,7 +67,8 @@ var testLocator = fakeLocator{
 	"spec.rollout.stages[0].traffic": {20, 9},
 }
 
-// testDoc builds a document whose input has the manifest merged at the root.
+// testDoc builds a document: the manifest as input, a context with its
+// file and time.
 func testDoc(file string, mutate func(m map[string]any)) Document {
 	m := map[string]any{
 		"apiVersion": "modelgate.dev/v1",
@@ -89,9 +89,8 @@ func testDoc(file string, mutate func(m map[string]any)) Document {
 	if mutate != nil {
 		mutate(m)
 	}
-	in := map[string]any{"manifest": m, "file": file, "now": "2026-11-25T10:00:00Z"}
-	maps.Copy(in, m)
-	return Document{File: file, Model: "fraud@1.0.0", Input: in, Locator: manifestLocator{m, testLocator}}
+	ctx := map[string]any{"manifest": m, "file": file, "now": "2026-11-25T10:00:00Z"}
+	return Document{File: file, Model: "fraud@1.0.0", Input: m, Context: ctx, Locator: manifestLocator{m, testLocator}}
 }
 
 func load(t *testing.T, opts Options) *Engine {
@@ -198,7 +197,7 @@ func TestMetadataPathsAndData(t *testing.T) {
 	assert.Equal(t, 16, card[0].Line, "a missing field points at its nearest existing ancestor")
 
 	assert.Equal(t, 1, got["main.warn"][0].Line, "no path: first line")
-	assert.Empty(t, got["main.deny_now"], "time.now_ns() follows input.now")
+	assert.Empty(t, got["main.deny_now"], "time.now_ns() follows the context's now")
 }
 
 func TestDataFilesOverride(t *testing.T) {
@@ -335,8 +334,8 @@ func TestInputConversionError(t *testing.T) {
 	e := load(t, Options{PolicyDirs: []string{"testdata/namespaces"}, AllNamespaces: true})
 	unread := testDoc("unread.yaml", func(m map[string]any) { m["spec"].(map[string]any)["x"] = make(chan int) })
 	bad := testDoc("bad.yaml", nil)
-	bad.Input["kind"] = make(chan int)
-	bad.Input["number"] = json.Number("1x")
+	bad.Input.(map[string]any)["kind"] = make(chan int)
+	bad.Input.(map[string]any)["number"] = json.Number("1x")
 	got := evaluate(t, e, unread, bad, testDoc("good.yaml", nil))
 	require.Len(t, got, 6)
 	assert.Equal(t, "unread.yaml", got[0].File, "input is converted lazily: a field no policy reads cannot fail")

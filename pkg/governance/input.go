@@ -10,13 +10,21 @@ import (
 	"github.com/open-policy-agent/opa/v1/ast"
 )
 
-// inputValue wraps a policy input for evaluation. The conversion to OPA
-// values is lazy: only the fields a policy reads are converted, once each,
-// which is what makes thousands of documents cheap (and why the manifest's
-// fields merged at the root cost nothing until read). Values OPA cannot
-// convert make the evaluation panic; document() turns that into a finding.
-func inputValue(in map[string]any) ast.Value {
-	return ast.LazyObject(in)
+// inputValue wraps a policy input for evaluation: an object lazily (see
+// newEvalInput), nil as no input at all (conftest's empty file), anything
+// else converted at once.
+func inputValue(in any) (ast.Value, error) {
+	switch v := in.(type) {
+	case nil:
+		return nil, nil
+	case map[string]any:
+		return ast.LazyObject(v), nil
+	}
+	t, err := term(in, "input")
+	if err != nil {
+		return nil, err
+	}
+	return t.Value, nil
 }
 
 // dataValue converts loaded data to the object the store serves.

@@ -88,7 +88,7 @@ type outcome struct {
 // eval runs the plan on one input within the engine's time limit. A
 // cancel flag raised by a timer (or by ctx) stops the evaluation, which
 // spares a goroutine and a context per document.
-func (e *Engine) eval(ctx context.Context, p *plan, input ast.Value, now time.Time) (o *outcome, err error) {
+func (e *Engine) eval(ctx context.Context, p *plan, in evalInput) (o *outcome, err error) {
 	defer func() {
 		// The lazy input conversion panics on values that are not JSON.
 		if v := recover(); v != nil {
@@ -104,15 +104,15 @@ func (e *Engine) eval(ctx context.Context, p *plan, input ast.Value, now time.Ti
 	defer e.caches.Put(cache)
 	cache.reset()
 	opts := []rego.EvalOption{
-		rego.EvalParsedInput(input),
+		rego.EvalParsedInput(in.input),
 		rego.EvalGenerateJSON(keepTerm),
 		rego.EvalExternalCancel(cancel),
-		rego.EvalBaseCache(e.data),
+		rego.EvalBaseCache(in.data),
 		rego.EvalVirtualCache(cache),
 		rego.EvalMetrics(metrics.NoOp()),
 	}
-	if !now.IsZero() {
-		opts = append(opts, rego.EvalTime(now))
+	if !in.now.IsZero() {
+		opts = append(opts, rego.EvalTime(in.now))
 	}
 	rs, err := p.query.Eval(ctx, opts...)
 	if err != nil {

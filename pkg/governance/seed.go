@@ -12,7 +12,8 @@ import (
 )
 
 // seeds are the values of the rules that read data only (no input, no
-// clock, no randomness, no print), computed once at Load: OPA would
+// per-document data such as data.modelgate.context, no clock, no
+// randomness, no print), computed once at Load: OPA would
 // otherwise compute them again for every document, since its cache of rule
 // values lives for one evaluation. A tree keyed by the terms of the rule's
 // path, data.modelgate.lifecycle.order, so that a lookup allocates nothing.
@@ -257,7 +258,7 @@ func (e *Engine) bodyDataOnly(r *ast.Rule) bool {
 		case ast.Ref:
 			head := v[0].Value
 			if head.Compare(ast.InputRootDocument.Value) == 0 ||
-				(head.Compare(ast.DefaultRootDocument.Value) == 0 && len(v.GroundPrefix()) < 2) {
+				(head.Compare(ast.DefaultRootDocument.Value) == 0 && readsPerDocument(v)) {
 				ok = false
 			}
 		case ast.Call:

@@ -51,6 +51,9 @@ func Verify(ctx context.Context, opts VerifyOptions) (VerifyReport, error) {
 	if err != nil {
 		return VerifyReport{}, err
 	}
+	if err := src.checkReserved(); err != nil {
+		return VerifyReport{}, err
+	}
 	store, err := newStore(src.data)
 	if err != nil {
 		return VerifyReport{}, err

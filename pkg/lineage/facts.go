@@ -3,7 +3,7 @@ package lineage
 import "github.com/modelgate/modelgate/pkg/manifest"
 
 // Facts returns what policies learn about one model version from the graph:
-// the input.graph object of the policy input contract. Lists are never nil.
+// data.modelgate.context.graph of the policy input contract. Lists are never nil.
 func (g *Graph) Facts(id string) map[string]any {
 	n := g.nodes[id]
 	if n == nil {

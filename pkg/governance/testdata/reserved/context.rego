@@ -1,0 +1,3 @@
+package modelgate.context
+
+now := "forged"
