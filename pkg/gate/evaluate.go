@@ -6,14 +6,15 @@ import (
 	"path/filepath"
 	"strings"
 
-	"github.com/modelgate/modelgate/internal/parallel"
 	"github.com/modelgate/modelgate/pkg/finding"
 	"github.com/modelgate/modelgate/pkg/governance"
 	"github.com/modelgate/modelgate/pkg/manifest"
 )
 
 // evaluate loads the policies once and runs them on every version of the
-// head and every version the change deletes. Without a rule to run (no
+// head and every version the change deletes. Each version's policy input is
+// built when it is evaluated and dropped after, so that memory holds the
+// inputs of the versions in evaluation only. Without a rule to run (no
 // default bundle, no policy of the user's), it builds no policy input.
 func evaluate(ctx context.Context, res *Result, opts governance.Options, pr *PullRequest) ([]finding.Finding, error) {
 	engine, err := governance.Load(ctx, opts)
@@ -28,15 +29,9 @@ func evaluate(ctx context.Context, res *Result, opts governance.Options, pr *Pul
 	if err != nil {
 		return nil, fmt.Errorf("resolve %s: %w", res.Root, err)
 	}
-	docs := make([]governance.Document, len(ids))
-	parallel.ForEach(len(ids), func(i int) {
-		m := res.manifestOf(ids[i])
-		docs[i] = governance.Document{
-			File: m.File, Model: ids[i], Path: filepath.Join(root, filepath.FromSlash(m.File)),
-			Input: m.Doc.Value, Context: res.PolicyContext(ids[i], pr), Locator: m.Doc,
-		}
+	fs, err := engine.EvaluateEach(ctx, len(ids), func(i int) (governance.Document, error) {
+		return res.policyDocument(ids[i], root, pr)
 	})
-	fs, err := engine.Evaluate(ctx, docs)
 	if err != nil {
 		return nil, err
 	}
@@ -63,6 +58,10 @@ func (r *Result) intoLineageFile(f *finding.Finding) {
 	if rel == "" {
 		return // about the reference itself: its line in the manifest
 	}
-	pos, _ := m.Lineage.Doc.Positions.Nearest(rel)
+	doc, err := m.Lineage.Source.Decode()
+	if err != nil {
+		return // it decoded when it was read; were it not to, the finding stays on the manifest
+	}
+	pos, _ := doc.Positions.Nearest(rel)
 	f.File, f.Line, f.Column = m.Lineage.File, pos.Line, pos.Column
 }

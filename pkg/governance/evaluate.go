@@ -24,13 +24,28 @@ const timeoutsBeforeSkip = 2
 // gives that document an ErrorRule finding and leaves every other result
 // in place; the error return is only for a cancelled ctx.
 func (e *Engine) Evaluate(ctx context.Context, docs []Document) ([]finding.Finding, error) {
+	return e.EvaluateEach(ctx, len(docs), func(i int) (Document, error) { return docs[i], nil })
+}
+
+// EvaluateEach is Evaluate on n documents that doc builds when each is
+// evaluated, so that a run holds the inputs of the documents in evaluation
+// only, not of all of them at once. A document doc fails to build gets an
+// ErrorRule finding with the error, placed by the File and Model of the
+// document returned beside it.
+func (e *Engine) EvaluateEach(ctx context.Context, n int, doc func(i int) (Document, error)) ([]finding.Finding, error) {
 	r := &run{engine: e, timeouts: map[*rule]int{}}
 	r.plan.Store(e.full)
-	perDoc := make([][]finding.Finding, len(docs))
-	parallel.ForEach(len(docs), func(i int) {
-		if ctx.Err() == nil {
-			perDoc[i] = r.document(ctx, &docs[i])
+	perDoc := make([][]finding.Finding, n)
+	parallel.ForEach(n, func(i int) {
+		if ctx.Err() != nil {
+			return
 		}
+		d, err := doc(i)
+		if err != nil {
+			perDoc[i] = []finding.Finding{errorFinding(&d, err.Error())}
+			return
+		}
+		perDoc[i] = r.document(ctx, &d)
 	})
 	if err := ctx.Err(); err != nil {
 		return nil, fmt.Errorf("evaluate policies: %w", err)

@@ -20,10 +20,9 @@ type Manifest struct {
 	// File is the manifest's path relative to the repository root, with
 	// forward slashes.
 	File string
-	// Doc is the decoded file, with every field including unknown ones.
-	Doc *Document
-	// Source is the file as a repository keeps it: its text and the
-	// positions of its fields.
+	// Source is the file as a repository keeps it while it checks the
+	// others: its text, which Decode decodes again, with every field
+	// including unknown ones, when policies or findings need them.
 	Source *Source
 
 	APIVersion string
@@ -55,8 +54,6 @@ type Spec struct {
 	Metrics    map[string]float64
 	Governance Governance
 	Lifecycle  Lifecycle
-	// Rollout is the rollout plan as written; the rollout package reads it.
-	Rollout map[string]any
 }
 
 // Artifact locates the trained model.
@@ -67,13 +64,12 @@ type Artifact struct {
 
 // Governance holds the facts governance policies judge.
 type Governance struct {
-	RiskTier      string
-	License       string
-	IntendedUse   string
-	Limitations   string
-	PII           bool
-	DPIA          string
-	FairnessEvals any
+	RiskTier    string
+	License     string
+	IntendedUse string
+	Limitations string
+	PII         bool
+	DPIA        string
 }
 
 // Lifecycle says where the model version is in its life.
@@ -87,6 +83,12 @@ func (m *Manifest) ID() string {
 	return m.Metadata.Name + "@" + m.Metadata.Version
 }
 
+// Decode decodes the manifest again: its value and the positions of its
+// fields, as when it was read.
+func (m *Manifest) Decode() (*Document, error) {
+	return m.Source.Decode()
+}
+
 // FromDocument maps a decoded manifest to its typed fields. It never fails:
 // fields of the wrong type are left empty (the schema reports them).
 func FromDocument(file string, doc *Document) *Manifest {
@@ -96,7 +98,6 @@ func FromDocument(file string, doc *Document) *Manifest {
 	gov := spec.obj("governance")
 	m := &Manifest{
 		File:       file,
-		Doc:        doc,
 		Source:     doc.Source(),
 		APIVersion: root.str("apiVersion"),
 		Kind:       root.str("kind"),
@@ -112,19 +113,17 @@ func FromDocument(file string, doc *Document) *Manifest {
 			Artifact:  Artifact{URI: spec.obj("artifact").str("uri"), Digest: spec.obj("artifact").str("digest")},
 			Metrics:   spec.numbers("metrics"),
 			Governance: Governance{
-				RiskTier:      gov.str("risk_tier"),
-				License:       gov.str("license"),
-				IntendedUse:   gov.str("intended_use"),
-				Limitations:   gov.str("limitations"),
-				PII:           gov.boolean("pii"),
-				DPIA:          gov.str("dpia"),
-				FairnessEvals: gov["fairness"],
+				RiskTier:    gov.str("risk_tier"),
+				License:     gov.str("license"),
+				IntendedUse: gov.str("intended_use"),
+				Limitations: gov.str("limitations"),
+				PII:         gov.boolean("pii"),
+				DPIA:        gov.str("dpia"),
 			},
 			Lifecycle: Lifecycle{
 				Stage:       spec.obj("lifecycle").str("stage"),
 				RetireAfter: spec.obj("lifecycle").str("retire_after"),
 			},
-			Rollout: asMap(spec["rollout"]),
 		},
 	}
 	if ref, ok := spec["lineage"].(string); ok {
