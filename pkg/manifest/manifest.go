@@ -40,7 +40,6 @@ type Metadata struct {
 	Name    string
 	Version string
 	Owner   string
-	Labels  map[string]string
 }
 
 // Spec describes the model version.
@@ -105,7 +104,6 @@ func FromDocument(file string, doc *Document) *Manifest {
 			Name:    md.str("name"),
 			Version: md.str("version"),
 			Owner:   md.str("owner"),
-			Labels:  md.strings("labels"),
 		},
 		Spec: Spec{
 			Framework: spec.str("framework"),
@@ -155,18 +153,6 @@ func (o object) str(key string) string {
 func (o object) boolean(key string) bool {
 	b, _ := o[key].(bool)
 	return b
-}
-
-func (o object) strings(key string) map[string]string {
-	in := o.obj(key)
-	if len(in) == 0 {
-		return nil
-	}
-	out := make(map[string]string, len(in))
-	for k := range in {
-		out[k] = in.str(k)
-	}
-	return out
 }
 
 func (o object) numbers(key string) map[string]float64 {

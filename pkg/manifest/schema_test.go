@@ -88,7 +88,6 @@ func TestFromDocument(t *testing.T) {
 	m := FromDocument("models/fraud-detector/3.2.0/model.yaml", doc)
 	assert.Equal(t, "fraud-detector@3.2.0", m.ID())
 	assert.Equal(t, "risk-ml@example.com", m.Metadata.Owner)
-	assert.Equal(t, map[string]string{"team": "risk"}, m.Metadata.Labels)
 	assert.Equal(t, "lineage.json", m.Spec.LineageRef)
 	assert.Equal(t, 0.95, m.Spec.Metrics["f1"])
 	assert.Equal(t, "high", m.Spec.Governance.RiskTier)
