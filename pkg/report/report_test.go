@@ -21,6 +21,7 @@ import (
 	"github.com/modelgate/modelgate/internal/gittest"
 	"github.com/modelgate/modelgate/pkg/finding"
 	"github.com/modelgate/modelgate/pkg/gate"
+	"github.com/modelgate/modelgate/pkg/governance"
 )
 
 func check(t *testing.T, root string, opts ...func(*gate.Options)) *gate.Result {
@@ -223,4 +224,41 @@ func TestJobSummaryStaysUnderTheLimit(t *testing.T) {
 	small := JobSummary(res, SummaryOptions{Findings: hostileFindings(3)})
 	assert.NotContains(t, small, "more findings are not shown")
 	golden.Assert(t, "summary-findings.md", small)
+}
+
+// TestJSONStreamsTheEncodersBytes holds the report written item by item to
+// the bytes of encoding the whole report with an indenting json.Encoder,
+// as JSON did before it streamed: a repository with findings, a clean one,
+// an empty one, hostile text, and a result without findings or models.
+func TestJSONStreamsTheEncodersBytes(t *testing.T) {
+	hostileResult := check(t, "../../testdata/broken")
+	hostileResult.Findings = hostileFindings(30)
+	nothing := check(t, t.TempDir())
+	nothing.Findings = nil
+	repo := gittest.New(t)
+	repo.CopyDir("../../testdata/example")
+	repo.Commit("models")
+	repo.Git("checkout", "-q", "-b", "pr")
+	require.NoError(t, os.RemoveAll(filepath.Join(repo.Dir, "models/churn-predictor/1.0.0")))
+	repo.Commit("pr")
+	for name, res := range map[string]*gate.Result{
+		"base": check(t, repo.Dir, func(o *gate.Options) {
+			o.BaseRef, o.Policy = "main", &governance.Options{DefaultBundle: true}
+		}),
+		"broken":  check(t, "../../testdata/broken"),
+		"example": check(t, "../../testdata/example", func(o *gate.Options) { o.Policy = &governance.Options{DefaultBundle: true} }),
+		"empty":   check(t, t.TempDir()),
+		"hostile": hostileResult,
+		"nothing": nothing,
+	} {
+		t.Run(name, func(t *testing.T) {
+			var want bytes.Buffer
+			enc := json.NewEncoder(&want)
+			enc.SetIndent("", "  ")
+			require.NoError(t, enc.Encode(NewJSON(res, res.Findings)))
+			var got bytes.Buffer
+			require.NoError(t, JSON(&got, res))
+			assert.Equal(t, want.String(), got.String())
+		})
+	}
 }
