@@ -29,8 +29,9 @@ func evaluate(ctx context.Context, res *Result, opts governance.Options, pr *Pul
 	if err != nil {
 		return nil, fmt.Errorf("resolve %s: %w", res.Root, err)
 	}
+	build := documentBuilder{res: res, root: root, pr: pr, withContext: engine.ReadsContext()}
 	fs, err := engine.EvaluateEach(ctx, len(ids), func(i int) (governance.Document, error) {
-		return res.policyDocument(ids[i], root, pr)
+		return build.document(ids[i])
 	})
 	if err != nil {
 		return nil, err

@@ -35,23 +35,39 @@ func (pr *PullRequest) value() any {
 	return map[string]any{"number": pr.Number, "author": pr.Author, "labels": labels, "approvals": approvals}
 }
 
-// policyDocument builds what the policies evaluate for one model version,
-// either a version of the head or a deleted one (taken from the base): the
-// policy input contract (DESIGN.md, "Policy input"). The repository keeps
+// documentBuilder builds what the policies evaluate for each model version
+// of a result: the policy input contract (DESIGN.md, "Policy input").
+type documentBuilder struct {
+	res *Result
+	// root is the repository's absolute directory.
+	root string
+	pr   *PullRequest
+	// withContext builds data.modelgate.context; without it policies that
+	// never read the context are spared its cost.
+	withContext bool
+}
+
+// document builds the policy input of one model version, either a version
+// of the head or a deleted one (taken from the base). The repository keeps
 // only the text of each file, so the manifest, its lineage and its base are
-// decoded again here; root is the repository's absolute directory.
-func (r *Result) policyDocument(id, root string, pr *PullRequest) (governance.Document, error) {
+// decoded again here.
+func (b documentBuilder) document(id string) (governance.Document, error) {
+	r := b.res
 	m := r.manifestOf(id)
-	d := governance.Document{File: m.File, Model: id, Path: filepath.Join(root, filepath.FromSlash(m.File))}
+	d := governance.Document{
+		File: m.File, Model: id, Path: filepath.Join(b.root, filepath.FromSlash(m.File)),
+		Now: r.Now.UTC().Truncate(time.Second), // the context's now, to the second
+	}
 	doc, err := m.Decode()
 	if err != nil {
 		return d, fmt.Errorf("policy input: %w", err)
 	}
-	ctx, err := r.policyContext(id, m, doc, pr)
-	if err != nil {
-		return d, fmt.Errorf("policy input: %w", err)
+	d.Input, d.Locator = doc.Value, doc
+	if b.withContext {
+		if d.Context, err = r.policyContext(id, m, doc, b.pr); err != nil {
+			return d, fmt.Errorf("policy input: %w", err)
+		}
 	}
-	d.Input, d.Context, d.Locator = doc.Value, ctx, doc
 	return d, nil
 }
 

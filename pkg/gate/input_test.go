@@ -15,7 +15,7 @@ func TestPolicyContext(t *testing.T) {
 	res, err := Run(context.Background(), Options{Root: "../../testdata/example", Now: now})
 	require.NoError(t, err)
 	contextOf := func(pr *PullRequest) map[string]any {
-		d, err := res.policyDocument("fraud-detector@3.2.0", "/repo", pr)
+		d, err := documentBuilder{res: res, root: "/repo", pr: pr, withContext: true}.document("fraud-detector@3.2.0")
 		require.NoError(t, err)
 		assert.Equal(t, d.Input, d.Context["manifest"])
 		assert.Equal(t, reflect.ValueOf(d.Input).Pointer(), reflect.ValueOf(d.Context["manifest"]).Pointer(), "shared, not copied")
@@ -40,4 +40,18 @@ func TestPolicyContext(t *testing.T) {
 	unknown := contextOf(&PullRequest{Approvals: -1})
 	assert.Nil(t, unknown["pull_request"].(map[string]any)["approvals"])
 	assert.Nil(t, contextOf(nil)["pull_request"])
+}
+
+func TestPolicyDocumentWithoutContext(t *testing.T) {
+	now := time.Date(2026, 11, 25, 10, 0, 0, 999, time.UTC)
+	res, err := Run(context.Background(), Options{Root: "../../testdata/example", Now: now})
+	require.NoError(t, err)
+	d, err := documentBuilder{res: res, root: "/repo"}.document("fraud-detector@3.2.0")
+	require.NoError(t, err)
+	assert.Nil(t, d.Context, "no policy reads it")
+	assert.Equal(t, "fraud-detector", d.Input.(map[string]any)["metadata"].(map[string]any)["name"])
+	assert.Equal(t, now.Truncate(time.Second), d.Now, "the context's now, which time.now_ns() gives")
+	line, _, ok := d.Locator.Locate("spec.metrics")
+	assert.True(t, ok)
+	assert.Positive(t, line)
 }
