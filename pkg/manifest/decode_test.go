@@ -182,7 +182,7 @@ func TestPaths(t *testing.T) {
 }
 
 func TestPositionsBuilder(t *testing.T) {
-	b := newPositionsBuilder(Position{1, 1})
+	b := newPositionsBuilder(Position{1, 1}, 1)
 	a := b.key(rootEntry, "a", Position{1, 1})
 	b.key(a, "b.c", Position{2, 3})
 	item := b.index(a, 3, Position{3, 3})

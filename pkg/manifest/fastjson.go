@@ -14,7 +14,7 @@ func decodePlainJSON(text string, lim Limits) (*Document, bool) {
 	if p.i == len(p.s) {
 		return nil, false
 	}
-	p.pos = newPositionsBuilder(p.position())
+	p.pos = newPositionsBuilder(p.position(), len(text)/32)
 	v, ok := p.value(rootEntry, 0)
 	if !ok {
 		return nil, false

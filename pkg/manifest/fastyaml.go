@@ -23,7 +23,7 @@ func decodePlainYAML(text string, lim Limits) (doc *Document, ok bool) {
 	if !ok || len(lines) == 0 {
 		return nil, false
 	}
-	p := plainParser{lines: lines, lim: lim, pos: newPositionsBuilder(Position{Line: 1, Column: 1})}
+	p := plainParser{lines: lines, lim: lim, pos: newPositionsBuilder(Position{Line: 1, Column: 1}, len(lines)+8)}
 	v, ok := p.block(lines[0].indent, rootEntry, 0)
 	if !ok || p.i != len(lines) {
 		return nil, false
@@ -42,7 +42,7 @@ type plainLine struct {
 // characters outside printable ASCII (tabs and lone carriage returns
 // included) and document markers other than a leading "---".
 func plainLines(s string) ([]plainLine, bool) {
-	lines := make([]plainLine, 0, 64)
+	lines := make([]plainLine, 0, strings.Count(s, "\n")+1)
 	seenContent := false
 	for no := 1; s != ""; no++ {
 		line := s

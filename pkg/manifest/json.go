@@ -27,7 +27,7 @@ func decodeJSONTokens(text string, lim Limits) (*Document, error) {
 	if len(strings.TrimSpace(text)) == 0 {
 		return &Document{Positions: rootPositions()}, nil
 	}
-	c.pos = newPositionsBuilder(c.position(c.nextStart()))
+	c.pos = newPositionsBuilder(c.position(c.nextStart()), len(text)/32)
 	v, err := c.value(rootEntry, 0)
 	if err != nil {
 		return nil, err

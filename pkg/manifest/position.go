@@ -3,7 +3,6 @@ package manifest
 import (
 	"fmt"
 	"iter"
-	"slices"
 	"strconv"
 	"strings"
 )
@@ -19,13 +18,13 @@ type Position struct {
 // indices in brackets: spec.rollout.stages[0].traffic. A key that contains a
 // dot, a bracket or a quote is written quoted: metadata.labels["a.b/c"].
 //
-// A repository keeps the positions of every file it read, so they are
-// held compactly: every path written once into one string, in the order
-// the decoder met the fields, beside a small fixed-size entry each. Looking
-// a path up scans them, which costs less than a map would to build, and a
-// lookup happens only where a finding is placed.
+// Every decoding records them, and most documents need none (only those
+// with findings), so they cost little to build: every path written once
+// into one buffer, in the order the decoder met the fields, beside a small
+// fixed-size entry each, rather than a string per field. Looking a path up
+// scans them, which costs less than a map would to build.
 type Positions struct {
-	paths   string     // every path, one after the other
+	paths   []byte     // every path, one after the other
 	entries []posEntry // entry i's path ends at entries[i].end
 }
 
@@ -33,7 +32,7 @@ type posEntry struct {
 	end, line, column int32
 }
 
-func (p Positions) path(i int) string {
+func (p Positions) path(i int) []byte {
 	start := int32(0)
 	if i > 0 {
 		start = p.entries[i-1].end
@@ -50,7 +49,7 @@ func (p Positions) position(i int) Position {
 // key that a YAML merge sets again) has the position recorded last.
 func (p Positions) find(canonical string) (Position, bool) {
 	for i := len(p.entries) - 1; i >= 0; i-- {
-		if p.path(i) == canonical {
+		if string(p.path(i)) == canonical {
 			return p.position(i), true
 		}
 	}
@@ -85,7 +84,7 @@ func (p Positions) Nearest(path string) (Position, string) {
 func (p Positions) All() iter.Seq2[string, Position] {
 	return func(yield func(string, Position) bool) {
 		for i := range p.entries {
-			if !yield(p.path(i), p.position(i)) {
+			if !yield(string(p.path(i)), p.position(i)) {
 				return
 			}
 		}
@@ -113,8 +112,11 @@ const rootEntry = 0
 // keeps every offset far inside an int32.
 const maxPathBytes = 64 << 20
 
-func newPositionsBuilder(root Position) *positionsBuilder {
-	b := &positionsBuilder{paths: make([]byte, 0, 1024), entries: make([]posEntry, 0, 64)}
+// newPositionsBuilder starts the positions of a document whose root is at
+// root, with room for about fields entries.
+func newPositionsBuilder(root Position, fields int) *positionsBuilder {
+	fields = max(fields, 1)
+	b := &positionsBuilder{paths: make([]byte, 0, 24*fields), entries: make([]posEntry, 0, fields+1)}
 	b.entries = append(b.entries, posEntry{end: 0, line: int32(root.Line), column: int32(root.Column)})
 	return b
 }
@@ -159,19 +161,19 @@ func (b *positionsBuilder) full() bool { return len(b.paths) > maxPathBytes }
 // earlier returns the position recorded for entry i's path before i: the
 // first definition of a duplicate key.
 func (b *positionsBuilder) earlier(i int) Position {
-	p := Positions{paths: string(b.paths), entries: b.entries[:i]}
+	p := Positions{paths: b.paths, entries: b.entries[:i]}
 	pos, _ := p.find(string(b.paths[b.start(i):b.entries[i].end]))
 	return pos
 }
 
-// positions returns what was recorded, in memory of exactly its size.
+// positions returns what was recorded.
 func (b *positionsBuilder) positions() Positions {
-	return Positions{paths: string(b.paths), entries: slices.Clone(b.entries)}
+	return Positions{paths: b.paths, entries: b.entries}
 }
 
 // rootPositions is the positions of an empty document: its root alone.
 func rootPositions() Positions {
-	return newPositionsBuilder(Position{Line: 1, Column: 1}).positions()
+	return newPositionsBuilder(Position{Line: 1, Column: 1}, 0).positions()
 }
 
 // Canonical rewrites a path in any accepted form to its canonical form.

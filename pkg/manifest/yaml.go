@@ -45,7 +45,7 @@ func decodeYAMLNodes(text string, lim Limits) (doc *Document, err error) {
 		}
 		return nil, &SyntaxError{Line: extra.Line, Column: extra.Column, Msg: "file holds more than one YAML document; put each manifest in its own file"}
 	}
-	c := yamlConverter{lim: lim, pos: newPositionsBuilder(Position{Line: 1, Column: 1})}
+	c := yamlConverter{lim: lim, pos: newPositionsBuilder(Position{Line: 1, Column: 1}, strings.Count(text, "\n")+1)}
 	v, err := c.value(&root, rootEntry, 0)
 	if err != nil {
 		return nil, err
