@@ -2,7 +2,6 @@ package gate
 
 import (
 	"fmt"
-	"path/filepath"
 	"time"
 
 	"github.com/modelgate/modelgate/pkg/governance"
@@ -38,33 +37,25 @@ func (pr *PullRequest) value() any {
 // documentBuilder builds what the policies evaluate for each model version
 // of a result: the policy input contract (DESIGN.md, "Policy input").
 type documentBuilder struct {
+	ev  *evaluation
 	res *Result
-	// root is the repository's absolute directory.
-	root string
-	pr   *PullRequest
-	// withContext builds data.modelgate.context; without it policies that
-	// never read the context are spared its cost.
-	withContext bool
+	pr  *PullRequest
 }
 
 // document builds the policy input of one model version, either a version
 // of the head or a deleted one (taken from the base). The repository keeps
 // only the text of each file, so the manifest, its lineage and its base are
-// decoded again here.
+// decoded again here; the context only when a policy may read it.
 func (b documentBuilder) document(id string) (governance.Document, error) {
-	r := b.res
-	m := r.manifestOf(id)
-	d := governance.Document{
-		File: m.File, Model: id, Path: filepath.Join(b.root, filepath.FromSlash(m.File)),
-		Now: r.Now.UTC().Truncate(time.Second), // the context's now, to the second
-	}
+	m := b.res.manifestOf(id)
+	d := b.ev.document(m, id)
 	doc, err := m.Decode()
 	if err != nil {
 		return d, fmt.Errorf("policy input: %w", err)
 	}
 	d.Input, d.Locator = doc.Value, doc
-	if b.withContext {
-		if d.Context, err = r.policyContext(id, m, doc, b.pr); err != nil {
+	if b.ev.withContext {
+		if d.Context, err = b.res.policyContext(id, m, doc, b.pr); err != nil {
 			return d, fmt.Errorf("policy input: %w", err)
 		}
 	}

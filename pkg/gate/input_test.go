@@ -15,7 +15,7 @@ func TestPolicyContext(t *testing.T) {
 	res, err := Run(context.Background(), Options{Root: "../../testdata/example", Now: now})
 	require.NoError(t, err)
 	contextOf := func(pr *PullRequest) map[string]any {
-		d, err := documentBuilder{res: res, root: "/repo", pr: pr, withContext: true}.document("fraud-detector@3.2.0")
+		d, err := documentBuilder{ev: &evaluation{root: "/repo", now: now, withContext: true}, res: res, pr: pr}.document("fraud-detector@3.2.0")
 		require.NoError(t, err)
 		assert.Equal(t, d.Input, d.Context["manifest"])
 		assert.Equal(t, reflect.ValueOf(d.Input).Pointer(), reflect.ValueOf(d.Context["manifest"]).Pointer(), "shared, not copied")
@@ -46,7 +46,7 @@ func TestPolicyDocumentWithoutContext(t *testing.T) {
 	now := time.Date(2026, 11, 25, 10, 0, 0, 999, time.UTC)
 	res, err := Run(context.Background(), Options{Root: "../../testdata/example", Now: now})
 	require.NoError(t, err)
-	d, err := documentBuilder{res: res, root: "/repo"}.document("fraud-detector@3.2.0")
+	d, err := documentBuilder{ev: &evaluation{root: "/repo", now: now}, res: res}.document("fraud-detector@3.2.0")
 	require.NoError(t, err)
 	assert.Nil(t, d.Context, "no policy reads it")
 	assert.Equal(t, "fraud-detector", d.Input.(map[string]any)["metadata"].(map[string]any)["name"])

@@ -24,28 +24,44 @@ const timeoutsBeforeSkip = 2
 // gives that document an ErrorRule finding and leaves every other result
 // in place; the error return is only for a cancelled ctx.
 func (e *Engine) Evaluate(ctx context.Context, docs []Document) ([]finding.Finding, error) {
-	return e.EvaluateEach(ctx, len(docs), func(i int) (Document, error) { return docs[i], nil })
+	return e.NewRun().Each(ctx, len(docs), func(i int) (Document, error) { return docs[i], nil })
 }
 
-// EvaluateEach is Evaluate on n documents that doc builds when each is
-// evaluated, so that a run holds the inputs of the documents in evaluation
-// only, not of all of them at once. A document doc fails to build gets an
-// ErrorRule finding with the error, placed by the File and Model of the
-// document returned beside it.
-func (e *Engine) EvaluateEach(ctx context.Context, n int, doc func(i int) (Document, error)) ([]finding.Finding, error) {
-	r := &run{engine: e, timeouts: map[*rule]int{}}
+// Run is one evaluation of the rules over the documents of a check, which
+// may come from several goroutines at once: a rule that exceeds the time
+// limit on too many documents of the run is skipped for its remaining ones.
+// The plan in force changes when a rule is skipped.
+type Run struct {
+	engine   *Engine
+	plan     atomic.Pointer[plan]
+	mu       sync.Mutex
+	timeouts map[*rule]int
+}
+
+// NewRun starts a run of the engine's rules.
+func (e *Engine) NewRun() *Run {
+	r := &Run{engine: e, timeouts: map[*rule]int{}}
 	r.plan.Store(e.full)
+	return r
+}
+
+// Each evaluates n documents that build makes when each is evaluated, so
+// that the run holds the inputs of the documents in evaluation only, not
+// of all of them at once; as Evaluate otherwise. A document build fails to
+// make gets an ErrorRule finding with the error, placed by the File and
+// Model of the document returned beside it.
+func (r *Run) Each(ctx context.Context, n int, build func(i int) (Document, error)) ([]finding.Finding, error) {
 	perDoc := make([][]finding.Finding, n)
 	parallel.ForEach(n, func(i int) {
 		if ctx.Err() != nil {
 			return
 		}
-		d, err := doc(i)
+		d, err := build(i)
 		if err != nil {
 			perDoc[i] = []finding.Finding{errorFinding(&d, err.Error())}
 			return
 		}
-		perDoc[i] = r.document(ctx, &d)
+		perDoc[i] = r.Document(ctx, &d)
 	})
 	if err := ctx.Err(); err != nil {
 		return nil, fmt.Errorf("evaluate policies: %w", err)
@@ -53,19 +69,12 @@ func (e *Engine) EvaluateEach(ctx context.Context, n int, doc func(i int) (Docum
 	return slices.Concat(perDoc...), nil
 }
 
-// run is the state of one Evaluate call: the plan in force, which changes
-// when a rule is skipped for exceeding the time limit too often.
-type run struct {
-	engine   *Engine
-	plan     atomic.Pointer[plan]
-	mu       sync.Mutex
-	timeouts map[*rule]int
-}
-
-// document evaluates every rule on one document. When the single query of
-// the plan fails, the rules are evaluated one by one so that the failure is
-// pinned on its rule and the other rules still report.
-func (r *run) document(ctx context.Context, doc *Document) []finding.Finding {
+// Document evaluates every rule on one document; safe to call from several
+// goroutines. When the single query of the plan fails, the rules are
+// evaluated one by one so that the failure is pinned on its rule and the
+// other rules still report. A cancelled ctx ends it early, with what it
+// found so far.
+func (r *Run) Document(ctx context.Context, doc *Document) []finding.Finding {
 	p := r.plan.Load()
 	out := p.skippedFindings(doc)
 	in, err := r.engine.newEvalInput(doc)
@@ -82,7 +91,7 @@ func (r *run) document(ctx context.Context, doc *Document) []finding.Finding {
 	return append(out, r.isolate(ctx, doc, p, in)...)
 }
 
-func (r *run) isolate(ctx context.Context, doc *Document, p *plan, in evalInput) []finding.Finding {
+func (r *Run) isolate(ctx context.Context, doc *Document, p *plan, in evalInput) []finding.Finding {
 	var out []finding.Finding
 	for _, rl := range p.rules {
 		single, err := r.engine.single(ctx, rl)
@@ -108,7 +117,7 @@ func (r *run) isolate(ctx context.Context, doc *Document, p *plan, in evalInput)
 
 // timedOut counts a rule's timeouts and, at the limit, switches the run to
 // a plan without it.
-func (r *run) timedOut(ctx context.Context, rl *rule) {
+func (r *Run) timedOut(ctx context.Context, rl *rule) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.timeouts[rl]++

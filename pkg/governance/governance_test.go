@@ -366,11 +366,11 @@ func TestPrintOutput(t *testing.T) {
 	assert.Len(t, evaluate(t, quiet, testDoc("m.yaml", nil)), 1, "without a writer print() is dropped")
 }
 
-func TestEvaluateEachBuildsDocumentsAsItGoes(t *testing.T) {
+func TestRunBuildsDocumentsAsItGoes(t *testing.T) {
 	e := load(t, Options{PolicyDirs: []string{"testdata/conftest"}})
 	docs := []Document{testDoc("a.yaml", nil), testDoc("b.yaml", nil), testDoc("c.yaml", nil)}
 	built := make([]int, len(docs))
-	fs, err := e.EvaluateEach(context.Background(), len(docs), func(i int) (Document, error) {
+	fs, err := e.NewRun().Each(context.Background(), len(docs), func(i int) (Document, error) {
 		built[i]++
 		if i == 1 {
 			return Document{File: "b.yaml", Model: "b@1.0.0"}, fmt.Errorf("decode again: broken")

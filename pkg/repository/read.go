@@ -47,6 +47,9 @@ func (r reader) read(rel string) result {
 	lin, fs := r.lineage(m, doc)
 	m.Lineage = lin
 	res.findings = append(res.findings, fs...)
+	if r.opts.Visit != nil {
+		r.opts.Visit(m, doc)
+	}
 	return res
 }
 

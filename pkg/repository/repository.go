@@ -44,6 +44,12 @@ type Options struct {
 	Workers int
 	// Schemas validates the files; nil compiles the embedded schemas.
 	Schemas *manifest.Schemas
+	// Visit, when set, is called for every manifest that joins Models,
+	// with the document it was decoded to, on the goroutine that read it
+	// and before the document is dropped: work that needs the decoded
+	// value is done there without decoding the file again. It must be
+	// safe for concurrent use.
+	Visit func(m *manifest.Manifest, doc *manifest.Document)
 }
 
 // Repository is what was read: the manifests that could be decoded, sorted
