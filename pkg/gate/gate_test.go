@@ -79,8 +79,8 @@ func generated10k(b *testing.B) string {
 // the same files with the same decoder on the same number of goroutines,
 // and nothing else.
 //
-// The action's binary runs with GOGC=400 (see action/main.go); run the
-// benchmark with GOGC=400 to measure what it does.
+// The action's binary runs with GOGC=300 (see action/main.go); run the
+// benchmark with GOGC=300 to measure what it does.
 func BenchmarkCheck10k(b *testing.B) {
 	dir := generated10k(b)
 	schemas, err := manifest.CompileSchemas()
