@@ -20,6 +20,10 @@ import (
 	"github.com/modelgate/modelgate/internal/gittest"
 )
 
+// e2eVersion is the version the end-to-end binary is built with, as the
+// Dockerfile sets the release's.
+const e2eVersion = "1.4.2"
+
 // actionBinary is the binary the Dockerfile builds, built the same way once
 // for all the end-to-end tests of this process.
 var actionBinary struct {
@@ -37,7 +41,7 @@ func buildAction(t *testing.T) string {
 			return
 		}
 		actionBinary.path = filepath.Join(dir, "modelgate")
-		cmd := exec.Command("go", "build", "-trimpath", "-o", actionBinary.path, ".")
+		cmd := exec.Command("go", "build", "-trimpath", "-ldflags", "-X main.version="+e2eVersion, "-o", actionBinary.path, ".")
 		cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
 		if out, err := cmd.CombinedOutput(); err != nil {
 			actionBinary.err = fmt.Errorf("go build: %v\n%s", err, out)
@@ -165,6 +169,7 @@ func TestActionEndToEnd(t *testing.T) {
 	assert.Equal(t, map[string]string{"errors": "4", "warnings": "0", "models": `["fraud-detector@3.2.0","fraud-detector@3.3.0"]`, "report": "modelgate-report.json"}, run.outputs)
 
 	assert.Contains(t, run.summary, "## ❌ modelgate failed")
+	assert.Contains(t, run.summary, "compared with `main` at `"+ws.base[:12]+"`", "the base branch is named beside its commit")
 	assert.Contains(t, run.summary, "| `fraud-detector@3.2.0` | f1 | 0.95 (3.2.0) | 0.91 | ▼ -4.2 % 🔴 |")
 	assert.Contains(t, run.summary, "| `churn-predictor@1.0.0` | deleted |")
 	assert.Contains(t, run.summary, "```mermaid\nflowchart TD")
@@ -178,6 +183,8 @@ func TestActionEndToEnd(t *testing.T) {
 	sarifDoc, err := jsonschema.UnmarshalJSON(bytes.NewReader(run.sarif))
 	require.NoError(t, err, "SARIF written to reports/modelgate.sarif")
 	require.NoError(t, sch.Validate(sarifDoc))
+	assert.Contains(t, string(run.sarif), `"version": "`+e2eVersion+`"`, "the version set at build time, not dev")
+	assert.Contains(t, string(run.sarif), `"semanticVersion": "`+e2eVersion+`"`)
 
 	var rep struct {
 		Passed   bool `json:"passed"`

@@ -111,12 +111,18 @@ func runGitHub(ctx context.Context, args []string, stdout, stderr io.Writer) int
 		a.Errorf("%v", err)
 		return exitUsage
 	}
+	in.policy.print = stderr
 	gh, err := a.Context()
 	if err != nil {
 		a.Errorf("read the GitHub context: %v", err)
 		return exitUsage
 	}
-	rules, err := loadRules(ctx, in, gh)
+	pr, err := readPullRequest(gh)
+	if err != nil {
+		a.Errorf("read the event: %v", err)
+		return exitUsage
+	}
+	rules, err := loadRules(ctx, in, gh, pr)
 	if err != nil {
 		a.Errorf("%v", err)
 		return exitUsage
@@ -127,9 +133,10 @@ func runGitHub(ctx context.Context, args []string, stdout, stderr io.Writer) int
 		a.Errorf("%v", err)
 		return exitUsage
 	}
+	base, baseName := baseRef(in, gh, pr)
 	res, err := gate.Run(ctx, gate.Options{
-		Root: in.path, Glob: orDefault(in.manifests, rules.cfg.Manifests), BaseRef: baseRef(in, gh),
-		Policy: rules.policy, PullRequest: pullRequest(gh),
+		Root: in.path, Glob: orDefault(in.manifests, rules.cfg.Manifests), BaseRef: base, BaseName: baseName,
+		Policy: rules.policy, PullRequest: pr.forPolicies(),
 	})
 	if err != nil {
 		a.Errorf("modelgate could not run: %v", err)
@@ -141,17 +148,21 @@ func runGitHub(ctx context.Context, args []string, stdout, stderr io.Writer) int
 	}
 	fs := res.Findings
 	if in.changedOnly {
-		fs = onlyChanged(ctx, res)
+		fs = onlyChanged(ctx, res, rules.trusted)
 	}
-	shown := withPrefix(fs, repoPrefix(in.path, gh.Workspace))
-	report.Annotations(a, shown)
-	if err := writeReports(a, res, in, gh, shown, rules.trusted); err != nil {
+	rep := newReport(res, threshold)
+	rep.Findings = withPrefix(fs, repoPrefix(in.path, gh.Workspace))
+	rep.BlobURL = blobURL(gh, pr)
+	if rules.trusted != nil {
+		rc := rules.trusted.RuleChanges(in.path)
+		rep.RuleChanges = &rc
+	}
+	if err := writeReports(a, stdout, rep, in); err != nil {
 		a.Errorf("%v", err)
 		return exitUsage
 	}
-	if threshold != "" && finding.Reaches(fs, threshold) {
-		n := finding.Count(fs)
-		fmt.Fprintf(stderr, "modelgate: %d errors, %d warnings (fail-on: %s)\n", n[finding.Error], n[finding.Warning], threshold)
+	if !rep.Passed() {
+		fmt.Fprintf(stderr, "modelgate failed: %s (fail-on: %s)\n", rep.Counts(), threshold)
 		return exitFindings
 	}
 	return exitOK
@@ -174,16 +185,15 @@ func (r rules) close() {
 // come from its base commit, unless trust-pr-policy is true: a pull request
 // cannot change the rules that judge it. Elsewhere (a push) the working tree
 // is used.
-func loadRules(ctx context.Context, in inputs, gh *githubactions.GitHubContext) (rules, error) {
-	_, isPR := gh.Event["pull_request"].(map[string]any)
-	if !isPR || in.trustPRPolicy {
+func loadRules(ctx context.Context, in inputs, gh *githubactions.GitHubContext, pr *pullRequest) (rules, error) {
+	if pr == nil || in.trustPRPolicy {
 		cfg, err := config.Load(in.path)
 		if err != nil {
 			return rules{}, err
 		}
 		return rules{cfg: cfg, policy: in.policy.withConfig(in.path, cfg)}, nil
 	}
-	base := baseRef(in, gh)
+	base, _ := baseRef(in, gh, pr)
 	if base == "" {
 		return rules{}, fmt.Errorf("no base revision to read the policies from: set base-ref, or trust-pr-policy: true")
 	}
@@ -205,7 +215,9 @@ func loadRules(ctx context.Context, in inputs, gh *githubactions.GitHubContext) 
 			trustedInputs.data = append(trustedInputs.data, trusted.Path(rel))
 		}
 	}
-	return rules{cfg: trusted.Config, policy: trustedInputs.withConfig(trusted.Dir, trusted.Config), trusted: trusted}, nil
+	policy := trustedInputs.withConfig(trusted.Dir, trusted.Config)
+	policy.Alias = map[string]string{trusted.Dir: in.path}
+	return rules{cfg: trusted.Config, policy: policy, trusted: trusted}, nil
 }
 
 // relativeTo makes paths (relative to the working directory) relative to
@@ -231,64 +243,84 @@ func relativeTo(root string, paths []string) ([]string, error) {
 	return out, nil
 }
 
-// pullRequest reads what policies learn of the pull request from the event.
-// Approvals are not in the event; policies see them as unknown (null).
-func pullRequest(gh *githubactions.GitHubContext) *gate.PullRequest {
-	pr, ok := gh.Event["pull_request"].(map[string]any)
-	if !ok {
+// pullRequest is what the action reads of the event's pull_request, the
+// fields of GitHub's webhook payload, decoded once.
+type pullRequest struct {
+	Number int `json:"number"`
+	User   struct {
+		Login string `json:"login"`
+	} `json:"user"`
+	Labels []struct {
+		Name string `json:"name"`
+	} `json:"labels"`
+	Base struct {
+		Ref string `json:"ref"`
+		SHA string `json:"sha"`
+	} `json:"base"`
+	Head struct {
+		SHA string `json:"sha"`
+	} `json:"head"`
+}
+
+// readPullRequest decodes the event's pull_request; nil when the event has
+// none (a push).
+func readPullRequest(gh *githubactions.GitHubContext) (*pullRequest, error) {
+	raw, ok := gh.Event["pull_request"]
+	if !ok || raw == nil {
+		return nil, nil
+	}
+	data, err := json.Marshal(raw)
+	if err != nil {
+		return nil, fmt.Errorf("pull_request: %w", err)
+	}
+	var pr pullRequest
+	if err := json.Unmarshal(data, &pr); err != nil {
+		return nil, fmt.Errorf("pull_request: %w", err)
+	}
+	return &pr, nil
+}
+
+// forPolicies is what policies learn of the pull request. Approvals are not
+// in the event; policies see them as unknown (null).
+func (pr *pullRequest) forPolicies() *gate.PullRequest {
+	if pr == nil {
 		return nil
 	}
-	out := &gate.PullRequest{Approvals: -1}
-	if n, ok := pr["number"].(float64); ok {
-		out.Number = int(n)
-	}
-	if user, ok := pr["user"].(map[string]any); ok {
-		out.Author, _ = user["login"].(string)
-	}
-	labels, _ := pr["labels"].([]any)
-	for _, l := range labels {
-		if m, ok := l.(map[string]any); ok {
-			if name, ok := m["name"].(string); ok {
-				out.Labels = append(out.Labels, name)
-			}
+	out := &gate.PullRequest{Number: pr.Number, Author: pr.User.Login, Approvals: -1}
+	for _, l := range pr.Labels {
+		if l.Name != "" {
+			out.Labels = append(out.Labels, l.Name)
 		}
 	}
 	return out
 }
 
-// baseRef is what changes are measured against: the input, else the base
-// commit of the pull request in the event, else nothing.
-func baseRef(in inputs, gh *githubactions.GitHubContext) string {
-	if in.baseRef != "" {
-		return in.baseRef
+// baseRef is what changes are measured against, and how reports name it:
+// the input, else the base commit of the pull request in the event (named
+// by its branch), else the base branch GitHub names, else nothing.
+func baseRef(in inputs, gh *githubactions.GitHubContext, pr *pullRequest) (ref, name string) {
+	switch {
+	case in.baseRef != "":
+		return in.baseRef, in.baseRef
+	case pr != nil && pr.Base.SHA != "":
+		return pr.Base.SHA, pr.Base.Ref
+	case gh.BaseRef != "":
+		return "origin/" + gh.BaseRef, gh.BaseRef
 	}
-	if pr, ok := gh.Event["pull_request"].(map[string]any); ok {
-		if base, ok := pr["base"].(map[string]any); ok {
-			if sha, ok := base["sha"].(string); ok && sha != "" {
-				return sha
-			}
-		}
-	}
-	if gh.BaseRef != "" {
-		return "origin/" + gh.BaseRef
-	}
-	return ""
+	return "", ""
 }
 
 // onlyChanged keeps the findings about models the change touches and their
-// descendants, and about files it touches; without a base, all of them.
-func onlyChanged(ctx context.Context, res *gate.Result) []finding.Finding {
+// descendants, and about files it touches; without a base, all of them. The
+// files are those the trusted rules' loading listed, or else listed here.
+func onlyChanged(ctx context.Context, res *gate.Result, trusted *gate.Trusted) []finding.Finding {
 	if res.Base == nil {
 		return res.Findings
 	}
 	impact := res.Graph.Impact(res.Changed())
 	files := map[string]bool{}
-	if repo, err := gitrepo.Open(ctx, res.Root); err == nil {
-		if changed, err := repo.ChangedFiles(ctx, res.Base.Commit); err == nil {
-			for _, f := range changed {
-				files[f] = true
-			}
-		}
+	for _, f := range changedFiles(ctx, res, trusted) {
+		files[f] = true
 	}
 	var out []finding.Finding
 	for _, f := range res.Findings {
@@ -297,6 +329,23 @@ func onlyChanged(ctx context.Context, res *gate.Result) []finding.Finding {
 		}
 	}
 	return out
+}
+
+// changedFiles lists the files the change touches: as the trusted rules
+// listed them when there are any, else with git, once.
+func changedFiles(ctx context.Context, res *gate.Result, trusted *gate.Trusted) []string {
+	if trusted != nil {
+		return trusted.Files
+	}
+	repo, err := gitrepo.Open(ctx, res.Root)
+	if err != nil {
+		return nil
+	}
+	files, err := repo.ChangedFiles(ctx, res.Base.Commit)
+	if err != nil {
+		return nil
+	}
+	return files
 }
 
 // repoPrefix is the checked directory's path inside the workspace, which
@@ -330,49 +379,48 @@ func withPrefix(fs []finding.Finding, prefix string) []finding.Finding {
 	return out
 }
 
-// writeReports writes the job summary, the SARIF and JSON files and the
-// outputs. A summary that cannot be written (a fork's read-only token does
-// not matter here: it is a file) is reported but does not stop the rest.
-func writeReports(a *githubactions.Action, res *gate.Result, in inputs, gh *githubactions.GitHubContext, fs []finding.Finding, trusted *gate.Trusted) error {
+// writeReports writes the annotations, the job summary, the SARIF and JSON
+// files and the outputs, each by its format's writer. A summary that
+// cannot be written is reported but does not stop the rest.
+func writeReports(a *githubactions.Action, stdout io.Writer, rep *report.Report, in inputs) error {
+	if err := write(stdout, "github", rep); err != nil {
+		return fmt.Errorf("write annotations: %w", err)
+	}
 	if path := os.Getenv("GITHUB_STEP_SUMMARY"); path != "" {
-		opts := report.SummaryOptions{BlobURL: blobURL(gh), Findings: fs}
-		if trusted != nil {
-			rc := trusted.RuleChanges(in.path)
-			opts.RuleChanges = &rc
-		}
-		summary := report.JobSummary(res, opts)
-		if err := appendFile(path, summary); err != nil {
+		if err := appendFile(path, func(w io.Writer) error { return write(w, "markdown", rep) }); err != nil {
 			a.Warningf("could not write the job summary: %v", err)
 		}
 	}
 	if in.sarifFile != "" {
-		if err := writeFile(in.sarifFile, func(w io.Writer) error {
-			return report.SARIF(w, fs, report.SARIFOptions{Version: version, InformationURI: "https://github.com/modelgate/modelgate"})
-		}); err != nil {
+		if err := writeFile(in.sarifFile, func(w io.Writer) error { return write(w, "sarif", rep) }); err != nil {
 			return fmt.Errorf("write SARIF: %w", err)
 		}
 	}
-	rep := report.NewJSON(res, fs)
-	if err := writeFile(in.jsonFile, func(w io.Writer) error {
-		enc := json.NewEncoder(w)
-		enc.SetIndent("", "  ")
-		return enc.Encode(rep)
-	}); err != nil {
+	if err := writeFile(in.jsonFile, func(w io.Writer) error { return write(w, "json", rep) }); err != nil {
 		return fmt.Errorf("write JSON report: %w", err)
 	}
-	return writeOutputs(res, in, fs)
+	return writeOutputs(rep, in)
 }
 
-func writeOutputs(res *gate.Result, in inputs, fs []finding.Finding) error {
-	n := finding.Count(fs)
-	models, err := json.Marshal(nonNil(res.Changed()))
+// write renders a report in a format the report package knows.
+func write(w io.Writer, format string, rep *report.Report) error {
+	writer, err := report.Get(format)
+	if err != nil {
+		return err
+	}
+	return writer.Write(w, rep)
+}
+
+func writeOutputs(rep *report.Report, in inputs) error {
+	n := rep.Summarize()
+	models, err := json.Marshal(nonNil(rep.Result.Changed()))
 	if err != nil {
 		return err
 	}
 	path := os.Getenv("GITHUB_OUTPUT")
 	for _, kv := range [][2]string{
-		{"errors", fmt.Sprint(n[finding.Error])},
-		{"warnings", fmt.Sprint(n[finding.Warning])},
+		{"errors", fmt.Sprint(n.Errors)},
+		{"warnings", fmt.Sprint(n.Warnings)},
 		{"models", string(models)},
 		{"report", in.jsonFile},
 	} {
@@ -391,17 +439,13 @@ func nonNil(s []string) []string {
 }
 
 // blobURL links findings to the files of the commit checked.
-func blobURL(gh *githubactions.GitHubContext) string {
+func blobURL(gh *githubactions.GitHubContext, pr *pullRequest) string {
 	if gh.ServerURL == "" || gh.Repository == "" {
 		return ""
 	}
 	sha := gh.SHA
-	if pr, ok := gh.Event["pull_request"].(map[string]any); ok {
-		if head, ok := pr["head"].(map[string]any); ok {
-			if s, ok := head["sha"].(string); ok && s != "" {
-				sha = s
-			}
-		}
+	if pr != nil && pr.Head.SHA != "" {
+		sha = pr.Head.SHA
 	}
 	if sha == "" {
 		return ""
@@ -409,12 +453,12 @@ func blobURL(gh *githubactions.GitHubContext) string {
 	return strings.TrimSuffix(gh.ServerURL, "/") + "/" + gh.Repository + "/blob/" + sha + "/"
 }
 
-func appendFile(path, text string) error {
+func appendFile(path string, write func(io.Writer) error) error {
 	f, err := os.OpenFile(path, os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o644)
 	if err != nil {
 		return err
 	}
-	_, err = io.WriteString(f, text)
+	err = write(f)
 	if cerr := f.Close(); err == nil {
 		err = cerr
 	}

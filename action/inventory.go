@@ -30,7 +30,7 @@ func runInventory(ctx context.Context, args []string, stdout, stderr io.Writer) 
 		fmt.Fprintf(stderr, "action inventory: unknown format %q (want markdown or json)\n", *format)
 		return exitUsage
 	}
-	res, ok := check.run(ctx, "inventory", dir, stderr)
+	res, _, ok := check.run(ctx, "inventory", dir, stderr)
 	if !ok {
 		return exitUsage
 	}

@@ -24,7 +24,7 @@ func runLineage(ctx context.Context, args []string, stdout, stderr io.Writer) in
 		fmt.Fprintf(stderr, "action lineage: unknown format %q (want mermaid or dot)\n", *format)
 		return exitUsage
 	}
-	res, ok := check.run(ctx, "lineage", dir, stderr)
+	res, _, ok := check.run(ctx, "lineage", dir, stderr)
 	if !ok {
 		return exitUsage
 	}

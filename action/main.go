@@ -28,8 +28,41 @@ Run "action <command> -h" for the flags of a command.
 Exit codes: 0 clean, 1 findings at error level, 2 the tool could not run.
 `
 
-// version is set at build time with -ldflags "-X main.version=...".
+// version is set at build time with -ldflags "-X main.version=...", as the
+// Dockerfile does with its VERSION argument (the release workflow passes the
+// tag). Without it, toolVersion asks the build information.
 var version = "dev"
+
+// toolVersion is the version reports name: the one set at build time; else
+// the module's, for a binary built by go install module@version; else the
+// commit it was built from; else dev.
+func toolVersion() string {
+	if version != "dev" {
+		return version
+	}
+	info, ok := debug.ReadBuildInfo()
+	if !ok {
+		return version
+	}
+	if v := info.Main.Version; v != "" && v != "(devel)" {
+		return v
+	}
+	var rev, dirty string
+	for _, s := range info.Settings {
+		switch s.Key {
+		case "vcs.revision":
+			rev = s.Value
+		case "vcs.modified":
+			if s.Value == "true" {
+				dirty = "-dirty"
+			}
+		}
+	}
+	if len(rev) >= 12 {
+		return "dev+" + rev[:12] + dirty
+	}
+	return version
+}
 
 // Exit codes.
 const (
@@ -73,7 +106,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	case commands[cmd] != nil:
 		return commands[cmd](ctx, args[1:], stdout, stderr)
 	case cmd == "version" || cmd == "--version":
-		fmt.Fprintf(stdout, "modelgate action %s\n", version)
+		fmt.Fprintf(stdout, "modelgate action %s\n", toolVersion())
 		return exitOK
 	case cmd == "help" || cmd == "-h" || cmd == "--help":
 		fmt.Fprint(stdout, usage)
@@ -90,7 +123,7 @@ func parse(fs *flag.FlagSet, args []string) (dir string, err error) {
 	var positional []string
 	for {
 		if err := fs.Parse(args); err != nil {
-			return "", err
+			return "", printedError{err}
 		}
 		if fs.NArg() == 0 {
 			break
@@ -116,11 +149,19 @@ func newFlagSet(name string, stderr io.Writer) *flag.FlagSet {
 }
 
 // usageError prints a flag problem and returns the usage exit code; -h is
-// not an error.
+// not an error. The flag package has printed its own errors already.
 func usageError(err error, stderr io.Writer) int {
 	if errors.Is(err, flag.ErrHelp) {
 		return exitOK
 	}
-	fmt.Fprintln(stderr, err)
+	if !errors.As(err, new(printedError)) {
+		fmt.Fprintln(stderr, err)
+	}
 	return exitUsage
 }
+
+// printedError is an error the flag package has printed, with the usage.
+type printedError struct{ err error }
+
+func (e printedError) Error() string { return e.err.Error() }
+func (e printedError) Unwrap() error { return e.err }

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -150,4 +151,70 @@ func TestInventoryAgesFromGit(t *testing.T) {
 	code, out, _ = runCLI("inventory", example)
 	require.Equal(t, exitOK, code)
 	assert.Contains(t, out, "| fraud-detector | 3.2.0 | staging | risk-ml@example.com | high |")
+}
+
+func TestFailFlags(t *testing.T) {
+	warns := []string{"--no-default-policy", "--policy", policies + "/conftest", "--data", policies + "/tasks.yaml", example}
+	validate := func(flags ...string) []string { return append(append([]string{"validate"}, flags...), warns...) }
+	tests := []struct {
+		name string
+		args []string
+		code int
+		err  string
+	}{
+		{"warnings pass by default", validate(), exitOK, ""},
+		{"--fail-on-warn", validate("--fail-on-warn"), exitFindings, ""},
+		{"--fail-on warning", validate("--fail-on", "warning"), exitFindings, ""},
+		{"--no-fail", []string{"validate", "--no-fail", broken}, exitOK, ""},
+		{"--no-fail wins over --fail-on-warn", []string{"validate", "--no-fail", "--fail-on-warn", broken}, exitOK, ""},
+		{"--fail-on never", []string{"validate", "--fail-on", "never", broken}, exitOK, ""},
+		{"--fail-on bogus", []string{"validate", "--fail-on", "bogus", broken}, exitUsage, `--fail-on: "bogus" is not one of error, warning, never`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			code, _, stderr := runCLI(tt.args...)
+			assert.Equal(t, tt.code, code, stderr)
+			assert.Contains(t, stderr, tt.err)
+		})
+	}
+}
+
+func TestUnknownFlagSaysSoOnce(t *testing.T) {
+	for _, cmd := range []string{"validate", "lineage", "inventory", "verify"} {
+		code, _, stderr := runCLI(cmd, "--nope")
+		assert.Equal(t, exitUsage, code)
+		assert.Equal(t, 1, strings.Count(stderr, "flag provided but not defined: -nope"), stderr)
+	}
+}
+
+func TestPrintAndTrace(t *testing.T) {
+	code, out, stderr := runCLI("validate", "--no-default-policy", "--policy", policies+"/debug", "--manifests", "models/fraud-detector/3.2.0/model.yaml", example)
+	require.Equal(t, exitOK, code, stderr)
+	assert.Equal(t, "testdata/policies/debug/debug.rego:4: checking fraud-detector\n", stderr, "print() goes to standard error, as conftest shows it")
+	assert.NotContains(t, out, "checking")
+
+	code, _, stderr = runCLI("validate", "--trace", "--no-default-policy", "--policy", policies+"/debug", "--manifests", "models/fraud-detector/3.2.0/model.yaml", example)
+	require.Equal(t, exitOK, code, stderr)
+	assert.Contains(t, stderr, "trace of models/fraud-detector/3.2.0/model.yaml (fraud-detector@3.2.0):\n")
+	assert.Contains(t, stderr, "Enter data.main.warn")
+}
+
+// TestGitHubFormat writes workflow annotations from the CLI, the files
+// named from the working directory, where a workflow step runs.
+func TestGitHubFormat(t *testing.T) {
+	t.Chdir("..")
+	code, out, stderr := runCLI("validate", "--format", "github", "testdata/broken")
+	require.Equal(t, exitFindings, code, stderr)
+	assert.Contains(t, out, "::error col=1,file=testdata/broken/models/bad-yaml/1.0.0/model.yaml,line=7,title=modelgate%3A syntax")
+	for _, line := range strings.Split(strings.TrimSpace(out), "\n") {
+		assert.True(t, strings.HasPrefix(line, "::"), "only workflow commands: %q", line)
+	}
+}
+
+func TestToolVersion(t *testing.T) {
+	assert.NotEmpty(t, toolVersion())
+	old := version
+	version = "2.0.1"
+	defer func() { version = old }()
+	assert.Equal(t, "2.0.1", toolVersion(), "the version set at build time wins")
 }

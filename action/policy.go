@@ -1,12 +1,12 @@
 package main
 
 import (
-	"path/filepath"
-
 	"flag"
-	"github.com/modelgate/modelgate/pkg/config"
+	"io"
+	"path/filepath"
 	"strings"
 
+	"github.com/modelgate/modelgate/pkg/config"
 	"github.com/modelgate/modelgate/pkg/governance"
 )
 
@@ -17,6 +17,10 @@ type policyFlags struct {
 	namespaces    stringList
 	allNamespaces bool
 	noDefault     bool
+	trace         bool
+	// print receives the policies' print() output, trace their traces
+	// (with --trace): the command's standard error.
+	print io.Writer
 }
 
 func (p *policyFlags) register(fs *flag.FlagSet) {
@@ -25,17 +29,23 @@ func (p *policyFlags) register(fs *flag.FlagSet) {
 	fs.Var(&p.namespaces, "namespace", "package of the user's policies to evaluate (default \"main\"); repeatable")
 	fs.BoolVar(&p.allNamespaces, "all-namespaces", false, "evaluate every package that has deny, violation or warn rules")
 	fs.BoolVar(&p.noDefault, "no-default-policy", false, "leave out modelgate's default policy bundle")
+	fs.BoolVar(&p.trace, "trace", false, "write the trace of each manifest's policy evaluation to standard error")
 }
 
 // options returns the policies to evaluate.
 func (p *policyFlags) options() *governance.Options {
-	return &governance.Options{
+	opts := &governance.Options{
 		DefaultBundle: !p.noDefault,
 		PolicyDirs:    p.dirs,
 		DataFiles:     p.data,
 		Namespaces:    p.namespaces,
 		AllNamespaces: p.allNamespaces,
+		Print:         p.print,
 	}
+	if p.trace {
+		opts.Trace = p.print
+	}
+	return opts
 }
 
 // withConfig joins the policies of the repository's configuration

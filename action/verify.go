@@ -20,7 +20,7 @@ func runVerify(ctx context.Context, args []string, stdout, stderr io.Writer) int
 	if err != nil {
 		return usageError(err, stderr)
 	}
-	opts := governance.VerifyOptions{DataFiles: data, Run: *filter}
+	opts := governance.VerifyOptions{DataFiles: data, Run: *filter, Repository: "."}
 	if !explicitDir(args) {
 		opts.DefaultBundle = true
 	} else {

@@ -225,7 +225,7 @@ func TestScenarioCommands(t *testing.T) {
 		{name: "help", load: func(s *scenario) map[string]any { return s.comment(1, "alice", "/help") },
 			calls: []string{token, react, permission("alice"), reply(1)}, reply: "modelgate commands", state: "done"},
 		{name: "canary authorized, validation not run", load: func(s *scenario) map[string]any { return s.comment(1, "alice", "/canary") },
-			calls: []string{token, react, permission("alice"), getPull, listFiles, getContent, reviews, getConfig, checkRuns, reply(1)},
+			calls: []string{token, react, permission("alice"), getPull, getConfig, listFiles, getContent, reviews, checkRuns, reply(1)},
 			reply: "no check run named like `modelgate` has run on", state: "refused"},
 		{name: "no write access", load: func(s *scenario) map[string]any { return s.comment(1, "rita", "/promote") },
 			calls: []string{token, react, permission("rita"), reply(1)}, reply: "@rita needs write access", state: "refused"},
@@ -238,9 +238,9 @@ func TestScenarioCommands(t *testing.T) {
 				Files: []fakegithub.File{{Filename: "models/fraud/model.yaml"}}})
 			s.gh.SetFile(repo, pr.HeadSHA, "models/fraud/model.yaml", []byte(manifestYAML))
 		}, load: func(s *scenario) map[string]any { return s.comment(2, "alice", "/canary") },
-			calls: []string{token, react, permission("alice"), "GET /repos/" + repo + "/pulls/2", "GET /repos/" + repo + "/pulls/2/files",
-				"GET /repos/" + repo + "/contents/models/fraud/model.yaml", "GET /repos/" + repo + "/pulls/2/reviews",
-				getConfig, reply(2)},
+			calls: []string{token, react, permission("alice"), "GET /repos/" + repo + "/pulls/2", getConfig,
+				"GET /repos/" + repo + "/pulls/2/files", "GET /repos/" + repo + "/contents/models/fraud/model.yaml",
+				"GET /repos/" + repo + "/pulls/2/reviews", reply(2)},
 			reply: "comes from the fork `forker/Hello-World`; modelgate deploys forks only where", state: "refused"},
 		{name: "other bot", load: func(s *scenario) map[string]any {
 			p := s.comment(1, "dependabot[bot]", "/canary")

@@ -17,8 +17,12 @@ import (
 	"time"
 
 	"github.com/modelgate/modelgate/bot/handler"
-	"github.com/modelgate/modelgate/pkg/canary"
+	"github.com/modelgate/modelgate/pkg/canary/command"
+	"github.com/modelgate/modelgate/pkg/canary/effect"
+	canaryengine "github.com/modelgate/modelgate/pkg/canary/engine"
+	"github.com/modelgate/modelgate/pkg/canary/schedule"
 	"github.com/modelgate/modelgate/pkg/chatops"
+	"github.com/modelgate/modelgate/pkg/gh"
 	"github.com/modelgate/modelgate/pkg/githubapp"
 	"github.com/modelgate/modelgate/pkg/governance"
 	"github.com/modelgate/modelgate/pkg/judge"
@@ -71,8 +75,8 @@ func parseServeFlags(args []string, stderr io.Writer) (serveConfig, error) {
 	fs.Int64Var(&c.MaxBody, "max-body", githubapp.DefaultMaxBody, "largest webhook body accepted, in bytes")
 	fs.StringVar(&c.LogLevel, "log-level", "info", "debug, info, warn or error")
 	fs.StringVar(&c.LogFormat, "log-format", "json", "json or text")
-	fs.DurationVar(&c.Poll, "poll", canary.DefaultPoll, "how often the rollout scheduler looks for due analyses and effects")
-	fs.StringVar(&c.Checks, "checks", canary.DefaultChecksPattern, `check runs that must pass on the head commit before /canary (substring of the name; "-" for none)`)
+	fs.DurationVar(&c.Poll, "poll", schedule.DefaultPoll, "how often the rollout scheduler looks for due analyses and effects")
+	fs.StringVar(&c.Checks, "checks", command.DefaultChecksPattern, `check runs that must pass on the head commit before /canary (substring of the name; "-" for none)`)
 	fs.StringVar(&c.WebURL, "web-url", "https://github.com", "GitHub's web address, for links (GitHub Enterprise Server: https://HOST)")
 	if err := fs.Parse(args); err != nil {
 		return c, err
@@ -162,17 +166,18 @@ func newLogger(cfg serveConfig, w io.Writer) (*slog.Logger, error) {
 
 // server is the wired bot: store, GitHub clients, webhook intake, workers.
 type server struct {
-	cfg      serveConfig
-	log      *slog.Logger
-	store    store.Store
-	clients  *githubapp.ClientCreator
-	commands *chatops.Service
-	engine   *canary.Engine
-	worker   *githubapp.Worker
-	webhook  *githubapp.WebhookHandler
-	registry *prometheus.Registry
-	mu       sync.Mutex
-	draining bool
+	cfg       serveConfig
+	log       *slog.Logger
+	store     store.Store
+	clients   *githubapp.ClientCreator
+	commands  *chatops.Service
+	engine    *schedule.Scheduler
+	worker    *githubapp.Worker
+	webhook   *githubapp.WebhookHandler
+	registry  *prometheus.Registry
+	readiness *readiness
+	mu        sync.Mutex
+	draining  bool
 }
 
 // newServer wires the bot; the caller closes it.
@@ -211,24 +216,27 @@ func newServer(ctx context.Context, cfg serveConfig, log *slog.Logger, reg *prom
 		st.Close()
 		return nil, err
 	}
-	engine := &canary.Engine{Store: st, Clients: handler.EngineClients{Clients: clients}, Providers: providers,
-		Judge: judgement, BotLogin: cfg.BotLogin, WebURL: cfg.WebURL, ChecksPattern: cfg.Checks, Poll: cfg.Poll,
-		Worker: workerName(), Logger: log, Now: cfg.now}
+	installs := gh.Installations{Apps: clients}
+	rollouts := canaryengine.New(canaryengine.Config{Store: st, Providers: providers, Judge: judgement,
+		Clients:  effect.ClientsFunc(func(id int64) (effect.GitHub, error) { return installs.ForInstallation(id) }),
+		BotLogin: cfg.BotLogin, WebURL: cfg.WebURL, ChecksPattern: cfg.Checks, Poll: cfg.Poll,
+		Worker: workerName(), Logger: log, Now: cfg.now})
 	commands := &chatops.Service{
-		Store: st, Policy: policy, Rollouts: engine, BotLogin: cfg.BotLogin, WebURL: cfg.WebURL,
+		Store: st, Policy: policy, Rollouts: rollouts.Commands, BotLogin: cfg.BotLogin, WebURL: cfg.WebURL,
 		Calls: githubapp.CallsFrom, Logger: log,
 	}
 	dispatcher, err := githubapp.NewDispatcher(
-		&handler.IssueComment{Clients: clients, Commands: commands},
-		handler.DeploymentStatus{Rollouts: engine},
-		handler.PullRequest{Rollouts: engine},
+		&handler.IssueComment{Clients: installs, Commands: commands},
+		handler.DeploymentStatus{Rollouts: rollouts.Events},
+		handler.PullRequest{Rollouts: rollouts.Events},
 		handler.Installation{Clients: clients, Logger: log},
 	)
 	if err != nil {
 		st.Close()
 		return nil, err
 	}
-	s := &server{cfg: cfg, log: log, store: st, clients: clients, commands: commands, engine: engine, registry: reg}
+	s := &server{cfg: cfg, log: log, store: st, clients: clients, commands: commands, engine: rollouts.Scheduler, registry: reg,
+		readiness: &readiness{store: st, token: clients.CheckToken, worker: workerName(), every: readyEvery, now: time.Now}}
 	s.worker = &githubapp.Worker{Queue: st, Direct: st, Dispatcher: dispatcher, Concurrency: cfg.Workers, Logger: log,
 		Metrics: githubapp.NewWorkerMetrics(reg)}
 	s.webhook = &githubapp.WebhookHandler{Secret: []byte(cfg.WebhookSecret), MaxBody: cfg.MaxBody, Queue: s.worker,
@@ -309,8 +317,8 @@ func (s *server) ready(w http.ResponseWriter, r *http.Request) {
 	}
 	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
 	defer cancel()
-	if err := s.store.Ping(ctx); err != nil {
-		http.Error(w, "store: "+err.Error(), http.StatusServiceUnavailable)
+	if err := s.readiness.check(ctx); err != nil {
+		http.Error(w, err.Error(), http.StatusServiceUnavailable)
 		return
 	}
 	io.WriteString(w, "ready\n")

@@ -1,3 +1,3 @@
 // Package handler turns webhook events into calls of the bot's services,
-// one file per event, and adapts go-github to the interfaces they consume.
+// one file per event; the GitHub calls those services make go through pkg/gh.
 package handler

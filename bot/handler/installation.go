@@ -2,6 +2,7 @@ package handler
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 
 	"github.com/google/go-github/v60/github"
@@ -30,6 +31,9 @@ func (h Installation) Handle(_ context.Context, e githubapp.Event) error {
 		return err
 	}
 	id := p.GetInstallation().GetID()
+	if id <= 0 {
+		return githubapp.Permanent(fmt.Errorf("installation payload lacks its installation"))
+	}
 	switch p.GetAction() {
 	case "deleted", "suspend":
 		h.Clients.Forget(id)

@@ -5,15 +5,15 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/google/go-github/v60/github"
 	"github.com/modelgate/modelgate/pkg/chatops"
+	"github.com/modelgate/modelgate/pkg/gh"
 	"github.com/modelgate/modelgate/pkg/githubapp"
 	"github.com/valyala/fastjson"
 )
 
-// Clients gives the GitHub client of an installation.
-type Clients interface {
-	Installation(installationID int64) (*github.Client, error)
+// Installations gives the GitHub client of an installation (gh.Installations).
+type Installations interface {
+	ForInstallation(installationID int64) (*gh.Client, error)
 }
 
 // CommentService runs the commands in comments.
@@ -24,7 +24,7 @@ type CommentService interface {
 
 // IssueComment handles issue_comment events: ChatOps commands.
 type IssueComment struct {
-	Clients  Clients
+	Clients  Installations
 	Commands CommentService
 	parsers  fastjson.ParserPool
 }
@@ -52,7 +52,7 @@ func (h *IssueComment) Handle(ctx context.Context, e githubapp.Event) error {
 	ev := chatops.CommentEvent{
 		DeliveryID:     e.DeliveryID,
 		Action:         string(p.GetStringBytes("action")),
-		Repo:           chatops.Repo{Owner: string(p.GetStringBytes("repository", "owner", "login")), Name: string(p.GetStringBytes("repository", "name"))},
+		Repo:           gh.Repo{Owner: string(p.GetStringBytes("repository", "owner", "login")), Name: string(p.GetStringBytes("repository", "name"))},
 		Number:         p.GetInt("issue", "number"),
 		IsPullRequest:  pr != nil && pr.Type() == fastjson.TypeObject,
 		CommentID:      p.GetInt64("comment", "id"),
@@ -61,16 +61,20 @@ func (h *IssueComment) Handle(ctx context.Context, e githubapp.Event) error {
 		CommenterType:  string(p.GetStringBytes("comment", "user", "type")),
 		InstallationID: p.GetInt64("installation", "id"),
 	}
+	if ev.Repo.Owner == "" || ev.Repo.Name == "" || ev.Number <= 0 || ev.CommentID <= 0 || ev.Commenter == "" {
+		return githubapp.Permanent(fmt.Errorf("issue_comment payload lacks the repository's owner or name, the issue's number, " +
+			"or the comment's id or user"))
+	}
 	if at, err := time.Parse(time.RFC3339, string(p.GetStringBytes("comment", "created_at"))); err == nil {
 		ev.CreatedAt = at
 	}
 	if !h.Commands.Relevant(ev) {
 		return nil // edited, deleted, by a bot, or no command: no client needed
 	}
-	client, err := h.Clients.Installation(ev.InstallationID)
+	client, err := h.Clients.ForInstallation(ev.InstallationID)
 	if err != nil {
 		return githubapp.Permanent(err)
 	}
 	ctx, _ = githubapp.WithCallCounter(ctx)
-	return h.Commands.HandleComment(ctx, RepoClient{Client: client}, ev)
+	return h.Commands.HandleComment(ctx, client, ev)
 }

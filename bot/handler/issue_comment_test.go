@@ -6,6 +6,7 @@ import (
 
 	"github.com/google/go-github/v60/github"
 	"github.com/modelgate/modelgate/pkg/chatops"
+	"github.com/modelgate/modelgate/pkg/gh"
 	"github.com/modelgate/modelgate/pkg/githubapp"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -21,7 +22,9 @@ func (s *seen) HandleComment(_ context.Context, _ chatops.GitHub, ev chatops.Com
 
 type clients struct{}
 
-func (clients) Installation(int64) (*github.Client, error) { return github.NewClient(nil), nil }
+func (clients) ForInstallation(int64) (*gh.Client, error) {
+	return &gh.Client{GitHub: github.NewClient(nil)}, nil
+}
 
 func TestIssueCommentPayloads(t *testing.T) {
 	tests := []struct {
@@ -33,12 +36,12 @@ func TestIssueCommentPayloads(t *testing.T) {
 		{"pull request comment", `{"action":"created","issue":{"number":7,"pull_request":{"url":"x"}},
 			"comment":{"id":9,"body":"/canary \u0022a\u0022","user":{"login":"alice","type":"User"}},
 			"repository":{"name":"r","owner":{"login":"o"}},"installation":{"id":1}}`, false,
-			chatops.CommentEvent{DeliveryID: "d", Action: "created", Repo: chatops.Repo{Owner: "o", Name: "r"}, Number: 7,
+			chatops.CommentEvent{DeliveryID: "d", Action: "created", Repo: gh.Repo{Owner: "o", Name: "r"}, Number: 7,
 				IsPullRequest: true, CommentID: 9, Body: `/canary "a"`, Commenter: "alice", CommenterType: "User",
 				InstallationID: 1}},
 		{"issue comment", `{"action":"created","issue":{"number":3,"pull_request":null},"comment":{"id":1,"body":"/help","user":{"login":"a"}},
 			"repository":{"name":"r","owner":{"login":"o"}}}`, false,
-			chatops.CommentEvent{DeliveryID: "d", Action: "created", Repo: chatops.Repo{Owner: "o", Name: "r"}, Number: 3,
+			chatops.CommentEvent{DeliveryID: "d", Action: "created", Repo: gh.Repo{Owner: "o", Name: "r"}, Number: 3,
 				CommentID: 1, Body: "/help", Commenter: "a"}},
 		{"malformed", `{"action":`, true, chatops.CommentEvent{}},
 		{"no comment", `{"action":"created","issue":{"number":1},"repository":{"name":"r"}}`, true, chatops.CommentEvent{}},

@@ -4,6 +4,9 @@ import (
 	"encoding/json"
 	"fmt"
 
+	"github.com/google/go-github/v60/github"
+
+	"github.com/modelgate/modelgate/pkg/gh"
 	"github.com/modelgate/modelgate/pkg/githubapp"
 )
 
@@ -16,4 +19,14 @@ func decodePayload[T any](event string, payload []byte) (*T, error) {
 		return nil, githubapp.Permanent(fmt.Errorf("decode %s payload: %w", event, err))
 	}
 	return p, nil
+}
+
+// repoOf is the repository a payload names; a payload without its owner's
+// login and its name is not one GitHub sends, and fails for good.
+func repoOf(event string, r *github.Repository) (gh.Repo, error) {
+	repo := gh.Repo{Owner: r.GetOwner().GetLogin(), Name: r.GetName()}
+	if repo.Owner == "" || repo.Name == "" {
+		return repo, githubapp.Permanent(fmt.Errorf("%s payload names no repository (owner login and name)", event))
+	}
+	return repo, nil
 }

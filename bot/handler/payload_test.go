@@ -7,19 +7,19 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/modelgate/modelgate/pkg/canary"
+	"github.com/modelgate/modelgate/pkg/canary/event"
 	"github.com/modelgate/modelgate/pkg/githubapp"
 )
 
 // untouched fails the test when a handler passes a bad payload on.
 type untouched struct{ t *testing.T }
 
-func (u untouched) HandleDeploymentStatus(context.Context, canary.DeploymentStatusEvent) error {
+func (u untouched) HandleDeploymentStatus(context.Context, event.DeploymentStatus) error {
 	u.t.Error("a bad deployment_status payload reached the engine")
 	return nil
 }
 
-func (u untouched) HandlePullRequest(context.Context, canary.PullRequestEvent) error {
+func (u untouched) HandlePullRequest(context.Context, event.PullRequest) error {
 	u.t.Error("a bad pull_request payload reached the engine")
 	return nil
 }

@@ -5,14 +5,13 @@ import (
 	"fmt"
 
 	"github.com/google/go-github/v60/github"
-	"github.com/modelgate/modelgate/pkg/canary"
-	"github.com/modelgate/modelgate/pkg/chatops"
+	"github.com/modelgate/modelgate/pkg/canary/event"
 	"github.com/modelgate/modelgate/pkg/githubapp"
 )
 
 // PullRequests keeps rollouts tied to their pull request.
 type PullRequests interface {
-	HandlePullRequest(ctx context.Context, ev canary.PullRequestEvent) error
+	HandlePullRequest(ctx context.Context, ev event.PullRequest) error
 }
 
 // PullRequest handles pull_request events: a close releases the pull
@@ -30,8 +29,12 @@ func (h PullRequest) Handle(ctx context.Context, e githubapp.Event) error {
 	if err != nil {
 		return err
 	}
-	if p.PullRequest == nil || p.Repo == nil {
+	if p.PullRequest == nil || p.Repo == nil || p.GetPullRequest().GetNumber() <= 0 {
 		return githubapp.Permanent(fmt.Errorf("pull_request payload lacks pull_request or repository"))
+	}
+	repo, err := repoOf("pull_request", p.Repo)
+	if err != nil {
+		return err
 	}
 	switch p.GetAction() {
 	case "closed", "synchronize":
@@ -39,8 +42,8 @@ func (h PullRequest) Handle(ctx context.Context, e githubapp.Event) error {
 		return nil
 	}
 	pr := p.GetPullRequest()
-	return h.Rollouts.HandlePullRequest(ctx, canary.PullRequestEvent{
-		Repo:   chatops.Repo{Owner: p.GetRepo().GetOwner().GetLogin(), Name: p.GetRepo().GetName()},
+	return h.Rollouts.HandlePullRequest(ctx, event.PullRequest{
+		Repo:   repo,
 		Number: pr.GetNumber(), Action: p.GetAction(), Merged: pr.GetMerged(), HeadSHA: pr.GetHead().GetSHA(),
 		At: pr.GetUpdatedAt().Time, Sender: p.GetSender().GetLogin(),
 	})

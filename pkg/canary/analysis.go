@@ -2,7 +2,6 @@ package canary
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"math"
 	"slices"
@@ -14,13 +13,6 @@ import (
 	"github.com/modelgate/modelgate/pkg/rollout"
 )
 
-// jobPayload is the payload of the engine's jobs: the look an analysis
-// judges, and how many times a failed job was tried again.
-type jobPayload struct {
-	Look  int `json:"look"`
-	Retry int `json:"retry,omitempty"`
-}
-
 // Samples per interval: a query's step is the analysis interval divided
 // by this, so that the first look of a window has enough samples to judge.
 const samplesPerInterval = 10
@@ -28,39 +20,30 @@ const samplesPerInterval = 10
 // maxChartPoints thins the series kept for the status comment's chart.
 const maxChartPoints = 60
 
-// runAnalysis judges look of the current window and feeds the outcome to
-// the state machine. A look that is no longer awaited does nothing.
-func (e *Engine) runAnalysis(ctx context.Context, id int64, look int) error {
-	l, err := e.load(ctx, id)
-	if err != nil {
-		return err
-	}
-	st := l.rec.State
-	if st.Phase != rollout.Analyzing || st.Look != look {
-		e.logger().Debug("stale analysis skipped", "rollout", id, "look", look, "phase", st.Phase, "awaited", st.Look)
-		return nil
-	}
-	a, ev, err := e.judgeLook(ctx, l, look)
-	if err != nil {
-		return err
-	}
-	_, err = e.transition(ctx, id, ev, Bot, func(l *loaded) { l.rec.Analysis = a })
-	if errors.Is(err, rollout.ErrRefused) {
-		e.logger().Info("analysis outcome refused", "rollout", id, "look", look, "err", err)
-		return nil
-	}
-	return err
+// MetricsAnalyzer is the Analyzer that reads each metric of the plan for
+// both versions from its provider and has the judge decide.
+type MetricsAnalyzer struct {
+	Providers Providers
+	Judge     *judge.Judge
+	Clock     Clock
 }
 
-// judgeLook queries the window up to the look's planned end for both
+// Providers finds the metrics provider a plan names.
+type Providers interface {
+	Lookup(name string) (metrics.Provider, error)
+}
+
+var _ Analyzer = (*MetricsAnalyzer)(nil)
+
+// JudgeLook queries the window up to the look's planned end for both
 // versions and judges it. Provider failures become AnalysisUnavailable:
 // the state machine decides how many it tolerates. Only a cancelled
 // context is an error.
-func (e *Engine) judgeLook(ctx context.Context, l loaded, look int) (*analysis, rollout.Event, error) {
-	st, plan := l.rec.State, l.plan
+func (e *MetricsAnalyzer) JudgeLook(ctx context.Context, l Subject, look int) (*Look, rollout.Event, error) {
+	st, plan := l.State, l.Plan
 	looks := plan.Looks(st.Stage)
-	a := &analysis{At: e.now(), Since: st.Since, Look: look, Looks: looks}
-	unavailable := func(reason string) (*analysis, rollout.Event, error) {
+	a := &Look{At: e.Clock.Now(), Since: st.Since, Look: look, Looks: looks}
+	unavailable := func(reason string) (*Look, rollout.Event, error) {
 		a.Decision, a.Error = "nodata", reason
 		return a, rollout.AnalysisUnavailable{Look: look, Reason: reason}, nil
 	}
@@ -109,23 +92,23 @@ func noData(rep judge.Report) string {
 }
 
 // samples reads one metric for both versions.
-func (e *Engine) samples(ctx context.Context, p metrics.Provider, l loaded, m rollout.Metric, from, to time.Time) (judge.Metric, analysedMetric, error) {
-	step := max(l.plan.Analysis.Interval/samplesPerInterval, 100*time.Millisecond)
-	q := metrics.Query{Template: m.Query, Model: l.row.Model, Start: from, End: to, Step: step}
-	q.Version = l.rec.State.Baseline
+func (e *MetricsAnalyzer) samples(ctx context.Context, p metrics.Provider, l Subject, m rollout.Metric, from, to time.Time) (judge.Metric, LookMetric, error) {
+	step := max(l.Plan.Analysis.Interval/samplesPerInterval, 100*time.Millisecond)
+	q := metrics.Query{Template: m.Query, Model: l.Model, Start: from, End: to, Step: step}
+	q.Version = l.State.Baseline
 	base, err := p.Samples(ctx, q)
 	if err != nil {
-		return judge.Metric{}, analysedMetric{}, fmt.Errorf("baseline %s: %w", q.Version, err)
+		return judge.Metric{}, LookMetric{}, fmt.Errorf("baseline %s: %w", q.Version, err)
 	}
-	q.Version = l.rec.State.Version
+	q.Version = l.State.Version
 	canary, err := p.Samples(ctx, q)
 	if err != nil {
-		return judge.Metric{}, analysedMetric{}, fmt.Errorf("canary %s: %w", q.Version, err)
+		return judge.Metric{}, LookMetric{}, fmt.Errorf("canary %s: %w", q.Version, err)
 	}
 	c := judge.Metric{Name: m.Name, Direction: judge.Direction(m.Direction), Tolerance: m.Tolerance, Critical: m.Critical,
 		Baseline: values(base), Canary: values(canary)}
-	am := analysedMetric{Name: m.Name, Direction: m.Direction, Tolerance: m.Tolerance, Critical: m.Critical,
-		Baseline: num(median(c.Baseline)), Canary: num(median(c.Canary)),
+	am := LookMetric{Name: m.Name, Direction: m.Direction, Tolerance: m.Tolerance, Critical: m.Critical,
+		Baseline: Num(median(c.Baseline)), Canary: Num(median(c.Canary)),
 		BaselineSeries: thin(base.Samples), CanarySeries: thin(canary.Samples)}
 	return c, am, nil
 }
@@ -151,23 +134,23 @@ func median(xs []float64) float64 {
 }
 
 // thin keeps at most maxChartPoints samples, evenly spread.
-func thin(samples []metrics.Sample) []point {
+func thin(samples []metrics.Sample) []Point {
 	n := len(samples)
 	k := min(n, maxChartPoints)
-	out := make([]point, 0, k)
+	out := make([]Point, 0, k)
 	for i := range k {
 		s := samples[i*n/k]
-		out = append(out, point{T: s.Time, V: s.Value})
+		out = append(out, Point{T: s.Time, V: s.Value})
 	}
 	return out
 }
 
 // fill copies the judge's report into the stored analysis.
-func (a *analysis) fill(rep judge.Report) *analysis {
+func (a *Look) fill(rep judge.Report) *Look {
 	a.Decision, a.Reason = string(rep.Decision), rep.Reason
 	for i, r := range rep.Metrics {
 		m := &a.Metrics[i]
-		m.Change, m.CI, m.P = num(r.Change), [2]num{num(r.CI[0]), num(r.CI[1])}, num(r.P)
+		m.Change, m.CI, m.P = Num(r.Change), [2]Num{Num(r.CI[0]), Num(r.CI[1])}, Num(r.P)
 		m.Confidence, m.Verdict, m.Reason = r.Confidence, string(r.Verdict), r.Reason
 	}
 	return a

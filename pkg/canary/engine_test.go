@@ -1,7 +1,8 @@
-package canary
+package canary_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"sync"
@@ -9,7 +10,11 @@ import (
 	"time"
 
 	"github.com/modelgate/modelgate/internal/golden"
+	"github.com/modelgate/modelgate/pkg/canary/engine"
+	"github.com/modelgate/modelgate/pkg/canary/event"
 	"github.com/modelgate/modelgate/pkg/chatops"
+	"github.com/modelgate/modelgate/pkg/config"
+	"github.com/modelgate/modelgate/pkg/gh"
 	"github.com/modelgate/modelgate/pkg/markdown"
 	"github.com/modelgate/modelgate/pkg/rollout"
 	"github.com/modelgate/modelgate/pkg/store"
@@ -24,7 +29,7 @@ var (
 
 func (h *harness) canary(manifest string) chatops.Outcome {
 	h.t.Helper()
-	out, err := h.eng.Canary(context.Background(), h.request("/canary", manifest))
+	out, err := h.eng.Commands.Canary(context.Background(), h.request("/canary", manifest))
 	require.NoError(h.t, err)
 	h.drain()
 	return out
@@ -34,8 +39,8 @@ func (h *harness) command(line string) chatops.Outcome {
 	h.t.Helper()
 	req := h.request(line, autoPlan)
 	handlers := map[string]func(context.Context, chatops.Request) (chatops.Outcome, error){
-		"promote": h.eng.Promote, "rollback": h.eng.Rollback, "abort": h.eng.Abort,
-		"pause": h.eng.Pause, "resume": h.eng.Resume, "lock": h.eng.Lock, "unlock": h.eng.Unlock,
+		"promote": h.eng.Commands.Promote, "rollback": h.eng.Commands.Rollback, "abort": h.eng.Commands.Abort,
+		"pause": h.eng.Commands.Pause, "resume": h.eng.Commands.Resume, "lock": h.eng.Commands.Lock, "unlock": h.eng.Commands.Unlock,
 	}
 	out, err := handlers[req.Command.Name](context.Background(), req)
 	require.NoError(h.t, err)
@@ -139,10 +144,10 @@ func TestLostAnswersCreateNothingTwice(t *testing.T) {
 		t.Run(method, func(t *testing.T) {
 			h := newHarness(t)
 			h.gh.lose[method] = 1 // created on GitHub, the answer lost on the way back
-			out, err := h.eng.Canary(context.Background(), h.request("/canary", autoPlan))
+			out, err := h.eng.Commands.Canary(context.Background(), h.request("/canary", autoPlan))
 			require.NoError(t, err)
 			require.False(t, out.Refused)
-			_, err = h.eng.RunDue(context.Background())
+			_, err = h.eng.Scheduler.RunDue(context.Background())
 			require.ErrorContains(t, err, "connection reset", "the lost answer fails the effects job")
 			h.restart() // and the bot restarts before trying again
 			h.clock.Add(time.Minute)
@@ -195,39 +200,39 @@ func TestDeploymentFailureEndsRollout(t *testing.T) {
 
 func TestGitHubRefusingTheDeploymentFailsTheRollout(t *testing.T) {
 	h := newHarness(t)
-	h.gh.reject = fmt.Errorf("%w: 409 Conflict: Commit status checks failed", ErrRejected)
+	h.gh.reject = fmt.Errorf("%w: 409 Conflict: Commit status checks failed", gh.ErrRejected)
 	h.canary(autoPlan)
 	l, err := h.rollout()
 	require.NoError(t, err)
-	assert.Equal(t, "failed", string(l.rec.State.Phase))
-	assert.Contains(t, l.rec.State.Reason, "GitHub refused the deployment")
+	assert.Equal(t, "failed", string(l.Record.State.Phase))
+	assert.Contains(t, l.Record.State.Reason, "GitHub refused the deployment")
 }
 
 func TestStatusesThatAreNotTheWorkflowsAnswerAreIgnored(t *testing.T) {
 	h := newHarness(t)
 	h.canary(autoPlan)
 	d := h.gh.last()
-	base := DeploymentStatusEvent{Repo: chatops.Repo{Owner: "acme", Name: "models"}, DeploymentID: d.ID, Task: d.Task,
+	base := event.DeploymentStatus{Repo: gh.Repo{Owner: "acme", Name: "models"}, DeploymentID: d.ID, Task: d.Task,
 		Creator: "modelgate[bot]", Payload: mustJSON(t, d.Payload), State: "success", Sender: "github-actions[bot]"}
-	cases := map[string]func(*DeploymentStatusEvent){
-		"the bot's own status":      func(e *DeploymentStatusEvent) { e.Sender = "modelgate[bot]" },
-		"someone else's deployment": func(e *DeploymentStatusEvent) { e.Creator = "mallory" },
-		"another repository":        func(e *DeploymentStatusEvent) { e.Repo.Name = "other" },
-		"a stage not running": func(e *DeploymentStatusEvent) {
+	cases := map[string]func(*event.DeploymentStatus){
+		"the bot's own status":      func(e *event.DeploymentStatus) { e.Sender = "modelgate[bot]" },
+		"someone else's deployment": func(e *event.DeploymentStatus) { e.Creator = "mallory" },
+		"another repository":        func(e *event.DeploymentStatus) { e.Repo.Name = "other" },
+		"a stage not running": func(e *event.DeploymentStatus) {
 			e.Payload = mustJSON(t, rollout.Payload{Model: "fraud-detector", Version: "3.2.0", RolloutID: 1, Stage: 2})
 		},
-		"an unknown rollout": func(e *DeploymentStatusEvent) {
+		"an unknown rollout": func(e *event.DeploymentStatus) {
 			e.Payload = mustJSON(t, rollout.Payload{Model: "fraud-detector", Version: "3.2.0", RolloutID: 99, Stage: 1})
 		},
-		"a payload that is not ours": func(e *DeploymentStatusEvent) { e.Payload = []byte(`"deploy everything"`) },
-		"a queued status":            func(e *DeploymentStatusEvent) { e.State = "queued" },
-		"another deployment id":      func(e *DeploymentStatusEvent) { e.DeploymentID = 1 },
+		"a payload that is not ours": func(e *event.DeploymentStatus) { e.Payload = []byte(`"deploy everything"`) },
+		"a queued status":            func(e *event.DeploymentStatus) { e.State = "queued" },
+		"another deployment id":      func(e *event.DeploymentStatus) { e.DeploymentID = 1 },
 	}
 	for name, change := range cases {
 		t.Run(name, func(t *testing.T) {
 			ev := base
 			change(&ev)
-			require.NoError(t, h.eng.HandleDeploymentStatus(context.Background(), ev))
+			require.NoError(t, h.eng.Events.HandleDeploymentStatus(context.Background(), ev))
 			assert.Equal(t, "deploying", h.phase())
 		})
 	}
@@ -242,10 +247,10 @@ func TestCanaryRefusals(t *testing.T) {
 		{"draft", func(h *harness, r *chatops.Request) { r.PullRequest.Draft = true }, "is a draft"},
 		{"fork", func(h *harness, r *chatops.Request) { r.PullRequest.HeadRepo = "evil/models" }, "comes from the fork `evil/models`"},
 		{"validation failed", func(h *harness, _ *chatops.Request) {
-			h.gh.checks = []CheckRun{{Name: "modelgate", Status: "completed", Conclusion: "failure"}}
+			h.gh.checks = []gh.CheckRun{{Name: "modelgate", Status: "completed", Conclusion: "failure"}}
 		}, "concluded failure"},
 		{"validation running", func(h *harness, _ *chatops.Request) {
-			h.gh.checks = []CheckRun{{Name: "modelgate", Status: "in_progress"}}
+			h.gh.checks = []gh.CheckRun{{Name: "modelgate", Status: "in_progress"}}
 		}, "still in_progress"},
 		{"no validation", func(h *harness, _ *chatops.Request) { h.gh.checks = nil }, "no check run named like"},
 		{"bad plan", func(h *harness, r *chatops.Request) {
@@ -258,8 +263,8 @@ func TestCanaryRefusals(t *testing.T) {
 			r.Targets[0].Manifest["spec"].(map[string]any)["rollout"].(map[string]any)["analysis"].(map[string]any)["provider"] = "datadog"
 		}, "unknown metrics provider \"datadog\""},
 		{"baseline is the version", func(h *harness, r *chatops.Request) { r.Targets[0].Version = "3.1.0" }, "already the live version"},
-		{"bad default branch config", func(h *harness, _ *chatops.Request) {
-			h.gh.files[":.github/modelgate.yml"] = []byte("rollout: [\n")
+		{"bad default branch config", func(h *harness, r *chatops.Request) {
+			r.ConfigErr = errors.New("the default branch's .github/modelgate.yml: line 1: did not find expected node content")
 		}, "modelgate.yml"},
 		{"locked", func(h *harness, _ *chatops.Request) {
 			_, err := h.st.LockEnvironment(context.Background(), store.Lock{Repo: "acme/models", Environment: "production",
@@ -272,7 +277,7 @@ func TestCanaryRefusals(t *testing.T) {
 			h := newHarness(t)
 			req := h.request("/canary", autoPlan)
 			tc.setup(h, &req)
-			out, err := h.eng.Canary(context.Background(), req)
+			out, err := h.eng.Commands.Canary(context.Background(), req)
 			require.NoError(t, err)
 			assert.True(t, out.Refused, out.Reply)
 			assert.Contains(t, out.Reply, tc.want)
@@ -283,10 +288,10 @@ func TestCanaryRefusals(t *testing.T) {
 
 func TestForksAllowedByTheDefaultBranchConfig(t *testing.T) {
 	h := newHarness(t)
-	h.gh.files[":.github/modelgate.yml"] = []byte("bot: {allow-forks: true}\n")
 	req := h.request("/canary", autoPlan)
+	req.Config = &config.Config{Bot: config.Bot{AllowForks: true}}
 	req.PullRequest.HeadRepo = "friend/models"
-	out, err := h.eng.Canary(context.Background(), req)
+	out, err := h.eng.Commands.Canary(context.Background(), req)
 	require.NoError(t, err)
 	assert.False(t, out.Refused, out.Reply)
 }
@@ -296,7 +301,7 @@ func TestOneRolloutPerModelAndEnvironment(t *testing.T) {
 	h.canary(autoPlan)
 	req := h.request("/canary", autoPlan)
 	req.PullRequest.Number = 2
-	out, err := h.eng.Canary(context.Background(), req)
+	out, err := h.eng.Commands.Canary(context.Background(), req)
 	require.NoError(t, err)
 	assert.True(t, out.Refused)
 	assert.Contains(t, out.Reply, "from #1 (stage 1, 5 %")
@@ -306,10 +311,10 @@ func TestRedeliveredCanaryFindsItsRollout(t *testing.T) {
 	h := newHarness(t)
 	req := h.request("/canary", autoPlan)
 	req.DeliveryID = "d-42"
-	out, err := h.eng.Canary(context.Background(), req)
+	out, err := h.eng.Commands.Canary(context.Background(), req)
 	require.NoError(t, err)
 	require.False(t, out.Refused)
-	again, err := h.eng.Canary(context.Background(), req)
+	again, err := h.eng.Commands.Canary(context.Background(), req)
 	require.NoError(t, err)
 	assert.False(t, again.Refused, again.Reply)
 	assert.Contains(t, again.Reply, "it was started by this comment")
@@ -325,7 +330,7 @@ func TestConcurrentCanariesOneWins(t *testing.T) {
 		wg.Go(func() {
 			req := h.request("/canary", autoPlan)
 			req.PullRequest.Number = i + 1
-			out, err := h.eng.Canary(context.Background(), req)
+			out, err := h.eng.Commands.Canary(context.Background(), req)
 			assert.NoError(t, err)
 			outs[i] = out
 		})
@@ -338,13 +343,13 @@ func TestTwoReplicasDoNotActTwice(t *testing.T) {
 	h := newHarness(t)
 	other := h.newEngine("w2")
 	h.prov.factor["3.2.0"] = 1.0
-	_, err := h.eng.Canary(context.Background(), h.request("/canary", autoPlan))
+	_, err := h.eng.Commands.Canary(context.Background(), h.request("/canary", autoPlan))
 	require.NoError(t, err)
 	var wg sync.WaitGroup
-	for _, e := range []*Engine{h.eng, other} {
+	for _, e := range []*engine.Engine{h.eng, other} {
 		wg.Go(func() {
 			for range 20 {
-				_, err := e.RunDue(context.Background())
+				_, err := e.Scheduler.RunDue(context.Background())
 				assert.NoError(t, err)
 			}
 		})
@@ -379,7 +384,7 @@ func TestPromoteRefusedWhenLockedOrHeadMoved(t *testing.T) {
 
 	req := h.request("/promote", autoPlan)
 	req.PullRequest.HeadSHA = strings.Repeat("b", 40)
-	out, err := h.eng.Promote(context.Background(), req)
+	out, err := h.eng.Commands.Promote(context.Background(), req)
 	require.NoError(t, err)
 	assert.True(t, out.Refused)
 	assert.Contains(t, out.Reply, "head moved from aaaaaaa to bbbbbbb")
@@ -394,11 +399,11 @@ func TestPromoteRefusedWhenLockedOrHeadMoved(t *testing.T) {
 
 func TestDryRunChangesNothing(t *testing.T) {
 	h := newHarness(t)
-	h.gh.checks = []CheckRun{{Name: "modelgate", Status: "completed", Conclusion: "failure"}}
+	h.gh.checks = []gh.CheckRun{{Name: "modelgate", Status: "completed", Conclusion: "failure"}}
 	req := h.request("/canary --dry-run", autoPlan)
 	req.PolicyReasons = []string{"a high-risk model needs two approvals"}
 	req.Approvers = []string{"bob"}
-	out, err := h.eng.Canary(context.Background(), req)
+	out, err := h.eng.Commands.Canary(context.Background(), req)
 	require.NoError(t, err)
 	assert.False(t, out.Refused)
 	for _, want := range []string{"Dry run", "aaaaaaa", "| 1 | 5 % | 30s (3 looks) | auto |", "`latency_p99_ms`",
@@ -439,13 +444,13 @@ func TestCommentShowsAnalysis(t *testing.T) {
 // other pull requests' states.
 type pulls struct {
 	chatops.GitHub
-	state map[int]chatops.PullRequest
+	state map[int]gh.PullRequest
 }
 
-func (p pulls) PullRequest(_ context.Context, _ chatops.Repo, n int) (chatops.PullRequest, error) {
+func (p pulls) PullRequest(_ context.Context, _ gh.Repo, n int) (gh.PullRequest, error) {
 	pr, ok := p.state[n]
 	if !ok {
-		return pr, chatops.ErrNotFound
+		return pr, gh.ErrNotFound
 	}
 	return pr, nil
 }
@@ -456,8 +461,8 @@ func TestClosedPullRequestReleasesItsRollout(t *testing.T) {
 			h := newHarness(t)
 			h.canary(autoPlan)
 			h.answer("success")
-			require.NoError(t, h.eng.HandlePullRequest(context.Background(), PullRequestEvent{
-				Repo: chatops.Repo{Owner: "acme", Name: "models"}, Number: 1, Action: "closed", Merged: merged, Sender: "alice"}))
+			require.NoError(t, h.eng.Events.HandlePullRequest(context.Background(), event.PullRequest{
+				Repo: gh.Repo{Owner: "acme", Name: "models"}, Number: 1, Action: "closed", Merged: merged, Sender: "alice"}))
 			h.drain()
 			assert.Equal(t, "rolled_back", h.phase())
 			assert.Equal(t, "deploy:rollback@0", h.gh.tasks()[1])
@@ -472,8 +477,8 @@ func TestCanaryReleasesAHolderWhoseCloseWasMissed(t *testing.T) {
 	h.canary(autoPlan)
 	req := h.request("/canary", autoPlan)
 	req.PullRequest.Number = 2
-	req.GitHub = pulls{state: map[int]chatops.PullRequest{1: {Number: 1, State: "closed", Merged: true}}}
-	out, err := h.eng.Canary(context.Background(), req)
+	req.GitHub = pulls{GitHub: h.gh, state: map[int]gh.PullRequest{1: {Number: 1, State: "closed", Merged: true}}}
+	out, err := h.eng.Commands.Canary(context.Background(), req)
 	require.NoError(t, err)
 	require.False(t, out.Refused, out.Reply)
 	assert.Contains(t, out.Reply, "Released the rollout of `fraud-detector` `3.2.0` from #1, which is merged")
@@ -483,8 +488,8 @@ func TestCanaryReleasesAHolderWhoseCloseWasMissed(t *testing.T) {
 
 	still := h.request("/canary", autoPlan)
 	still.PullRequest.Number = 3
-	still.GitHub = pulls{state: map[int]chatops.PullRequest{2: {Number: 2, State: "open"}}}
-	out, err = h.eng.Canary(context.Background(), still)
+	still.GitHub = pulls{GitHub: h.gh, state: map[int]gh.PullRequest{2: {Number: 2, State: "open"}}}
+	out, err = h.eng.Commands.Canary(context.Background(), still)
 	require.NoError(t, err)
 	assert.True(t, out.Refused, "an open holder keeps its rollout")
 	assert.Contains(t, out.Reply, "from #2")
@@ -494,17 +499,17 @@ func TestCommandWrittenBeforeAPushIsRefused(t *testing.T) {
 	h := newHarness(t)
 	req := h.request("/canary", autoPlan)
 	req.CommentedAt = h.clock.Now()
-	require.NoError(t, h.eng.HandlePullRequest(context.Background(), PullRequestEvent{
-		Repo: chatops.Repo{Owner: "acme", Name: "models"}, Number: 1, Action: "synchronize",
+	require.NoError(t, h.eng.Events.HandlePullRequest(context.Background(), event.PullRequest{
+		Repo: gh.Repo{Owner: "acme", Name: "models"}, Number: 1, Action: "synchronize",
 		HeadSHA: strings.Repeat("c", 40), At: h.clock.Now().Add(2 * time.Second), Sender: "alice"}))
-	out, err := h.eng.Canary(context.Background(), req)
+	out, err := h.eng.Commands.Canary(context.Background(), req)
 	require.NoError(t, err)
 	assert.True(t, out.Refused)
 	assert.Contains(t, out.Reply, "commits were pushed to #1 after this comment (the head is now ccccccc)")
 
 	later := h.request("/canary", autoPlan)
 	later.CommentedAt = h.clock.Now().Add(time.Minute)
-	out, err = h.eng.Canary(context.Background(), later)
+	out, err = h.eng.Commands.Canary(context.Background(), later)
 	require.NoError(t, err)
 	assert.False(t, out.Refused, "a command written after the push deploys the new head: %s", out.Reply)
 }
@@ -513,10 +518,10 @@ func TestDryRunShowsAPushAfterTheComment(t *testing.T) {
 	h := newHarness(t)
 	req := h.request("/canary --dry-run", autoPlan)
 	req.CommentedAt = h.clock.Now()
-	require.NoError(t, h.eng.HandlePullRequest(context.Background(), PullRequestEvent{
-		Repo: chatops.Repo{Owner: "acme", Name: "models"}, Number: 1, Action: "synchronize",
+	require.NoError(t, h.eng.Events.HandlePullRequest(context.Background(), event.PullRequest{
+		Repo: gh.Repo{Owner: "acme", Name: "models"}, Number: 1, Action: "synchronize",
 		HeadSHA: strings.Repeat("c", 40), At: h.clock.Now().Add(time.Second), Sender: "alice"}))
-	out, err := h.eng.Canary(context.Background(), req)
+	out, err := h.eng.Commands.Canary(context.Background(), req)
 	require.NoError(t, err)
 	assert.Contains(t, out.Reply, "⛔ pinned commit: commits were pushed to #1 after this comment")
 	assert.Contains(t, out.Reply, "1 gate(s) would block")
@@ -525,8 +530,8 @@ func TestDryRunShowsAPushAfterTheComment(t *testing.T) {
 func TestPushDuringARolloutIsToldAndPromoteRefused(t *testing.T) {
 	h := newHarness(t)
 	h.canary(manualPlan)
-	require.NoError(t, h.eng.HandlePullRequest(context.Background(), PullRequestEvent{
-		Repo: chatops.Repo{Owner: "acme", Name: "models"}, Number: 1, Action: "synchronize",
+	require.NoError(t, h.eng.Events.HandlePullRequest(context.Background(), event.PullRequest{
+		Repo: gh.Repo{Owner: "acme", Name: "models"}, Number: 1, Action: "synchronize",
 		HeadSHA: strings.Repeat("d", 40), At: h.clock.Now(), Sender: "alice"}))
 	h.drain()
 	assert.Contains(t, strings.Join(h.gh.bodies(), "\n"), markdown.Text("The head of #1 moved to ddddddd"))
@@ -568,7 +573,7 @@ func TestDryRunReplyGolden(t *testing.T) {
 	req := h.request("/canary --dry-run", productionPlan)
 	req.PolicyReasons = []string{"a high-risk model needs 2 approvals before it leaves 5 % (has 1)"}
 	req.Approvers = []string{"carol"}
-	out, err := h.eng.Canary(context.Background(), req)
+	out, err := h.eng.Commands.Canary(context.Background(), req)
 	require.NoError(t, err)
 	golden.Assert(t, "dryrun.md", out.Reply)
 }
@@ -592,19 +597,19 @@ func TestStoreFailureLosesNothing(t *testing.T) {
 	h := newHarness(t)
 	h.canary(autoPlan)
 	flaky := &flakyStore{Store: h.st, fail: 1}
-	h.eng.Store = flaky
+	h.eng = h.engineOn(flaky, "w1")
 
 	// The workflow's answer cannot be stored: the webhook fails, to be
 	// redelivered, and the rollout has not moved.
 	d := h.gh.last()
-	ev := DeploymentStatusEvent{Repo: chatops.Repo{Owner: "acme", Name: "models"}, DeploymentID: d.ID, Task: d.Task,
+	ev := event.DeploymentStatus{Repo: gh.Repo{Owner: "acme", Name: "models"}, DeploymentID: d.ID, Task: d.Task,
 		Creator: "modelgate[bot]", Payload: mustJSON(t, d.Payload), State: "success", Sender: "github-actions[bot]"}
-	err := h.eng.HandleDeploymentStatus(context.Background(), ev)
+	err := h.eng.Events.HandleDeploymentStatus(context.Background(), ev)
 	require.ErrorContains(t, err, "database is locked")
 	assert.Equal(t, "deploying", h.phase())
 
 	// The redelivery goes through.
-	require.NoError(t, h.eng.HandleDeploymentStatus(context.Background(), ev))
+	require.NoError(t, h.eng.Events.HandleDeploymentStatus(context.Background(), ev))
 	h.drain()
 	assert.Equal(t, "analyzing", h.phase())
 
@@ -614,7 +619,7 @@ func TestStoreFailureLosesNothing(t *testing.T) {
 	for range 12 {
 		h.clock.Add(10 * time.Second)
 		for range 5 {
-			if _, err := h.eng.RunDue(context.Background()); err != nil {
+			if _, err := h.eng.Scheduler.RunDue(context.Background()); err != nil {
 				failed = err
 			}
 		}
@@ -635,4 +640,40 @@ func TestPromoteAdvancesWhenTheJudgePasses(t *testing.T) {
 	out = h.command("/promote")
 	require.False(t, out.Refused, out.Reply)
 	assert.Equal(t, []string{"deploy:canary@5", "deploy:canary@25"}, h.gh.tasks())
+}
+
+// /canary and /canary --dry-run evaluate one list of gates: what refuses
+// the one is what the other shows closed, in the same words.
+func TestCanaryRefusesWhatTheDryRunShowsClosed(t *testing.T) {
+	cases := map[string]func(h *harness, req *chatops.Request){
+		"configuration": func(_ *harness, r *chatops.Request) {
+			r.ConfigErr = errors.New("the default branch's .github/modelgate.yml: bad")
+		},
+		"fork":  func(_ *harness, r *chatops.Request) { r.PullRequest.HeadRepo = "evil/models" },
+		"draft": func(_ *harness, r *chatops.Request) { r.PullRequest.Draft = true },
+		"validation": func(h *harness, _ *chatops.Request) {
+			h.gh.checks = []gh.CheckRun{{Name: "modelgate", Status: "completed", Conclusion: "failure"}}
+		},
+		"pinned commit": func(h *harness, r *chatops.Request) {
+			r.CommentedAt = h.clock.Now()
+			require.NoError(h.t, h.eng.Events.HandlePullRequest(context.Background(), event.PullRequest{
+				Repo: gh.Repo{Owner: "acme", Name: "models"}, Number: 1, Action: "synchronize",
+				HeadSHA: strings.Repeat("c", 40), At: h.clock.Now().Add(time.Second), Sender: "alice"}))
+		},
+	}
+	for name, setup := range cases {
+		t.Run(name, func(t *testing.T) {
+			h := newHarness(t)
+			req := h.request("/canary", autoPlan)
+			setup(h, &req)
+			out, err := h.eng.Commands.Canary(context.Background(), req)
+			require.NoError(t, err)
+			require.True(t, out.Refused)
+			req.Command.DryRun = true
+			dry, err := h.eng.Commands.Canary(context.Background(), req)
+			require.NoError(t, err)
+			assert.Contains(t, dry.Reply, ": "+out.Reply+"\n", "the dry run shows the gate that refused /canary")
+			assert.Contains(t, dry.Reply, "1 gate(s) would block")
+		})
+	}
 }

@@ -1,4 +1,4 @@
-package canary
+package canary_test
 
 import (
 	"context"
@@ -14,7 +14,12 @@ import (
 	"testing"
 	"time"
 
+	"github.com/modelgate/modelgate/pkg/canary"
+	"github.com/modelgate/modelgate/pkg/canary/effect"
+	"github.com/modelgate/modelgate/pkg/canary/engine"
+	"github.com/modelgate/modelgate/pkg/canary/event"
 	"github.com/modelgate/modelgate/pkg/chatops"
+	"github.com/modelgate/modelgate/pkg/gh"
 	"github.com/modelgate/modelgate/pkg/judge"
 	"github.com/modelgate/modelgate/pkg/metrics"
 	"github.com/modelgate/modelgate/pkg/store"
@@ -26,21 +31,25 @@ import (
 // next write succeed on GitHub but fail on the way back, as a dropped
 // connection would.
 type fakeGitHub struct {
+	// GitHub answers the calls of a command's request this fake does not
+	// take itself: none of the engine's.
+	chatops.GitHub
 	mu          sync.Mutex
 	next        int64
 	deployments []fakeDeployment
 	statuses    map[int64][]string
-	comments    []*fakeComment
-	checks      []CheckRun
-	files       map[string][]byte // "ref:path"; ref "" is the default branch
-	lose        map[string]int    // method -> answers to lose
-	reject      error
-	writes      int
+	// descriptions are the statuses' descriptions, as statuses.
+	descriptions map[int64][]string
+	comments     []*fakeComment
+	checks       []gh.CheckRun
+	lose         map[string]int // method -> answers to lose
+	reject       error
+	writes       int
 }
 
 type fakeDeployment struct {
 	ID int64
-	Deployment
+	gh.Deployment
 }
 
 type fakeComment struct {
@@ -50,8 +59,8 @@ type fakeComment struct {
 }
 
 func newFakeGitHub() *fakeGitHub {
-	return &fakeGitHub{next: 100, lose: map[string]int{}, statuses: map[int64][]string{}, files: map[string][]byte{},
-		checks: []CheckRun{{Name: "modelgate / validate", Status: "completed", Conclusion: "success"}}}
+	return &fakeGitHub{next: 100, lose: map[string]int{}, statuses: map[int64][]string{}, descriptions: map[int64][]string{},
+		checks: []gh.CheckRun{{Name: "modelgate / validate", Status: "completed", Conclusion: "success"}}}
 }
 
 // write counts a write and says whether its answer is lost.
@@ -64,7 +73,7 @@ func (g *fakeGitHub) write(method string) error {
 	return nil
 }
 
-func (g *fakeGitHub) CreateDeployment(_ context.Context, _ chatops.Repo, d Deployment) (int64, error) {
+func (g *fakeGitHub) CreateDeployment(_ context.Context, _ gh.Repo, d gh.Deployment) (int64, error) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	if g.reject != nil {
@@ -75,7 +84,7 @@ func (g *fakeGitHub) CreateDeployment(_ context.Context, _ chatops.Repo, d Deplo
 	return g.next, g.write("CreateDeployment")
 }
 
-func (g *fakeGitHub) FindDeployment(_ context.Context, _ chatops.Repo, d Deployment) (int64, error) {
+func (g *fakeGitHub) FindDeployment(_ context.Context, _ gh.Repo, d gh.Deployment) (int64, error) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	for _, x := range g.deployments {
@@ -87,14 +96,15 @@ func (g *fakeGitHub) FindDeployment(_ context.Context, _ chatops.Repo, d Deploym
 	return 0, nil
 }
 
-func (g *fakeGitHub) CreateDeploymentStatus(_ context.Context, _ chatops.Repo, id int64, state, _ string) error {
+func (g *fakeGitHub) CreateDeploymentStatus(_ context.Context, _ gh.Repo, id int64, state, description string) error {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	g.statuses[id] = append(g.statuses[id], state)
+	g.descriptions[id] = append(g.descriptions[id], description)
 	return g.write("CreateDeploymentStatus")
 }
 
-func (g *fakeGitHub) PostComment(_ context.Context, _ chatops.Repo, number int, body string) (int64, error) {
+func (g *fakeGitHub) PostComment(_ context.Context, _ gh.Repo, number int, body string) (int64, error) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	g.next++
@@ -102,7 +112,7 @@ func (g *fakeGitHub) PostComment(_ context.Context, _ chatops.Repo, number int, 
 	return g.next, g.write("PostComment")
 }
 
-func (g *fakeGitHub) EditComment(_ context.Context, _ chatops.Repo, id int64, body string) error {
+func (g *fakeGitHub) EditComment(_ context.Context, _ gh.Repo, id int64, body string) error {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	for _, c := range g.comments {
@@ -111,10 +121,10 @@ func (g *fakeGitHub) EditComment(_ context.Context, _ chatops.Repo, id int64, bo
 			return g.write("EditComment")
 		}
 	}
-	return chatops.ErrNotFound
+	return gh.ErrNotFound
 }
 
-func (g *fakeGitHub) FindComment(_ context.Context, _ chatops.Repo, number int, marker string) (int64, error) {
+func (g *fakeGitHub) FindComment(_ context.Context, _ gh.Repo, number int, marker string) (int64, error) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	for _, c := range g.comments {
@@ -125,22 +135,18 @@ func (g *fakeGitHub) FindComment(_ context.Context, _ chatops.Repo, number int, 
 	return 0, nil
 }
 
-func (g *fakeGitHub) FileAt(_ context.Context, _ chatops.Repo, path, ref string) ([]byte, error) {
-	g.mu.Lock()
-	defer g.mu.Unlock()
-	if b, ok := g.files[ref+":"+path]; ok {
-		return b, nil
-	}
-	return nil, chatops.ErrNotFound
-}
-
-func (g *fakeGitHub) CheckRuns(context.Context, chatops.Repo, string) ([]CheckRun, error) {
+func (g *fakeGitHub) CheckRuns(context.Context, gh.Repo, string) ([]gh.CheckRun, error) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	return g.checks, nil
 }
 
-func (g *fakeGitHub) ForInstallation(int64) (GitHub, error) { return g, nil }
+// PullRequest says every other pull request is open.
+func (g *fakeGitHub) PullRequest(_ context.Context, _ gh.Repo, n int) (gh.PullRequest, error) {
+	return gh.PullRequest{Number: n, State: "open"}, nil
+}
+
+func (g *fakeGitHub) ForInstallation(int64) (effect.GitHub, error) { return g, nil }
 
 func (g *fakeGitHub) tasks() []string {
 	g.mu.Lock()
@@ -250,7 +256,7 @@ type harness struct {
 	gh    *fakeGitHub
 	prov  *fakeProvider
 	clock *testClock
-	eng   *Engine
+	eng   *engine.Engine
 }
 
 func newHarness(t *testing.T) *harness {
@@ -276,11 +282,16 @@ func (h *harness) restart() {
 	h.eng = h.newEngine("w1")
 }
 
-func (h *harness) newEngine(worker string) *Engine {
+func (h *harness) newEngine(worker string) *engine.Engine {
+	return h.engineOn(h.st, worker)
+}
+
+// engineOn wires an engine on st, as bot serve does.
+func (h *harness) engineOn(st engine.Store, worker string) *engine.Engine {
 	j, err := judge.New(judge.DefaultConfig())
 	require.NoError(h.t, err)
-	return &Engine{Store: h.st, Clients: h.gh, Providers: h.prov, Judge: j, BotLogin: "modelgate[bot]",
-		Worker: worker, Now: h.clock.Now}
+	return engine.New(engine.Config{Store: st, Clients: h.gh, Providers: h.prov, Judge: j, BotLogin: "modelgate[bot]",
+		Worker: worker, Now: h.clock.Now})
 }
 
 // request is a command from alice on PR 1 whose head changes the model.
@@ -290,9 +301,9 @@ func (h *harness) request(line string, manifest string) chatops.Request {
 	require.NoError(h.t, err)
 	var m map[string]any
 	require.NoError(h.t, yaml.Unmarshal([]byte(manifest), &m))
-	return chatops.Request{Command: cmd, Repo: chatops.Repo{Owner: "acme", Name: "models"},
-		PullRequest: chatops.PullRequest{Number: 1, Author: "alice", State: "open", HeadSHA: strings.Repeat("a", 40)},
-		Commenter:   "alice", InstallationID: 7,
+	return chatops.Request{Command: cmd, Repo: gh.Repo{Owner: "acme", Name: "models"},
+		PullRequest: gh.PullRequest{Number: 1, Author: "alice", State: "open", HeadSHA: strings.Repeat("a", 40)},
+		Commenter:   "alice", InstallationID: 7, GitHub: h.gh,
 		Targets: []chatops.Target{{Model: "fraud-detector", Version: "3.2.0", Environment: "production",
 			Path: "models/fraud/model.yaml", Manifest: m}}}
 }
@@ -301,7 +312,7 @@ func (h *harness) request(line string, manifest string) chatops.Request {
 func (h *harness) drain() {
 	h.t.Helper()
 	for range 100 {
-		n, err := h.eng.RunDue(context.Background())
+		n, err := h.eng.Scheduler.RunDue(context.Background())
 		require.NoError(h.t, err)
 		if n == 0 {
 			return
@@ -314,8 +325,8 @@ func (h *harness) drain() {
 func (h *harness) answer(state string) {
 	h.t.Helper()
 	d := h.gh.last()
-	require.NoError(h.t, h.eng.HandleDeploymentStatus(context.Background(), DeploymentStatusEvent{
-		Repo: chatops.Repo{Owner: "acme", Name: "models"}, DeploymentID: d.ID, Task: d.Task, Creator: "modelgate[bot]",
+	require.NoError(h.t, h.eng.Events.HandleDeploymentStatus(context.Background(), event.DeploymentStatus{
+		Repo: gh.Repo{Owner: "acme", Name: "models"}, DeploymentID: d.ID, Task: d.Task, Creator: "modelgate[bot]",
 		Payload: mustJSON(h.t, d.Payload), State: state, Description: "workflow says " + state, Sender: "github-actions[bot]"}))
 	h.drain()
 }
@@ -328,17 +339,17 @@ func (h *harness) wait(d time.Duration) {
 	}
 }
 
-func (h *harness) rollout() (loaded, error) {
+func (h *harness) rollout() (canary.Rollout, error) {
 	rows, err := h.st.ListRollouts(context.Background(), store.RolloutFilter{Limit: 1})
 	require.NoError(h.t, err)
 	require.NotEmpty(h.t, rows)
-	return decode(rows[0])
+	return canary.Decode(rows[0])
 }
 
 func (h *harness) phase() string {
 	l, err := h.rollout()
 	require.NoError(h.t, err)
-	return string(l.rec.State.Phase)
+	return string(l.Record.State.Phase)
 }
 
 func mustJSON(t *testing.T, v any) json.RawMessage {

@@ -10,16 +10,16 @@ import (
 	"github.com/modelgate/modelgate/pkg/store"
 )
 
-// record is the engine's state of one rollout, kept as JSON in
+// Record is the engine's state of one rollout, kept as JSON in
 // store.Rollout.Record and replaced whole at each transition.
-type record struct {
+type Record struct {
 	State rollout.State `json:"state"`
 	// Delivery is the webhook delivery of the /canary that started the
 	// rollout: a redelivery of it finds its rollout instead of a conflict.
 	Delivery string `json:"delivery,omitempty"`
 	// Outbox holds the effects of transitions not yet carried out, in
 	// order; the effects job takes them from the front.
-	Outbox []effect `json:"outbox,omitempty"`
+	Outbox []Effect `json:"outbox,omitempty"`
 	// Seq numbers effects; notices carry it in their marker.
 	Seq int `json:"seq"`
 	// CommentID is the status comment, once posted.
@@ -28,34 +28,37 @@ type record struct {
 	Deployments []int64 `json:"deployments"`
 	// Rollback is the deploy:rollback deployment, once created.
 	Rollback int64 `json:"rollback_deployment,omitempty"`
-	// Analysis is the latest judgement of the current stage.
-	Analysis *analysis `json:"analysis,omitempty"`
+	// Analysis is the latest judged look of the current stage.
+	Analysis *Look `json:"analysis,omitempty"`
 }
+
+// EffectKind is what an effect does.
+type EffectKind string
 
 // The kinds of effect.
 const (
-	effDeploy  = "deploy"
-	effStatus  = "status"
-	effAnalyse = "analyse"
-	effComment = "comment"
-	effNote    = "note"
-	effAudit   = "audit"
+	EffectDeploy  EffectKind = "deploy"
+	EffectStatus  EffectKind = "status"
+	EffectAnalyse EffectKind = "analyse"
+	EffectComment EffectKind = "comment"
+	EffectNote    EffectKind = "note"
+	EffectAudit   EffectKind = "audit"
 )
 
-// effect is one thing a transition asked for, stored before it is done.
-type effect struct {
-	Seq     int       `json:"seq"`
-	Kind    string    `json:"kind"`
-	Task    string    `json:"task,omitempty"`
-	Stage   int       `json:"stage"`
-	Traffic float64   `json:"traffic,omitempty"`
-	Version string    `json:"version,omitempty"`
-	State   string    `json:"state,omitempty"`
-	Text    string    `json:"text,omitempty"`
-	At      time.Time `json:"at,omitzero"`
-	Look    int       `json:"look,omitempty"`
-	Actor   string    `json:"actor,omitempty"`
-	Action  string    `json:"action,omitempty"`
+// Effect is one thing a transition asked for, stored before it is done.
+type Effect struct {
+	Seq     int               `json:"seq"`
+	Kind    EffectKind        `json:"kind"`
+	Task    string            `json:"task,omitempty"`
+	Stage   int               `json:"stage"`
+	Traffic float64           `json:"traffic,omitempty"`
+	Version string            `json:"version,omitempty"`
+	State   string            `json:"state,omitempty"`
+	Text    string            `json:"text,omitempty"`
+	At      time.Time         `json:"at,omitzero"`
+	Look    int               `json:"look,omitempty"`
+	Actor   string            `json:"actor,omitempty"`
+	Action  store.AuditAction `json:"action,omitempty"`
 	// Tried says an attempt began: the effect may have reached GitHub,
 	// so the next attempt looks for it before writing again.
 	Tried bool `json:"tried,omitempty"`
@@ -64,45 +67,49 @@ type effect struct {
 	TriedAt time.Time `json:"tried_at,omitzero"`
 }
 
-// analysis is one judgement as stored: numbers that may be NaN are nums.
-type analysis struct {
-	At       time.Time        `json:"at"`
-	Since    time.Time        `json:"since"`
-	Look     int              `json:"look"`
-	Looks    int              `json:"looks"`
-	Decision string           `json:"decision"`
-	Reason   string           `json:"reason"`
-	Error    string           `json:"error,omitempty"`
-	Metrics  []analysedMetric `json:"metrics,omitempty"`
+// Look is one judged look at a stage's metrics, as stored: numbers that
+// may be NaN are Nums.
+type Look struct {
+	At       time.Time    `json:"at"`
+	Since    time.Time    `json:"since"`
+	Look     int          `json:"look"`
+	Looks    int          `json:"looks"`
+	Decision string       `json:"decision"`
+	Reason   string       `json:"reason"`
+	Error    string       `json:"error,omitempty"`
+	Metrics  []LookMetric `json:"metrics,omitempty"`
 }
 
-type analysedMetric struct {
+// LookMetric is one metric of a judged look.
+type LookMetric struct {
 	Name       string  `json:"name"`
 	Direction  string  `json:"direction"`
 	Tolerance  float64 `json:"tolerance"`
 	Critical   bool    `json:"critical"`
-	Baseline   num     `json:"baseline"`
-	Canary     num     `json:"canary"`
-	Change     num     `json:"change"`
-	CI         [2]num  `json:"ci"`
-	P          num     `json:"p"`
+	Baseline   Num     `json:"baseline"`
+	Canary     Num     `json:"canary"`
+	Change     Num     `json:"change"`
+	CI         [2]Num  `json:"ci"`
+	P          Num     `json:"p"`
 	Confidence float64 `json:"confidence"`
 	Verdict    string  `json:"verdict"`
 	Reason     string  `json:"reason,omitempty"`
 	// Series are the samples of each side, thinned for the chart.
-	BaselineSeries []point `json:"baseline_series,omitempty"`
-	CanarySeries   []point `json:"canary_series,omitempty"`
+	BaselineSeries []Point `json:"baseline_series,omitempty"`
+	CanarySeries   []Point `json:"canary_series,omitempty"`
 }
 
-type point struct {
+// Point is one sample of a series.
+type Point struct {
 	T time.Time `json:"t"`
 	V float64   `json:"v"`
 }
 
-// num is a float64 that is null in JSON when it is NaN or infinite.
-type num float64
+// Num is a float64 that is null in JSON when it is NaN or infinite.
+type Num float64
 
-func (n num) MarshalJSON() ([]byte, error) {
+// MarshalJSON writes null for NaN and infinities.
+func (n Num) MarshalJSON() ([]byte, error) {
 	f := float64(n)
 	if math.IsNaN(f) || math.IsInf(f, 0) {
 		return []byte("null"), nil
@@ -110,88 +117,122 @@ func (n num) MarshalJSON() ([]byte, error) {
 	return json.Marshal(f)
 }
 
-func (n *num) UnmarshalJSON(b []byte) error {
+// UnmarshalJSON reads null as NaN.
+func (n *Num) UnmarshalJSON(b []byte) error {
 	if string(b) == "null" {
-		*n = num(math.NaN())
+		*n = Num(math.NaN())
 		return nil
 	}
 	var f float64
 	if err := json.Unmarshal(b, &f); err != nil {
 		return err
 	}
-	*n = num(f)
+	*n = Num(f)
 	return nil
 }
 
-// loaded is a rollout with its plan and record decoded.
-type loaded struct {
-	row  store.Rollout
-	plan rollout.Plan
-	rec  record
+// Rollout is a stored rollout with its plan and record decoded.
+type Rollout struct {
+	Row    store.Rollout
+	Plan   rollout.Plan
+	Record Record
 }
 
-func decode(ro store.Rollout) (loaded, error) {
-	l := loaded{row: ro}
-	if err := json.Unmarshal(ro.Plan, &l.plan); err != nil {
+// Decode reads a stored rollout's plan and record.
+func Decode(ro store.Rollout) (Rollout, error) {
+	l := Rollout{Row: ro}
+	if err := json.Unmarshal(ro.Plan, &l.Plan); err != nil {
 		return l, fmt.Errorf("rollout %d: decode plan: %w", ro.ID, err)
 	}
-	if err := json.Unmarshal(ro.Record, &l.rec); err != nil {
+	if err := json.Unmarshal(ro.Record, &l.Record); err != nil {
 		return l, fmt.Errorf("rollout %d: decode record: %w", ro.ID, err)
 	}
 	return l, nil
 }
 
-// encode writes the record back into the row, with the columns that
+// Encode writes the record back into the row, with the columns that
 // mirror it for queries.
-func (l *loaded) encode() error {
-	b, err := json.Marshal(l.rec)
+func (l *Rollout) Encode() error {
+	b, err := json.Marshal(l.Record)
 	if err != nil {
-		return fmt.Errorf("rollout %d: encode record: %w", l.row.ID, err)
+		return fmt.Errorf("rollout %d: encode record: %w", l.Row.ID, err)
 	}
-	l.row.Record = b
-	l.row.State = storeState(l.rec.State.Phase)
-	l.row.Stage = l.rec.State.Stage
-	l.row.BaselineVersion = l.rec.State.Baseline
-	if l.rec.State.Stage < len(l.plan.Stages) {
-		l.row.TrafficPercent = int(math.Round(l.plan.Stages[l.rec.State.Stage].Traffic))
+	l.Row.Record = b
+	l.Row.State, _ = stored(l.Record.State.Phase)
+	l.Row.Stage = l.Record.State.Stage
+	l.Row.BaselineVersion = l.Record.State.Baseline
+	if l.Record.State.Stage < len(l.Plan.Stages) {
+		l.Row.TrafficPercent = int(math.Round(l.Plan.Stages[l.Record.State.Stage].Traffic))
 	}
 	return nil
 }
 
-// storeState is the store's coarse state for a phase: active rollouts
-// are running or paused.
-func storeState(p rollout.Phase) string {
+// stored are the store's words for a phase: the coarse state of the row
+// (active rollouts are running or paused) and, for a terminal phase, the
+// audit action that records the end.
+func stored(p rollout.Phase) (store.RolloutState, store.AuditAction) {
 	switch p {
-	case rollout.Deploying, rollout.Analyzing, rollout.Waiting:
-		return "running"
+	case rollout.Paused:
+		return store.RolloutPaused, ""
+	case rollout.Promoted:
+		return store.RolloutPromoted, store.ActionRolloutPromoted
+	case rollout.RolledBack:
+		return store.RolloutRolledBack, store.ActionRolloutRolledBack
+	case rollout.Aborted:
+		return store.RolloutAborted, store.ActionRolloutAborted
+	case rollout.Failed:
+		return store.RolloutFailed, store.ActionRolloutFailed
 	}
-	return string(p)
+	return store.RolloutRunning, ""
 }
 
-// enqueue turns a transition's actions into effects.
-func (l *loaded) enqueue(actions []rollout.Action) {
+// Enqueue turns a transition's actions into effects.
+func (l *Rollout) Enqueue(actions []rollout.Action) {
 	for _, a := range actions {
-		ef := effect{Stage: l.rec.State.Stage}
+		ef := Effect{Stage: l.Record.State.Stage}
 		switch a := a.(type) {
 		case rollout.CreateDeployment:
-			ef.Kind, ef.Task, ef.Stage, ef.Traffic, ef.Version = effDeploy, a.Task, a.Stage, a.TrafficPercent, a.Version
+			ef.Kind, ef.Task, ef.Stage, ef.Traffic, ef.Version = EffectDeploy, a.Task, a.Stage, a.TrafficPercent, a.Version
 		case rollout.SetDeploymentStatus:
-			ef.Kind, ef.State, ef.Text = effStatus, a.State, a.Description
+			ef.Kind, ef.State, ef.Text = EffectStatus, a.State, a.Description
 		case rollout.ScheduleAnalysis:
-			ef.Kind, ef.At, ef.Look = effAnalyse, a.At, a.Look
+			ef.Kind, ef.At, ef.Look = EffectAnalyse, a.At, a.Look
 		case rollout.UpdateComment:
-			ef.Kind = effComment
+			ef.Kind = EffectComment
 		case rollout.PostComment:
-			ef.Kind, ef.Text = effNote, a.Text
+			ef.Kind, ef.Text = EffectNote, a.Text
 		default:
 			continue
 		}
-		l.push(ef)
+		l.Push(ef)
 	}
 }
 
-func (l *loaded) push(ef effect) {
-	l.rec.Seq++
-	ef.Seq = l.rec.Seq
-	l.rec.Outbox = append(l.rec.Outbox, ef)
+// Push appends an effect to the outbox, numbering it.
+func (l *Rollout) Push(ef Effect) {
+	l.Record.Seq++
+	ef.Seq = l.Record.Seq
+	l.Record.Outbox = append(l.Record.Outbox, ef)
+}
+
+// SetDeployment records a stage's deployment.
+func (l *Rollout) SetDeployment(stage int, id int64) {
+	for len(l.Record.Deployments) <= stage {
+		l.Record.Deployments = append(l.Record.Deployments, 0)
+	}
+	l.Record.Deployments[stage] = id
+}
+
+// Deployment is the stage's deployment, or 0 before it is known.
+func (l Rollout) Deployment(stage int) int64 {
+	if stage < 0 || stage >= len(l.Record.Deployments) {
+		return 0
+	}
+	return l.Record.Deployments[stage]
+}
+
+// Audit fills an audit entry with the rollout it is about.
+func (l Rollout) Audit(a store.AuditEntry, at time.Time) store.AuditEntry {
+	a.At, a.Repo, a.PR, a.Model, a.Environment, a.RolloutID = at, l.Row.Repo, l.Row.PR, l.Row.Model, l.Row.Environment, l.Row.ID
+	return a
 }

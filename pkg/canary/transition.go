@@ -4,7 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
+	"math"
 	"strconv"
+	"strings"
+	"time"
 
 	"github.com/modelgate/modelgate/pkg/judge"
 	"github.com/modelgate/modelgate/pkg/rollout"
@@ -18,29 +22,75 @@ const maxConflicts = 20
 // Bot is the actor of the engine's own decisions in the audit log.
 const Bot = "modelgate"
 
-// transition applies ev to rollout id: it reads the rollout, runs the
-// state machine, stores the new state together with the effects it asks
-// for, and only then schedules those effects. A refusal (wrapping
+// The job kinds of the engine; the key is the rollout id.
+const (
+	JobEffects  = "rollout.effects"
+	JobAnalysis = "rollout.analysis"
+)
+
+// JobPayload is the payload of the engine's jobs: the look an analysis
+// judges, and how many times a failed job was tried again.
+type JobPayload struct {
+	Look  int `json:"look"`
+	Retry int `json:"retry,omitempty"`
+}
+
+// Store is the durable state transitions read and write.
+type Store interface {
+	CreateRollout(ctx context.Context, r store.Rollout) (store.Rollout, error)
+	GetRollout(ctx context.Context, id int64) (store.Rollout, error)
+	UpdateRollout(ctx context.Context, r store.Rollout) (store.Rollout, error)
+	ScheduleJob(ctx context.Context, j store.Job) (int64, error)
+}
+
+// Transitions moves stored rollouts through the state machine: each change
+// is read, decided and written with the effects it asks for in one write,
+// before anything touches GitHub; only then are the effects scheduled.
+type Transitions struct {
+	Store Store
+	// Wake tells the scheduler that effects are due now; nil is a no-op.
+	Wake   func()
+	Logger *slog.Logger
+	Clock  Clock
+}
+
+// Start stores a new rollout with its first effects, then schedules them.
+// The store refuses it with store.ErrLocked or store.ErrConflict.
+func (t *Transitions) Start(ctx context.Context, l Rollout) (store.Rollout, error) {
+	if err := l.Encode(); err != nil {
+		return store.Rollout{}, err
+	}
+	row, err := t.Store.CreateRollout(ctx, l.Row)
+	if err != nil {
+		return row, err
+	}
+	t.ScheduleEffects(ctx, row.ID)
+	return row, nil
+}
+
+// Apply applies ev to rollout id: it reads the rollout, runs the state
+// machine, stores the new state together with the effects it asks for,
+// and only then schedules those effects. A refusal (wrapping
 // rollout.ErrRefused) leaves the rollout as it was. mutate, when set, also
 // changes the record in the same write.
-func (e *Engine) transition(ctx context.Context, id int64, ev rollout.Event, actor string, mutate func(*loaded)) (loaded, error) {
-	saved, err := e.update(ctx, id, func(l *loaded) error {
-		before := l.rec.State
+func (t *Transitions) Apply(ctx context.Context, id int64, ev rollout.Event, actor string, mutate func(*Rollout)) (Rollout, error) {
+	saved, err := t.Update(ctx, id, func(l *Rollout) error {
+		before := l.Record.State
 		if p, ok := ev.(rollout.Promote); ok {
 			p.Passing = l.judgePassing()
 			ev = p
 		}
-		next, actions, err := rollout.Next(l.plan, before, ev, e.now())
+		next, actions, err := rollout.Next(l.Plan, before, ev, t.Clock.Now())
 		if err != nil {
 			return err
 		}
-		l.rec.State = next
+		l.Record.State = next
 		if mutate != nil {
 			mutate(l)
 		}
-		l.enqueue(actions)
+		l.Enqueue(actions)
 		if next.Phase == rollout.Promoted {
-			l.summarize(e.now())
+			l.summarize(t.Clock.Now())
 		}
 		l.auditChange(before, actor)
 		return nil
@@ -48,30 +98,49 @@ func (e *Engine) transition(ctx context.Context, id int64, ev rollout.Event, act
 	if err != nil {
 		return saved, err
 	}
-	e.scheduleEffects(ctx, saved.row.ID)
+	t.ScheduleEffects(ctx, saved.Row.ID)
 	return saved, nil
 }
 
-// judgePassing says the judge passed the current window at its latest
-// look: /promote may then cut the window short.
-func (l *loaded) judgePassing() bool {
-	a, st := l.rec.Analysis, l.rec.State
-	return a != nil && a.Decision == string(judge.DecisionPass) && a.Since.Equal(st.Since) && a.Look == st.Look-1
+// Release rolls rollout ro back for reason; one that ended meanwhile is
+// left as it is.
+func (t *Transitions) Release(ctx context.Context, ro store.Rollout, reason, actor string) error {
+	if actor == "" {
+		actor = Bot
+	}
+	_, err := t.Apply(ctx, ro.ID, rollout.Rollback{Reason: reason}, actor, nil)
+	if errors.Is(err, rollout.ErrRefused) {
+		return nil
+	}
+	return err
 }
 
-// update reads rollout id, changes it with change and saves it; when
+// Notify queues a notice on a rollout without changing its state.
+func (t *Transitions) Notify(ctx context.Context, id int64, text string) error {
+	_, err := t.Update(ctx, id, func(l *Rollout) error {
+		l.Push(Effect{Kind: EffectNote, Text: text, Stage: l.Record.State.Stage})
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	t.ScheduleEffects(ctx, id)
+	return nil
+}
+
+// Update reads rollout id, changes it with change and saves it; when
 // another writer saved it first, it reads it again and changes it anew.
 // An error from change leaves the rollout as it was.
-func (e *Engine) update(ctx context.Context, id int64, change func(*loaded) error) (loaded, error) {
+func (t *Transitions) Update(ctx context.Context, id int64, change func(*Rollout) error) (Rollout, error) {
 	for attempt := 1; ; attempt++ {
-		l, err := e.load(ctx, id)
+		l, err := t.Load(ctx, id)
 		if err != nil {
 			return l, err
 		}
 		if err := change(&l); err != nil {
 			return l, err
 		}
-		saved, err := e.save(ctx, l)
+		saved, err := t.Save(ctx, l)
 		if errors.Is(err, store.ErrConflict) && attempt < maxConflicts {
 			continue
 		}
@@ -79,65 +148,95 @@ func (e *Engine) update(ctx context.Context, id int64, change func(*loaded) erro
 	}
 }
 
-// load reads and decodes a rollout.
-func (e *Engine) load(ctx context.Context, id int64) (loaded, error) {
-	ro, err := e.Store.GetRollout(ctx, id)
+// Load reads and decodes a rollout.
+func (t *Transitions) Load(ctx context.Context, id int64) (Rollout, error) {
+	ro, err := t.Store.GetRollout(ctx, id)
 	if err != nil {
-		return loaded{}, fmt.Errorf("rollout %d: %w", id, err)
+		return Rollout{}, fmt.Errorf("rollout %d: %w", id, err)
 	}
-	return decode(ro)
+	return Decode(ro)
 }
 
-// save writes l if nobody changed the rollout since it was read;
+// Save writes l if nobody changed the rollout since it was read;
 // store.ErrConflict otherwise.
-func (e *Engine) save(ctx context.Context, l loaded) (loaded, error) {
-	if err := l.encode(); err != nil {
+func (t *Transitions) Save(ctx context.Context, l Rollout) (Rollout, error) {
+	if err := l.Encode(); err != nil {
 		return l, err
 	}
-	row, err := e.Store.UpdateRollout(ctx, l.row)
+	row, err := t.Store.UpdateRollout(ctx, l.Row)
 	if err != nil {
 		return l, err
 	}
-	l.row = row
+	l.Row = row
 	return l, nil
+}
+
+// ScheduleEffects asks the scheduler to carry out the rollout's outbox
+// now. A failure here loses nothing: the sweep finds outboxes that no job
+// is carrying out.
+func (t *Transitions) ScheduleEffects(ctx context.Context, id int64) {
+	_, err := t.Store.ScheduleJob(ctx, store.Job{Kind: JobEffects, Key: strconv.FormatInt(id, 10), DueAt: t.Clock.Now()})
+	if err != nil {
+		Log(t.Logger).Error("schedule effects; the sweep will retry", "rollout", id, "err", err)
+		return
+	}
+	if t.Wake != nil {
+		t.Wake()
+	}
+}
+
+// judgePassing says the judge passed the current window at its latest
+// look: /promote may then cut the window short.
+func (l *Rollout) judgePassing() bool {
+	a, st := l.Record.Analysis, l.Record.State
+	return a != nil && a.Decision == string(judge.DecisionPass) && a.Since.Equal(st.Since) && a.Look == st.Look-1
 }
 
 // auditChange records the decisions a transition made: a pause, a resume,
 // or the end of the rollout, with who decided and why.
-func (l *loaded) auditChange(before rollout.State, actor string) {
-	after := l.rec.State
-	switch {
+func (l *Rollout) auditChange(before rollout.State, actor string) {
+	after := l.Record.State
+	switch _, ended := stored(after.Phase); {
 	case after.Terminal():
-		l.push(effect{Kind: effAudit, Action: "rollout." + string(after.Phase), Actor: actor, Text: after.Reason, Stage: after.Stage})
+		l.Push(Effect{Kind: EffectAudit, Action: ended, Actor: actor, Text: after.Reason, Stage: after.Stage})
 	case after.Phase == rollout.Paused && before.Phase != rollout.Paused:
-		l.push(effect{Kind: effAudit, Action: "rollout.paused", Actor: actor, Text: after.Reason, Stage: after.Stage})
+		l.Push(Effect{Kind: EffectAudit, Action: store.ActionRolloutPaused, Actor: actor, Text: after.Reason, Stage: after.Stage})
 	case before.Phase == rollout.Paused && after.Phase != rollout.Paused:
-		l.push(effect{Kind: effAudit, Action: "rollout.resumed", Actor: actor, Stage: after.Stage})
+		l.Push(Effect{Kind: EffectAudit, Action: store.ActionRolloutResumed, Actor: actor, Stage: after.Stage})
 	}
 }
 
-// The job kinds the engine schedules; the key is the rollout id.
-const (
-	jobEffects  = "rollout.effects"
-	jobAnalysis = "rollout.analysis"
-)
-
-// scheduleEffects asks the scheduler to carry out the rollout's outbox
-// now. A failure here loses nothing: the sweep finds outboxes that no job
-// is carrying out.
-func (e *Engine) scheduleEffects(ctx context.Context, id int64) {
-	_, err := e.Store.ScheduleJob(ctx, store.Job{Kind: jobEffects, Key: strconv.FormatInt(id, 10), DueAt: e.now()})
-	if err != nil {
-		e.logger().Error("schedule effects; the sweep will retry", "rollout", id, "err", err)
+// summarize turns the promotion's notice into the final summary: the
+// stages passed, how long it took, and the last judgement of each metric.
+func (l *Rollout) summarize(now time.Time) {
+	for i := len(l.Record.Outbox) - 1; i >= 0; i-- {
+		ef := &l.Record.Outbox[i]
+		if ef.Kind != EffectNote {
+			continue
+		}
+		traffic := make([]string, len(l.Plan.Stages))
+		for j, s := range l.Plan.Stages {
+			traffic[j] = fmt.Sprintf("%g %%", s.Traffic)
+		}
+		text := fmt.Sprintf("%s It passed %d stages (%s) in %s.", ef.Text, len(l.Plan.Stages),
+			strings.Join(traffic, ", "), now.Sub(l.Row.CreatedAt).Round(time.Second))
+		if a := l.Record.Analysis; a != nil {
+			var last []string
+			for _, m := range a.Metrics {
+				last = append(last, fmt.Sprintf("%s %s (%s)", m.Name, m.Verdict, changeText(m)))
+			}
+			text += fmt.Sprintf(" Last judgement, look %d of %d: %s.", a.Look, a.Looks, strings.Join(last, "; "))
+		}
+		ef.Text = text
 		return
 	}
-	e.Wake()
 }
 
-// Wake tells the scheduler that work may be due now.
-func (e *Engine) Wake() {
-	select {
-	case e.wakeChan() <- struct{}{}:
-	default:
+// changeText is a metric's change with its interval, or "no data".
+func changeText(m LookMetric) string {
+	c, lo, hi := float64(m.Change), float64(m.CI[0]), float64(m.CI[1])
+	if math.IsNaN(c) {
+		return "no data"
 	}
+	return fmt.Sprintf("%+.1f %% [%+.1f %%, %+.1f %%]", 100*c, 100*lo, 100*hi)
 }

@@ -4,6 +4,7 @@ import (
 	"testing"
 	"unicode/utf8"
 
+	"github.com/modelgate/modelgate/pkg/markdown"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -104,6 +105,6 @@ func FuzzParse(f *testing.F) {
 }
 
 func TestEscapeText(t *testing.T) {
-	assert.Equal(t, "\\*\\*bold\\*\\* &lt;img&gt; @\u2060team \\[x\\]\\(y\\) \\|", escapeText("**bold** <img> @team [x](y) |"))
-	assert.Equal(t, "a b", escapeText("a\nb"))
+	assert.Equal(t, "\\*\\*bold\\*\\* &lt;img&gt; @\u2060team \\[x\\]\\(y\\) \\|", markdown.Text("**bold** <img> @team [x](y) |"))
+	assert.Equal(t, "a b", markdown.Text("a\nb"))
 }

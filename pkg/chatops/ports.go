@@ -2,57 +2,32 @@ package chatops
 
 import (
 	"context"
-	"errors"
 	"time"
 
+	"github.com/modelgate/modelgate/pkg/config"
+	"github.com/modelgate/modelgate/pkg/gh"
 	"github.com/modelgate/modelgate/pkg/store"
 )
 
-// ErrNotFound is what a GitHub implementation returns for a 404.
-var ErrNotFound = errors.New("not found on GitHub")
-
-// Repo names a repository.
-type Repo struct {
-	Owner string
-	Name  string
-}
-
-// FullName is "owner/name".
-func (r Repo) FullName() string { return r.Owner + "/" + r.Name }
-
-// PullRequest is what the commands need to know of a pull request.
-type PullRequest struct {
-	Number  int
-	Author  string
-	Labels  []string
-	Draft   bool
-	State   string // open, closed
-	Merged  bool
-	HeadSHA string
-	// HeadRepo is the full name of the repository the head branch lives in;
-	// another than the base repository means a fork.
-	HeadRepo string
-}
-
-// ChangedFile is one file a pull request touches.
-type ChangedFile struct {
-	Path   string
-	Status string // added, modified, removed, renamed, ...
-}
-
-// GitHub is the part of GitHub's API that commands use, for one installation.
-// Implementations map a 404 to ErrNotFound.
+// GitHub is the part of GitHub's API a command uses while it is handled,
+// here and by the Rollouts it is routed to, for one installation: one
+// client serves the whole command. Implementations (gh.Client) map a 404
+// to gh.ErrNotFound.
 type GitHub interface {
-	AddReaction(ctx context.Context, repo Repo, commentID int64, content string) error
-	CreateComment(ctx context.Context, repo Repo, number int, body string) error
+	AddReaction(ctx context.Context, repo gh.Repo, commentID int64, content string) error
+	PostComment(ctx context.Context, repo gh.Repo, number int, body string) (int64, error)
 	// Permission returns admin, maintain, write, triage, read or none.
-	Permission(ctx context.Context, repo Repo, login string) (string, error)
-	PullRequest(ctx context.Context, repo Repo, number int) (PullRequest, error)
+	Permission(ctx context.Context, repo gh.Repo, login string) (string, error)
+	PullRequest(ctx context.Context, repo gh.Repo, number int) (gh.PullRequest, error)
 	// Approvers returns who approved in their latest review.
-	Approvers(ctx context.Context, repo Repo, number int) ([]string, error)
-	ChangedFiles(ctx context.Context, repo Repo, number int) ([]ChangedFile, error)
-	FileAt(ctx context.Context, repo Repo, path, ref string) ([]byte, error)
+	Approvers(ctx context.Context, repo gh.Repo, number int) ([]string, error)
+	ChangedFiles(ctx context.Context, repo gh.Repo, number int) ([]gh.ChangedFile, error)
+	// FileAt reads a file at a commit; ref "" is the default branch.
+	FileAt(ctx context.Context, repo gh.Repo, path, ref string) ([]byte, error)
+	CheckRuns(ctx context.Context, repo gh.Repo, ref string) ([]gh.CheckRun, error)
 }
+
+var _ GitHub = (*gh.Client)(nil)
 
 // PolicyAuthorizer evaluates the governance authorization rules (package
 // modelgate.authz); reasons, when there are any, refuse the command.
@@ -92,8 +67,8 @@ func (t Target) Rollout() map[string]any {
 // Request is an authorized rollout command handed to Rollouts.
 type Request struct {
 	Command     Command
-	Repo        Repo
-	PullRequest PullRequest
+	Repo        gh.Repo
+	PullRequest gh.PullRequest
 	Commenter   string
 	DeliveryID  string
 	CommentID   int64
@@ -110,6 +85,19 @@ type Request struct {
 	// InstallationID is the App installation the command came through;
 	// work that outlives the webhook uses it.
 	InstallationID int64
+	// Config is the default branch's .github/modelgate.yml (nil: none),
+	// read for the commands that act on the models the PR changes;
+	// ConfigErr says why it could not be read, if it could not.
+	Config    *config.Config
+	ConfigErr error
+}
+
+// RepoConfig is the repository's configuration, empty when there is none.
+func (r Request) RepoConfig() *config.Config {
+	if r.Config == nil {
+		return &config.Config{}
+	}
+	return r.Config
 }
 
 // Outcome is what a handler has to say about a command.

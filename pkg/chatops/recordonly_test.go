@@ -6,6 +6,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/modelgate/modelgate/pkg/markdown"
 	"github.com/modelgate/modelgate/pkg/store"
 )
 
@@ -42,7 +43,7 @@ func (r RecordOnly) record(ctx context.Context, req Request) (Outcome, error) {
 	}
 	subject := ""
 	if len(models) > 0 {
-		subject = " for " + escapeText(strings.Join(models, ", "))
+		subject = " for " + markdown.Text(strings.Join(models, ", "))
 	}
 	return Outcome{
 		Reply:  fmt.Sprintf("`/%s`%s is authorized and recorded, but the rollout engine is not enabled on this bot yet: nothing was deployed or changed.", req.Command.Name, subject),

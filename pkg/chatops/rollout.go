@@ -4,19 +4,22 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"path"
 	"slices"
 	"strings"
 
+	"github.com/modelgate/modelgate/pkg/config"
+	"github.com/modelgate/modelgate/pkg/gh"
+	"github.com/modelgate/modelgate/pkg/manifest"
+	"github.com/modelgate/modelgate/pkg/markdown"
+	"github.com/modelgate/modelgate/pkg/repository"
 	"github.com/modelgate/modelgate/pkg/store"
-	"go.yaml.in/yaml/v3"
 )
 
 // rollout authorizes a command that changes a rollout or a lock, then
 // routes it to Rollouts.
 func (s *Service) rollout(ctx context.Context, r *run, perm string) (Outcome, error) {
 	pr, err := r.gh.PullRequest(ctx, r.ev.Repo, r.ev.Number)
-	if errors.Is(err, ErrNotFound) {
+	if errors.Is(err, gh.ErrNotFound) {
 		return refuse("pull request #%d was not found.", r.ev.Number), nil
 	}
 	if err != nil {
@@ -25,7 +28,8 @@ func (s *Service) rollout(ctx context.Context, r *run, perm string) (Outcome, er
 	if pr.State != "open" {
 		return refuse("#%d is %s; rollout commands need an open pull request.", pr.Number, pr.State), nil
 	}
-	targets, refusal, err := s.targets(ctx, r, pr)
+	cfg, cfgErr := s.repoConfig(ctx, r)
+	targets, refusal, err := s.targets(ctx, r, pr, cfg)
 	if err != nil || refusal != "" {
 		return refuse("%s", refusal), err
 	}
@@ -44,6 +48,7 @@ func (s *Service) rollout(ctx context.Context, r *run, perm string) (Outcome, er
 		Command: r.cmd, Repo: r.ev.Repo, PullRequest: pr, Commenter: r.ev.Commenter,
 		DeliveryID: r.ev.DeliveryID, CommentID: r.ev.CommentID, Targets: targets, GitHub: r.gh,
 		InstallationID: r.ev.InstallationID, PolicyReasons: reasons, Approvers: approvers, CommentedAt: r.ev.CreatedAt,
+		Config: cfg, ConfigErr: cfgErr,
 	})
 }
 
@@ -64,13 +69,48 @@ func (s *Service) route(ctx context.Context, req Request) (Outcome, error) {
 	return out, nil
 }
 
-// targets finds the models a command acts on among the manifests the pull
-// request changes: those named, or all of them when none is named.
-func (s *Service) targets(ctx context.Context, r *run, pr PullRequest) ([]Target, string, error) {
-	switch r.cmd.Name {
+// needsTargets says whether a command acts on the models the pull request
+// changes, and so reads their manifests and the repository's configuration.
+func needsTargets(name string) bool {
+	switch name {
 	case Canary, Promote, Rollback:
-	default:
+		return true
+	}
+	return false
+}
+
+// repoConfig reads .github/modelgate.yml from the default branch, for the
+// commands that need it: the pull request cannot change the rules that
+// apply to it. A configuration that cannot be read leaves the defaults and
+// the error, which /canary refuses with; the others go on.
+func (s *Service) repoConfig(ctx context.Context, r *run) (*config.Config, error) {
+	if !needsTargets(r.cmd.Name) {
+		return &config.Config{}, nil
+	}
+	raw, err := r.gh.FileAt(ctx, r.ev.Repo, config.Path, "")
+	if errors.Is(err, gh.ErrNotFound) {
+		return &config.Config{}, nil
+	}
+	if err != nil {
+		return &config.Config{}, fmt.Errorf("read %s of the default branch: %w", config.Path, err)
+	}
+	cfg, err := config.Parse(raw)
+	if err != nil {
+		return &config.Config{}, fmt.Errorf("the default branch's %w", err)
+	}
+	return cfg, nil
+}
+
+// targets finds the models a command acts on among the manifests the pull
+// request changes, as the repository's manifest glob finds them: those
+// named, or all of them when none is named.
+func (s *Service) targets(ctx context.Context, r *run, pr gh.PullRequest, cfg *config.Config) ([]Target, string, error) {
+	if !needsTargets(r.cmd.Name) {
 		return nil, "", nil
+	}
+	glob, err := repository.Manifests(cfg.Manifests)
+	if err != nil {
+		return nil, fmt.Sprintf("The default branch's %s: %s.", markdown.Code(config.Path), markdown.Text(err.Error())), nil
 	}
 	files, err := r.gh.ChangedFiles(ctx, r.ev.Repo, pr.Number)
 	if err != nil {
@@ -78,7 +118,7 @@ func (s *Service) targets(ctx context.Context, r *run, pr PullRequest) ([]Target
 	}
 	var found []Target
 	for _, f := range files {
-		if f.Status == "removed" || !s.isManifest(f.Path) {
+		if f.Status == "removed" || !glob.Matches(f.Path) {
 			continue
 		}
 		t, err := s.loadTarget(ctx, r, f.Path, pr.HeadSHA)
@@ -101,7 +141,7 @@ func pickTargets(cmd Command, number int, found []Target) ([]Target, string, err
 	if len(cmd.Models) == 0 {
 		if len(found) > 1 && cmd.Name != Canary {
 			return nil, fmt.Sprintf("#%d changes several models (%s): name one, e.g. `/%s %s`.",
-				number, escapeText(strings.Join(names, ", ")), cmd.Name, found[0].Model), nil
+				number, markdown.Text(strings.Join(names, ", ")), cmd.Name, found[0].Model), nil
 		}
 		return found, "", nil
 	}
@@ -110,50 +150,33 @@ func pickTargets(cmd Command, number int, found []Target) ([]Target, string, err
 		i := slices.Index(names, m)
 		if i < 0 {
 			return nil, fmt.Sprintf("#%d changes no manifest of model `%s` (it changes: %s).",
-				number, m, escapeText(strings.Join(names, ", "))), nil
+				number, m, markdown.Text(strings.Join(names, ", "))), nil
 		}
 		picked = append(picked, found[i])
 	}
 	return picked, "", nil
 }
 
-// loadTarget reads a manifest at the pull request's head.
+// loadTarget reads a manifest at the pull request's head, as the action
+// reads it (pkg/manifest: YAML or JSON, with the same limits).
 func (s *Service) loadTarget(ctx context.Context, r *run, file, sha string) (Target, error) {
 	raw, err := r.gh.FileAt(ctx, r.ev.Repo, file, sha)
 	if err != nil {
 		return Target{}, fmt.Errorf("read %s at %s: %w", file, sha, err)
 	}
-	var m map[string]any
-	if err := yaml.Unmarshal(raw, &m); err != nil {
+	doc, err := manifest.Decode(file, raw, manifest.DefaultLimits())
+	m, isMap := doc.Value.(map[string]any)
+	if err != nil || !isMap {
 		return Target{Path: file, Model: "(unreadable " + file + ")"}, nil
 	}
-	return Target{
-		Model:       str(dig(m, "metadata", "name")),
-		Version:     str(dig(m, "metadata", "version")),
-		Environment: str(dig(m, "spec", "rollout", "environment")),
-		Path:        file,
-		Manifest:    m,
-	}, nil
-}
-
-func (s *Service) isManifest(p string) bool {
-	if s.IsManifest != nil {
-		return s.IsManifest(p)
-	}
-	return DefaultIsManifest(p)
-}
-
-// DefaultIsManifest matches the default manifest glob, models/**/model.{yaml,yml,json}.
-func DefaultIsManifest(p string) bool {
-	switch path.Base(p) {
-	case "model.yaml", "model.yml", "model.json":
-		return strings.HasPrefix(p, "models/")
-	}
-	return false
+	md := manifest.FromDocument(file, doc)
+	t := Target{Model: md.Metadata.Name, Version: md.Metadata.Version, Path: file, Manifest: m}
+	t.Environment = str(t.Rollout()["environment"])
+	return t, nil
 }
 
 // authorize asks the governance policies, once per target model.
-func (s *Service) authorize(ctx context.Context, r *run, perm string, pr PullRequest, approvers []string, targets []Target) ([]string, error) {
+func (s *Service) authorize(ctx context.Context, r *run, perm string, pr gh.PullRequest, approvers []string, targets []Target) ([]string, error) {
 	if s.Policy == nil {
 		return nil, nil
 	}
@@ -181,7 +204,7 @@ func (s *Service) authorize(ctx context.Context, r *run, perm string, pr PullReq
 }
 
 // policyInput builds the input of package modelgate.authz.
-func (s *Service) policyInput(ctx context.Context, r *run, perm string, pr PullRequest, approvers []string, t Target) (map[string]any, error) {
+func (s *Service) policyInput(ctx context.Context, r *run, perm string, pr gh.PullRequest, approvers []string, t Target) (map[string]any, error) {
 	var manifest any
 	if t.Manifest != nil {
 		manifest = t.Manifest
@@ -251,7 +274,7 @@ func stringsAny(ss []string) []any {
 func bullets(items []string) string {
 	var b strings.Builder
 	for _, it := range items {
-		fmt.Fprintf(&b, "- %s\n", escapeText(it))
+		fmt.Fprintf(&b, "- %s\n", markdown.Text(it))
 	}
 	return strings.TrimSuffix(b.String(), "\n")
 }

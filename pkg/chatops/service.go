@@ -9,6 +9,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/modelgate/modelgate/pkg/gh"
+	"github.com/modelgate/modelgate/pkg/markdown"
 	"github.com/modelgate/modelgate/pkg/store"
 )
 
@@ -16,7 +18,7 @@ import (
 type CommentEvent struct {
 	DeliveryID    string
 	Action        string // created, edited, deleted
-	Repo          Repo
+	Repo          gh.Repo
 	Number        int
 	IsPullRequest bool
 	CommentID     int64
@@ -37,8 +39,6 @@ type Service struct {
 	Rollouts Rollouts
 	// BotLogin is the App's own login ("modelgate[bot]"), never obeyed.
 	BotLogin string
-	// IsManifest picks the model manifests among a PR's files.
-	IsManifest func(path string) bool
 	// WebURL is GitHub's web address, for links ("" is https://github.com).
 	WebURL string
 	// Calls, if set, tells how many GitHub requests ctx has made so far.
@@ -64,7 +64,7 @@ type run struct {
 // HandleComment handles one comment event. It returns an error only for
 // failures worth retrying (GitHub or the store unreachable); everything the
 // commenter did wrong is answered in a reply.
-func (s *Service) HandleComment(ctx context.Context, gh GitHub, ev CommentEvent) error {
+func (s *Service) HandleComment(ctx context.Context, client GitHub, ev CommentEvent) error {
 	log := s.logger().With("delivery", ev.DeliveryID, "repo", ev.Repo.FullName(), "pr", ev.Number, "commenter", ev.Commenter)
 	if why := s.ignore(ev); why != "" {
 		log.Debug("comment ignored", "reason", why)
@@ -74,20 +74,20 @@ func (s *Service) HandleComment(ctx context.Context, gh GitHub, ev CommentEvent)
 	if errors.Is(perr, ErrNotCommand) {
 		return nil
 	}
-	r := &run{ev: ev, gh: gh, cmd: cmd, log: log.With("command", cmd.Name)}
+	r := &run{ev: ev, gh: client, cmd: cmd, log: log.With("command", cmd.Name)}
 	rec, created, err := s.Store.RecordCommand(ctx, store.Command{
 		DeliveryID: ev.DeliveryID, Repo: ev.Repo.FullName(), PR: ev.Number, CommentID: ev.CommentID,
-		Commenter: ev.Commenter, Name: cmd.Name, Args: cmd.Line, State: "received",
+		Commenter: ev.Commenter, Name: cmd.Name, Args: cmd.Line, State: store.CommandReceived,
 	})
 	if err != nil {
 		return err
 	}
-	if !created && rec.State != "received" {
+	if !created && rec.State != store.CommandReceived {
 		r.log.Info("command already handled", "state", rec.State)
 		return nil
 	}
 	r.record = rec
-	if err := gh.AddReaction(ctx, ev.Repo, ev.CommentID, ReactionSeen); err != nil && !errors.Is(err, ErrNotFound) {
+	if err := client.AddReaction(ctx, ev.Repo, ev.CommentID, ReactionSeen); err != nil && !errors.Is(err, gh.ErrNotFound) {
 		return fmt.Errorf("react to comment %d: %w", ev.CommentID, err)
 	}
 	out, err := s.execute(ctx, r, perr)
@@ -126,10 +126,10 @@ func (s *Service) execute(ctx context.Context, r *run, parseErr error) (Outcome,
 		return refuse("modelgate commands work on pull requests; #%d is an issue.", r.ev.Number), nil
 	}
 	if parseErr != nil {
-		return refuse("%s\n\n%s", escapeText(parseErr.Error()), "Type `/help` for the commands."), nil
+		return refuse("%s\n\n%s", markdown.Text(parseErr.Error()), "Type `/help` for the commands."), nil
 	}
 	perm, err := r.gh.Permission(ctx, r.ev.Repo, r.ev.Commenter)
-	if errors.Is(err, ErrNotFound) {
+	if errors.Is(err, gh.ErrNotFound) {
 		perm, err = "none", nil
 	}
 	if err != nil {
@@ -163,12 +163,12 @@ func refuse(format string, args ...any) Outcome {
 
 // finish replies, and records the outcome in the command row and the audit log.
 func (s *Service) finish(ctx context.Context, r *run, out Outcome) error {
-	state := "done"
+	state := store.CommandDone
 	if out.Refused {
-		state = "refused"
+		state = store.CommandRefused
 	}
-	reply := fmt.Sprintf("> %s\n\n%s", escapeText(r.cmd.Line), out.Reply)
-	if err := r.gh.CreateComment(ctx, r.ev.Repo, r.ev.Number, reply); errors.Is(err, ErrNotFound) {
+	reply := fmt.Sprintf("> %s\n\n%s", markdown.Text(r.cmd.Line), out.Reply)
+	if _, err := r.gh.PostComment(ctx, r.ev.Repo, r.ev.Number, reply); errors.Is(err, gh.ErrNotFound) {
 		r.log.Warn("reply impossible: the pull request is gone", "err", err)
 	} else if err != nil {
 		return fmt.Errorf("reply: %w", err)
@@ -185,7 +185,7 @@ func (s *Service) finish(ctx context.Context, r *run, out Outcome) error {
 		return err
 	}
 	if _, err := s.Store.AppendAudit(ctx, store.AuditEntry{
-		At: s.now(), Actor: r.ev.Commenter, Action: "command." + r.cmd.Name, Repo: r.ev.Repo.FullName(),
+		At: s.now(), Actor: r.ev.Commenter, Action: store.CommandAction(r.cmd.Name), Repo: r.ev.Repo.FullName(),
 		PR: r.ev.Number, Model: strings.Join(r.cmd.Models, ","), Environment: r.cmd.Environment,
 		Decision: state, Reason: reason, DeliveryID: r.ev.DeliveryID, Details: detailsJSON(r.cmd),
 	}); err != nil {

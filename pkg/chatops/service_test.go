@@ -9,6 +9,7 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/modelgate/modelgate/pkg/gh"
 	"github.com/modelgate/modelgate/pkg/store"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -19,7 +20,7 @@ import (
 type memGitHub struct {
 	mu        sync.Mutex
 	perms     map[string]string
-	pr        PullRequest
+	pr        gh.PullRequest
 	prErr     error
 	approvers []string
 	files     map[string]string
@@ -31,45 +32,50 @@ type memGitHub struct {
 
 func (g *memGitHub) call(s string) { g.mu.Lock(); g.calls = append(g.calls, s); g.mu.Unlock() }
 
-func (g *memGitHub) AddReaction(_ context.Context, _ Repo, id int64, content string) error {
+func (g *memGitHub) AddReaction(_ context.Context, _ gh.Repo, id int64, content string) error {
 	g.call("react")
 	g.reactions = append(g.reactions, content)
 	return nil
 }
-func (g *memGitHub) CreateComment(_ context.Context, _ Repo, _ int, body string) error {
+func (g *memGitHub) PostComment(_ context.Context, _ gh.Repo, _ int, body string) (int64, error) {
 	g.call("comment")
 	if g.failReply != nil {
-		return g.failReply
+		return 0, g.failReply
 	}
 	g.comments = append(g.comments, body)
-	return nil
+	return int64(len(g.comments)), nil
 }
-func (g *memGitHub) Permission(_ context.Context, _ Repo, login string) (string, error) {
+
+func (g *memGitHub) CheckRuns(context.Context, gh.Repo, string) ([]gh.CheckRun, error) {
+	g.call("checks")
+	return nil, nil
+}
+func (g *memGitHub) Permission(_ context.Context, _ gh.Repo, login string) (string, error) {
 	g.call("permission")
 	p, ok := g.perms[login]
 	if !ok {
-		return "", ErrNotFound
+		return "", gh.ErrNotFound
 	}
 	return p, nil
 }
-func (g *memGitHub) PullRequest(context.Context, Repo, int) (PullRequest, error) {
+func (g *memGitHub) PullRequest(context.Context, gh.Repo, int) (gh.PullRequest, error) {
 	g.call("pr")
 	return g.pr, g.prErr
 }
-func (g *memGitHub) Approvers(context.Context, Repo, int) ([]string, error) {
+func (g *memGitHub) Approvers(context.Context, gh.Repo, int) ([]string, error) {
 	g.call("reviews")
 	return g.approvers, nil
 }
-func (g *memGitHub) ChangedFiles(context.Context, Repo, int) ([]ChangedFile, error) {
+func (g *memGitHub) ChangedFiles(context.Context, gh.Repo, int) ([]gh.ChangedFile, error) {
 	g.call("files")
-	var out []ChangedFile
+	var out []gh.ChangedFile
 	for p := range g.files {
-		out = append(out, ChangedFile{Path: p, Status: "modified"})
+		out = append(out, gh.ChangedFile{Path: p, Status: "modified"})
 	}
-	out = append(out, ChangedFile{Path: "README.md", Status: "modified"})
+	out = append(out, gh.ChangedFile{Path: "README.md", Status: "modified"})
 	return out, nil
 }
-func (g *memGitHub) FileAt(_ context.Context, _ Repo, p, ref string) ([]byte, error) {
+func (g *memGitHub) FileAt(_ context.Context, _ gh.Repo, p, ref string) ([]byte, error) {
 	g.call("content")
 	return []byte(g.files[p]), nil
 }
@@ -85,7 +91,7 @@ func (p *fakePolicy) Authorize(_ context.Context, in map[string]any) ([]string, 
 	return p.reasons, p.err
 }
 
-const manifest = `apiVersion: modelgate.dev/v1
+const manifestYAML = `apiVersion: modelgate.dev/v1
 kind: Model
 metadata: {name: fraud, version: 3.2.0}
 spec:
@@ -104,12 +110,12 @@ func newService(t *testing.T) (*Service, *store.SQLite, *fakePolicy) {
 func newGitHub() *memGitHub {
 	return &memGitHub{
 		perms: map[string]string{"alice": "write", "root": "admin", "rita": "read"},
-		pr:    PullRequest{Number: 7, Author: "bob", State: "open", HeadSHA: "abc123", HeadRepo: "octo/models", Labels: []string{"ml"}},
-		files: map[string]string{"models/fraud/model.yaml": manifest},
+		pr:    gh.PullRequest{Number: 7, Author: "bob", State: "open", HeadSHA: "abc123", HeadRepo: "octo/models", Labels: []string{"ml"}},
+		files: map[string]string{"models/fraud/model.yaml": manifestYAML},
 	}
 }
 
-var repo = Repo{Owner: "octo", Name: "models"}
+var repo = gh.Repo{Owner: "octo", Name: "models"}
 
 func event(id, user, body string) CommentEvent {
 	return CommentEvent{DeliveryID: id, Action: "created", Repo: repo, Number: 7, IsPullRequest: true,
@@ -145,45 +151,45 @@ func TestHandleCommentOutcomes(t *testing.T) {
 		{name: "read access", ev: user("rita", "/canary"), calls: "react permission comment", reply: "@rita needs write access to octo/models to run `/canary` (has: read)", state: "refused"},
 		{name: "no access (404)", ev: user("mallory", "/canary"), calls: "react permission comment", reply: "(has: none)", state: "refused"},
 		{name: "status", ev: body("/status"), calls: "react permission comment", reply: "No rollout has been started", state: "done"},
-		{name: "canary authorized", ev: body("/canary"), calls: "react permission pr files content reviews comment",
+		{name: "canary authorized", ev: body("/canary"), calls: "react permission pr content files content reviews comment",
 			reply: "`/canary` for fraud is authorized and recorded, but the rollout engine is not enabled", state: "done"},
 		{name: "policy refuses", ev: body("/promote"), setup: func(_ *memGitHub, p *fakePolicy) {
 			p.reasons = []string{"a high-risk model needs 2 approvals before it leaves 5 % (has 0)"}
-		}, calls: "react permission pr files content reviews comment", reply: "- a high-risk model needs 2 approvals", state: "refused"},
+		}, calls: "react permission pr content files content reviews comment", reply: "- a high-risk model needs 2 approvals", state: "refused"},
 		{name: "fork goes to the engine, which reads the repository's configuration", ev: body("/canary"),
 			setup: func(g *memGitHub, _ *fakePolicy) { g.pr.HeadRepo = "evil/models" },
-			calls: "react permission pr files content reviews comment", reply: "authorized and recorded", state: "done"},
+			calls: "react permission pr content files content reviews comment", reply: "authorized and recorded", state: "done"},
 		{name: "closed PR", ev: body("/canary"), setup: func(g *memGitHub, _ *fakePolicy) { g.pr.State = "closed" },
 			calls: "react permission pr comment", reply: "#7 is closed", state: "refused"},
-		{name: "PR gone", ev: body("/canary"), setup: func(g *memGitHub, _ *fakePolicy) { g.prErr = ErrNotFound },
+		{name: "PR gone", ev: body("/canary"), setup: func(g *memGitHub, _ *fakePolicy) { g.prErr = gh.ErrNotFound },
 			calls: "react permission pr comment", reply: "was not found", state: "refused"},
-		{name: "unknown model", ev: body("/canary churn"), calls: "react permission pr files content comment",
+		{name: "unknown model", ev: body("/canary churn"), calls: "react permission pr content files content comment",
 			reply: "changes no manifest of model `churn` (it changes: fraud)", state: "refused"},
 		{name: "no manifest", ev: body("/canary"), setup: func(g *memGitHub, _ *fakePolicy) { g.files = nil },
-			calls: "react permission pr files comment", reply: "changes no model manifest", state: "refused"},
+			calls: "react permission pr content files comment", reply: "changes no model manifest", state: "refused"},
 		{name: "lock needs no manifest", ev: body(`/lock production "freeze"`), calls: "react permission pr reviews comment",
 			reply: "`/lock` is authorized", state: "done"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			svc, st, pol := newService(t)
-			gh := newGitHub()
+			fake := newGitHub()
 			if tt.setup != nil {
-				tt.setup(gh, pol)
+				tt.setup(fake, pol)
 			}
 			ev := tt.ev(event("d-"+tt.name, "alice", ""))
-			require.NoError(t, svc.HandleComment(context.Background(), gh, ev))
-			assert.Equal(t, tt.calls, strings.Join(gh.calls, " "))
+			require.NoError(t, svc.HandleComment(context.Background(), fake, ev))
+			assert.Equal(t, tt.calls, strings.Join(fake.calls, " "))
 			cmds, err := st.ListCommands(context.Background(), "octo/models", 7, 0)
 			require.NoError(t, err)
 			if tt.reply == "" {
-				assert.Empty(t, gh.comments)
+				assert.Empty(t, fake.comments)
 				assert.Empty(t, cmds)
 				return
 			}
-			require.Len(t, gh.comments, 1)
-			assert.Contains(t, gh.comments[0], tt.reply)
-			assert.Equal(t, []string{"eyes"}, gh.reactions)
+			require.Len(t, fake.comments, 1)
+			assert.Contains(t, fake.comments[0], tt.reply)
+			assert.Equal(t, []string{"eyes"}, fake.reactions)
 			require.Len(t, cmds, 1)
 			assert.Equal(t, tt.state, cmds[0].State)
 			audit, err := st.ListAudit(context.Background(), store.AuditFilter{Repo: "octo/models"})
@@ -206,12 +212,12 @@ func user(login, b string) func(CommentEvent) CommentEvent {
 
 func TestPolicyInput(t *testing.T) {
 	svc, st, pol := newService(t)
-	gh := newGitHub()
-	gh.approvers = []string{"carol"}
+	fake := newGitHub()
+	fake.approvers = []string{"carol"}
 	_, err := st.CreateRollout(context.Background(), store.Rollout{Repo: "octo/models", PR: 7, Model: "fraud", Version: "3.2.0",
 		Environment: "production", HeadSHA: "abc123", State: "running", Stage: 1, TrafficPercent: 25, StartedBy: "alice"})
 	require.NoError(t, err)
-	require.NoError(t, svc.HandleComment(context.Background(), gh, event("d1", "root", "/promote fraud")))
+	require.NoError(t, svc.HandleComment(context.Background(), fake, event("d1", "root", "/promote fraud")))
 	require.Len(t, pol.inputs, 1)
 	in := pol.inputs[0]
 	assert.Equal(t, map[string]any{"name": "promote", "args": []any{"fraud"}, "model": "fraud", "environment": "production",
@@ -227,46 +233,83 @@ func TestPolicyInput(t *testing.T) {
 
 func TestHandleCommentRedeliveryRunsOnce(t *testing.T) {
 	svc, _, _ := newService(t)
-	gh := newGitHub()
+	fake := newGitHub()
 	ev := event("same", "alice", "/help")
-	require.NoError(t, svc.HandleComment(context.Background(), gh, ev))
-	require.NoError(t, svc.HandleComment(context.Background(), gh, ev))
-	assert.Len(t, gh.comments, 1)
+	require.NoError(t, svc.HandleComment(context.Background(), fake, ev))
+	require.NoError(t, svc.HandleComment(context.Background(), fake, ev))
+	assert.Len(t, fake.comments, 1)
 }
 
 func TestHandleCommentTransientFailuresAreRetried(t *testing.T) {
 	svc, st, pol := newService(t)
-	gh := newGitHub()
-	gh.failReply = errors.New("github: 502")
+	fake := newGitHub()
+	fake.failReply = errors.New("github: 502")
 	ev := event("d", "alice", "/help")
-	err := svc.HandleComment(context.Background(), gh, ev)
+	err := svc.HandleComment(context.Background(), fake, ev)
 	assert.ErrorContains(t, err, "reply: github: 502")
 
-	gh.failReply = nil
-	require.NoError(t, svc.HandleComment(context.Background(), gh, ev), "the retry runs the command")
-	assert.Len(t, gh.comments, 1)
+	fake.failReply = nil
+	require.NoError(t, svc.HandleComment(context.Background(), fake, ev), "the retry runs the command")
+	assert.Len(t, fake.comments, 1)
 	cmds, _ := st.ListCommands(context.Background(), "octo/models", 7, 0)
 	assert.Equal(t, "done", cmds[0].State)
 
 	pol.err = fmt.Errorf("policy bundle broken")
-	err = svc.HandleComment(context.Background(), gh, event("d2", "alice", "/canary"))
+	err = svc.HandleComment(context.Background(), fake, event("d2", "alice", "/canary"))
 	assert.ErrorContains(t, err, "authorize /canary: policy bundle broken")
 }
 
 func TestHandleCommentReplyToVanishedPR(t *testing.T) {
 	svc, _, _ := newService(t)
-	gh := newGitHub()
-	gh.failReply = ErrNotFound
-	assert.NoError(t, svc.HandleComment(context.Background(), gh, event("d", "alice", "/help")))
+	fake := newGitHub()
+	fake.failReply = gh.ErrNotFound
+	assert.NoError(t, svc.HandleComment(context.Background(), fake, event("d", "alice", "/help")))
 }
 
 func TestSeveralModels(t *testing.T) {
 	svc, _, pol := newService(t)
-	gh := newGitHub()
-	gh.files["models/churn/model.yaml"] = strings.ReplaceAll(manifest, "fraud", "churn")
-	require.NoError(t, svc.HandleComment(context.Background(), gh, event("d1", "alice", "/promote")))
-	assert.Contains(t, gh.comments[0], "changes several models")
-	require.NoError(t, svc.HandleComment(context.Background(), gh, event("d2", "alice", "/canary")))
-	assert.Contains(t, gh.comments[1], "is authorized")
+	fake := newGitHub()
+	fake.files["models/churn/model.yaml"] = strings.ReplaceAll(manifestYAML, "fraud", "churn")
+	require.NoError(t, svc.HandleComment(context.Background(), fake, event("d1", "alice", "/promote")))
+	assert.Contains(t, fake.comments[0], "changes several models")
+	require.NoError(t, svc.HandleComment(context.Background(), fake, event("d2", "alice", "/canary")))
+	assert.Contains(t, fake.comments[1], "is authorized")
 	assert.Len(t, pol.inputs, 2, "one policy decision per model")
+}
+
+// The bot finds manifests as the action does: with the repository's own
+// glob from the default branch's configuration, decoded by pkg/manifest.
+func TestTargetsFollowTheRepositorysGlob(t *testing.T) {
+	const jsonManifest = `{"apiVersion": "modelgate.dev/v1", "kind": "Model", "metadata": {"name": "ranker", "version": "1.2.0"},
+		"spec": {"rollout": {"environment": "staging"}}}`
+	tests := []struct {
+		name   string
+		config string
+		files  map[string]string
+		reply  string
+	}{
+		{"default glob", "", map[string]string{"models/fraud/model.yaml": manifestYAML, "ml/ranker.json": jsonManifest},
+			"for fraud is authorized"},
+		{"configured glob", "manifests: 'ml/*.json'\n", map[string]string{"models/fraud/model.yaml": manifestYAML, "ml/ranker.json": jsonManifest},
+			"for ranker is authorized"},
+		{"invalid glob", "manifests: 'ml/[*.json'\n", map[string]string{"ml/ranker.json": jsonManifest},
+			"is not a valid glob"},
+		{"a broken configuration leaves the default glob", "manifests: [\n", map[string]string{"models/fraud/model.yaml": manifestYAML},
+			"for fraud is authorized"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			svc, _, pol := newService(t)
+			fake := newGitHub()
+			fake.files = tt.files
+			fake.files[".github/modelgate.yml"] = tt.config
+			require.NoError(t, svc.HandleComment(context.Background(), fake, event("d", "alice", "/canary")))
+			require.Len(t, fake.comments, 1)
+			assert.Contains(t, fake.comments[0], tt.reply)
+			if strings.Contains(tt.reply, "ranker") {
+				require.Len(t, pol.inputs, 1)
+				assert.Equal(t, "staging", pol.inputs[0]["command"].(map[string]any)["environment"])
+			}
+		})
+	}
 }

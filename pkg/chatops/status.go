@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/modelgate/modelgate/pkg/history"
+	"github.com/modelgate/modelgate/pkg/markdown"
 	"github.com/modelgate/modelgate/pkg/store"
 )
 
@@ -63,15 +64,15 @@ func renderStatus(number int, rollouts []store.Rollout, locks []store.Lock) stri
 	} else {
 		b.WriteString("| model | version | environment | state | stage | traffic | started by |\n|---|---|---|---|---|---|---|\n")
 		for _, ro := range rollouts {
-			fmt.Fprintf(&b, "| %s | %s | %s | %s | %d | %d %% | @%s |\n", escapeText(ro.Model), escapeText(ro.Version),
-				escapeText(ro.Environment), ro.State, ro.Stage+1, ro.TrafficPercent, escapeText(ro.StartedBy))
+			fmt.Fprintf(&b, "| %s | %s | %s | %s | %d | %d %% | @%s |\n", markdown.Text(ro.Model), markdown.Text(ro.Version),
+				markdown.Text(ro.Environment), ro.State, ro.Stage+1, ro.TrafficPercent, markdown.Text(ro.StartedBy))
 		}
 	}
 	if len(locks) > 0 {
 		b.WriteString("\n**Locked environments**\n\n")
 		for _, l := range locks {
-			fmt.Fprintf(&b, "- `%s` by @%s since %s: %s\n", escapeText(l.Environment), escapeText(l.LockedBy),
-				l.LockedAt.UTC().Format("2006-01-02 15:04 UTC"), escapeText(l.Reason))
+			fmt.Fprintf(&b, "- `%s` by @%s since %s: %s\n", markdown.Text(l.Environment), markdown.Text(l.LockedBy),
+				l.LockedAt.UTC().Format("2006-01-02 15:04 UTC"), markdown.Text(l.Reason))
 		}
 	}
 	return strings.TrimSuffix(b.String(), "\n")

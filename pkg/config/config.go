@@ -10,6 +10,7 @@ import (
 	"io"
 	"os"
 	"path"
+	"reflect"
 	"strings"
 
 	"go.yaml.in/yaml/v3"
@@ -86,12 +87,70 @@ func Parse(data []byte) (*Config, error) {
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	dec.KnownFields(true)
 	if err := dec.Decode(&c); err != nil && !errors.Is(err, io.EOF) {
-		return nil, fmt.Errorf("%s: %s", Path, strings.TrimPrefix(err.Error(), "yaml: "))
+		return nil, decodeError(err)
 	}
 	if err := c.validate(); err != nil {
 		return nil, fmt.Errorf("%s: %w", Path, err)
 	}
 	return &c, nil
+}
+
+// decodeError says what is wrong with the file in its own terms: the file
+// and line, and for a key it does not know (a typo such as fail_on) the
+// keys that are valid there, never a Go type name.
+func decodeError(err error) error {
+	var te *yaml.TypeError
+	if !errors.As(err, &te) {
+		return fmt.Errorf("%s: %s", Path, strings.TrimPrefix(err.Error(), "yaml: "))
+	}
+	msgs := make([]string, len(te.Errors))
+	for i, e := range te.Errors {
+		msgs[i] = problem(e)
+	}
+	return errors.New(strings.Join(msgs, "; "))
+}
+
+// problem rewrites one of yaml's messages, "line 2: field fail_on not
+// found in type config.Config", as ".github/modelgate.yml:2: unknown key
+// fail_on (valid keys: ...)".
+func problem(msg string) string {
+	line, rest, ok := strings.Cut(strings.TrimPrefix(msg, "line "), ": ")
+	if !ok {
+		return fmt.Sprintf("%s: %s", Path, msg)
+	}
+	where := Path + ":" + line
+	var key, typ string
+	if n, _ := fmt.Sscanf(rest, "field %s not found in type %s", &key, &typ); n == 2 {
+		if keys := validKeys(typ); keys != "" {
+			return fmt.Sprintf("%s: unknown key %s (valid keys here: %s)", where, key, keys)
+		}
+		return fmt.Sprintf("%s: unknown key %s", where, key)
+	}
+	return fmt.Sprintf("%s: %s", where, rest)
+}
+
+// validKeys lists the keys of the configuration's section that a yaml
+// type name stands for, in the order the file documents them.
+func validKeys(typeName string) string {
+	var v any
+	switch typeName {
+	case "config.Config":
+		v = Config{}
+	case "config.Policy":
+		v = Policy{}
+	case "config.Bot":
+		v = Bot{}
+	default:
+		return ""
+	}
+	t := reflect.TypeOf(v)
+	keys := make([]string, 0, t.NumField())
+	for i := range t.NumField() {
+		if tag, _, _ := strings.Cut(t.Field(i).Tag.Get("yaml"), ","); tag != "" && tag != "-" {
+			keys = append(keys, tag)
+		}
+	}
+	return strings.Join(keys, ", ")
 }
 
 func (c *Config) validate() error {

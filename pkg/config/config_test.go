@@ -36,12 +36,15 @@ bot:
 
 func TestParseRefusesBadConfig(t *testing.T) {
 	tests := []struct{ name, yaml, msg string }{
-		{"unknown field", "polcy: {dirs: [x]}\n", "field polcy not found"},
+		{"unknown field", "polcy: {dirs: [x]}\n", ".github/modelgate.yml:1: unknown key polcy (valid keys here: manifests, fail-on, policy, rollout, bot)"},
+		{"typo of fail-on", "manifests: x\nfail_on: warning\n", ".github/modelgate.yml:2: unknown key fail_on (valid keys here: manifests, fail-on, policy, rollout, bot)"},
+		{"typo in a section", "policy:\n  dirs: [a]\n  namespace: [main]\n", ".github/modelgate.yml:3: unknown key namespace (valid keys here: dirs, data, namespaces, all-namespaces, default-bundle)"},
+		{"typo in bot", "bot:\n  allow_forks: true\n", ".github/modelgate.yml:2: unknown key allow_forks (valid keys here: allow-forks)"},
 		{"bad fail-on", "fail-on: sometimes\n", `fail-on: "sometimes"`},
 		{"path out", "policy: {dirs: [../../etc]}\n", "inside the repository"},
 		{"absolute path", "policy: {data: [/etc/passwd]}\n", "inside the repository"},
 		{"not yaml", "a: [\n", "line"},
-		{"wrong type", "policy: {dirs: yes}\n", "cannot unmarshal"},
+		{"wrong type", "policy: {dirs: yes}\n", ".github/modelgate.yml:1: cannot unmarshal"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -49,6 +52,7 @@ func TestParseRefusesBadConfig(t *testing.T) {
 			require.Error(t, err)
 			assert.Contains(t, err.Error(), tt.msg)
 			assert.Contains(t, err.Error(), ".github/modelgate.yml")
+			assert.NotContains(t, err.Error(), "config.", "no Go type name")
 		})
 	}
 }

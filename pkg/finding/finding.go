@@ -8,14 +8,17 @@ import (
 )
 
 // Severity says how much a finding matters. The action fails on Error by
-// default; Warning and Info are reported only.
+// default; Warning and Info are reported only. Exception is a result that a
+// policy's exception rule silenced: reported so that nothing is silenced
+// without a trace (conftest's EXCP), never counted against the check.
 type Severity string
 
 // The severities, most severe first.
 const (
-	Error   Severity = "error"
-	Warning Severity = "warning"
-	Info    Severity = "info"
+	Error     Severity = "error"
+	Warning   Severity = "warning"
+	Info      Severity = "info"
+	Exception Severity = "exception"
 )
 
 // Rank orders severities: a lower rank is more severe. Unknown severities
@@ -28,8 +31,10 @@ func (s Severity) Rank() int {
 		return 1
 	case Info:
 		return 2
-	default:
+	case Exception:
 		return 3
+	default:
+		return 4
 	}
 }
 
@@ -85,9 +90,10 @@ func Sort(fs []Finding) {
 }
 
 // Reaches reports whether any finding is at least as severe as threshold.
+// Exceptions reach none.
 func Reaches(fs []Finding, threshold Severity) bool {
 	for _, f := range fs {
-		if f.Severity.Rank() <= threshold.Rank() {
+		if f.Severity != Exception && f.Severity.Rank() <= threshold.Rank() {
 			return true
 		}
 	}

@@ -41,7 +41,8 @@ func TestSortAndCount(t *testing.T) {
 		{Severity: Info, File: "a", Line: 1},
 	}, fs)
 	assert.Equal(t, map[Severity]int{Error: 3, Warning: 1, Info: 1}, Count(fs))
-	assert.Equal(t, 3, Severity("other").Rank())
+	assert.Equal(t, 4, Severity("other").Rank())
+	assert.Less(t, Info.Rank(), Exception.Rank())
 }
 
 func TestReaches(t *testing.T) {
@@ -50,4 +51,7 @@ func TestReaches(t *testing.T) {
 	assert.True(t, Reaches(fs, Info))
 	assert.False(t, Reaches(fs, Error))
 	assert.False(t, Reaches(nil, Info))
+	assert.False(t, Reaches([]Finding{{Severity: Exception}}, Exception), "an exception never fails a check")
+	_, ok := ParseSeverity("exception")
+	assert.False(t, ok, "a policy cannot give a message the severity of an exception")
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"os"
 	"reflect"
 	"slices"
@@ -34,8 +35,15 @@ type Base struct {
 	// Ref is what the user named; Commit is the commit compared with.
 	Ref    string
 	Commit string
-	Repo   *repository.Repository
-	Graph  *lineage.Graph
+	// Name is how reports name the base: the branch, else Ref.
+	Name  string
+	Repo  *repository.Repository
+	Graph *lineage.Graph
+	// Unreadable holds the versions whose manifest the change modified into
+	// one that no longer loads (a syntax error, say): the file is still
+	// there, so they are modified, not deleted. By id, their manifest at
+	// the base.
+	Unreadable map[string]*manifest.Manifest
 }
 
 // ErrBaseUnavailable wraps every reason the base could not be read.
@@ -73,7 +81,32 @@ func loadBase(ctx context.Context, opts Options) (*Base, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrBaseUnavailable, err)
 	}
-	return &Base{Ref: opts.BaseRef, Commit: commit, Repo: loaded, Graph: lineage.Build(loaded.Models)}, nil
+	name := opts.BaseName
+	if name == "" {
+		name = opts.BaseRef
+	}
+	return &Base{Ref: opts.BaseRef, Name: name, Commit: commit, Repo: loaded, Graph: lineage.Build(loaded.Models)}, nil
+}
+
+// findUnreadable records the base's versions that the head still has a
+// manifest file for, which does not load.
+func (b *Base) findUnreadable(head *Result) {
+	unloaded := make(map[string]bool, len(head.Repo.Files))
+	for _, f := range head.Repo.Files {
+		unloaded[f] = true
+	}
+	for _, m := range head.Repo.Models {
+		delete(unloaded, m.File)
+	}
+	for _, id := range b.Graph.IDs() {
+		m := b.Graph.Node(id).Manifest
+		if head.Graph.Node(id) == nil && unloaded[m.File] {
+			if b.Unreadable == nil {
+				b.Unreadable = map[string]*manifest.Manifest{}
+			}
+			b.Unreadable[id] = m
+		}
+	}
 }
 
 // baseWarning reports that the comparison was skipped, and why.
@@ -94,6 +127,9 @@ func (r *Result) Change(id string) (Change, *manifest.Manifest) {
 	}
 	head := r.Graph.Node(id)
 	if head == nil {
+		if m := r.Base.Unreadable[id]; m != nil {
+			return Modified, m
+		}
 		if n := r.Base.Graph.Node(id); n != nil {
 			return Deleted, n.Manifest
 		}
@@ -113,7 +149,7 @@ func (r *Result) Change(id string) (Change, *manifest.Manifest) {
 }
 
 // Changed returns the ids of the versions added or modified since the base,
-// sorted; nil without a base.
+// unreadable ones included, sorted; nil without a base.
 func (r *Result) Changed() []string {
 	if r.Base == nil {
 		return nil
@@ -124,22 +160,71 @@ func (r *Result) Changed() []string {
 			out = append(out, id)
 		}
 	}
+	for id := range r.Base.Unreadable {
+		out = append(out, id)
+	}
+	slices.SortFunc(out, lineage.CompareIDs)
 	return out
 }
 
 // Deleted returns the ids of the versions the base has and the head does
-// not, sorted.
+// not, sorted: neither as a model nor as a manifest file that no longer
+// loads.
 func (r *Result) Deleted() []string {
 	if r.Base == nil {
 		return nil
 	}
 	var out []string
 	for _, id := range r.Base.Graph.IDs() {
-		if r.Graph.Node(id) == nil {
+		if r.Graph.Node(id) == nil && r.Base.Unreadable[id] == nil {
 			out = append(out, id)
 		}
 	}
 	return slices.Clip(out)
+}
+
+// Unreadable returns the ids of the versions whose manifest no longer
+// loads (see Base.Unreadable), sorted.
+func (r *Result) Unreadable() []string {
+	if r.Base == nil {
+		return nil
+	}
+	out := slices.Collect(maps.Keys(r.Base.Unreadable))
+	slices.SortFunc(out, lineage.CompareIDs)
+	return out
+}
+
+// Node returns the graph node of a version of the head, or for one whose
+// manifest no longer loads its node at the base; nil for neither.
+func (r *Result) Node(id string) *lineage.Node {
+	if n := r.Graph.Node(id); n != nil {
+		return n
+	}
+	if r.Base != nil && r.Base.Unreadable[id] != nil {
+		return r.Base.Graph.Node(id)
+	}
+	return nil
+}
+
+// Versions returns the ids of every version the check knows of in the
+// head: those of the graph, and those whose manifest no longer loads.
+func (r *Result) Versions() []string {
+	if r.Base == nil || len(r.Base.Unreadable) == 0 {
+		return r.Graph.IDs()
+	}
+	out := append(slices.Clone(r.Graph.IDs()), r.Unreadable()...)
+	slices.SortFunc(out, lineage.CompareIDs)
+	return out
+}
+
+// PictureGraph is the graph to draw: the head's, with the base's manifest
+// standing in for each version that no longer loads, so that a broken
+// change stays in the picture.
+func (r *Result) PictureGraph() *lineage.Graph {
+	if r.Base == nil || len(r.Base.Unreadable) == 0 {
+		return r.Graph
+	}
+	return lineage.Build(r.knownModels())
 }
 
 // sameContent compares two versions by what they say, not how the files

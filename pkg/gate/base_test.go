@@ -143,3 +143,32 @@ func edit(t *testing.T, path string, change func(string) string) {
 	require.NoError(t, err)
 	require.NoError(t, os.WriteFile(path, []byte(change(string(b))), 0o644))
 }
+
+// TestBrokenManifestIsModifiedNotDeleted: a change that leaves a manifest
+// unparseable modifies that version; it does not delete it.
+func TestBrokenManifestIsModifiedNotDeleted(t *testing.T) {
+	repo := gittest.New(t)
+	repo.CopyDir("../../testdata/example")
+	repo.Commit("models")
+	repo.Write("models/text-encoder/1.1.0/model.yaml", "apiVersion: modelgate.dev/v1\nkind: Model\nmetadata: {name: text-encoder\n")
+	repo.Commit("broken")
+
+	res, err := Run(context.Background(), Options{Root: repo.Dir, BaseRef: "HEAD~1"})
+	require.NoError(t, err)
+	const id = "text-encoder@1.1.0"
+	change, base := res.Change(id)
+	assert.Equal(t, Modified, change)
+	require.NotNil(t, base)
+	assert.Equal(t, id, base.ID())
+	assert.Empty(t, res.Deleted())
+	assert.Equal(t, []string{id}, res.Changed())
+	assert.Contains(t, res.Versions(), id)
+	assert.NotNil(t, res.PictureGraph().Node(id))
+	var syntax []string
+	for _, f := range res.Findings {
+		if f.Rule == "syntax" {
+			syntax = append(syntax, f.Model)
+		}
+	}
+	assert.Equal(t, []string{id}, syntax, "the syntax error is about the version")
+}

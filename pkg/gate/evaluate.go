@@ -35,11 +35,17 @@ type evaluation struct {
 
 // newEvaluation loads the policies. Without a rule to run (no default
 // bundle, no policy of the user's) it returns nil: no policy input is built.
+// The policies' file built-ins read the repository's files unless the
+// options say otherwise.
 func newEvaluation(ctx context.Context, opts Options) (*evaluation, error) {
 	if opts.Policy == nil {
 		return nil, nil
 	}
-	engine, err := governance.Load(ctx, *opts.Policy)
+	policy := *opts.Policy
+	if policy.Repository == "" {
+		policy.Repository = opts.Root
+	}
+	engine, err := governance.Load(ctx, policy)
 	if err != nil {
 		return nil, err // it says "load policies: ..." itself
 	}
@@ -51,7 +57,7 @@ func newEvaluation(ctx context.Context, opts Options) (*evaluation, error) {
 		return nil, fmt.Errorf("resolve %s: %w", opts.Root, err)
 	}
 	ev := &evaluation{run: engine.NewRun(), withContext: engine.ReadsContext(), root: root, now: opts.Now}
-	if !ev.withContext {
+	if !ev.withContext && !engine.Traces() { // traces come in version order after the graph
 		ev.read = map[*manifest.Manifest][]finding.Finding{}
 	}
 	return ev, nil

@@ -6,6 +6,7 @@ package gate
 import (
 	"context"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/modelgate/modelgate/pkg/finding"
@@ -29,6 +30,9 @@ type Options struct {
 	// pull request's base branch). When it cannot be read the check goes on
 	// without the comparison and says so in a warning.
 	BaseRef string
+	// BaseName is how reports name the base, a pull request's base branch
+	// when BaseRef is its commit; empty: BaseRef.
+	BaseName string
 	// Policy, when set, evaluates the governance policies on every version
 	// (and every version the change deletes). The policies then decide what
 	// the lineage graph's problems mean; without policies they are errors.
@@ -91,6 +95,7 @@ func Run(ctx context.Context, opts Options) (*Result, error) {
 		}
 		res.Base = base
 		if base != nil {
+			base.findUnreadable(res)
 			findings = append(findings, renameFindings(res)...)
 		}
 	}
@@ -99,7 +104,7 @@ func Run(ctx context.Context, opts Options) (*Result, error) {
 		return nil, fmt.Errorf("evaluate: %w", err)
 	}
 	findings = append(findings, fs...)
-	attachModels(findings, repo.Models)
+	attachModels(findings, res.knownModels())
 	finding.Sort(findings)
 	res.Findings = findings
 	return res, nil
@@ -126,13 +131,26 @@ func lineageFindings(g *lineage.Graph) []finding.Finding {
 	return out
 }
 
-// emptyFinding warns that nothing was checked: usually a wrong directory
-// or pattern, which must not pass silently.
+// emptyFinding fails a check that checked nothing: a typo in the glob or
+// the directory must not turn the gate off.
 func emptyFinding(opts Options) finding.Finding {
 	return finding.Finding{
-		Rule: "repository/empty", Title: "No manifests", Severity: finding.Warning,
-		Message: fmt.Sprintf("no manifest matches %q under %s; nothing was checked", opts.Glob, opts.Root),
+		Rule: "repository/empty", Title: "No manifests", Severity: finding.Error,
+		Message: fmt.Sprintf("no manifest matches the glob %q under %s, so nothing was checked: check the manifests glob and the path", opts.Glob, opts.Root),
 	}
+}
+
+// knownModels are the manifests findings may be about: the head's, and the
+// base's of the versions whose manifest no longer loads.
+func (r *Result) knownModels() []*manifest.Manifest {
+	if r.Base == nil || len(r.Base.Unreadable) == 0 {
+		return r.Repo.Models
+	}
+	out := slices.Clone(r.Repo.Models)
+	for _, id := range r.Unreadable() {
+		out = append(out, r.Base.Unreadable[id])
+	}
+	return out
 }
 
 // attachModels names the model of findings that know only their file.

@@ -1,7 +1,9 @@
 package gate
 
 import (
+	"cmp"
 	"context"
+	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -43,12 +45,22 @@ func TestRunBroken(t *testing.T) {
 	}
 }
 
+// TestRunEmpty: a glob that matches nothing fails the check, naming the
+// glob, whether the directory is empty or the glob has a typo.
 func TestRunEmpty(t *testing.T) {
-	res, err := Run(context.Background(), Options{Root: t.TempDir()})
-	require.NoError(t, err)
-	require.Len(t, res.Findings, 1)
-	assert.Equal(t, "repository/empty", res.Findings[0].Rule)
-	assert.Equal(t, finding.Warning, res.Findings[0].Severity)
+	for _, opts := range []Options{
+		{Root: t.TempDir()},
+		{Root: "../../testdata/example", Glob: "model/**/model.yaml"},
+	} {
+		res, err := Run(context.Background(), opts)
+		require.NoError(t, err)
+		require.Len(t, res.Findings, 1)
+		f := res.Findings[0]
+		assert.Equal(t, "repository/empty", f.Rule)
+		assert.Equal(t, finding.Error, f.Severity)
+		assert.True(t, res.Failed(finding.Error))
+		assert.Contains(t, f.Message, fmt.Sprintf("no manifest matches the glob %q", cmp.Or(opts.Glob, "models/**/model.{yaml,yml,json}")))
+	}
 }
 
 func TestRunGenerated(t *testing.T) {
@@ -207,4 +219,20 @@ warn contains "never" if data.modelgate.context.file == "no such file"
 	}
 	assert.True(t, files["models/ok/1.0.0/model.yaml"], "the deleted version is evaluated: %v", files)
 	assert.False(t, files["models/mismatch/copy/model.yaml"], "the duplicate is not: %v", files)
+}
+
+// TestTracesComeInVersionOrder: with a trace asked for, even policies of
+// the manifest alone are evaluated after the graph, so that the traces
+// come in the order of the versions.
+func TestTracesComeInVersionOrder(t *testing.T) {
+	var buf strings.Builder
+	opts := Options{Root: "../../testdata/example", Policy: &governance.Options{PolicyDirs: []string{"../../testdata/bench/policy"}, Trace: &buf}}
+	res, err := Run(context.Background(), opts)
+	require.NoError(t, err)
+	at := -1
+	for _, id := range res.Graph.IDs() {
+		i := strings.Index(buf.String(), "("+id+"):\n")
+		require.Greater(t, i, at, "the trace of %s comes after the one before", id)
+		at = i
+	}
 }

@@ -2,18 +2,20 @@ package gate
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"io/fs"
+	"maps"
 	"os"
 	"path"
 	"path/filepath"
 	"slices"
 	"strings"
 
-	"github.com/open-policy-agent/opa/v1/ast"
-
 	"github.com/modelgate/modelgate/pkg/config"
 	"github.com/modelgate/modelgate/pkg/finding"
 	"github.com/modelgate/modelgate/pkg/gitrepo"
+	"github.com/modelgate/modelgate/pkg/governance"
 )
 
 // Trusted holds the rules a pull request is judged by, read from its base
@@ -26,8 +28,10 @@ type Trusted struct {
 	Commit string
 	// Config is the base commit's .github/modelgate.yml.
 	Config *config.Config
-	// Changed lists the policy, data and configuration files the pull
-	// request changes (added, modified or deleted), relative to the root.
+	// Files lists every file the pull request changes (added, modified or
+	// deleted) since it branched from the base, relative to the root.
+	Files []string
+	// Changed lists the policy, data and configuration files among them.
 	Changed []string
 }
 
@@ -71,11 +75,21 @@ func (t *Trusted) load(ctx context.Context, repo *gitrepo.Repo, extra []string) 
 		if err := repo.Export(ctx, t.Commit, t.Dir, path.Clean(filepath.ToSlash(p))); err != nil {
 			return fmt.Errorf("read the base's policy %s: %w", p, err)
 		}
+		if _, err := os.Stat(t.Path(p)); errors.Is(err, fs.ErrNotExist) {
+			return fmt.Errorf("policy path %s: no such file or directory at the base commit %s, whose policies judge this pull request (a path the pull request adds is obeyed once it is merged)", p, short(t.Commit))
+		}
 	}
-	changed, err := repo.ChangedFiles(ctx, t.Commit)
+	since := t.Commit
+	if head, err := repo.Resolve(ctx, "HEAD"); err == nil {
+		if mb, err := repo.MergeBase(ctx, t.Commit, head); err == nil {
+			since = mb // what the pull request changes, not what the base did since
+		}
+	}
+	changed, err := repo.ChangedFiles(ctx, since)
 	if err != nil {
 		return err
 	}
+	t.Files = changed
 	for _, f := range changed {
 		if underAny(f, paths) {
 			t.Changed = append(t.Changed, f)
@@ -96,8 +110,19 @@ func underAny(file string, paths []string) bool {
 	return false
 }
 
+func short(commit string) string {
+	if len(commit) > 12 {
+		return commit[:12]
+	}
+	return commit
+}
+
 // Path returns where a repository path of the base's policies is in Dir.
 func (t *Trusted) Path(rel string) string { return filepath.Join(t.Dir, filepath.FromSlash(rel)) }
+
+// RulePolicyChanged is the rule of the findings that say the pull request
+// changes a policy, data or configuration file.
+const RulePolicyChanged = "trust/policy-changed"
 
 // Findings warns on each policy file the pull request changes: the change
 // is reported, not obeyed.
@@ -105,7 +130,7 @@ func (t *Trusted) Findings() []finding.Finding {
 	out := make([]finding.Finding, 0, len(t.Changed))
 	for _, f := range t.Changed {
 		out = append(out, finding.Finding{
-			Rule: "trust/policy-changed", Title: "Policy changed in this pull request", Severity: finding.Warning,
+			Rule: RulePolicyChanged, Title: "Policy changed in this pull request", Severity: finding.Warning,
 			File: f, Line: 1, Column: 1,
 			Message: "policy changed in this pull request; evaluated with the base branch's policy",
 		})
@@ -157,24 +182,15 @@ func (t *Trusted) RuleChanges(root string) RuleChanges {
 }
 
 // addRules records the rules of one Rego file: id -> the text of every
-// definition of it.
+// definition of it. A file that does not read or parse adds none.
 func addRules(into map[string]string, name, file string) {
 	data, err := os.ReadFile(file)
 	if err != nil {
 		return
 	}
-	mod, err := ast.ParseModuleWithOpts(name, string(data), ast.ParserOptions{RegoVersion: ast.RegoV1})
+	rules, err := governance.RuleTexts(name, data)
 	if err != nil {
-		if mod, err = ast.ParseModuleWithOpts(name, string(data), ast.ParserOptions{RegoVersion: ast.RegoV0}); err != nil {
-			return
-		}
+		return
 	}
-	pkg := strings.TrimPrefix(mod.Package.Path.String(), "data.")
-	for _, r := range mod.Rules {
-		id := pkg + "." + r.Head.Name.String()
-		if r.Head.Name == "" {
-			id = pkg + "." + r.Head.Ref().String()
-		}
-		into[id] += r.String() + "\n"
-	}
+	maps.Copy(into, rules)
 }

@@ -55,6 +55,11 @@ func TestLoadTrustedFailsWithoutABase(t *testing.T) {
 	_, err = LoadTrusted(context.Background(), t.TempDir(), "main", nil)
 	assert.ErrorContains(t, err, "not a git repository")
 
+	_, err = LoadTrusted(context.Background(), repo.Dir, "HEAD", []string{"no-such-dir"})
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "policy path no-such-dir: no such file or directory at the base commit")
+	assert.NotContains(t, err.Error(), os.TempDir(), "no temporary path in the message")
+
 	repo.Write(".github/modelgate.yml", "polcy: {}\n")
 	repo.Commit("bad config")
 	_, err = LoadTrusted(context.Background(), repo.Dir, "HEAD", nil)

@@ -1,6 +1,7 @@
 package githubapp
 
 import (
+	"context"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -37,6 +38,9 @@ type ClientCreator struct {
 	apps    *ghinstallation.AppsTransport
 	mu      sync.Mutex
 	clients map[int64]*github.Client
+	tokens  map[int64]*ghinstallation.Transport
+	// last is the installation whose client was asked for last.
+	last int64
 }
 
 // NewClientCreator checks cfg and builds the shared transports.
@@ -62,7 +66,8 @@ func NewClientCreator(cfg ClientConfig) (*ClientCreator, error) {
 		return nil, fmt.Errorf("github app: private key: %w", err)
 	}
 	apps.BaseURL = strings.TrimSuffix(base.String(), "/")
-	return &ClientCreator{cfg: cfg, base: base, http: &retry, apps: apps, clients: map[int64]*github.Client{}}, nil
+	return &ClientCreator{cfg: cfg, base: base, http: &retry, apps: apps, clients: map[int64]*github.Client{},
+		tokens: map[int64]*ghinstallation.Transport{}}, nil
 }
 
 // App returns a client authenticated as the App itself (JWT), for the
@@ -78,19 +83,40 @@ func (c *ClientCreator) Installation(installationID int64) (*github.Client, erro
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	c.last = installationID
 	if cl, ok := c.clients[installationID]; ok {
 		return cl, nil
 	}
 	itr := ghinstallation.NewFromAppsTransport(c.apps, installationID)
 	cl := c.newClient(itr)
 	c.clients[installationID] = cl
+	c.tokens[installationID] = itr
 	return cl, nil
+}
+
+// CheckToken says whether the App can get an installation token: it asks
+// for the token of the installation served last, which ghinstallation
+// keeps until shortly before it expires, so that a check costs a call to
+// GitHub only when a new token is due. Before any installation was served
+// there is nothing to ask for: the App's key was read at start.
+func (c *ClientCreator) CheckToken(ctx context.Context) error {
+	c.mu.Lock()
+	itr, id := c.tokens[c.last], c.last
+	c.mu.Unlock()
+	if itr == nil {
+		return nil
+	}
+	if _, err := itr.Token(ctx); err != nil {
+		return fmt.Errorf("github app: token of installation %d: %w", id, err)
+	}
+	return nil
 }
 
 // Forget drops an installation's client, e.g. when the App is uninstalled.
 func (c *ClientCreator) Forget(installationID int64) {
 	c.mu.Lock()
 	delete(c.clients, installationID)
+	delete(c.tokens, installationID)
 	c.mu.Unlock()
 }
 

@@ -18,16 +18,44 @@ import (
 // clone, as happens with a shallow clone or a branch that was not fetched.
 var ErrUnknownRevision = errors.New("unknown revision")
 
-// Resolve returns the commit a ref names.
+// Resolve returns the commit a ref names. A branch name that the clone has
+// only as origin/<name> (actions/checkout fetches no local branch but the
+// one checked out) resolves to the remote branch.
 func (r *Repo) Resolve(ctx context.Context, ref string) (string, error) {
 	if ref == "" || strings.HasPrefix(ref, "-") {
 		return "", fmt.Errorf("resolve %q: %w", ref, ErrUnknownRevision)
 	}
+	if commit, ok := r.commit(ctx, ref); ok {
+		return commit, nil
+	}
+	if !strings.HasPrefix(ref, "origin/") {
+		if commit, ok := r.commit(ctx, "origin/"+ref); ok {
+			return commit, nil
+		}
+	}
+	return "", fmt.Errorf("resolve %q: %w: %s", ref, ErrUnknownRevision, r.whyUnknown(ctx, ref))
+}
+
+// commit resolves a ref to a commit, if it names one.
+func (r *Repo) commit(ctx context.Context, ref string) (string, bool) {
 	out, err := r.git(ctx, "rev-parse", "--verify", "--quiet", "--end-of-options", ref+"^{commit}")
 	if err != nil {
-		return "", fmt.Errorf("resolve %q: %w (a shallow clone? check out with fetch-depth: 0)", ref, ErrUnknownRevision)
+		return "", false
 	}
-	return strings.TrimSpace(string(out)), nil
+	return strings.TrimSpace(string(out)), true
+}
+
+// whyUnknown says what the clone lacks: the history of a shallow clone, or
+// the branch.
+func (r *Repo) whyUnknown(ctx context.Context, ref string) string {
+	names := fmt.Sprintf("no branch, tag or commit %s", ref)
+	if !strings.HasPrefix(ref, "origin/") {
+		names = fmt.Sprintf("neither %s nor origin/%s is in this clone", ref, ref)
+	}
+	if out, err := r.git(ctx, "rev-parse", "--is-shallow-repository"); err == nil && strings.TrimSpace(string(out)) == "true" {
+		return names + "; the clone is shallow: check out with fetch-depth: 0"
+	}
+	return names + "; fetch it (git fetch origin " + strings.TrimPrefix(ref, "origin/") + ")"
 }
 
 // MergeBase returns the best common ancestor of two commits: the point a

@@ -16,7 +16,8 @@ import (
 )
 
 // ErrNotRepository is returned when the directory is not in a git work tree
-// (or git is not installed).
+// git will read (or git is not installed); the error carries git's own
+// reason, "detected dubious ownership" among them.
 var ErrNotRepository = errors.New("not a git repository")
 
 // Repo is a directory inside a git work tree.
@@ -24,15 +25,31 @@ type Repo struct {
 	Dir string
 }
 
-// Open checks that dir is inside a git work tree.
+// Open checks that dir is inside a git work tree, and says why not in
+// git's own words.
 func Open(ctx context.Context, dir string) (*Repo, error) {
 	r := &Repo{Dir: dir}
 	out, err := r.git(ctx, "rev-parse", "--is-inside-work-tree")
-	if err != nil || strings.TrimSpace(string(out)) != "true" {
-		return nil, fmt.Errorf("%s: %w", dir, ErrNotRepository)
+	if err != nil {
+		var ge *gitError
+		if errors.As(err, &ge) {
+			return nil, fmt.Errorf("%s: %w: git says: %s", dir, ErrNotRepository, ge.msg)
+		}
+		return nil, fmt.Errorf("%s: %w: %w", dir, ErrNotRepository, err)
+	}
+	if strings.TrimSpace(string(out)) != "true" {
+		return nil, fmt.Errorf("%s: %w: it is inside a .git directory, not a work tree", dir, ErrNotRepository)
 	}
 	return r, nil
 }
+
+// gitError is a git command that failed, with what git printed.
+type gitError struct {
+	args []string
+	msg  string
+}
+
+func (e *gitError) Error() string { return fmt.Sprintf("git %s: %s", strings.Join(e.args, " "), e.msg) }
 
 // git runs a git command in the repository and returns its standard output.
 func (r *Repo) git(ctx context.Context, args ...string) ([]byte, error) {
@@ -41,13 +58,21 @@ func (r *Repo) git(ctx context.Context, args ...string) ([]byte, error) {
 	cmd.Stderr = &stderr
 	out, err := cmd.Output()
 	if err != nil {
-		msg := strings.TrimSpace(stderr.String())
+		if errors.Is(err, exec.ErrNotFound) {
+			return nil, fmt.Errorf("git is not installed: %w", err)
+		}
+		msg := oneLine(stderr.String())
 		if msg == "" {
 			msg = err.Error()
 		}
-		return nil, fmt.Errorf("git %s: %s", strings.Join(args, " "), msg)
+		return nil, &gitError{args: args, msg: msg}
 	}
 	return out, nil
+}
+
+// oneLine joins git's lines of advice into one, for a single message.
+func oneLine(s string) string {
+	return strings.Join(strings.Fields(s), " ")
 }
 
 // Added returns, for every file under the directory that the history adds,

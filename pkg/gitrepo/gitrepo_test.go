@@ -79,3 +79,55 @@ func TestExtractRefusesEscapes(t *testing.T) {
 	_, err := os.Lstat(filepath.Join(dest, "link"))
 	assert.True(t, os.IsNotExist(err), "symbolic links are not exported")
 }
+
+// TestOpenSaysWhatGitSays passes git's own reason through: a checkout
+// owned by another user is refused for "dubious ownership", which is not
+// the same as a directory outside any repository.
+func TestOpenSaysWhatGitSays(t *testing.T) {
+	bin := t.TempDir()
+	script := "#!/bin/sh\necho \"fatal: detected dubious ownership in repository at '$2'\" >&2\necho \"To add an exception for this directory, call:\" >&2\necho \"	git config --global --add safe.directory $2\" >&2\nexit 128\n"
+	require.NoError(t, os.WriteFile(filepath.Join(bin, "git"), []byte(script), 0o755))
+	t.Setenv("PATH", bin)
+	_, err := Open(context.Background(), "/repo")
+	require.ErrorIs(t, err, ErrNotRepository)
+	assert.Contains(t, err.Error(), "git says: fatal: detected dubious ownership in repository at '/repo' To add an exception for this directory, call: git config --global --add safe.directory /repo")
+
+	t.Setenv("PATH", t.TempDir())
+	_, err = Open(context.Background(), "/repo")
+	require.ErrorIs(t, err, ErrNotRepository)
+	assert.Contains(t, err.Error(), "git is not installed")
+}
+
+func TestOpenOutsideGitSaysSo(t *testing.T) {
+	_, err := Open(context.Background(), t.TempDir())
+	assert.ErrorContains(t, err, "git says: fatal: not a git repository")
+}
+
+// TestResolveFallsBackToTheRemoteBranch: actions/checkout leaves only
+// origin/main, not main; base-ref: main must still resolve.
+func TestResolveFallsBackToTheRemoteBranch(t *testing.T) {
+	upstream := gittest.New(t)
+	upstream.Write("a.txt", "a")
+	main := upstream.Commit("one")
+	clone := gittest.New(t)
+	clone.Git("remote", "add", "origin", upstream.Dir)
+	clone.Git("fetch", "-q", "origin")
+	clone.Git("checkout", "-q", "-b", "pr", "origin/main")
+	ctx := context.Background()
+	repo, err := Open(ctx, clone.Dir)
+	require.NoError(t, err)
+	got, err := repo.Resolve(ctx, "main")
+	require.NoError(t, err)
+	assert.Equal(t, main, got)
+
+	_, err = repo.Resolve(ctx, "nope")
+	require.ErrorIs(t, err, ErrUnknownRevision)
+	assert.ErrorContains(t, err, "neither nope nor origin/nope is in this clone; fetch it (git fetch origin nope)")
+
+	shallow := filepath.Join(t.TempDir(), "shallow")
+	clone.Git("clone", "-q", "--depth", "1", "file://"+upstream.Dir, shallow)
+	repo, err = Open(ctx, shallow)
+	require.NoError(t, err)
+	_, err = repo.Resolve(ctx, "HEAD~1")
+	assert.ErrorContains(t, err, "the clone is shallow: check out with fetch-depth: 0")
+}

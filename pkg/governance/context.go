@@ -8,6 +8,9 @@ import (
 	"time"
 
 	"github.com/open-policy-agent/opa/v1/ast"
+	"github.com/open-policy-agent/opa/v1/topdown"
+
+	"github.com/modelgate/modelgate/internal/plain"
 )
 
 // The documents modelgate sets per manifest beside the policies' data
@@ -29,6 +32,8 @@ type evalInput struct {
 	input ast.Value // nil: no input, as conftest gives an empty file
 	data  *documentData
 	now   time.Time
+	// trace records the evaluation when the engine traces; nil otherwise.
+	trace *topdown.BufferTracer
 }
 
 // newEvalInput prepares a document for evaluation. The conversions to OPA
@@ -48,7 +53,22 @@ func (e *Engine) newEvalInput(doc *Document) (evalInput, error) {
 	if now.IsZero() {
 		now = contextTime(doc.Context)
 	}
-	return evalInput{input: input, data: d, now: now}, nil
+	in := evalInput{input: input, data: d, now: now}
+	if e.trace != nil {
+		in.trace = topdown.NewBufferTracer()
+	}
+	return in, nil
+}
+
+// traceText renders the recorded trace as `opa eval --explain full` does,
+// control characters escaped: the trace quotes the manifest.
+func (in evalInput) traceText() string {
+	if in.trace == nil {
+		return ""
+	}
+	var b strings.Builder
+	topdown.PrettyTraceWithLocation(&b, *in.trace)
+	return plain.Lines(b.String())
 }
 
 // fileInfo is data.conftest.file as conftest sets it: the base name and the

@@ -9,6 +9,7 @@ import (
 	"sync/atomic"
 
 	"github.com/modelgate/modelgate/internal/parallel"
+	"github.com/modelgate/modelgate/internal/plain"
 	"github.com/modelgate/modelgate/pkg/finding"
 )
 
@@ -36,6 +37,8 @@ type Run struct {
 	plan     atomic.Pointer[plan]
 	mu       sync.Mutex
 	timeouts map[*rule]int
+	// traceMu keeps the traces Document writes from interleaving.
+	traceMu sync.Mutex
 }
 
 // NewRun starts a run of the engine's rules.
@@ -45,13 +48,19 @@ func (e *Engine) NewRun() *Run {
 	return r
 }
 
+// Traces reports whether the engine writes the trace of every evaluation
+// (Options.Trace).
+func (e *Engine) Traces() bool { return e.trace != nil }
+
 // Each evaluates n documents that build makes when each is evaluated, so
 // that the run holds the inputs of the documents in evaluation only, not
-// of all of them at once; as Evaluate otherwise. A document build fails to
-// make gets an ErrorRule finding with the error, placed by the File and
-// Model of the document returned beside it.
+// of all of them at once; as Evaluate otherwise, traces written in
+// document order. A document build fails to make gets an ErrorRule finding
+// with the error, placed by the File and Model of the document returned
+// beside it.
 func (r *Run) Each(ctx context.Context, n int, build func(i int) (Document, error)) ([]finding.Finding, error) {
 	perDoc := make([][]finding.Finding, n)
+	traces := make([]trace, n)
 	parallel.ForEach(n, func(i int) {
 		if ctx.Err() != nil {
 			return
@@ -61,34 +70,77 @@ func (r *Run) Each(ctx context.Context, n int, build func(i int) (Document, erro
 			perDoc[i] = []finding.Finding{errorFinding(&d, err.Error())}
 			return
 		}
-		perDoc[i] = r.Document(ctx, &d)
+		var text string
+		perDoc[i], text = r.document(ctx, &d)
+		traces[i] = trace{file: d.File, model: d.Model, text: text, done: true}
 	})
 	if err := ctx.Err(); err != nil {
 		return nil, fmt.Errorf("evaluate policies: %w", err)
+	}
+	if err := r.engine.writeTraces(traces); err != nil {
+		return nil, err
 	}
 	return slices.Concat(perDoc...), nil
 }
 
 // Document evaluates every rule on one document; safe to call from several
-// goroutines. When the single query of the plan fails, the rules are
-// evaluated one by one so that the failure is pinned on its rule and the
-// other rules still report. A cancelled ctx ends it early, with what it
-// found so far.
+// goroutines. When the engine traces, the document's trace is written as
+// it ends (Each writes them in document order). A cancelled ctx ends it
+// early, with what it found so far.
 func (r *Run) Document(ctx context.Context, doc *Document) []finding.Finding {
+	fs, text := r.document(ctx, doc)
+	if r.engine.trace != nil {
+		r.traceMu.Lock()
+		defer r.traceMu.Unlock()
+		if err := r.engine.writeTraces([]trace{{file: doc.File, model: doc.Model, text: text, done: true}}); err != nil {
+			fs = append(fs, errorFinding(doc, err.Error()))
+		}
+	}
+	return fs
+}
+
+// trace is the trace of one document's evaluation; not done for a
+// document that could not be built.
+type trace struct {
+	file, model, text string
+	done              bool
+}
+
+// writeTraces writes each evaluated document's trace, in order.
+func (e *Engine) writeTraces(traces []trace) error {
+	if e.trace == nil {
+		return nil
+	}
+	for _, t := range traces {
+		if !t.done {
+			continue
+		}
+		if _, err := fmt.Fprintf(e.trace, "trace of %s (%s):\n%s\n", plain.Text(t.file), plain.Text(t.model), t.text); err != nil {
+			return fmt.Errorf("write trace: %w", err)
+		}
+	}
+	return nil
+}
+
+// document evaluates every rule on one document, and returns its trace
+// when the engine traces. When the single query of the plan fails, the
+// rules are evaluated one by one so that the failure is pinned on its rule
+// and the other rules still report.
+func (r *Run) document(ctx context.Context, doc *Document) ([]finding.Finding, string) {
 	p := r.plan.Load()
 	out := p.skippedFindings(doc)
 	in, err := r.engine.newEvalInput(doc)
 	if err != nil {
-		return append(out, errorFinding(doc, err.Error()))
+		return append(out, errorFinding(doc, err.Error())), ""
 	}
 	o, err := r.engine.eval(ctx, p, in)
-	if err == nil {
-		return append(out, o.findings(doc, p)...)
+	switch {
+	case err == nil:
+		out = append(out, o.findings(doc, p)...)
+	case ctx.Err() == nil:
+		out = append(out, r.isolate(ctx, doc, p, in)...)
 	}
-	if ctx.Err() != nil {
-		return out
-	}
-	return append(out, r.isolate(ctx, doc, p, in)...)
+	return out, in.traceText()
 }
 
 func (r *Run) isolate(ctx context.Context, doc *Document, p *plan, in evalInput) []finding.Finding {

@@ -3,6 +3,8 @@ package governance
 import (
 	"strings"
 	"testing"
+
+	"github.com/modelgate/modelgate/pkg/manifest"
 )
 
 // FuzzDecodeData feeds data files: any bytes give a value or an error,
@@ -31,14 +33,15 @@ func FuzzLocate(f *testing.F) {
 	f.Add("input.manifest.spec..x[")
 	f.Fuzz(func(t *testing.T, path string) {
 		seen := 0
+		n := len(manifest.Segments(path))
 		loc := locatorFunc(func(p string) (int, int, bool) {
 			seen++
-			if seen > len(path)+1 {
-				t.Fatalf("more lookups than the path has steps: %q", path)
+			if seen > 1+n*(n+1)/2 {
+				t.Fatalf("more lookups than runs of the path's steps: %q", path)
 			}
 			return 7, 3, p == "spec"
 		})
-		line, col := locate(loc, path)
+		line, col, _ := locate(loc, path)
 		if strings.HasPrefix(path, "spec") && seen == 0 {
 			t.Fatalf("%q was not looked up", path)
 		}
@@ -51,3 +54,22 @@ func FuzzLocate(f *testing.F) {
 type locatorFunc func(string) (int, int, bool)
 
 func (f locatorFunc) Locate(p string) (int, int, bool) { return f(p) }
+
+// FuzzParseConfigText feeds the texts parse_config and parse_config_file
+// parse, which may come from a pull request: any bytes give a value that
+// converts to Rego, or an error, never a panic.
+func FuzzParseConfigText(f *testing.F) {
+	f.Add("a.yaml", []byte("a: 1\n---\nb: [x, {c: yes}]\n"))
+	f.Add("a.json", []byte("\xef\xbb\xbf{\"a\": [1, 2.5e3]}"))
+	f.Add("a.yaml", []byte("%YAML 1.2\n---\nt: 2024-01-02\n"))
+	f.Add("a.yaml", []byte("a: &x [1]\nb: *x\n"))
+	f.Fuzz(func(t *testing.T, name string, text []byte) {
+		v, err := parseConfigText(name, text)
+		if err != nil {
+			return
+		}
+		if _, err := term(v, "config"); err != nil {
+			t.Fatalf("parsed config does not convert: %v", err)
+		}
+	})
+}

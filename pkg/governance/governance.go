@@ -6,6 +6,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"path/filepath"
 	"sync"
 	"time"
 
@@ -48,6 +49,16 @@ type Options struct {
 	Timeout time.Duration
 	// Print receives the output of print() calls in policies; nil drops it.
 	Print io.Writer
+	// Trace, when set, receives the trace of every document's evaluation,
+	// document by document (conftest's --trace).
+	Trace io.Writer
+	// Repository is the only directory whose files parse_config_file and
+	// parse_combined_config_files may read; "" refuses them all.
+	Repository string
+	// Alias names the files of a directory (the key) as those of another
+	// (the value): the policies of a base commit, read from an export, are
+	// reported, and resolve relative paths, as the repository's own files.
+	Alias map[string]string
 }
 
 // Locator maps a dotted field path of a manifest ("spec.metrics.f1",
@@ -92,6 +103,8 @@ type Engine struct {
 	caches   sync.Pool // of *ruleCache
 	timeout  time.Duration
 	print    print.Hook
+	files    files
+	trace    io.Writer
 	rules    []*rule
 	// readsContext says whether any policy may read data.modelgate.context.
 	readsContext bool
@@ -103,9 +116,22 @@ type Engine struct {
 	authz   *plan // nil without modelgate.authz deny rules
 }
 
+// repositoryRoot is the absolute path of the repository the file built-ins
+// read, "" for none.
+func repositoryRoot(dir string) (string, error) {
+	if dir == "" {
+		return "", nil
+	}
+	abs, err := filepath.Abs(dir)
+	if err != nil {
+		return "", fmt.Errorf("repository %s: %w", dir, err)
+	}
+	return abs, nil
+}
+
 // Load reads, parses and compiles the policies and data once.
 func Load(ctx context.Context, opts Options) (*Engine, error) {
-	b, err := loadSources(opts.DefaultBundle, opts.PolicyDirs, opts.DataFiles, false)
+	b, err := loadSources(sourceOptions{defaultBundle: opts.DefaultBundle, dirs: opts.PolicyDirs, data: opts.DataFiles, alias: opts.Alias})
 	if err != nil {
 		return nil, err
 	}
@@ -116,11 +142,15 @@ func Load(ctx context.Context, opts Options) (*Engine, error) {
 	if err != nil {
 		return nil, err
 	}
+	repo, err := repositoryRoot(opts.Repository)
+	if err != nil {
+		return nil, err
+	}
 	data, err := dataValue(b.data)
 	if err != nil {
 		return nil, fmt.Errorf("load data: %w", err)
 	}
-	e := &Engine{compiler: compiler, store: inmem.NewFromASTObject(data), data: dataCache{data}, timeout: opts.Timeout}
+	e := &Engine{compiler: compiler, store: inmem.NewFromASTObject(data), data: dataCache{data}, timeout: opts.Timeout, files: files{root: repo}, trace: opts.Trace}
 	if e.timeout <= 0 {
 		e.timeout = DefaultTimeout
 	}
@@ -168,6 +198,7 @@ func (e *Engine) preparedQuery(ctx context.Context, query string) (rego.Prepared
 		rego.Query(query),
 		rego.UnsafeBuiltins(unsafeBuiltins()),
 	}
+	opts = append(opts, e.files.functions()...)
 	if e.print != nil {
 		opts = append(opts, rego.EnablePrintStatements(true), rego.PrintHook(e.print))
 	}

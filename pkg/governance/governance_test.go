@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/open-policy-agent/opa/v1/ast"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -149,9 +150,34 @@ func TestConftestConventions(t *testing.T) {
 			},
 		},
 		{
-			name: "an exception silences the rule it names",
+			name: "an exception silences the rule it names, and says so",
 			mutate: func(m map[string]any) {
 				m["metadata"].(map[string]any)["labels"] = map[string]any{"team": "risk", "exempt": "true"}
+			},
+			want: []finding.Finding{
+				{Rule: "main.warn_excepted", Severity: finding.Exception, Message: "always warns unless excepted", Line: 1, Column: 1},
+			},
+		},
+		{
+			name: `[""] silences the bare rules; an exception that silences nothing is reported too`,
+			mutate: func(m map[string]any) {
+				m["spec"].(map[string]any)["framework"] = "sklearn"
+				m["metadata"].(map[string]any)["labels"] = map[string]any{"bare": "true"}
+			},
+			want: []finding.Finding{
+				{Rule: "main.deny", Severity: finding.Exception, Message: "framework sklearn is not allowed", Line: 1, Column: 1},
+				{Rule: "main.warn", Severity: finding.Exception, Message: "metadata.labels.team is missing", Line: 1, Column: 1},
+				{Rule: "main.violation", Severity: finding.Exception, Message: `data.main.exception names "" (violation); the rule reported nothing here`, Line: 1, Column: 1},
+				{Rule: "main.warn_excepted", Severity: finding.Warning, Message: "always warns unless excepted", Line: 1, Column: 1},
+			},
+		},
+		{
+			name: "a plain string names nothing, as in conftest",
+			mutate: func(m map[string]any) {
+				m["metadata"].(map[string]any)["labels"] = map[string]any{"team": "risk", "plain": "true"}
+			},
+			want: []finding.Finding{
+				{Rule: "main.warn_excepted", Severity: finding.Warning, Message: "always warns unless excepted", Line: 1, Column: 1},
 			},
 		},
 	}
@@ -181,7 +207,7 @@ func TestMetadataPathsAndData(t *testing.T) {
 	require.Len(t, lat, 1)
 	assert.Equal(t, "Latency budget", lat[0].Title)
 	assert.Equal(t, "The p99 latency must stay within the budget of data.limits.latency_ms.", lat[0].Description)
-	assert.Equal(t, finding.Warning, lat[0].Severity, "custom.severity in METADATA overrides the deny kind")
+	assert.Equal(t, finding.Error, lat[0].Severity, "in package main a deny stays an error whatever METADATA says")
 	assert.Equal(t, "latency_p99_ms 150.5 exceeds 100", lat[0].Message)
 	assert.Equal(t, [2]int{14, 5}, [2]int{lat[0].Line, lat[0].Column})
 
@@ -193,7 +219,7 @@ func TestMetadataPathsAndData(t *testing.T) {
 
 	card := got["main.deny"]
 	require.Len(t, card, 1)
-	assert.Equal(t, finding.Info, card[0].Severity, "a message's severity wins")
+	assert.Equal(t, finding.Error, card[0].Severity, "in package main a deny stays an error whatever its message says")
 	assert.Equal(t, 16, card[0].Line, "a missing field points at its nearest existing ancestor")
 
 	assert.Equal(t, 1, got["main.warn"][0].Line, "no path: first line")
@@ -266,7 +292,7 @@ func TestLoadErrors(t *testing.T) {
 }
 
 func TestDataDirectoryKeys(t *testing.T) {
-	s, err := loadSources(false, nil, []string{"testdata/datadir"}, false)
+	s, err := loadSources(sourceOptions{data: []string{"testdata/datadir"}})
 	require.NoError(t, err)
 	assert.Equal(t, map[string]any{"team": map[string]any{"owner": "risk"}}, s.data)
 }
@@ -388,4 +414,82 @@ func TestRunBuildsDocumentsAsItGoes(t *testing.T) {
 		Message: "decode again: broken", File: "b.yaml", Line: 1, Column: 1, Model: "b@1.0.0",
 	}, fs[len(first)], "a document that cannot be built gets a finding, in its place")
 	assert.Equal(t, evaluate(t, e, docs[2]), fs[len(first)+1:], "the documents after it are evaluated")
+}
+
+// TestSeverityOnlyInModelgateNamespaces holds the severity rule: a policy
+// under modelgate.* may lower or raise its findings' severity (METADATA
+// custom.severity, a message's severity); elsewhere the rule's name decides,
+// as in conftest (TestMetadataPathsAndData runs the same rules in main).
+func TestSeverityOnlyInModelgateNamespaces(t *testing.T) {
+	e := load(t, Options{PolicyDirs: []string{"testdata/severity"}, Namespaces: []string{"modelgate.acme"}})
+	doc := testDoc("m.yaml", func(m map[string]any) {
+		spec := m["spec"].(map[string]any)
+		spec["metrics"].(map[string]any)["latency_p99_ms"] = 150.5
+		delete(spec["governance"].(map[string]any), "intended_use")
+	})
+	got := byRule(evaluate(t, e, doc))
+	require.Len(t, got["modelgate.acme.deny_latency"], 1)
+	assert.Equal(t, finding.Warning, got["modelgate.acme.deny_latency"][0].Severity, "custom.severity in METADATA overrides the deny kind")
+	require.Len(t, got["modelgate.acme.deny"], 1)
+	assert.Equal(t, finding.Info, got["modelgate.acme.deny"][0].Severity, "a message's severity wins")
+	assert.True(t, OwnsSeverity("modelgate.lineage"))
+	assert.False(t, OwnsSeverity("main"))
+	assert.False(t, OwnsSeverity("modelgatex.a"))
+}
+
+func TestPrintEscapesControlCharacters(t *testing.T) {
+	var buf bytes.Buffer
+	e := load(t, Options{PolicyDirs: []string{"testdata/print"}, Print: &buf})
+	evaluate(t, e, testDoc("m.yaml", func(m map[string]any) { m["kind"] = "Model\n::error::forged" }))
+	assert.Equal(t, "testdata/print/p.rego:4: kind is Model\\x0a::error::forged\n", buf.String())
+}
+
+func TestTrace(t *testing.T) {
+	var buf bytes.Buffer
+	e := load(t, Options{PolicyDirs: []string{"testdata/namespaces"}, AllNamespaces: true, Trace: &buf})
+	evaluate(t, e, testDoc("a.yaml", nil), testDoc("b.yaml", nil))
+	out := buf.String()
+	a, b := strings.Index(out, "trace of a.yaml (fraud@1.0.0):\n"), strings.Index(out, "trace of b.yaml (fraud@1.0.0):\n")
+	require.True(t, a >= 0 && b > a, "one trace per document, in order:\n%s", out)
+	assert.Contains(t, out, "Enter data.team.a.deny")
+	assert.Contains(t, out, "testdata/namespaces/a.rego:")
+}
+
+// TestPathsOfDottedKeysAndArrays points a finding at the key's own line
+// whether the policy names it as an array of keys, a quoted path or plain
+// dots, and reports the canonical path.
+func TestPathsOfDottedKeysAndArrays(t *testing.T) {
+	loc := fakeLocator{
+		"metadata":        {3, 1},
+		"metadata.labels": {7, 3},
+		`metadata.labels["app.kubernetes.io/name"]`: {9, 5},
+		"metadata.labels.tiers":                     {10, 5},
+		"metadata.labels.tiers[1]":                  {12, 9},
+	}
+	tests := []struct {
+		path     ast.Value
+		line     int
+		wantPath string
+	}{
+		{ast.NewArray(ast.StringTerm("metadata"), ast.StringTerm("labels"), ast.StringTerm("app.kubernetes.io/name")), 9, `metadata.labels["app.kubernetes.io/name"]`},
+		{ast.String(`metadata.labels["app.kubernetes.io/name"]`), 9, `metadata.labels["app.kubernetes.io/name"]`},
+		{ast.String("metadata.labels.app.kubernetes.io/name"), 9, `metadata.labels["app.kubernetes.io/name"]`},
+		{ast.String("input.metadata.labels.app.kubernetes.io/name"), 9, `metadata.labels["app.kubernetes.io/name"]`},
+		{ast.NewArray(ast.StringTerm("metadata"), ast.StringTerm("labels"), ast.StringTerm("tiers"), ast.IntNumberTerm(1)), 12, "metadata.labels.tiers[1]"},
+		{ast.String("metadata.labels.tiers.1"), 12, "metadata.labels.tiers[1]"},
+		{ast.String("metadata.labels.missing.key"), 7, "metadata.labels.missing.key"},
+		{ast.String("nowhere"), 1, "nowhere"},
+	}
+	r := &rule{id: "main.warn", severity: finding.Warning}
+	for _, tt := range tests {
+		t.Run(tt.path.String(), func(t *testing.T) {
+			msg := ast.NewObject(ast.Item(ast.StringTerm("msg"), ast.StringTerm("m")), ast.Item(ast.StringTerm("path"), ast.NewTerm(tt.path)))
+			f := r.finding(&Document{File: "m.yaml", Locator: locatorFunc(func(p string) (int, int, bool) {
+				pos, ok := loc[p]
+				return pos[0], pos[1], ok
+			})}, msg)
+			assert.Equal(t, tt.line, f.Line)
+			assert.Equal(t, tt.wantPath, f.Path)
+		})
+	}
 }

@@ -3,6 +3,7 @@ package governance
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io/fs"
 	"os"
@@ -24,37 +25,73 @@ const defaultBundlePrefix = "policy/"
 type sources struct {
 	modules map[string]*ast.Module
 	data    map[string]any
+	// alias renames directories in file names (see Options.Alias).
+	alias map[string]string
 	// defaultPackages are the packages of the default bundle ("modelgate.risk").
 	defaultPackages map[string]bool
 }
 
+// sourceOptions say which policies and data to read.
+type sourceOptions struct {
+	defaultBundle bool
+	dirs, data    []string
+	alias         map[string]string
+	tests         bool // *_test.rego files too
+}
+
 // loadSources reads the default bundle (when asked), then the user's policy
 // directories, then the data files, each layer of data merged over the last.
-func loadSources(defaultBundle bool, dirs, dataFiles []string, tests bool) (*sources, error) {
+func loadSources(o sourceOptions) (*sources, error) {
 	s := &sources{
 		modules:         map[string]*ast.Module{},
 		data:            map[string]any{},
 		defaultPackages: map[string]bool{},
+		alias:           o.alias,
 	}
-	if defaultBundle {
-		if err := s.addFS(policy.Bundle(), ".", defaultBundlePrefix, tests); err != nil {
+	if o.defaultBundle {
+		if err := s.addFS(policy.Bundle(), ".", defaultBundlePrefix, o.tests); err != nil {
 			return nil, fmt.Errorf("load default bundle: %w", err)
 		}
 		for _, m := range s.modules {
 			s.defaultPackages[namespaceOf(m)] = true
 		}
 	}
-	for _, dir := range dirs {
-		if err := s.addPath(dir, tests, true); err != nil {
-			return nil, fmt.Errorf("load policies: %w", err)
+	for _, dir := range o.dirs {
+		if err := s.addPath(dir, o.tests, true); err != nil {
+			return nil, fmt.Errorf("load policies: %w", s.unalias(err))
 		}
 	}
-	for _, file := range dataFiles {
-		if err := s.addPath(file, tests, false); err != nil {
-			return nil, fmt.Errorf("load data: %w", err)
+	for _, file := range o.data {
+		if err := s.addPath(file, o.tests, false); err != nil {
+			return nil, fmt.Errorf("load data: %w", s.unalias(err))
 		}
 	}
 	return s, nil
+}
+
+// name is how a file read from disk is named: by its path, or by the path
+// its alias gives it.
+func (s *sources) name(p string) string {
+	p = filepath.ToSlash(p)
+	for from, to := range s.alias {
+		from = filepath.ToSlash(filepath.Clean(from))
+		if rest, ok := strings.CutPrefix(p, from+"/"); ok {
+			return filepath.ToSlash(filepath.Join(to, rest))
+		}
+		if p == from {
+			return filepath.ToSlash(filepath.Clean(to))
+		}
+	}
+	return p
+}
+
+// unalias names the files of an error (a missing directory) by their alias.
+func (s *sources) unalias(err error) error {
+	var pe *fs.PathError
+	if errors.As(err, &pe) && s.name(pe.Path) != filepath.ToSlash(pe.Path) {
+		return fmt.Errorf("%s %s: %w", pe.Op, s.name(pe.Path), pe.Err)
+	}
+	return err
 }
 
 // addPath loads a directory or a single file from disk. Policy paths give
@@ -70,11 +107,11 @@ func (s *sources) addPath(p string, tests, isPolicy bool) error {
 			return err
 		}
 		if isPolicy && strings.HasSuffix(p, ".rego") {
-			return s.addModule(filepath.ToSlash(p), text)
+			return s.addModule(s.name(p), text)
 		}
-		return s.addData(filepath.ToSlash(p), nil, text)
+		return s.addData(s.name(p), nil, text)
 	}
-	prefix := filepath.ToSlash(filepath.Clean(p)) + "/"
+	prefix := s.name(filepath.Clean(p)) + "/"
 	if prefix == "./" {
 		prefix = ""
 	}
@@ -136,23 +173,52 @@ func (s *sources) addDataFS(fsys fs.FS, prefix string) error {
 	})
 }
 
-// addModule parses a policy as Rego v1 and, when that fails but the text is
-// valid v0 (conftest's older `deny[msg] { ... }` style), as v0. The v1
-// error is the one reported.
+// addModule parses a policy and adds it.
 func (s *sources) addModule(name string, text []byte) error {
+	m, err := parseModule(name, text)
+	if err != nil {
+		return err
+	}
+	s.modules[name] = m
+	return nil
+}
+
+// parseModule parses a policy as Rego v1 and, when that fails but the text
+// is valid v0 (conftest's older `deny[msg] { ... }` style), as v0. The v1
+// error is the one reported.
+func parseModule(name string, text []byte) (*ast.Module, error) {
 	m, err := ast.ParseModuleWithOpts(name, string(text), ast.ParserOptions{ProcessAnnotation: true, RegoVersion: ast.RegoV1})
 	if err != nil {
 		m0, err0 := ast.ParseModuleWithOpts(name, string(text), ast.ParserOptions{ProcessAnnotation: true, RegoVersion: ast.RegoV0})
 		if err0 != nil {
-			return fmt.Errorf("parse %s: %w", name, err)
+			return nil, fmt.Errorf("parse %s: %w", name, err)
 		}
 		m = m0
 	}
 	if m == nil {
-		return fmt.Errorf("parse %s: empty module: a policy needs a package declaration", name)
+		return nil, fmt.Errorf("parse %s: empty module: a policy needs a package declaration", name)
 	}
-	s.modules[name] = m
-	return nil
+	return m, nil
+}
+
+// RuleTexts parses one policy file, as Load would, and returns the text of
+// each of its rules by id (package.rule), every definition of a rule
+// joined: what tells whether a change to the file changes a rule.
+func RuleTexts(name string, text []byte) (map[string]string, error) {
+	m, err := parseModule(name, text)
+	if err != nil {
+		return nil, err
+	}
+	out := map[string]string{}
+	pkg := namespaceOf(m)
+	for _, r := range m.Rules {
+		id := pkg + "." + r.Head.Name.String()
+		if r.Head.Name == "" {
+			id = pkg + "." + r.Head.Ref().String()
+		}
+		out[id] += r.String() + "\n"
+	}
+	return out, nil
 }
 
 // addData decodes a JSON or YAML document and merges it at keys.

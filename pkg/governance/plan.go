@@ -114,6 +114,9 @@ func (e *Engine) eval(ctx context.Context, p *plan, in evalInput) (o *outcome, e
 	if !in.now.IsZero() {
 		opts = append(opts, rego.EvalTime(in.now))
 	}
+	if in.trace != nil {
+		opts = append(opts, rego.EvalQueryTracer(in.trace))
+	}
 	rs, err := p.query.Eval(ctx, opts...)
 	if err != nil {
 		return nil, e.evalError(ctx, err)
@@ -171,19 +174,18 @@ func (p *plan) unwrap(results *ast.Array, i int) ast.Value {
 	return arr.Elem(0).Value
 }
 
-// exceptionNames reads conftest's exception rule: a set of collections of
-// rule names (exception contains ["missing_owner"] if ...). Plain strings
-// are accepted too.
+// exceptionNames reads conftest's exception rule as conftest queries it
+// (exception[_][_] == name): a set of collections of rule names,
+// exception contains ["missing_owner"] if ..., with "" for the bare deny,
+// violation and warn rules. A plain string names nothing, as in conftest.
 func exceptionNames(v ast.Value) map[string]bool {
 	names := map[string]bool{}
-	add := func(t *ast.Term) {
-		if s, ok := t.Value.(ast.String); ok {
-			names[string(s)] = true
-		}
-	}
 	eachElem(v, func(t *ast.Term) {
-		add(t)
-		eachElem(t.Value, add)
+		eachElem(t.Value, func(t *ast.Term) {
+			if s, ok := t.Value.(ast.String); ok {
+				names[string(s)] = true
+			}
+		})
 	})
 	return names
 }

@@ -7,6 +7,7 @@ import (
 	"github.com/open-policy-agent/opa/v1/ast"
 
 	"github.com/modelgate/modelgate/pkg/finding"
+	"github.com/modelgate/modelgate/pkg/manifest"
 )
 
 // ErrorRule is the rule id of findings that report a policy that could not
@@ -15,9 +16,41 @@ const ErrorRule = "policy/error"
 
 // findings turns one rule's value on one document into findings. A value
 // that is not a set or array of messages, and messages of the wrong shape,
-// become ErrorRule findings; the well-formed messages are kept.
+// become ErrorRule findings; the well-formed messages are kept. When an
+// exception rule of the package names the rule, each message is reported
+// as an Exception instead, and an exception that silences nothing is
+// reported once, as conftest reports every exception that applies.
 func (r *rule) findings(doc *Document, v ast.Value, except map[string]bool) []finding.Finding {
-	if v == nil || except[r.exceptionName] {
+	out := r.messages(doc, v)
+	if !except[r.exceptionName] {
+		return out
+	}
+	silenced := 0
+	for i := range out {
+		if out[i].Rule != ErrorRule {
+			out[i].Severity = finding.Exception
+			silenced++
+		}
+	}
+	if silenced == 0 {
+		out = append(out, r.unusedException(doc))
+	}
+	return out
+}
+
+// unusedException reports an exception that named the rule on a document
+// where the rule had nothing to say.
+func (r *rule) unusedException(doc *Document) finding.Finding {
+	return finding.Finding{
+		Rule: r.id, Title: r.title, Description: r.desc, Severity: finding.Exception,
+		File: doc.File, Model: doc.Model, Line: 1, Column: 1,
+		Message: fmt.Sprintf("data.%s.exception names %q (%s); the rule reported nothing here", r.namespace, r.exceptionName, r.name),
+	}
+}
+
+// messages decodes a rule's value into findings, one per message.
+func (r *rule) messages(doc *Document, v ast.Value) []finding.Finding {
+	if v == nil {
 		return nil
 	}
 	var out []finding.Finding
@@ -58,7 +91,7 @@ func (r *rule) finding(doc *Document, v ast.Value) finding.Finding {
 		if s, ok := stringField(m, "rule"); ok && s != "" {
 			f.Rule = s
 		}
-		if s, ok := stringField(m, "severity"); ok {
+		if s, ok := stringField(m, "severity"); ok && r.ownSeverity {
 			if sev, ok := finding.ParseSeverity(strings.ToLower(s)); ok {
 				f.Severity = sev
 			}
@@ -66,7 +99,11 @@ func (r *rule) finding(doc *Document, v ast.Value) finding.Finding {
 	default:
 		return errorFinding(doc, fmt.Sprintf("%s returned a message of type %s; expected a string or an object with msg", r.id, ast.ValueName(v)))
 	}
-	f.Line, f.Column = locate(doc.Locator, f.Path)
+	var found string
+	f.Line, f.Column, found = locate(doc.Locator, f.Path)
+	if found != "" {
+		f.Path = found
+	}
 	return f
 }
 
@@ -80,55 +117,73 @@ func stringField(m ast.Object, key string) (string, bool) {
 }
 
 // pathOf reads a message's path: "spec.metrics.f1" or an array of keys and
-// indices, ["spec", "rollout", "stages", 0]. A leading input. or manifest.
-// is dropped: findings are placed in the manifest.
+// indices, ["metadata", "labels", "app.kubernetes.io/name"], which becomes
+// the canonical path (metadata.labels["app.kubernetes.io/name"]): a key
+// holding a dot stays one key. A leading input. or manifest. is dropped:
+// findings are placed in the manifest.
 func pathOf(t *ast.Term) string {
 	if t == nil {
 		return ""
 	}
-	var p string
 	switch v := t.Value.(type) {
 	case ast.String:
-		p = string(v)
+		p := strings.TrimPrefix(string(v), "input.")
+		return strings.TrimPrefix(p, "manifest.")
 	case *ast.Array:
-		var b strings.Builder
+		var segs []string
 		v.Foreach(func(e *ast.Term) {
 			switch x := e.Value.(type) {
 			case ast.Number:
-				b.WriteString("[" + x.String() + "]")
+				segs = append(segs, x.String())
 			case ast.String:
-				if b.Len() > 0 {
-					b.WriteByte('.')
-				}
-				b.WriteString(string(x))
+				segs = append(segs, string(x))
 			}
 		})
-		p = b.String()
+		if len(segs) > 0 && (segs[0] == "input" || segs[0] == "manifest") {
+			segs = segs[1:]
+		}
+		return manifest.JoinPath(segs)
 	}
-	p = strings.TrimPrefix(p, "input.")
-	return strings.TrimPrefix(p, "manifest.")
+	return ""
 }
 
-// locate places a path on the manifest: the path itself, else its nearest
+// locate places a path on the manifest: the field itself, else its nearest
 // ancestor that exists (a missing field points at its parent), else line 1.
-func locate(loc Locator, path string) (line, column int) {
-	if loc != nil {
-		for p := path; p != ""; p = parentPath(p) {
-			if line, column, ok := loc.Locate(p); ok {
-				return line, column
-			}
+// A key may hold dots (metadata.labels.app.kubernetes.io/name): where a
+// segment names no key, the shortest run of segments that does is taken as
+// one key. found is the field's canonical path when it exists, else "".
+func locate(loc Locator, path string) (line, column int, found string) {
+	line, column = 1, 1
+	if loc == nil || path == "" {
+		return line, column, ""
+	}
+	if l, c, ok := loc.Locate(path); ok {
+		return l, c, manifest.Canonical(path)
+	}
+	segs := manifest.Segments(path)
+	var at []string
+	for i := 0; i < len(segs); {
+		j, l, c := longerKey(loc, at, segs[i:])
+		if j == 0 {
+			return line, column, ""
+		}
+		at = append(at, strings.Join(segs[i:i+j], "."))
+		line, column, i = l, c, i+j
+	}
+	return line, column, manifest.JoinPath(at)
+}
+
+// longerKey finds the shortest run of the first segments of rest that,
+// joined with dots, is a key below at: how many, and its position; 0 when
+// none is.
+func longerKey(loc Locator, at, rest []string) (n, line, column int) {
+	for n = 1; n <= len(rest); n++ {
+		key := strings.Join(rest[:n], ".")
+		if line, column, ok := loc.Locate(manifest.JoinPath(append(at[:len(at):len(at)], key))); ok {
+			return n, line, column
 		}
 	}
-	return 1, 1
-}
-
-// parentPath drops the last step of a path: a.b[2].c -> a.b[2] -> a.b -> a.
-func parentPath(p string) string {
-	i := strings.LastIndexAny(p, ".[")
-	if i < 0 {
-		return ""
-	}
-	return p[:i]
+	return 0, 0, 0
 }
 
 // errorFinding reports a policy that failed on a document, on its first line.

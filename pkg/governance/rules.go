@@ -18,12 +18,18 @@ type rule struct {
 	id        string // "modelgate.lineage.deny_cycle"
 	ref       ast.Ref
 	severity  finding.Severity // from the name, or METADATA custom.severity
+	// ownSeverity says whether a severity a rule gives (METADATA
+	// custom.severity, a message's severity) is obeyed: only in modelgate's
+	// own namespaces (modelgate.*). Elsewhere the name decides, as in
+	// conftest, so that a conftest policy keeps conftest's verdict.
+	ownSeverity bool
 	// annotatedSeverity is set once METADATA has given the severity.
 	annotatedSeverity bool
 	title             string
 	desc              string
 	// exceptionName is what an exception rule lists to silence this rule:
-	// the name without its deny_/warn_/violation_ prefix.
+	// the name without its deny_/warn_/violation_ prefix, "" for deny,
+	// violation and warn themselves (conftest's removeRulePrefix).
 	exceptionName string
 }
 
@@ -103,7 +109,7 @@ func conftestName(r *ast.Rule) (string, bool) {
 // ruleKind parses conftest's rule names: deny, violation and warn,
 // optionally followed by _suffix parts of letters and digits
 // (deny_missing_owner). suffix is what an exception names ("missing_owner";
-// the bare name for deny, violation and warn themselves).
+// "" for deny, violation and warn themselves).
 func ruleKind(name string) (sev finding.Severity, suffix string, ok bool) {
 	for _, k := range []struct {
 		prefix string
@@ -114,7 +120,7 @@ func ruleKind(name string) (sev finding.Severity, suffix string, ok bool) {
 			continue
 		}
 		if rest == "" {
-			return k.sev, name, true
+			return k.sev, "", true
 		}
 		return k.sev, rest[1:], validSuffix(rest)
 	}
@@ -148,8 +154,19 @@ func newRule(m *ast.Module, ns, name string) *rule {
 		id:            ns + "." + name,
 		ref:           m.Package.Path.Append(ast.StringTerm(name)),
 		severity:      sev,
+		ownSeverity:   OwnsSeverity(ns),
 		exceptionName: suffix,
 	}
+}
+
+// OwnsSeverity says whether rules of a namespace may set their findings'
+// severity (METADATA custom.severity, a message's severity field): those
+// of modelgate's namespaces, modelgate.*, which include an organization's
+// own packages put there. Elsewhere a deny or violation is an error and a
+// warn a warning whatever the policy says, as in conftest: a severity never
+// changes a conftest policy's verdict.
+func OwnsSeverity(namespace string) bool {
+	return strings.HasPrefix(namespace, "modelgate.")
 }
 
 // annotate takes title, description and custom.severity from the first
@@ -162,7 +179,7 @@ func (r *rule) annotate(annots []*ast.Annotations) {
 		if r.desc == "" {
 			r.desc = strings.TrimSpace(a.Description)
 		}
-		if word, ok := a.Custom["severity"].(string); ok && !r.annotatedSeverity {
+		if word, ok := a.Custom["severity"].(string); ok && r.ownSeverity && !r.annotatedSeverity {
 			if sev, ok := finding.ParseSeverity(strings.ToLower(word)); ok {
 				r.severity, r.annotatedSeverity = sev, true
 			}

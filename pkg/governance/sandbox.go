@@ -7,6 +7,8 @@ import (
 
 	"github.com/open-policy-agent/opa/v1/ast"
 	"github.com/open-policy-agent/opa/v1/topdown/print"
+
+	"github.com/modelgate/modelgate/internal/plain"
 )
 
 // unsafeBuiltins are the built-in functions a policy may not call: they
@@ -25,6 +27,7 @@ func unsafeBuiltins() map[string]struct{} {
 // compile type-checks the modules once, with the unsafe built-ins refused.
 func compile(modules map[string]*ast.Module, enablePrint bool) (*ast.Compiler, error) {
 	c := ast.NewCompiler().
+		WithBuiltins(builtinDecls()).
 		WithUnsafeBuiltins(unsafeBuiltins()).
 		WithEnablePrintStatements(enablePrint).
 		WithDefaultRegoVersion(ast.RegoV1)
@@ -37,7 +40,8 @@ func compile(modules map[string]*ast.Module, enablePrint bool) (*ast.Compiler, e
 
 // printHook writes print() output, one line per call, prefixed with the
 // policy location. Writes are serialized: documents are evaluated
-// concurrently.
+// concurrently. Control characters are escaped: a policy may print text of
+// the pull request, which must not start a line of its own in a CI log.
 type printHook struct {
 	w  io.Writer
 	mu *sync.Mutex
@@ -51,6 +55,6 @@ func newPrintHook(w io.Writer) printHook {
 func (h printHook) Print(ctx print.Context, msg string) error {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	_, err := fmt.Fprintf(h.w, "%v: %s\n", ctx.Location, msg)
+	_, err := fmt.Fprintf(h.w, "%v: %s\n", ctx.Location, plain.Text(msg))
 	return err
 }

@@ -25,6 +25,8 @@ type VerifyOptions struct {
 	Run string
 	// Timeout bounds each test; DefaultTimeout when 0.
 	Timeout time.Duration
+	// Repository is the directory the file built-ins may read, as for Load.
+	Repository string
 }
 
 // TestResult is the outcome of one test_ rule.
@@ -47,7 +49,7 @@ type VerifyReport struct {
 // Verify runs Rego unit tests (test_ rules; todo_test_ rules are skipped)
 // in the sandbox Load uses, like `opa test` and `conftest verify`.
 func Verify(ctx context.Context, opts VerifyOptions) (VerifyReport, error) {
-	src, err := loadSources(opts.DefaultBundle, opts.PolicyDirs, opts.DataFiles, true)
+	src, err := loadSources(sourceOptions{defaultBundle: opts.DefaultBundle, dirs: opts.PolicyDirs, data: opts.DataFiles, tests: true})
 	if err != nil {
 		return VerifyReport{}, err
 	}
@@ -58,8 +60,13 @@ func Verify(ctx context.Context, opts VerifyOptions) (VerifyReport, error) {
 	if err != nil {
 		return VerifyReport{}, err
 	}
+	repo, err := repositoryRoot(opts.Repository)
+	if err != nil {
+		return VerifyReport{}, err
+	}
 	timeout := cmp.Or(opts.Timeout, DefaultTimeout)
 	compiler := ast.NewCompiler().
+		WithBuiltins(builtinDecls()).
 		WithUnsafeBuiltins(unsafeBuiltins()).
 		WithEnablePrintStatements(true).
 		WithDefaultRegoVersion(ast.RegoV1)
@@ -67,6 +74,7 @@ func Verify(ctx context.Context, opts VerifyOptions) (VerifyReport, error) {
 		SetCompiler(compiler).
 		SetStore(store).
 		SetModules(src.modules).
+		AddCustomBuiltins(files{root: repo}.testerBuiltins()).
 		CapturePrintOutput(true).
 		SetTimeout(timeout).
 		Filter(opts.Run).

@@ -27,10 +27,10 @@ func (f *fixture) rollout(r store.Rollout, from time.Time) store.Rollout {
 		r.Repo = "octo/models"
 	}
 	if r.State == "" {
-		r.State = "running"
+		r.State = store.RolloutRunning
 	}
 	f.rec.Rollouts = append(f.rec.Rollouts, r)
-	f.audit(r, from, ActionStarted, r.StartedBy, "accepted", "")
+	f.audit(r, from, store.ActionRolloutStarted, r.StartedBy, "accepted", "")
 	return r
 }
 
@@ -40,7 +40,7 @@ func (f *fixture) stage(r store.Rollout, idx, traffic int, state string, at time
 	dep := r.ID*100 + int64(idx)
 	f.rec.Stages[r.ID] = append(f.rec.Stages[r.ID], store.Stage{RolloutID: r.ID, Index: idx, TrafficPercent: traffic,
 		DeploymentID: dep, State: state, StartedAt: at})
-	e := f.audit(r, at, ActionStage, "modelgate", "done", "")
+	e := f.audit(r, at, store.ActionRolloutStage, "modelgate", "done", "")
 	e.Details = fmt.Appendf(nil, `{"rollout_id":%d,"stage":%d,"traffic_percent":%d,"deployment_id":%d}`, r.ID, idx, traffic, dep)
 }
 
@@ -80,26 +80,26 @@ func fraud() Records {
 
 	r3 := f.rollout(store.Rollout{ID: 3, PR: 12, Model: "fraud", Version: "3.2.0", BaselineVersion: "3.1.0",
 		Environment: "staging", HeadSHA: "bbb222", StartedBy: "bob"}, day(22, 11, 0))
-	f.stage(r3, 0, 50, "analysing", day(22, 11, 5))
+	f.stage(r3, 0, 50, store.StageAnalyzing, day(22, 11, 5))
 	f.end(r3, "aborted", day(22, 11, 30), "erin", "wrong baseline")
 
 	r4 := f.rollout(store.Rollout{ID: 4, PR: 13, Model: "fraud", Version: "3.2.1", BaselineVersion: "3.1.0",
 		Environment: "production", HeadSHA: "ccc333", StartedBy: "bob"}, day(23, 9, 0))
 	f.stage(r4, 0, 5, "passed", day(23, 9, 5))
 	f.stage(r4, 1, 50, "passed", day(23, 11, 0))
-	f.audit(r4, day(23, 12, 0), ActionPaused, "carol", "accepted", "waiting for the manual gate")
-	f.audit(r4, day(23, 14, 55), ActionResumed, "carol", "accepted", "")
+	f.audit(r4, day(23, 12, 0), store.ActionRolloutPaused, "carol", "accepted", "waiting for the manual gate")
+	f.audit(r4, day(23, 14, 55), store.ActionRolloutResumed, "carol", "accepted", "")
 	f.end(r4, "promoted", day(23, 15, 0), "carol", "manual gate passed")
 
 	r5 := f.rollout(store.Rollout{ID: 5, PR: 14, Model: "fraud", Version: "3.3.0", BaselineVersion: "3.2.1",
 		Environment: "production", HeadSHA: "ddd444", StartedBy: "dave", Stage: 1, TrafficPercent: 25}, day(25, 11, 0))
 	f.stage(r5, 0, 5, "passed", day(25, 11, 5))
-	f.stage(r5, 1, 25, "analysing", day(25, 11, 45))
+	f.stage(r5, 1, 25, store.StageAnalyzing, day(25, 11, 45))
 
 	r6 := f.rollout(store.Rollout{ID: 6, PR: 15, Model: "churn", Version: "1.4.0", BaselineVersion: "1.3.2",
 		Environment: "production", HeadSHA: "eee555", StartedBy: "frank", State: "paused", TrafficPercent: 5}, day(25, 8, 0))
-	f.stage(r6, 0, 5, "analysing", day(25, 8, 5))
-	f.audit(r6, day(25, 9, 0), ActionPaused, "frank", "accepted", "on call is busy")
+	f.stage(r6, 0, 5, store.StageAnalyzing, day(25, 8, 5))
+	f.audit(r6, day(25, 9, 0), store.ActionRolloutPaused, "frank", "accepted", "on call is busy")
 	return f.rec
 }
 

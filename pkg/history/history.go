@@ -14,18 +14,6 @@ import (
 	"github.com/modelgate/modelgate/pkg/store"
 )
 
-// The audit actions the rollout engine writes about a rollout.
-const (
-	ActionStarted    = "rollout.started"
-	ActionStage      = "rollout.stage"
-	ActionPaused     = "rollout.paused"
-	ActionResumed    = "rollout.resumed"
-	ActionPromoted   = "rollout.promoted"
-	ActionRolledBack = "rollout.rolled_back"
-	ActionAborted    = "rollout.aborted"
-	ActionFailed     = "rollout.failed"
-)
-
 // DefaultWebURL is github.com's web address, the base of pull request and
 // deployment links.
 const DefaultWebURL = "https://github.com"
@@ -189,7 +177,7 @@ func newGroup(k groupKey, rs []Rollout, limit int, l links) Group {
 func served(rs []Rollout) []Serving {
 	out := []Serving{}
 	for _, r := range rs {
-		if r.State == "promoted" && r.Until != nil {
+		if r.State == store.RolloutPromoted && r.Until != nil {
 			out = append(out, Serving{Version: r.Version, RolloutID: r.ID, PR: r.PR, PRURL: r.PRURL,
 				From: *r.Until, PromotedBy: r.DecidedBy})
 		}
@@ -212,7 +200,7 @@ func newRollout(r store.Rollout, stages []store.Stage, audit []store.AuditEntry,
 	for _, e := range audit {
 		out.Events = append(out.Events, Event{At: e.At.UTC(), Action: e.Action, Actor: e.Actor,
 			Decision: e.Decision, Reason: e.Reason})
-		if e.Action == ActionStarted && out.StartedBy == "" {
+		if e.Action == store.ActionRolloutStarted && out.StartedBy == "" {
 			out.StartedBy = e.Actor
 		}
 	}
@@ -238,14 +226,14 @@ func (r *Rollout) end(row store.Rollout, audit []store.AuditEntry) {
 		}
 	}
 	r.Until = &until
-	if r.State == "promoted" {
+	if r.State == store.RolloutPromoted {
 		r.TrafficPercent = 100
 	}
 }
 
 func isEnd(action string) bool {
 	switch action {
-	case ActionPromoted, ActionRolledBack, ActionAborted, ActionFailed:
+	case store.ActionRolloutPromoted, store.ActionRolloutRolledBack, store.ActionRolloutAborted, store.ActionRolloutFailed:
 		return true
 	}
 	return false
@@ -270,7 +258,7 @@ func deployments(stages []store.Stage, audit []store.AuditEntry) []Deployment {
 	}
 	for _, e := range audit {
 		var d stageDetails
-		if e.Action != ActionStage || json.Unmarshal(e.Details, &d) != nil || d.Stage == nil {
+		if e.Action != store.ActionRolloutStage || json.Unmarshal(e.Details, &d) != nil || d.Stage == nil {
 			continue
 		}
 		if _, ok := byStage[*d.Stage]; !ok {
@@ -297,7 +285,7 @@ const stateDeployed = "deployed"
 // deployed reports whether a stage in state took its traffic.
 func deployed(state string) bool {
 	switch state {
-	case "analysing", "passed", "failed":
+	case store.StageAnalyzing, store.StagePassed, store.StageFailed:
 		return true
 	}
 	return false

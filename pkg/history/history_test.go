@@ -135,7 +135,7 @@ func TestBuildTellsEachRollout(t *testing.T) {
 			}
 			assert.Equal(t, tt.deployed, deps)
 			require.NotEmpty(t, r.Events)
-			assert.Equal(t, ActionStarted, r.Events[0].Action, "events oldest first")
+			assert.Equal(t, store.ActionRolloutStarted, r.Events[0].Action, "events oldest first")
 		})
 	}
 }
@@ -143,7 +143,7 @@ func TestBuildTellsEachRollout(t *testing.T) {
 func TestBuildDeploymentsFromRowsAndAudit(t *testing.T) {
 	base := store.Rollout{ID: 1, PR: 1, Model: "m", Version: "2", Environment: "e", StartedBy: "a", State: "rolled_back"}
 	stageEntry := func(details string) store.AuditEntry {
-		return store.AuditEntry{At: day(1, 9, 0), Action: ActionStage, RolloutID: 1, Details: []byte(details)}
+		return store.AuditEntry{At: day(1, 9, 0), Action: store.ActionRolloutStage, RolloutID: 1, Details: []byte(details)}
 	}
 	tests := []struct {
 		name    string
@@ -243,7 +243,7 @@ func TestBuildLinks(t *testing.T) {
 func TestBuildStartedByFallsBackToTheAudit(t *testing.T) {
 	rec := Records{
 		Rollouts: []store.Rollout{{ID: 1, Repo: "o/r", Model: "m", Version: "1", Environment: "e", State: "running"}},
-		Audit:    map[int64][]store.AuditEntry{1: {{Action: ActionStarted, Actor: "alice", RolloutID: 1}}},
+		Audit:    map[int64][]store.AuditEntry{1: {{Action: store.ActionRolloutStarted, Actor: "alice", RolloutID: 1}}},
 	}
 	assert.Equal(t, "alice", Build(rec, Options{}).Groups[0].Rollouts[0].StartedBy)
 }

@@ -73,7 +73,7 @@ func loadAllDetails(ctx context.Context, src Source, limit int, rec *Records) er
 	for _, r := range rec.Rollouts { // newest first in each group: the store's order
 		k := groupKey{r.Repo, r.Model, r.Environment}
 		seen[k]++
-		if limit > 0 && seen[k] > limit && r.State != "promoted" {
+		if limit > 0 && seen[k] > limit && r.State != store.RolloutPromoted {
 			continue
 		}
 		if err := loadDetails(ctx, src, r.ID, rec); err != nil {

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/modelgate/modelgate/pkg/markdown"
+	"github.com/modelgate/modelgate/pkg/store"
 )
 
 // timeLayout is how times are shown: minutes are precise enough for people.
@@ -94,11 +95,11 @@ func liveLine(s *Serving) string {
 func outcome(r Rollout) string {
 	state := markdown.Text(strings.ReplaceAll(r.State, "_", " "))
 	switch r.State {
-	case "running":
+	case store.RolloutRunning:
 		return state + ", stage " + strconv.Itoa(r.Stage+1)
-	case "paused":
+	case store.RolloutPaused:
 		state += ", stage " + strconv.Itoa(r.Stage+1)
-		if e, ok := lastEvent(r.Events, ActionPaused); ok {
+		if e, ok := lastEvent(r.Events, store.ActionRolloutPaused); ok {
 			state += " (by " + orDash(markdown.Text(e.Actor))
 			if e.Reason != "" {
 				state += ": " + markdown.Text(e.Reason)

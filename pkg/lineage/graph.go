@@ -9,8 +9,6 @@ import (
 	"strconv"
 	"strings"
 
-	"golang.org/x/mod/semver"
-
 	"github.com/modelgate/modelgate/pkg/manifest"
 )
 
@@ -54,16 +52,16 @@ func Build(models []*manifest.Manifest) *Graph {
 		g.ids = append(g.ids, id)
 		g.byName[m.Metadata.Name] = append(g.byName[m.Metadata.Name], id)
 	}
-	slices.Sort(g.ids)
+	slices.SortFunc(g.ids, CompareIDs)
 	for _, versions := range g.byName {
-		slices.SortFunc(versions, compareIDs)
+		slices.SortFunc(versions, CompareIDs)
 	}
 	for _, id := range g.ids {
 		g.link(g.nodes[id])
 	}
 	for _, id := range g.ids {
 		n := g.nodes[id]
-		slices.Sort(n.Children)
+		slices.SortFunc(n.Children, CompareIDs)
 		n.Children = slices.Compact(n.Children)
 		checkNode(n)
 	}
@@ -165,7 +163,8 @@ func (n *Node) place() {
 // Node returns the node of an id, or nil.
 func (g *Graph) Node(id string) *Node { return g.nodes[id] }
 
-// IDs returns every node id, sorted.
+// IDs returns every node id, sorted by CompareIDs (the order of every list
+// of ids the graph returns).
 func (g *Graph) IDs() []string { return g.ids }
 
 // Versions returns the ids of every version of a model name, lowest first.
@@ -191,7 +190,7 @@ func (g *Graph) Impact(changed []string) []string {
 		}
 	}
 	out := append(g.walk(start, func(n *Node) []string { return n.Children }), start...)
-	slices.Sort(out)
+	slices.SortFunc(out, CompareIDs)
 	return slices.Compact(out)
 }
 
@@ -216,18 +215,8 @@ func (g *Graph) walk(start []string, next func(*Node) []string) []string {
 			}
 		}
 	}
-	slices.Sort(out)
+	slices.SortFunc(out, CompareIDs)
 	return out
-}
-
-// compareIDs orders ids of one name by semantic version.
-func compareIDs(a, b string) int {
-	_, va, _ := strings.Cut(a, "@")
-	_, vb, _ := strings.Cut(b, "@")
-	if c := semver.Compare("v"+va, "v"+vb); c != 0 {
-		return c
-	}
-	return strings.Compare(a, b)
 }
 
 func versionsOf(ids []string) []string {

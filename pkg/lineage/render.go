@@ -43,7 +43,7 @@ func (g *Graph) members(v View) []string {
 		out = append(out, g.Ancestors(id)...)
 		out = append(out, g.Descendants(id)...)
 	}
-	slices.Sort(out)
+	slices.SortFunc(out, CompareIDs)
 	return slices.Compact(out)
 }
 

@@ -32,11 +32,11 @@ func (s Store) Snapshot(ctx context.Context) (Snapshot, error) {
 	if s.Repo == "" {
 		return Snapshot{}, fmt.Errorf("no repository to look up (--repo owner/name)")
 	}
-	promoted, err := s.Rollouts.ListRollouts(ctx, store.RolloutFilter{Repo: s.Repo, States: []string{"promoted"}, Limit: storeLimit})
+	promoted, err := s.Rollouts.ListRollouts(ctx, store.RolloutFilter{Repo: s.Repo, States: []store.RolloutState{store.RolloutPromoted}, Limit: storeLimit})
 	if err != nil {
 		return Snapshot{}, fmt.Errorf("list promoted rollouts of %s: %w", s.Repo, err)
 	}
-	active, err := s.Rollouts.ListRollouts(ctx, store.RolloutFilter{Repo: s.Repo, States: []string{"running", "paused"}, Limit: storeLimit})
+	active, err := s.Rollouts.ListRollouts(ctx, store.RolloutFilter{Repo: s.Repo, States: []store.RolloutState{store.RolloutRunning, store.RolloutPaused}, Limit: storeLimit})
 	if err != nil {
 		return Snapshot{}, fmt.Errorf("list active rollouts of %s: %w", s.Repo, err)
 	}

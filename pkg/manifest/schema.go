@@ -5,8 +5,12 @@ import (
 	"embed"
 	"errors"
 	"fmt"
+	"slices"
+	"strconv"
+	"strings"
 
 	"github.com/santhosh-tekuri/jsonschema/v6"
+	"github.com/santhosh-tekuri/jsonschema/v6/kind"
 	"golang.org/x/text/language"
 	"golang.org/x/text/message"
 
@@ -116,11 +120,15 @@ func (s *Schemas) validate(sch *jsonschema.Schema, file string, doc *Document) [
 		if where == "" {
 			where = "document"
 		}
+		msg := leaf.ErrorKind.LocalizedString(s.printer)
+		if hint, ok := yaml11Boolean(file, doc, leaf); ok {
+			msg = hint
+		}
 		out = append(out, finding.Finding{
 			Rule:     SchemaRule,
 			Title:    "Manifest format",
 			Severity: finding.Error,
-			Message:  fmt.Sprintf("%s: %s", where, leaf.ErrorKind.LocalizedString(s.printer)),
+			Message:  fmt.Sprintf("%s: %s", where, msg),
 			File:     file,
 			Line:     pos.Line,
 			Column:   pos.Column,
@@ -128,6 +136,60 @@ func (s *Schemas) validate(sch *jsonschema.Schema, file string, doc *Document) [
 		})
 	}
 	return out
+}
+
+// yaml11Boolean explains a string where the schema wants a boolean when the
+// string is a boolean of YAML 1.1 (yes, no, on, off, y, n): YAML 1.2, which
+// modelgate reads, keeps them strings, where YAML 1.1 tools (conftest among
+// them) read a boolean.
+func yaml11Boolean(file string, doc *Document, leaf *jsonschema.ValidationError) (string, bool) {
+	t, ok := leaf.ErrorKind.(*kind.Type)
+	if !ok || t.Got != "string" || !slices.Contains(t.Want, "boolean") || !isYAMLFile(file) {
+		return "", false
+	}
+	s, ok := valueAt(doc.Value, leaf.InstanceLocation).(string)
+	if !ok {
+		return "", false
+	}
+	b, ok := yaml11Bool(s)
+	if !ok {
+		return "", false
+	}
+	return fmt.Sprintf("`%s` is a string in YAML 1.2; write %t", s, b), true
+}
+
+// yaml11Bool reads YAML 1.1's boolean words that YAML 1.2 reads as strings.
+func yaml11Bool(s string) (value, ok bool) {
+	switch s {
+	case "y", "Y", "yes", "Yes", "YES", "on", "On", "ON":
+		return true, true
+	case "n", "N", "no", "No", "NO", "off", "Off", "OFF":
+		return false, true
+	}
+	return false, false
+}
+
+func isYAMLFile(name string) bool {
+	return strings.HasSuffix(name, ".yaml") || strings.HasSuffix(name, ".yml")
+}
+
+// valueAt walks a decoded document by the keys and indices of a location.
+func valueAt(v any, location []string) any {
+	for _, step := range location {
+		switch c := v.(type) {
+		case map[string]any:
+			v = c[step]
+		case []any:
+			i, err := strconv.Atoi(step)
+			if err != nil || i < 0 || i >= len(c) {
+				return nil
+			}
+			v = c[i]
+		default:
+			return nil
+		}
+	}
+	return v
 }
 
 // leaves returns the innermost causes of a validation error: the specific

@@ -51,6 +51,9 @@ func TestSchemaFindingsPointAtTheField(t *testing.T) {
 		{"inline lineage of wrong type", "apiVersion: modelgate.dev/v1\nkind: Model\nmetadata: {name: a, version: 1.0.0}\nspec:\n  lineage:\n    parent_models: a\n", "spec.lineage.parent_models", 6, "want array"},
 		{"rollout traffic over 100", "apiVersion: modelgate.dev/v1\nkind: Model\nmetadata: {name: a, version: 1.0.0}\nspec:\n  rollout:\n    stages:\n      - traffic: 150\n", "spec.rollout.stages[0].traffic", 7, "maximum"},
 		{"not a mapping", "- a\n- b\n", "", 1, "want object"},
+		{"YAML 1.1 yes", "apiVersion: modelgate.dev/v1\nkind: Model\nmetadata: {name: a, version: 1.0.0}\nspec:\n  governance:\n    pii: yes\n", "spec.governance.pii", 6, "spec.governance.pii: `yes` is a string in YAML 1.2; write true"},
+		{"YAML 1.1 Off", "apiVersion: modelgate.dev/v1\nkind: Model\nmetadata: {name: a, version: 1.0.0}\nspec:\n  governance: {pii: Off}\n", "spec.governance.pii", 5, "`Off` is a string in YAML 1.2; write false"},
+		{"another string for a boolean", "apiVersion: modelgate.dev/v1\nkind: Model\nmetadata: {name: a, version: 1.0.0}\nspec:\n  governance:\n    pii: maybe\n", "spec.governance.pii", 6, "got string, want boolean"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -54,7 +54,10 @@ func Text(s string) string {
 // escaped, as GitHub requires for code spans in table cells, where Code is
 // mostly used.
 func Code(s string) string {
-	s = strings.NewReplacer("\n", " ", "\r", " ", "|", `\|`).Replace(Truncate(s, MaxText))
+	// A code span shows "<!--" as it is, but the bot finds its own comments
+	// by the hidden markers they hold: a word joiner keeps text from
+	// forging one, and shows nothing.
+	s = strings.NewReplacer("\n", " ", "\r", " ", "|", `\|`, "<!--", "<\u2060!--").Replace(Truncate(s, MaxText))
 	ticks := "`"
 	for strings.Contains(s, ticks) {
 		ticks += "`"
@@ -64,6 +67,24 @@ func Code(s string) string {
 		pad = " "
 	}
 	return ticks + pad + s + pad + ticks
+}
+
+// Line fits s to a field GitHub shows as plain text, such as a deployment's
+// or a deployment status's description: one line, without control
+// characters, cut to at most n characters. Plain text needs no escaping.
+func Line(s string, n int) string {
+	var b strings.Builder
+	b.Grow(len(s))
+	for _, r := range s {
+		switch {
+		case r == '\n' || r == '\r' || r == '\t':
+			b.WriteByte(' ')
+		case r < 0x20 || r == 0x7f:
+		default:
+			b.WriteRune(r)
+		}
+	}
+	return Truncate(b.String(), n)
 }
 
 // Truncate cuts s to at most n characters, marking the cut.

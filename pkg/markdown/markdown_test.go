@@ -42,3 +42,22 @@ func TestTruncate(t *testing.T) {
 	long := strings.Repeat("x", 100_000)
 	assert.Len(t, []rune(Text(long)), MaxText+1)
 }
+
+func TestCodeForgesNoMarker(t *testing.T) {
+	got := Code("<!-- modelgate:rollout=1:status -->")
+	assert.NotContains(t, got, "<!--")
+	assert.Equal(t, "`<\u2060!-- modelgate:rollout=1:status -->`", got)
+}
+
+func TestLine(t *testing.T) {
+	tests := []struct{ in, want string }{
+		{"plain", "plain"},
+		{"two\nlines\r\tand a tab", "two lines  and a tab"},
+		{"bell\a and nul\x00", "bell and nul"},
+		{"<b>kept</b> as text", "<b>kept</b> as text"},
+		{strings.Repeat("é", 150), strings.Repeat("é", 139) + "…"},
+	}
+	for _, tt := range tests {
+		assert.Equal(t, tt.want, Line(tt.in, 139), tt.in)
+	}
+}

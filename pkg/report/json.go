@@ -53,54 +53,56 @@ type JSONModel struct {
 
 // JSONBase names the revision a report compared with.
 type JSONBase struct {
-	Ref    string `json:"ref"`
+	Ref string `json:"ref"`
+	// Name is the base branch when Ref is its commit.
+	Name   string `json:"name,omitempty"`
 	Commit string `json:"commit"`
 }
 
-// NewJSON builds the JSON report of a result with the given findings (the
-// result's own, or a selection of them).
-func NewJSON(r *gate.Result, fs []finding.Finding) JSONReport {
-	status := ModelStatus(fs)
-	models := make([]JSONModel, 0, len(r.Graph.IDs()))
-	for _, id := range r.Graph.IDs() {
-		models = append(models, jsonModel(r, status, id))
+// NewJSON builds the JSON report.
+func NewJSON(r *Report) JSONReport {
+	status := ModelStatus(r.shown())
+	ids := r.Result.Versions()
+	models := make([]JSONModel, 0, len(ids))
+	for _, id := range ids {
+		models = append(models, jsonModel(r.Result, status, id))
 	}
-	rep := jsonHead(r, fs)
+	rep := jsonHead(r)
 	rep.Models = models
 	return rep
 }
 
-func jsonModel(r *gate.Result, status func(string) lineage.Status, id string) JSONModel {
-	n := r.Graph.Node(id)
+func jsonModel(res *gate.Result, status func(string) lineage.Status, id string) JSONModel {
+	n := res.Node(id)
 	m := n.Manifest
 	return JSONModel{
 		ID: id, Name: m.Metadata.Name, Version: m.Metadata.Version, File: m.File,
 		Stage: m.Spec.Lifecycle.Stage, Owner: m.Metadata.Owner,
 		Parents: nonNil(n.Parents), External: nonNil(n.External), Status: string(status(id)),
-		Change: change(r, id),
+		Change: change(res, id),
 	}
 }
 
 // jsonHead is the report without its models.
-func jsonHead(r *gate.Result, fs []finding.Finding) JSONReport {
+func jsonHead(r *Report) JSONReport {
+	res := r.Result
 	var base *JSONBase
-	if r.Base != nil {
-		base = &JSONBase{Ref: r.Base.Ref, Commit: r.Base.Commit}
+	if res.Base != nil {
+		base = &JSONBase{Ref: res.Base.Ref, Name: res.Base.Name, Commit: res.Base.Commit}
 	}
-	s := summarize(r, fs)
 	return JSONReport{
-		Version: JSONVersion, Tool: "modelgate", Root: r.Root, Time: r.Now.UTC(), Passed: s.Errors == 0, Base: base,
-		Summary: s, Models: []JSONModel{}, Findings: nonNil(fs),
+		Version: JSONVersion, Tool: "modelgate", Root: res.Root, Time: res.Now.UTC(), Passed: r.Passed(), Base: base,
+		Summary: r.Summarize(), Models: []JSONModel{}, Findings: nonNil(r.shown()),
 	}
 }
 
-// JSON writes the JSON report of a result, indented: the bytes of encoding
+// writeJSON writes the JSON report, indented: the bytes of encoding
 // NewJSON's report with an indenting json.Encoder. It writes the models
 // and findings one at a time, so that the report of a large repository is
 // never held whole in memory, twice over (compact, then indented).
-func JSON(w io.Writer, r *gate.Result) error {
+func writeJSON(w io.Writer, r *Report) error {
 	bw := bufio.NewWriterSize(w, 64<<10)
-	head := jsonHead(r, r.Findings)
+	head := jsonHead(r)
 	head.Findings = []finding.Finding{}
 	b, err := json.MarshalIndent(head, "", "  ")
 	if err != nil {
@@ -112,13 +114,14 @@ func JSON(w io.Writer, r *gate.Result) error {
 	}
 	bw.Write(b[:len(b)-len(tail)])
 	bw.WriteString(",\n  \"models\": ")
-	status := ModelStatus(r.Findings)
-	ids := r.Graph.IDs()
-	if err := writeJSONArray(bw, len(ids), func(i int) any { return jsonModel(r, status, ids[i]) }); err != nil {
+	fs := r.shown()
+	status := ModelStatus(fs)
+	ids := r.Result.Versions()
+	if err := writeJSONArray(bw, len(ids), func(i int) any { return jsonModel(r.Result, status, ids[i]) }); err != nil {
 		return err
 	}
 	bw.WriteString(",\n  \"findings\": ")
-	if err := writeJSONArray(bw, len(r.Findings), func(i int) any { return &r.Findings[i] }); err != nil {
+	if err := writeJSONArray(bw, len(fs), func(i int) any { return &fs[i] }); err != nil {
 		return err
 	}
 	bw.WriteString("\n}\n")

@@ -12,7 +12,6 @@ import (
 	"testing"
 
 	"github.com/santhosh-tekuri/jsonschema/v6"
-	"github.com/sethvargo/go-githubactions"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -79,7 +78,8 @@ func TestSARIFMatchesTheSchema(t *testing.T) {
 	} {
 		t.Run(name, func(t *testing.T) {
 			var b bytes.Buffer
-			require.NoError(t, SARIF(&b, fs, SARIFOptions{Version: "1.2.3", InformationURI: "https://github.com/modelgate/modelgate"}))
+			rep := &Report{Result: check(t, "../../testdata/example"), Findings: nonNil(fs), Tool: Tool{Version: "1.2.3", InformationURI: "https://github.com/modelgate/modelgate"}}
+			require.NoError(t, writeSARIF(&b, rep))
 			validateJSON(t, sch, b.Bytes())
 			var log struct {
 				Version string `json:"version"`
@@ -142,7 +142,7 @@ func TestJSONMatchesItsSchema(t *testing.T) {
 	sch := compiledSchema(t, "schema/report.schema.json")
 	for _, root := range []string{"../../testdata/broken", "../../testdata/example", t.TempDir()} {
 		var b bytes.Buffer
-		require.NoError(t, JSON(&b, check(t, root)))
+		require.NoError(t, writeJSON(&b, &Report{Result: check(t, root)}))
 		validateJSON(t, sch, b.Bytes())
 	}
 	assert.Contains(t, string(JSONSchema()), "modelgate JSON report")
@@ -150,15 +150,13 @@ func TestJSONMatchesItsSchema(t *testing.T) {
 
 func TestText(t *testing.T) {
 	var b bytes.Buffer
-	require.NoError(t, Text(&b, check(t, "../../testdata/broken")))
+	require.NoError(t, writeText(&b, &Report{Result: check(t, "../../testdata/broken")}))
 	golden.Assert(t, "broken.txt", b.String())
-	assert.Equal(t, `a\x1b[31m\x0ab`, plain("a\x1b[31m\nb"))
 }
 
 func TestAnnotations(t *testing.T) {
 	var out bytes.Buffer
-	a := githubactions.New(githubactions.WithWriter(&out), githubactions.WithGetenv(func(string) string { return "" }))
-	Annotations(a, hostileFindings(40))
+	require.NoError(t, writeGitHub(&out, &Report{Result: check(t, "../../testdata/example"), Findings: hostileFindings(40)}))
 	lines := strings.Split(strings.TrimSpace(out.String()), "\n")
 	require.Len(t, lines, 31, "10 per level, then one notice")
 	// A command is ::name, optional properties without a colon (they are
@@ -174,7 +172,7 @@ func TestAnnotations(t *testing.T) {
 	assert.Equal(t, map[string]int{"error": 10, "warning": 10, "notice": 11}, counts)
 	assert.True(t, strings.HasPrefix(lines[0], "::error col=3,file=models/a/model.yaml,line=1,title=modelgate%3A policy.rule0 (Title %3A%3Aerror%3A%3Apwned%0A%250Aname=value%0A"), lines[0])
 	assert.Contains(t, lines[0], "::finding 0: ::error::pwned%0A%250Aname=value%0A")
-	assert.Contains(t, lines[30], "10 more findings are not annotated")
+	assert.Contains(t, lines[30], "10 more findings not annotated")
 }
 
 func TestJobSummaryWithBase(t *testing.T) {
@@ -193,7 +191,7 @@ func TestJobSummaryWithBase(t *testing.T) {
 	res := check(t, repo.Dir, func(o *gate.Options) { o.BaseRef = "main" })
 	res.Base.Commit = "0123456789abcdef0123456789abcdef01234567"
 	res.Findings = append(res.Findings, finding.Finding{Rule: "modelgate.metrics.deny", Severity: finding.Error, Message: "f1 0.91 is below 0.92 for tier high " + hostile, File: "models/fraud-detector/3.2.0/model.yaml", Line: 17, Column: 5, Model: "fraud-detector@3.2.0"})
-	out := JobSummary(res, SummaryOptions{BlobURL: "https://github.com/o/r/blob/abc/"})
+	out := JobSummary(&Report{Result: res, BlobURL: "https://github.com/o/r/blob/abc/"})
 	golden.Assert(t, "summary-base.md", out)
 	assert.Contains(t, out, "| `fraud-detector@3.2.0` | f1 | 0.95 (3.2.0) | 0.91 | ▼ -4.2 % 🔴 |")
 	assert.Contains(t, out, "| `fraud-detector@3.2.0` | latency\\_p99\\_ms | 45 (3.2.0) | 52 | ▲ +15.6 % 🔴 |")
@@ -215,21 +213,23 @@ func TestJobSummaryStaysUnderTheLimit(t *testing.T) {
 	for i := range fs {
 		fs[i].Message += strings.Repeat(" long", 200)
 	}
-	out := JobSummary(res, SummaryOptions{Findings: fs})
+	out := JobSummary(&Report{Result: res, Findings: fs})
 	assert.Less(t, len(out), MaxSummaryBytes)
-	assert.Regexp(t, `\*\*\d+ more findings are not shown here\*\*`, out)
+	assert.Regexp(t, `\*\*\d+ more findings not shown here\*\*`, out)
 	assertInert(t, out)
 	assert.Equal(t, strings.Count(out, "<details"), strings.Count(out, "</details>"))
 
-	small := JobSummary(res, SummaryOptions{Findings: hostileFindings(3)})
-	assert.NotContains(t, small, "more findings are not shown")
+	small := JobSummary(&Report{Result: res, Findings: hostileFindings(3)})
+	assert.NotContains(t, small, "not shown here")
 	golden.Assert(t, "summary-findings.md", small)
 }
 
 // TestJSONStreamsTheEncodersBytes holds the report written item by item to
 // the bytes of encoding the whole report with an indenting json.Encoder,
-// as JSON did before it streamed: a repository with findings, a clean one,
-// an empty one, hostile text, and a result without findings or models.
+// as the JSON writer did before it streamed: a repository with findings, a
+// clean one, an empty one, hostile text, a base comparison with a deleted
+// and a broken version, a selection of findings, and a result without
+// findings or models.
 func TestJSONStreamsTheEncodersBytes(t *testing.T) {
 	hostileResult := check(t, "../../testdata/broken")
 	hostileResult.Findings = hostileFindings(30)
@@ -240,25 +240,67 @@ func TestJSONStreamsTheEncodersBytes(t *testing.T) {
 	repo.Commit("models")
 	repo.Git("checkout", "-q", "-b", "pr")
 	require.NoError(t, os.RemoveAll(filepath.Join(repo.Dir, "models/churn-predictor/1.0.0")))
+	repo.Write("models/text-encoder/1.1.0/model.yaml", "apiVersion: modelgate.dev/v1\nkind: Model\nmetadata: {name: text-encoder\n")
 	repo.Commit("pr")
-	for name, res := range map[string]*gate.Result{
-		"base": check(t, repo.Dir, func(o *gate.Options) {
-			o.BaseRef, o.Policy = "main", &governance.Options{DefaultBundle: true}
-		}),
-		"broken":  check(t, "../../testdata/broken"),
-		"example": check(t, "../../testdata/example", func(o *gate.Options) { o.Policy = &governance.Options{DefaultBundle: true} }),
-		"empty":   check(t, t.TempDir()),
-		"hostile": hostileResult,
-		"nothing": nothing,
+	base := check(t, repo.Dir, func(o *gate.Options) {
+		o.BaseRef, o.Policy = "main", &governance.Options{DefaultBundle: true}
+	})
+	broken := check(t, "../../testdata/broken")
+	for name, r := range map[string]*Report{
+		"base":      {Result: base},
+		"broken":    {Result: broken, FailOn: finding.Warning},
+		"selection": {Result: broken, Findings: broken.Findings[:3]},
+		"example":   {Result: check(t, "../../testdata/example", func(o *gate.Options) { o.Policy = &governance.Options{DefaultBundle: true} })},
+		"empty":     {Result: check(t, t.TempDir())},
+		"hostile":   {Result: hostileResult},
+		"nothing":   {Result: nothing},
 	} {
 		t.Run(name, func(t *testing.T) {
 			var want bytes.Buffer
 			enc := json.NewEncoder(&want)
 			enc.SetIndent("", "  ")
-			require.NoError(t, enc.Encode(NewJSON(res, res.Findings)))
+			require.NoError(t, enc.Encode(NewJSON(r)))
 			var got bytes.Buffer
-			require.NoError(t, JSON(&got, res))
+			require.NoError(t, writeJSON(&got, r))
 			assert.Equal(t, want.String(), got.String())
 		})
 	}
+}
+
+// TestBrokenManifestStaysInTheReports: a manifest a change leaves
+// unparseable is reported as modified, in the JSON models, the summary's
+// changes and the lineage picture, not as deleted.
+func TestBrokenManifestStaysInTheReports(t *testing.T) {
+	repo := gittest.New(t)
+	repo.CopyDir("../../testdata/example")
+	repo.Commit("models")
+	repo.Write("models/text-encoder/1.1.0/model.yaml", "apiVersion: modelgate.dev/v1\nkind: Model\nmetadata: {name: text-encoder\n")
+	repo.Commit("broken")
+	res := check(t, repo.Dir, func(o *gate.Options) { o.BaseRef = "HEAD~1" })
+
+	rep := NewJSON(&Report{Result: res})
+	var found *JSONModel
+	for i, m := range rep.Models {
+		if m.ID == "text-encoder@1.1.0" {
+			found = &rep.Models[i]
+		}
+	}
+	require.NotNil(t, found, "the version stays in the JSON models")
+	assert.Equal(t, "modified", found.Change)
+	assert.Equal(t, "error", found.Status)
+	summary := JobSummary(&Report{Result: res})
+	assert.Contains(t, summary, "| `text-encoder@1.1.0` | modified (the manifest no longer loads) |")
+	assert.NotContains(t, summary, "deleted")
+	assert.Contains(t, summary, `text-encoder<br/>1.1.0`, "the version stays in the picture")
+}
+
+// TestPolicyChangeIsAlwaysAnnotated: the warning that a pull request
+// changes a policy is annotated however many other warnings there are.
+func TestPolicyChangeIsAlwaysAnnotated(t *testing.T) {
+	var out bytes.Buffer
+	fs := hostileFindings(60)
+	fs = append(fs, finding.Finding{Rule: gate.RulePolicyChanged, Severity: finding.Warning, File: "policy/z.rego", Line: 1, Column: 1, Message: "policy changed in this pull request"})
+	require.NoError(t, writeGitHub(&out, &Report{Result: check(t, "../../testdata/example"), Findings: fs}))
+	assert.Contains(t, out.String(), "file=policy/z.rego")
+	assert.Equal(t, AnnotationsPerLevel, strings.Count(out.String(), "::warning "))
 }

@@ -8,51 +8,131 @@ import (
 	"io"
 	"strings"
 
-	"github.com/owenrumney/go-sarif/v3/pkg/report/v210/sarif"
+	"golang.org/x/mod/semver"
 
 	"github.com/modelgate/modelgate/pkg/finding"
 )
 
-// SARIFOptions describe the tool in a SARIF log.
-type SARIFOptions struct {
-	Version        string
-	InformationURI string
-}
-
-// SARIF writes findings as a SARIF 2.1.0 log in the shape GitHub code
-// scanning accepts: one run, a rule per rule id with its descriptions and
-// help, and results with a level, a region and partial fingerprints that
-// stay the same when unrelated lines move.
-func SARIF(w io.Writer, fs []finding.Finding, opts SARIFOptions) error {
-	run := sarif.NewRunWithInformationURI("modelgate", opts.InformationURI)
-	run.Tool.Driver.WithVersion(opts.Version).WithSemanticVersion(strings.TrimPrefix(opts.Version, "v"))
-	for _, f := range fs {
-		rule := ruleID(f)
-		if run.GetRuleIndex(rule) < 0 {
-			addRule(run, f, rule)
-		}
-		res := run.CreateResultForRule(rule).
-			WithLevel(sarifLevel(f.Severity)).
-			WithMessage(sarif.NewTextMessage(sarifText(f.Message))).
-			WithPartialFingerprints(map[string]string{"modelgate/v1": fingerprint(f)})
-		if f.File != "" {
-			region := sarif.NewRegion().WithStartLine(max(f.Line, 1))
-			if f.Column > 0 {
-				region.WithStartColumn(f.Column)
-			}
-			res.AddLocation(sarif.NewLocationWithPhysicalLocation(sarif.NewPhysicalLocation().
-				WithArtifactLocation(sarif.NewSimpleArtifactLocation(f.File).WithURIBaseID("%SRCROOT%")).
-				WithRegion(region)))
-		}
+// The SARIF 2.1.0 log modelgate writes: only what carries meaning, in the
+// shape GitHub code scanning reads. (A general SARIF library writes every
+// property with its default, -1 indexes and empty arrays included: twenty
+// kilobytes for ten results.)
+type (
+	sarifLog struct {
+		Schema  string     `json:"$schema"`
+		Version string     `json:"version"`
+		Runs    []sarifRun `json:"runs"`
 	}
-	log := sarif.NewReport()
-	log.AddRun(run)
+	sarifRun struct {
+		Tool    sarifTool     `json:"tool"`
+		Results []sarifResult `json:"results"`
+	}
+	sarifTool struct {
+		Driver sarifDriver `json:"driver"`
+	}
+	sarifDriver struct {
+		Name            string      `json:"name"`
+		Version         string      `json:"version,omitempty"`
+		SemanticVersion string      `json:"semanticVersion,omitempty"`
+		InformationURI  string      `json:"informationUri,omitempty"`
+		Rules           []sarifRule `json:"rules,omitempty"`
+	}
+	sarifRule struct {
+		ID                   string         `json:"id"`
+		Name                 string         `json:"name"`
+		ShortDescription     sarifText      `json:"shortDescription"`
+		FullDescription      sarifText      `json:"fullDescription"`
+		Help                 sarifText      `json:"help"`
+		DefaultConfiguration sarifLevel     `json:"defaultConfiguration"`
+		Properties           map[string]any `json:"properties,omitempty"`
+	}
+	sarifText struct {
+		Text string `json:"text"`
+	}
+	sarifLevel struct {
+		Level string `json:"level"`
+	}
+	sarifResult struct {
+		RuleID              string             `json:"ruleId"`
+		RuleIndex           int                `json:"ruleIndex"`
+		Level               string             `json:"level"`
+		Message             sarifText          `json:"message"`
+		Locations           []sarifLocation    `json:"locations,omitempty"`
+		PartialFingerprints map[string]string  `json:"partialFingerprints"`
+		Suppressions        []sarifSuppression `json:"suppressions,omitempty"`
+	}
+	sarifLocation struct {
+		PhysicalLocation sarifPhysical `json:"physicalLocation"`
+	}
+	sarifPhysical struct {
+		ArtifactLocation sarifArtifact `json:"artifactLocation"`
+		Region           sarifRegion   `json:"region"`
+	}
+	sarifArtifact struct {
+		URI       string `json:"uri"`
+		URIBaseID string `json:"uriBaseId"`
+	}
+	sarifRegion struct {
+		StartLine   int `json:"startLine"`
+		StartColumn int `json:"startColumn,omitempty"`
+	}
+	sarifSuppression struct {
+		Kind          string `json:"kind"`
+		Justification string `json:"justification"`
+	}
+)
+
+// writeSARIF writes the findings as a SARIF 2.1.0 log: one run, a rule per
+// rule id with its descriptions and help, and results with a level, a
+// region and partial fingerprints that stay the same when unrelated lines
+// move. A result an exception silenced is written suppressed.
+func writeSARIF(w io.Writer, r *Report) error {
+	driver := sarifDriver{Name: "modelgate", Version: r.Tool.Version, InformationURI: r.Tool.InformationURI}
+	if v := strings.TrimPrefix(r.Tool.Version, "v"); semver.IsValid("v" + v) {
+		driver.SemanticVersion = v
+	}
+	run := sarifRun{Results: []sarifResult{}}
+	index := map[string]int{}
+	for _, f := range r.shown() {
+		id := ruleID(f)
+		i, ok := index[id]
+		if !ok {
+			i = len(driver.Rules)
+			index[id] = i
+			driver.Rules = append(driver.Rules, newSARIFRule(f, id))
+		}
+		run.Results = append(run.Results, sarifResultOf(f, id, i))
+	}
+	run.Tool = sarifTool{Driver: driver}
+	log := sarifLog{
+		Schema:  "https://raw.githubusercontent.com/oasis-tcs/sarif-spec/main/sarif-2.1/schema/sarif-schema-2.1.0.json",
+		Version: "2.1.0",
+		Runs:    []sarifRun{run},
+	}
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
 	if err := enc.Encode(log); err != nil {
 		return fmt.Errorf("write SARIF: %w", err)
 	}
 	return nil
+}
+
+func sarifResultOf(f finding.Finding, id string, index int) sarifResult {
+	res := sarifResult{
+		RuleID: id, RuleIndex: index, Level: sarifLevelOf(f.Severity),
+		Message:             sarifText{sarifString(f.Message)},
+		PartialFingerprints: map[string]string{"modelgate/v1": fingerprint(f)},
+	}
+	if f.File != "" {
+		res.Locations = []sarifLocation{{PhysicalLocation: sarifPhysical{
+			ArtifactLocation: sarifArtifact{URI: f.File, URIBaseID: "%SRCROOT%"},
+			Region:           sarifRegion{StartLine: max(f.Line, 1), StartColumn: f.Column},
+		}}}
+	}
+	if f.Severity == finding.Exception {
+		res.Suppressions = []sarifSuppression{{Kind: "inSource", Justification: "silenced by an exception rule of the policy"}}
+	}
+	return res
 }
 
 // ruleID is a finding's rule; findings without one share "modelgate".
@@ -63,7 +143,7 @@ func ruleID(f finding.Finding) string {
 	return f.Rule
 }
 
-func addRule(run *sarif.Run, f finding.Finding, id string) {
+func newSARIFRule(f finding.Finding, id string) sarifRule {
 	title := f.Title
 	if title == "" {
 		title = id
@@ -72,14 +152,15 @@ func addRule(run *sarif.Run, f finding.Finding, id string) {
 	if full == "" {
 		full = title
 	}
-	help := full + "\n\nReported by modelgate rule " + id + "."
-	run.AddRule(id).
-		WithName(ruleName(id)).
-		WithShortDescription(sarif.NewMultiformatMessageString().WithText(sarifText(title))).
-		WithFullDescription(sarif.NewMultiformatMessageString().WithText(sarifText(full))).
-		WithHelp(sarif.NewMultiformatMessageString().WithText(sarifText(help))).
-		WithDefaultConfiguration(sarif.NewReportingConfiguration().WithLevel(sarifLevel(f.Severity))).
-		WithProperties(sarif.NewPropertyBag().Add("tags", []string{"modelgate", "governance"}))
+	return sarifRule{
+		ID:                   id,
+		Name:                 ruleName(id),
+		ShortDescription:     sarifText{sarifString(title)},
+		FullDescription:      sarifText{sarifString(full)},
+		Help:                 sarifText{sarifString(full + "\n\nReported by modelgate rule " + id + ".")},
+		DefaultConfiguration: sarifLevel{sarifLevelOf(f.Severity)},
+		Properties:           map[string]any{"tags": []string{"modelgate", "governance"}},
+	}
 }
 
 // ruleName turns a rule id into the PascalCase name SARIF viewers show.
@@ -101,7 +182,7 @@ func ruleName(id string) string {
 	return b.String()
 }
 
-func sarifLevel(s finding.Severity) string {
+func sarifLevelOf(s finding.Severity) string {
 	switch s {
 	case finding.Error:
 		return "error"
@@ -112,10 +193,10 @@ func sarifLevel(s finding.Severity) string {
 	}
 }
 
-// sarifText keeps SARIF messages plain and of bounded length: code
+// sarifString keeps SARIF messages plain and of bounded length: code
 // scanning renders some Markdown in messages, and text from a pull request
 // must stay text.
-func sarifText(s string) string {
+func sarifString(s string) string {
 	const max = 4000
 	if len(s) > max {
 		s = s[:max] + "…"

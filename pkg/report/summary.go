@@ -2,6 +2,7 @@ package report
 
 import (
 	"fmt"
+	"io"
 	"maps"
 	"math"
 	"net/url"
@@ -23,52 +24,40 @@ const MaxSummaryBytes = 1_000_000
 // beyond it are unreadable and slow to render.
 const maxPictureNodes = 150
 
-// SummaryOptions say what the job summary links to and how long it may be.
-type SummaryOptions struct {
-	// BlobURL, when set, is the prefix of links to files at the checked
-	// commit, e.g. https://github.com/o/r/blob/<sha>/ .
-	BlobURL string
-	// MaxBytes bounds the summary; zero means MaxSummaryBytes.
-	MaxBytes int
-	// Findings replaces the result's findings when not nil (for example
-	// when only changed models are reported).
-	Findings []finding.Finding
-	// RuleChanges, when set, lists the policy rules the pull request
-	// changes, which the check did not apply.
-	RuleChanges *gate.RuleChanges
+// writeSummary writes the job summary of a check in Markdown: the verdict,
+// the changed models, their metrics against the base, the findings per
+// model and a lineage picture of the changed models.
+func writeSummary(w io.Writer, r *Report) error {
+	_, err := io.WriteString(w, JobSummary(r))
+	return err
 }
 
-// JobSummary renders the job summary of a check in Markdown: the verdict, the
-// changed models, their metrics against the base, the findings per model
-// and a lineage picture of the changed models.
-func JobSummary(r *gate.Result, opts SummaryOptions) string {
-	if opts.MaxBytes == 0 {
-		opts.MaxBytes = MaxSummaryBytes
+// JobSummary renders the job summary, within MaxBytes.
+func JobSummary(r *Report) string {
+	max := r.MaxBytes
+	if max == 0 {
+		max = MaxSummaryBytes
 	}
-	fs := opts.Findings
-	if fs == nil {
-		fs = r.Findings
-	}
+	fs := r.shown()
 	var b strings.Builder
-	writeVerdict(&b, r, fs)
-	writeRuleChanges(&b, opts.RuleChanges)
-	writeChanges(&b, r)
-	writeMetrics(&b, r)
-	writePicture(&b, r, fs)
-	writeFindings(&b, fs, opts, opts.MaxBytes-b.Len())
+	writeVerdict(&b, r)
+	writeRuleChanges(&b, r.RuleChanges)
+	writeChanges(&b, r.Result)
+	writeMetrics(&b, r.Result)
+	writePicture(&b, r.Result, fs)
+	writeFindings(&b, fs, r.BlobURL, max-b.Len())
 	return b.String()
 }
 
-func writeVerdict(b *strings.Builder, r *gate.Result, fs []finding.Finding) {
-	n := finding.Count(fs)
-	icon, verdict := "✅", "passed"
-	if n[finding.Error] > 0 {
-		icon, verdict = "❌", "failed"
+func writeVerdict(b *strings.Builder, r *Report) {
+	icon := "✅"
+	if !r.Passed() {
+		icon = "❌"
 	}
-	fmt.Fprintf(b, "## %s modelgate %s\n\n", icon, verdict)
-	fmt.Fprintf(b, "%d errors · %d warnings · %d notes · %d model versions checked", n[finding.Error], n[finding.Warning], n[finding.Info], len(r.Graph.IDs()))
-	if r.Base != nil {
-		fmt.Fprintf(b, " · compared with %s (%s)", markdown.Code(r.Base.Ref), markdown.Code(short(r.Base.Commit)))
+	fmt.Fprintf(b, "## %s modelgate %s\n\n", icon, verdict(r))
+	fmt.Fprintf(b, "%s · %s checked", counts(finding.Count(r.shown()), " · "), plural(len(r.Result.Versions()), "model version"))
+	if r.Result.Base != nil {
+		fmt.Fprintf(b, " · compared with %s", baseName(r.Result.Base))
 	}
 	b.WriteString("\n\n")
 }
@@ -102,8 +91,12 @@ func writeChanges(b *strings.Builder, r *gate.Result) {
 	b.WriteString("### Changed models\n\n| Model | Change | Stage | Owner | Risk |\n|---|---|---|---|---|\n")
 	for _, id := range changed {
 		change, _ := r.Change(id)
-		m := r.Graph.Node(id).Manifest
-		fmt.Fprintf(b, "| %s | %s | %s | %s | %s |\n", markdown.Code(id), change, cell(m.Spec.Lifecycle.Stage), cell(m.Metadata.Owner), cell(m.Spec.Governance.RiskTier))
+		what := string(change)
+		if r.Graph.Node(id) == nil {
+			what += " (the manifest no longer loads)"
+		}
+		m := r.Node(id).Manifest
+		fmt.Fprintf(b, "| %s | %s | %s | %s | %s |\n", markdown.Code(id), what, cell(m.Spec.Lifecycle.Stage), cell(m.Metadata.Owner), cell(m.Spec.Governance.RiskTier))
 	}
 	for _, id := range deleted {
 		fmt.Fprintf(b, "| %s | deleted | | | |\n", markdown.Code(id))
@@ -115,8 +108,8 @@ func writeMetrics(b *strings.Builder, r *gate.Result) {
 	var rows []string
 	for _, id := range r.Changed() {
 		_, base := r.Change(id)
-		if base == nil {
-			continue
+		if base == nil || r.Graph.Node(id) == nil {
+			continue // new, or no longer loads: nothing to compare
 		}
 		head := r.Graph.Node(id).Manifest.Spec.Metrics
 		for _, name := range slices.Sorted(maps.Keys(head)) {
@@ -173,11 +166,12 @@ func lowerIsBetter(name string) bool {
 }
 
 func writePicture(b *strings.Builder, r *gate.Result, fs []finding.Finding) {
+	graph := r.PictureGraph()
 	focus := r.Changed()
 	if r.Base == nil {
 		focus = nil
 		for _, f := range fs {
-			if f.Model != "" && r.Graph.Node(f.Model) != nil {
+			if f.Model != "" && graph.Node(f.Model) != nil {
 				focus = append(focus, f.Model)
 			}
 		}
@@ -187,7 +181,7 @@ func writePicture(b *strings.Builder, r *gate.Result, fs []finding.Finding) {
 	}
 	view := lineage.View{Only: focus, Status: make(map[string]lineage.Status)}
 	status := ModelStatus(fs)
-	for _, id := range r.Graph.IDs() {
+	for _, id := range graph.IDs() {
 		view.Status[id] = status(id)
 	}
 	for _, id := range r.Changed() {
@@ -196,7 +190,7 @@ func writePicture(b *strings.Builder, r *gate.Result, fs []finding.Finding) {
 		}
 	}
 	var pic strings.Builder
-	if err := r.Graph.Mermaid(&pic, view); err != nil {
+	if err := graph.Mermaid(&pic, view); err != nil {
 		return
 	}
 	b.WriteString("### Lineage\n\n")
@@ -207,7 +201,7 @@ func writePicture(b *strings.Builder, r *gate.Result, fs []finding.Finding) {
 	b.WriteString("```mermaid\n" + pic.String() + "```\n\n")
 }
 
-func writeFindings(b *strings.Builder, fs []finding.Finding, opts SummaryOptions, budget int) {
+func writeFindings(b *strings.Builder, fs []finding.Finding, blobURL string, budget int) {
 	if len(fs) == 0 {
 		return
 	}
@@ -217,15 +211,14 @@ func writeFindings(b *strings.Builder, fs []finding.Finding, opts SummaryOptions
 	for _, key := range order {
 		group := groups[key]
 		var sec strings.Builder
-		n := finding.Count(group)
 		title := "repository"
 		if key != "" {
 			title = markdown.Code(key)
 		}
-		fmt.Fprintf(&sec, "<details open><summary>%s: %d errors, %d warnings, %d notes</summary>\n\n| | Where | Rule | Message |\n|---|---|---|---|\n",
-			title, n[finding.Error], n[finding.Warning], n[finding.Info])
+		fmt.Fprintf(&sec, "<details open><summary>%s: %s</summary>\n\n| | Where | Rule | Message |\n|---|---|---|---|\n",
+			title, counts(finding.Count(group), ", "))
 		for _, f := range group {
-			row := fmt.Sprintf("| %s | %s | %s | %s |\n", severityIcon(f.Severity), location(f, opts.BlobURL), markdown.Code(f.Rule), markdown.Text(f.Message))
+			row := fmt.Sprintf("| %s | %s | %s | %s |\n", severityIcon(f.Severity), location(f, blobURL), markdown.Code(f.Rule), markdown.Text(f.Message))
 			if sec.Len()+len(row)+200 > budget {
 				break
 			}
@@ -240,7 +233,7 @@ func writeFindings(b *strings.Builder, fs []finding.Finding, opts SummaryOptions
 		b.WriteString(sec.String())
 	}
 	if cut := len(fs) - shown; cut > 0 {
-		fmt.Fprintf(b, "**%d more findings are not shown here** (the summary is limited to 1 MiB); the JSON and SARIF reports have them all.\n", cut)
+		fmt.Fprintf(b, "**%s not shown here** (the summary is limited to 1 MiB); the JSON and SARIF reports have them all.\n", plural(cut, "more finding"))
 	}
 }
 
@@ -268,6 +261,8 @@ func severityIcon(s finding.Severity) string {
 		return "❌ error"
 	case finding.Warning:
 		return "⚠️ warning"
+	case finding.Exception:
+		return "🔕 exception"
 	default:
 		return "ℹ️ note"
 	}
@@ -297,6 +292,17 @@ func cell(s string) string {
 }
 
 func number(v float64) string { return strconv.FormatFloat(v, 'g', 6, 64) }
+
+// baseName names the base as people know it, the branch beside the
+// commit: `main` at `0a5621bd392a`; a base named by its commit alone is
+// named once.
+func baseName(b *gate.Base) string {
+	sha := short(b.Commit)
+	if b.Name == "" || strings.HasPrefix(b.Commit, b.Name) {
+		return markdown.Code(sha)
+	}
+	return markdown.Code(b.Name) + " at " + markdown.Code(sha)
+}
 
 func short(sha string) string {
 	if len(sha) > 12 {

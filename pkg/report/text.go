@@ -4,49 +4,55 @@ import (
 	"bufio"
 	"fmt"
 	"io"
-	"strings"
 
-	"github.com/modelgate/modelgate/pkg/gate"
+	"github.com/modelgate/modelgate/internal/plain"
+	"github.com/modelgate/modelgate/pkg/finding"
 )
 
-// Text writes a report for a terminal: the findings grouped by file, each
-// with its line, column, severity, message and rule, then the counts.
-func Text(w io.Writer, r *gate.Result) error {
+// writeText writes a report for a terminal: the findings grouped by file,
+// each with its line, column, severity, message and rule, then the model
+// versions and the counts.
+func writeText(w io.Writer, r *Report) error {
 	bw := bufio.NewWriter(w)
+	fs := r.shown()
 	byFile := make(map[string][]int)
 	var files []string
-	for i, f := range r.Findings {
+	for i, f := range fs {
 		if _, seen := byFile[f.File]; !seen {
 			files = append(files, f.File)
 		}
 		byFile[f.File] = append(byFile[f.File], i)
 	}
 	for _, file := range files {
-		heading := plain(file)
+		heading := plain.Text(file)
 		if file == "" {
 			heading = "(repository)"
 		}
 		fmt.Fprintln(bw, heading)
 		for _, i := range byFile[file] {
-			f := r.Findings[i]
-			fmt.Fprintf(bw, "  %8s %-8s %s  [%s]\n", where(f.Line, f.Column), f.Severity, plain(f.Message), plain(f.Rule))
+			f := fs[i]
+			fmt.Fprintf(bw, "  %8s %-8s %s  [%s]\n", where(f.Line, f.Column), f.Severity, plain.Text(f.Message), plain.Text(f.Rule))
 		}
 		fmt.Fprintln(bw)
 	}
-	status := ModelStatus(r.Findings)
-	fmt.Fprintf(bw, "%d model versions in %s\n", len(r.Graph.IDs()), plain(r.Root))
-	for _, id := range r.Graph.IDs() {
-		m := r.Graph.Node(id).Manifest
-		fmt.Fprintf(bw, "  %-7s %-40s %s\n", status(id), plain(id), plain(m.Spec.Lifecycle.Stage))
+	status := ModelStatus(fs)
+	ids := r.Result.Versions()
+	fmt.Fprintf(bw, "%s in %s\n", plural(len(ids), "model version"), plain.Text(r.Result.Root))
+	for _, id := range ids {
+		m := r.Result.Node(id).Manifest
+		fmt.Fprintf(bw, "  %-7s %-40s %s\n", status(id), plain.Text(id), plain.Text(m.Spec.Lifecycle.Stage))
 	}
 	fmt.Fprintln(bw)
-	s := Summarize(r)
-	verdict := "passed"
-	if s.Errors > 0 {
-		verdict = "failed"
-	}
-	fmt.Fprintf(bw, "modelgate %s: %d manifests, %d errors, %d warnings, %d notes\n", verdict, s.Manifests, s.Errors, s.Warnings, s.Infos)
+	fmt.Fprintf(bw, "modelgate %s: %s, %s\n", verdict(r), plural(len(r.Result.Repo.Files), "manifest"), counts(finding.Count(fs), ", "))
 	return bw.Flush()
+}
+
+// verdict is "passed" or "failed".
+func verdict(r *Report) string {
+	if r.Passed() {
+		return "passed"
+	}
+	return "failed"
 }
 
 // where formats a position as line:column, or "-" when there is none.
@@ -56,23 +62,3 @@ func where(line, column int) string {
 	}
 	return fmt.Sprintf("%d:%d", line, column)
 }
-
-// plain makes text from a repository safe for a terminal: control
-// characters (escape sequences, carriage returns, line breaks) are shown
-// escaped instead of acting on the terminal.
-func plain(s string) string {
-	if strings.IndexFunc(s, isControl) < 0 {
-		return s
-	}
-	var b strings.Builder
-	for _, r := range s {
-		if isControl(r) {
-			fmt.Fprintf(&b, "\\x%02x", r)
-			continue
-		}
-		b.WriteRune(r)
-	}
-	return b.String()
-}
-
-func isControl(r rune) bool { return r < 0x20 || r == 0x7f || (r >= 0x80 && r < 0xa0) }

@@ -24,6 +24,29 @@ import (
 // DefaultGlob finds manifests when the user names no other pattern.
 const DefaultGlob = "models/**/model.{yaml,yml,json}"
 
+// Glob is a valid manifest pattern (doublestar syntax, with braces).
+type Glob string
+
+// Manifests is the glob that finds manifests: pattern, or DefaultGlob when
+// pattern is empty; an error when pattern is not a valid glob.
+func Manifests(pattern string) (Glob, error) {
+	if pattern == "" {
+		pattern = DefaultGlob
+	}
+	if !doublestar.ValidatePattern(pattern) {
+		return "", fmt.Errorf("manifest pattern %q is not a valid glob", pattern)
+	}
+	return Glob(pattern), nil
+}
+
+// Matches reports whether path, relative to the repository root with
+// forward slashes, is a manifest under g. The action's walk and the bot's
+// look at a pull request's files both ask it.
+func (g Glob) Matches(path string) bool {
+	ok, _ := doublestar.Match(string(g), path)
+	return ok
+}
+
 // Rules of the findings this package reports.
 const (
 	RuleSyntax  = "syntax"
@@ -123,12 +146,11 @@ func (o Options) withDefaults() (Options, error) {
 	if o.Root == "" {
 		o.Root = "."
 	}
-	if o.Glob == "" {
-		o.Glob = DefaultGlob
+	glob, err := Manifests(o.Glob)
+	if err != nil {
+		return o, err
 	}
-	if !doublestar.ValidatePattern(o.Glob) {
-		return o, fmt.Errorf("manifest pattern %q is not a valid glob", o.Glob)
-	}
+	o.Glob = string(glob)
 	if o.Limits == (manifest.Limits{}) {
 		o.Limits = manifest.DefaultLimits()
 	}
@@ -211,7 +233,7 @@ func walk(ctx context.Context, root, glob string, dirs *dirSet, found chan<- str
 			}
 			return nil
 		}
-		if ok, _ := doublestar.Match(glob, rel); ok {
+		if Glob(glob).Matches(rel) {
 			found <- rel
 		}
 		return nil

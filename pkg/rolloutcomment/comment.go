@@ -71,7 +71,7 @@ type Stage struct {
 	Window time.Duration
 	// Manual is true for a stage that waits for /promote once it passed.
 	Manual bool
-	// State is pending, deploying, analysing, passed, failed, skipped or
+	// State is pending, deploying, analyzing, passed, failed, skipped or
 	// waiting.
 	State string
 	// DeploymentID is the stage's GitHub deployment; 0 before it exists.

@@ -250,7 +250,6 @@ func stageState(state string) string {
 	shown, ok := map[string]string{
 		"pending":   "⚪ pending",
 		"deploying": "🚀 deploying",
-		"analysing": "🔬 analysing",
 		"analyzing": "🔬 analysing",
 		"passed":    "✅ passed",
 		"failed":    "❌ failed",

@@ -31,7 +31,7 @@ func wave(start time.Time, n int, level, amp float64) []Point {
 func plan() []Stage {
 	return []Stage{
 		{Traffic: 5, Window: 30 * time.Minute, State: "passed", DeploymentID: 101},
-		{Traffic: 25, Window: time.Hour, State: "analysing", DeploymentID: 102},
+		{Traffic: 25, Window: time.Hour, State: "analyzing", DeploymentID: 102},
 		{Traffic: 50, Window: time.Hour, Manual: true, State: "pending"},
 		{Traffic: 100, State: "pending"},
 	}

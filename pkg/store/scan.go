@@ -53,6 +53,7 @@ func scanStage(row scanner) (Stage, error) {
 	var started, finished int64
 	err := row.Scan(&st.RolloutID, &st.Index, &st.TrafficPercent, &st.DeploymentID, &st.State, &st.Verdict, &started, &finished)
 	st.StartedAt, st.FinishedAt = fromMS(started), fromMS(finished)
+	st.State = canonicalStage(st.State)
 	return st, err
 }
 

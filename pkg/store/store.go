@@ -102,7 +102,7 @@ type Command struct {
 	Commenter  string
 	Name       string // canary, promote, ...
 	Args       string // the command line as written
-	State      string // received, refused, accepted, done, failed
+	State      CommandState
 	Outcome    string // the reply's gist
 	APICalls   int
 	CreatedAt  time.Time
@@ -128,8 +128,8 @@ type Rollout struct {
 	BaselineVersion string
 	Environment     string
 	HeadSHA         string
-	State           string // pending, running, paused, promoted, rolled_back, aborted, failed
-	Stage           int    // index into the plan's stages
+	State           RolloutState
+	Stage           int // index into the plan's stages
 	TrafficPercent  int
 	Plan            []byte // the rollout plan as JSON
 	StartedBy       string
@@ -146,13 +146,53 @@ type Rollout struct {
 	UpdatedAt time.Time
 }
 
+// RolloutState is a rollout's coarse state, as stored in Rollout.State:
+// the engine's phases deploying, analyzing and waiting are all running.
+// It is an alias, so that rows and filters read as the strings they hold.
+type RolloutState = string
+
+// Rollout states.
+const (
+	RolloutPending    RolloutState = "pending"
+	RolloutRunning    RolloutState = "running"
+	RolloutPaused     RolloutState = "paused"
+	RolloutPromoted   RolloutState = "promoted"
+	RolloutRolledBack RolloutState = "rolled_back"
+	RolloutAborted    RolloutState = "aborted"
+	RolloutFailed     RolloutState = "failed"
+)
+
 // Active reports whether the rollout still holds its model and environment.
 func (r Rollout) Active() bool {
 	switch r.State {
-	case "pending", "running", "paused":
+	case RolloutPending, RolloutRunning, RolloutPaused:
 		return true
 	}
 	return false
+}
+
+// StageState is where one stage of a rollout is, as stored in Stage.State.
+type StageState = string
+
+// Stage states.
+const (
+	StageDeploying StageState = "deploying"
+	StageAnalyzing StageState = "analyzing"
+	StagePassed    StageState = "passed"
+	StageFailed    StageState = "failed"
+	StageSkipped   StageState = "skipped"
+)
+
+// stageAnalysing is how StageAnalyzing was spelled in rows written before
+// the two spellings were made one; the store reads it as StageAnalyzing.
+const stageAnalysing StageState = "analysing"
+
+// canonicalStage reads a stored stage state, old spellings included.
+func canonicalStage(s StageState) StageState {
+	if s == stageAnalysing {
+		return StageAnalyzing
+	}
+	return s
 }
 
 // Stage is one step of a rollout, backed by a GitHub Deployment.
@@ -161,7 +201,7 @@ type Stage struct {
 	Index          int
 	TrafficPercent int
 	DeploymentID   int64
-	State          string // deploying, analysing, passed, failed, skipped
+	State          StageState
 	Verdict        []byte // the judge's decision as JSON
 	StartedAt      time.Time
 	FinishedAt     time.Time
@@ -173,7 +213,7 @@ type RolloutFilter struct {
 	PR          int
 	Model       string
 	Environment string
-	States      []string // any of these states; all when empty
+	States      []RolloutState // any of these states; all when empty
 	ActiveOnly  bool
 	Limit       int // 100 when zero
 }
@@ -255,17 +295,60 @@ type AuditEntry struct {
 	ID          int64
 	At          time.Time
 	Actor       string // a GitHub login, or "modelgate" for the bot's own decisions
-	Action      string // e.g. command.canary, command.refused, rollout.promote
+	Action      AuditAction
 	Repo        string
 	PR          int
 	Model       string
 	Environment string
-	Decision    string // accepted, refused, done, failed
+	Decision    Decision
 	Reason      string
 	DeliveryID  string
 	RolloutID   int64  // the rollout the entry is about; 0 when none
 	Details     []byte // JSON
 }
+
+// AuditAction names what an audit entry records.
+type AuditAction = string
+
+// Audit actions. A command's own is CommandAction(name).
+const (
+	ActionRolloutStarted    AuditAction = "rollout.started"
+	ActionRolloutStage      AuditAction = "rollout.stage"
+	ActionRolloutPaused     AuditAction = "rollout.paused"
+	ActionRolloutResumed    AuditAction = "rollout.resumed"
+	ActionRolloutPromoted   AuditAction = "rollout.promoted"
+	ActionRolloutRolledBack AuditAction = "rollout.rolled_back"
+	ActionRolloutAborted    AuditAction = "rollout.aborted"
+	ActionRolloutFailed     AuditAction = "rollout.failed"
+	// ActionRollbackDeployed is the deploy workflow's answer to a rollback.
+	ActionRollbackDeployed AuditAction = "rollout.rollback_deployed"
+	// ActionHeadMoved records a push to a pull request.
+	ActionHeadMoved AuditAction = "pull_request.head_moved"
+)
+
+// CommandAction is the audit action of a ChatOps command: command.canary, ...
+func CommandAction(name string) AuditAction { return "command." + name }
+
+// Decision is what was decided of an audited action or a command.
+type Decision = string
+
+// Decisions.
+const (
+	DecisionAccepted Decision = "accepted"
+	DecisionRefused  Decision = "refused"
+	DecisionDone     Decision = "done"
+	DecisionFailed   Decision = "failed"
+)
+
+// CommandState is where a ChatOps command is (Command.State).
+type CommandState = string
+
+// Command states.
+const (
+	CommandReceived CommandState = "received"
+	CommandRefused  CommandState = "refused"
+	CommandDone     CommandState = "done"
+)
 
 // AuditFilter selects audit entries; zero fields match all.
 type AuditFilter struct {

@@ -31,3 +31,13 @@ exception[rules] {
 	input.metadata.labels.exempt == "true"
 	rules := ["excepted"]
 }
+
+exception[rules] {
+	input.metadata.labels.bare == "true"
+	rules := [""]
+}
+
+exception[rule] {
+	input.metadata.labels.plain == "true"
+	rule := "excepted"
+}

@@ -1,0 +1,56 @@
+package canary
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+
+	"github.com/modelgate/modelgate/pkg/rollout"
+)
+
+// Subject is what an analysis judges: a rollout's model, plan and state.
+type Subject struct {
+	Model string
+	Plan  rollout.Plan
+	State rollout.State
+}
+
+// Analyzer judges one look of the current stage's analysis window: it
+// returns the judged look, stored in the record and shown in the status
+// comment, and the state machine's event. Provider failures are an
+// AnalysisUnavailable event, not an error; only a cancelled context is.
+type Analyzer interface {
+	JudgeLook(ctx context.Context, s Subject, look int) (*Look, rollout.Event, error)
+}
+
+// Analysis runs the analysis job: it has a look judged and feeds the
+// outcome to the state machine.
+type Analysis struct {
+	Transitions *Transitions
+	Analyzer    Analyzer
+	Logger      *slog.Logger
+}
+
+// Run judges look of rollout id's current window. A look that is no longer
+// awaited does nothing.
+func (a *Analysis) Run(ctx context.Context, id int64, look int) error {
+	l, err := a.Transitions.Load(ctx, id)
+	if err != nil {
+		return err
+	}
+	st := l.Record.State
+	if st.Phase != rollout.Analyzing || st.Look != look {
+		Log(a.Logger).Debug("stale analysis skipped", "rollout", id, "look", look, "phase", st.Phase, "awaited", st.Look)
+		return nil
+	}
+	judged, ev, err := a.Analyzer.JudgeLook(ctx, Subject{Model: l.Row.Model, Plan: l.Plan, State: st}, look)
+	if err != nil {
+		return err
+	}
+	_, err = a.Transitions.Apply(ctx, id, ev, Bot, func(l *Rollout) { l.Record.Analysis = judged })
+	if errors.Is(err, rollout.ErrRefused) {
+		Log(a.Logger).Info("analysis outcome refused", "rollout", id, "look", look, "err", err)
+		return nil
+	}
+	return err
+}
