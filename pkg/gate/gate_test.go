@@ -140,7 +140,7 @@ func listFiles(b *testing.B, dir string) []string {
 func decodeAll(b *testing.B, dir string, files []string) {
 	var wg sync.WaitGroup
 	next := make(chan string)
-	for range runtime.GOMAXPROCS(0) {
+	for range 4 * runtime.GOMAXPROCS(0) { // as many readers as the repository's
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
