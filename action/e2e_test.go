@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bufio"
 	"bytes"
 	"encoding/json"
 	"fmt"
@@ -17,6 +16,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/modelgate/modelgate/internal/actionmeta"
 	"github.com/modelgate/modelgate/internal/gittest"
 )
 
@@ -100,10 +100,10 @@ func runAction(t *testing.T, bin string, ws workspace, inputs map[string]string)
 		"GITHUB_REPOSITORY=acme/models", "GITHUB_SERVER_URL=https://github.com", "GITHUB_SHA=" + ws.head,
 		"GITHUB_BASE_REF=main", "GITHUB_HEAD_REF=pr",
 	}
-	for k, v := range inputs {
-		env = append(env, "INPUT_"+strings.ToUpper(k)+"="+v)
-	}
-	cmd := exec.Command(bin, "github")
+	inputEnv, args, err := readActionMetadata(t).Invocation(inputs)
+	require.NoError(t, err)
+	env = append(env, inputEnv...)
+	cmd := exec.Command(bin, args...)
 	cmd.Dir = ws.dir
 	cmd.Env = env
 	var stdout, stderr bytes.Buffer
@@ -115,37 +115,13 @@ func runAction(t *testing.T, bin string, ws workspace, inputs map[string]string)
 	} else {
 		require.NoError(t, err)
 	}
-	run := actionRun{code: code, stdout: stdout.String(), stderr: stderr.String(), outputs: readOutputs(t, filepath.Join(files, "output"))}
+	run := actionRun{code: code, stdout: stdout.String(), stderr: stderr.String(), outputs: mustOutputs(t, filepath.Join(files, "output"))}
 	summary, _ := os.ReadFile(filepath.Join(files, "summary.md"))
 	run.summary = string(summary)
-	run.sarif, _ = os.ReadFile(filepath.Join(ws.dir, orDefault(inputs["sarif-file"], "modelgate.sarif")))
-	run.jsonFile, _ = os.ReadFile(filepath.Join(ws.dir, orDefault(inputs["json-file"], "modelgate-report.json")))
+	meta := readActionMetadata(t)
+	run.sarif, _ = os.ReadFile(filepath.Join(ws.dir, orDefault(inputs["sarif-file"], meta.Inputs["sarif-file"].Default)))
+	run.jsonFile, _ = os.ReadFile(filepath.Join(ws.dir, orDefault(inputs["json-file"], meta.Inputs["json-file"].Default)))
 	return run
-}
-
-// readOutputs parses a GITHUB_OUTPUT file as the runner does.
-func readOutputs(t *testing.T, path string) map[string]string {
-	t.Helper()
-	out := map[string]string{}
-	f, err := os.Open(path)
-	if os.IsNotExist(err) {
-		return out
-	}
-	require.NoError(t, err)
-	defer f.Close()
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		name, delim, ok := strings.Cut(sc.Text(), "<<")
-		require.True(t, ok, "unexpected line %q", sc.Text())
-		var value []string
-		for sc.Scan() && sc.Text() != delim {
-			value = append(value, sc.Text())
-		}
-		_, dup := out[name]
-		require.False(t, dup, "output %s set twice", name)
-		out[name] = strings.Join(value, "\n")
-	}
-	return out
 }
 
 func TestActionEndToEnd(t *testing.T) {
@@ -404,5 +380,12 @@ func keys(m map[string]string) []string {
 	for k := range m {
 		out = append(out, k)
 	}
+	return out
+}
+
+func mustOutputs(t testing.TB, path string) map[string]string {
+	t.Helper()
+	out, err := actionmeta.ReadOutputs(path)
+	require.NoError(t, err)
 	return out
 }

@@ -17,6 +17,7 @@ commands:
   serve     run the webhook server
   judge     judge canary cases: JSON lines on stdin, decisions on stdout
   history   which version served which environment, when, decided by whom
+  testdrive a whole canary rollout on this machine: embedded fake GitHub and metrics
   version   print the version
 `
 
@@ -44,6 +45,8 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		return runJudge(ctx, args[1:], stdin, stdout, stderr)
 	case "history":
 		return runHistory(ctx, args[1:], stdout, stderr)
+	case "testdrive":
+		return runTestdrive(ctx, args[1:], stdout, stderr)
 	case "version", "--version", "-v":
 		fmt.Fprintf(stdout, "modelgate bot %s\n", version)
 		return 0

@@ -3,7 +3,8 @@
 //
 // # Using it
 //
-// New starts a server for one test. Point the code under test at URL (it
+// New starts a server for one test (or for a program such as bot testdrive,
+// through the small T interface). Point the code under test at URL (it
 // serves under /api/v3/, like GitHub Enterprise Server, so the same value
 // works as MODELGATE_GITHUB_URL, as go-github's BaseURL and with
 // WithEnterpriseURLs). Set up the state the scenario needs, run it, then

@@ -3,7 +3,6 @@ package fakegithub
 import (
 	"bytes"
 	"encoding/json"
-	"testing"
 )
 
 // The *Event methods build webhook payloads for what the fake holds: GitHub's
@@ -13,7 +12,7 @@ import (
 
 // CommentEvent returns an issue_comment payload ("created", "edited" or
 // "deleted") for a comment the fake holds, sent by the comment's author.
-func (s *Server) CommentEvent(t testing.TB, repo string, commentID int64, action string) map[string]any {
+func (s *Server) CommentEvent(t T, repo string, commentID int64, action string) map[string]any {
 	t.Helper()
 	m := LoadWebhook(t, "issue_comment."+action)
 	s.mu.Lock()
@@ -31,7 +30,7 @@ func (s *Server) CommentEvent(t testing.TB, repo string, commentID int64, action
 
 // PullRequestEvent returns a pull_request payload ("opened", "synchronize",
 // "closed") for a pull request the fake holds, sent by its author.
-func (s *Server) PullRequestEvent(t testing.TB, repo string, number int, action string) map[string]any {
+func (s *Server) PullRequestEvent(t T, repo string, number int, action string) map[string]any {
 	t.Helper()
 	m := LoadWebhook(t, "pull_request."+action)
 	s.mu.Lock()
@@ -50,7 +49,7 @@ func (s *Server) PullRequestEvent(t testing.TB, repo string, number int, action 
 
 // DeploymentEvent returns a deployment.created payload for a deployment the
 // fake holds, sent by its creator.
-func (s *Server) DeploymentEvent(t testing.TB, repo string, deploymentID int64) map[string]any {
+func (s *Server) DeploymentEvent(t T, repo string, deploymentID int64) map[string]any {
 	t.Helper()
 	m := LoadWebhook(t, "deployment.created")
 	s.mu.Lock()
@@ -66,7 +65,7 @@ func (s *Server) DeploymentEvent(t testing.TB, repo string, deploymentID int64) 
 
 // DeploymentStatusEvent returns a deployment_status.created payload for a
 // deployment status the fake holds, sent by its creator.
-func (s *Server) DeploymentStatusEvent(t testing.TB, repo string, statusID int64) map[string]any {
+func (s *Server) DeploymentStatusEvent(t T, repo string, statusID int64) map[string]any {
 	t.Helper()
 	m := LoadWebhook(t, "deployment_status.created")
 	s.mu.Lock()
@@ -86,7 +85,7 @@ func (s *Server) DeploymentStatusEvent(t testing.TB, repo string, statusID int64
 }
 
 // known returns a repository the fake holds; s.mu must be held.
-func (s *Server) known(t testing.TB, repo string) *repoState {
+func (s *Server) known(t T, repo string) *repoState {
 	t.Helper()
 	r, ok := s.repos[repo]
 	if !ok {
@@ -97,7 +96,7 @@ func (s *Server) known(t testing.TB, repo string) *repoState {
 
 // fill replaces the common fields of a payload and sets fields, each
 // converted to the types LoadWebhook gives; s.mu must be held.
-func (s *Server) fill(t testing.TB, m map[string]any, r *repoState, sender string, fields map[string]any) {
+func (s *Server) fill(t T, m map[string]any, r *repoState, sender string, fields map[string]any) {
 	t.Helper()
 	fields["repository"] = s.repository(r)
 	fields["sender"] = s.user(sender)
@@ -109,7 +108,7 @@ func (s *Server) fill(t testing.TB, m map[string]any, r *repoState, sender strin
 }
 
 // asPayload converts a rendered value to plain JSON types with json.Number.
-func asPayload(t testing.TB, v any) any {
+func asPayload(t T, v any) any {
 	t.Helper()
 	data, err := json.Marshal(v)
 	if err != nil {

@@ -11,7 +11,6 @@ import (
 	"net/url"
 	"strings"
 	"sync"
-	"testing"
 	"time"
 
 	"github.com/getkin/kin-openapi/openapi3"
@@ -30,7 +29,7 @@ var apiVersions = map[string]bool{"2022-11-28": true}
 // GitHub's OpenAPI description; every request GitHub would refuse is recorded
 // as a violation and fails the test that created the Server at cleanup.
 type Server struct {
-	t    testing.TB
+	t    T
 	spec *spec
 	http *httptest.Server
 
@@ -60,7 +59,7 @@ type Request struct {
 
 // New starts a fake GitHub that lives until the end of the test. At cleanup it
 // reports each violation with t.Errorf.
-func New(t testing.TB) *Server {
+func New(t T) *Server {
 	t.Helper()
 	sp, err := loadSpecOnce()
 	if err != nil {
@@ -348,4 +347,14 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 		// The client went away; nothing to answer.
 		return
 	}
+}
+
+// T is what the fake needs of the code that runs it: *testing.T and
+// *testing.B have it, and so has bot testdrive, which runs the fake outside
+// a test. Fatalf must not return.
+type T interface {
+	Helper()
+	Errorf(format string, args ...any)
+	Fatalf(format string, args ...any)
+	Cleanup(func())
 }

@@ -11,7 +11,6 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"testing"
 )
 
 // webhookDir holds the webhook examples, relative to the module root.
@@ -21,7 +20,7 @@ const webhookDir = "testdata/webhooks"
 // "<event>.<action>" (e.g. "issue_comment.created") or "<event>" for events
 // without actions (e.g. "ping"). Each call returns a fresh copy to modify.
 // Numbers are json.Number, so that ids survive re-encoding exactly.
-func LoadWebhook(t testing.TB, name string) map[string]any {
+func LoadWebhook(t T, name string) map[string]any {
 	t.Helper()
 	root, err := moduleRoot()
 	if err != nil {
@@ -117,7 +116,7 @@ func Signature(secret string, body []byte) string {
 
 // SignedRequest makes a webhook delivery as GitHub sends it: payload (a map,
 // a struct, or already encoded []byte) as the JSON body, signed with secret.
-func SignedRequest(t testing.TB, url, secret, event, deliveryID string, payload any) *http.Request {
+func SignedRequest(t T, url, secret, event, deliveryID string, payload any) *http.Request {
 	t.Helper()
 	body, ok := payload.([]byte)
 	if !ok {

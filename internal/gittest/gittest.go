@@ -6,6 +6,8 @@ import (
 	"os/exec"
 	"path/filepath"
 	"testing"
+
+	"github.com/modelgate/modelgate/internal/needs"
 )
 
 // Repo is a git work tree in a temporary directory.
@@ -18,12 +20,7 @@ type Repo struct {
 // (failing instead when CI=true, where git must be installed).
 func New(t testing.TB) *Repo {
 	t.Helper()
-	if _, err := exec.LookPath("git"); err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatal("git is not installed, and CI needs it")
-		}
-		t.Skip("SKIPPED: git is not installed")
-	}
+	needs.Command(t, "git", "apt-get install -y git")
 	r := &Repo{t: t, Dir: t.TempDir()}
 	r.Git("init", "-q", "-b", "main")
 	return r

@@ -20,6 +20,8 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+
+	"github.com/modelgate/modelgate/internal/needs"
 )
 
 // ErrMissing is returned when no PostgreSQL installation is found.
@@ -41,8 +43,8 @@ type Server struct {
 func (s *Server) DSN(t testing.TB) string {
 	t.Helper()
 	s.once.Do(func() { s.inst, s.err = start(context.Background(), Options{}) })
-	if errors.Is(s.err, ErrMissing) && os.Getenv("CI") != "true" {
-		t.Skipf("SKIPPING %s: %v; install it (apt-get install -y --no-install-recommends postgresql) or set PGTEST_BIN", t.Name(), s.err)
+	if errors.Is(s.err, ErrMissing) {
+		needs.Missing(t, "PostgreSQL", "install it (apt-get install -y --no-install-recommends postgresql) or set PGTEST_BIN", s.err)
 	}
 	if s.err != nil {
 		t.Fatalf("pgtest: %v", s.err)
@@ -58,6 +60,37 @@ func (s *Server) DSN(t testing.TB) string {
 		}
 	})
 	return dsn
+}
+
+// Run runs a package's tests, then stops the server; from TestMain:
+// os.Exit(pg.Run(m)).
+func (s *Server) Run(m *testing.M) int {
+	code := m.Run()
+	if err := s.Stop(); err != nil {
+		fmt.Fprintln(os.Stderr, "stop postgres:", err)
+		code = 1
+	}
+	return code
+}
+
+// Race runs fn for each of replicas, all released at the same moment, as
+// replicas racing for the same rows would, and waits for them.
+func Race[T any](replicas []T, fn func(i int, r T)) {
+	var ready, done sync.WaitGroup
+	start := make(chan struct{})
+	for i, r := range replicas {
+		ready.Add(1)
+		done.Add(1)
+		go func() {
+			defer done.Done()
+			ready.Done()
+			<-start
+			fn(i, r)
+		}()
+	}
+	ready.Wait()
+	close(start)
+	done.Wait()
 }
 
 // Stop shuts the server down and removes its files; safe to call when it

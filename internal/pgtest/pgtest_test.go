@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"sync"
 	"testing"
 
 	"github.com/jackc/pgx/v5"
@@ -64,8 +65,12 @@ type fakeT struct {
 
 func (f *fakeT) Helper()      {}
 func (f *fakeT) Name() string { return "TestFake" }
-func (f *fakeT) Skipf(format string, args ...any) {
-	f.skipped = fmt.Sprintf(format, args...)
+func (f *fakeT) Skip(args ...any) {
+	f.skipped = fmt.Sprint(args...)
+	runtime.Goexit()
+}
+func (f *fakeT) Fatal(args ...any) {
+	f.failed = fmt.Sprint(args...)
 	runtime.Goexit()
 }
 func (f *fakeT) Fatalf(format string, args ...any) {
@@ -93,8 +98,20 @@ func TestMissingPostgresSkipsOrFailsInCI(t *testing.T) {
 				return
 			}
 			assert.Empty(t, f.failed)
-			assert.Contains(t, f.skipped, "SKIPPING TestFake")
+			assert.Contains(t, f.skipped, "SKIPPED, NOT TESTED: needs PostgreSQL")
 			assert.Contains(t, f.skipped, "apt-get install")
 		})
 	}
+}
+
+func TestRaceReleasesAllTogether(t *testing.T) {
+	var waiting sync.WaitGroup
+	waiting.Add(3)
+	seen := make([]int, 3)
+	Race([]string{"a", "b", "c"}, func(i int, r string) {
+		waiting.Done()
+		waiting.Wait() // returns only once every replica is running
+		seen[i] = len(r)
+	})
+	assert.Equal(t, []int{1, 1, 1}, seen)
 }

@@ -17,6 +17,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/modelgate/modelgate/internal/needs"
 )
 
 // Timeouts of the harness; generous, for a busy CI machine.
@@ -52,14 +54,63 @@ func StartScraping(t testing.TB, target string, interval time.Duration) string {
 	t.Helper()
 	prometheus, _ := binaries(t)
 	dir := t.TempDir()
-	cfg := fmt.Sprintf("global:\n  scrape_interval: %s\n  scrape_timeout: %s\n  evaluation_interval: 1m\n"+
-		"scrape_configs:\n  - job_name: test\n    static_configs:\n      - targets: [%q]\n",
-		model(interval), model(interval), target)
-	url := run(t, prometheus, dir, filepath.Join(dir, "data"), cfg)
+	url := run(t, prometheus, dir, filepath.Join(dir, "data"), scrapeConfig(target, interval))
 	if err := waitScraped(url); err != nil {
 		t.Fatalf("promtest: %v", err)
 	}
 	return url
+}
+
+func scrapeConfig(target string, interval time.Duration) string {
+	return fmt.Sprintf("global:\n  scrape_interval: %s\n  scrape_timeout: %s\n  evaluation_interval: 1m\n"+
+		"scrape_configs:\n  - job_name: test\n    static_configs:\n      - targets: [%q]\n",
+		model(interval), model(interval), target)
+}
+
+// Scraper is a Prometheus scraping one target, started by a command (a
+// benchmark) rather than a test.
+type Scraper struct {
+	// URL is the server's base URL.
+	URL string
+	s   *server
+}
+
+// StartScraper starts Prometheus in dir (which must exist and be empty)
+// scraping target every interval, and waits until it has scraped once.
+func StartScraper(dir, target string, interval time.Duration) (*Scraper, error) {
+	prometheus, err := exec.LookPath("prometheus")
+	if err != nil {
+		return nil, fmt.Errorf("promtest: a real Prometheus is needed (Debian: apt-get install -y prometheus): %w", err)
+	}
+	configFile := filepath.Join(dir, "prometheus.yml")
+	if err := os.WriteFile(configFile, []byte(scrapeConfig(target, interval)), 0o600); err != nil {
+		return nil, fmt.Errorf("promtest: %w", err)
+	}
+	var s *server
+	for range startTries {
+		s, err = start(prometheus, configFile, filepath.Join(dir, "data"))
+		if !errors.Is(err, errPortTaken) {
+			break
+		}
+	}
+	if err != nil {
+		return nil, fmt.Errorf("promtest: %w", err)
+	}
+	if err := waitScraped(s.url); err != nil {
+		s.kill()
+		return nil, fmt.Errorf("promtest: %w", err)
+	}
+	return &Scraper{URL: s.url, s: s}, nil
+}
+
+// Close stops Prometheus.
+func (sc *Scraper) Close() {
+	_ = sc.s.cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case <-sc.s.done:
+	case <-time.After(stopTimeout):
+		sc.s.kill()
+	}
 }
 
 // waitScraped waits until Prometheus has scraped its target once: it
@@ -115,11 +166,7 @@ func binaries(t testing.TB) (prometheus, promtool string) {
 	prometheus, err1 := exec.LookPath("prometheus")
 	promtool, err2 := exec.LookPath("promtool")
 	if err := errors.Join(err1, err2); err != nil {
-		msg := fmt.Sprintf("promtest: a real Prometheus is needed (Debian: apt-get install -y prometheus): %v", err)
-		if os.Getenv("CI") == "true" {
-			t.Fatal(msg)
-		}
-		t.Skip("SKIPPED, NOT TESTED: " + msg)
+		needs.Missing(t, "a real Prometheus", "Debian: apt-get install -y prometheus", err)
 	}
 	return prometheus, promtool
 }

@@ -77,12 +77,13 @@ func TestStartWithoutPrometheus(t *testing.T) {
 	t.Setenv("CI", "")
 	fake := startRecorded(t, "# EOF\n")
 	assert.True(t, fake.skipped)
-	assert.Contains(t, fake.msg, "SKIPPED, NOT TESTED: promtest: a real Prometheus is needed (Debian: apt-get install -y prometheus)")
+	assert.Contains(t, fake.msg, "SKIPPED, NOT TESTED: needs a real Prometheus")
+	assert.Contains(t, fake.msg, "Debian: apt-get install -y prometheus")
 
 	t.Setenv("CI", "true")
 	fake = startRecorded(t, "# EOF\n")
 	assert.False(t, fake.skipped, "CI=true turns the skip into a failure")
-	assert.Contains(t, fake.msg, "a real Prometheus is needed")
+	assert.Contains(t, fake.msg, "CI needs a real Prometheus")
 }
 
 // startRecorded runs Start with a recorder in place of the test.

@@ -191,6 +191,15 @@ func (p *fakeProvider) Lookup(name string) (metrics.Provider, error) {
 	return p, nil
 }
 
+func (p *fakeProvider) ScrapeInterval(context.Context) (time.Duration, error) {
+	return time.Second, nil
+}
+
+// Counts serves no counters: the fake's plan has a query metric.
+func (p *fakeProvider) Counts(context.Context, metrics.CountQuery) (metrics.Increments, error) {
+	return metrics.Increments{}, &metrics.Error{Kind: metrics.ErrNoCounts, Msg: "the fake serves no counters"}
+}
+
 func (p *fakeProvider) Samples(_ context.Context, q metrics.Query) (metrics.Series, error) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
@@ -290,8 +299,8 @@ func (h *harness) newEngine(worker string) *engine.Engine {
 func (h *harness) engineOn(st engine.Store, worker string) *engine.Engine {
 	j, err := judge.New(judge.DefaultConfig())
 	require.NoError(h.t, err)
-	return engine.New(engine.Config{Store: st, Clients: h.gh, Providers: h.prov, Judge: j, BotLogin: "modelgate[bot]",
-		Worker: worker, Now: h.clock.Now})
+	return engine.New(engine.Config{Store: st, Jobs: h.st.Queue(), Clients: h.gh, Providers: h.prov, Judge: j,
+		BotLogin: "modelgate[bot]", Worker: worker, Now: h.clock.Now})
 }
 
 // request is a command from alice on PR 1 whose head changes the model.

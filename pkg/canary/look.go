@@ -6,6 +6,7 @@ import (
 	"log/slog"
 
 	"github.com/modelgate/modelgate/pkg/rollout"
+	"github.com/modelgate/modelgate/pkg/store"
 )
 
 // Subject is what an analysis judges: a rollout's model, plan and state.
@@ -47,7 +48,11 @@ func (a *Analysis) Run(ctx context.Context, id int64, look int) error {
 	if err != nil {
 		return err
 	}
-	_, err = a.Transitions.Apply(ctx, id, ev, Bot, func(l *Rollout) { l.Record.Analysis = judged })
+	_, err = a.Transitions.Apply(ctx, id, ev, Bot, func(l *Rollout) {
+		l.Record.Analysis = judged
+		l.Push(Effect{Kind: EffectAudit, Action: store.ActionRolloutLook, Actor: Bot, Stage: st.Stage, Look: look,
+			Text: judged.Decision + ": " + judged.Reason, Details: judged.Line})
+	})
 	if errors.Is(err, rollout.ErrRefused) {
 		Log(a.Logger).Info("analysis outcome refused", "rollout", id, "look", look, "err", err)
 		return nil

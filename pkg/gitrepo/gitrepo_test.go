@@ -57,6 +57,7 @@ func TestAddedAndExport(t *testing.T) {
 func TestOpenOutsideGit(t *testing.T) {
 	_, err := Open(context.Background(), t.TempDir())
 	assert.ErrorIs(t, err, ErrNotRepository)
+	assert.ErrorContains(t, err, "not a git repository (or any of the parent directories)", "git's own reason")
 }
 
 func TestExtractRefusesEscapes(t *testing.T) {

@@ -45,7 +45,9 @@ func TestVerifyFilterAndDefaultBundle(t *testing.T) {
 
 	bundle, err := Verify(context.Background(), VerifyOptions{DefaultBundle: true})
 	require.NoError(t, err)
-	assert.True(t, bundle.OK())
+	var out bytes.Buffer
+	require.NoError(t, bundle.Write(&out, false))
+	assert.True(t, bundle.OK(), out.String())
 	assert.Greater(t, len(bundle.Results), 80)
 }
 

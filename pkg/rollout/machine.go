@@ -103,6 +103,8 @@ func Next(plan Plan, s State, ev Event, now time.Time) (State, []Action, error) 
 		return m.result(ev)
 	case AnalysisUnavailable:
 		return m.unavailable(ev)
+	case TrafficMismatch:
+		return m.mismatch(ev)
 	case Promote:
 		return m.promote(ev.Passing)
 	case Rollback:
@@ -263,6 +265,15 @@ func (m machine) unavailable(u AnalysisUnavailable) (State, []Action, error) {
 	}
 	// The same look is tried again an interval later.
 	return m.s, []Action{m.schedule(), UpdateComment{}}, nil
+}
+
+// mismatch pauses a stage whose canary does not serve its share.
+func (m machine) mismatch(t TrafficMismatch) (State, []Action, error) {
+	if err := m.checkLook(t.Look); err != nil {
+		return m.s, nil, err
+	}
+	m.s.Unavailable = 0
+	return m.pauseFor(fmt.Sprintf("the traffic of %s is not where the plan puts it (%s)", m.stage(), orDefault(t.Reason, "no reason given")))
 }
 
 // checkLook refuses a judge outcome that is not the one awaited: late,

@@ -15,6 +15,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/modelgate/modelgate/internal/needs"
 )
 
 // checker is tools/mermaid-check, which parses Mermaid with Mermaid itself.
@@ -105,16 +107,10 @@ func TestMermaidParses(t *testing.T) {
 // checker's packages are not installed.
 func requireChecker(t *testing.T) string {
 	t.Helper()
-	node, err := exec.LookPath("node")
-	if err == nil {
-		_, err = os.Stat(filepath.Join(checker, "node_modules", "mermaid"))
-	}
-	if err != nil {
-		msg := fmt.Sprintf("MERMAID CHECK NOT RUN: needs node and `npm ci` in tools/mermaid-check (%v)", err)
-		if os.Getenv("CI") == "true" {
-			t.Fatal(msg)
-		}
-		t.Skip(msg)
+	const install = "install node and run `npm ci` in tools/mermaid-check"
+	node := needs.Command(t, "node", install)
+	if _, err := os.Stat(filepath.Join(checker, "node_modules", "mermaid")); err != nil {
+		needs.Missing(t, "the npm package mermaid", install, err)
 	}
 	return node
 }
