@@ -4,9 +4,10 @@ import (
 	"cmp"
 	"fmt"
 	"io"
-	"strconv"
-	"strings"
 	"time"
+
+	"golang.org/x/text/language"
+	"golang.org/x/text/message"
 )
 
 // table is what a run of govbench measured, rendered as Markdown: a line
@@ -103,13 +104,5 @@ func seconds(d time.Duration) string {
 
 // thousands writes n with commas between groups of three digits.
 func thousands(n int) string {
-	s := strconv.Itoa(n)
-	var b strings.Builder
-	for i, c := range s {
-		if i > 0 && (len(s)-i)%3 == 0 {
-			b.WriteByte(',')
-		}
-		b.WriteRune(c)
-	}
-	return b.String()
+	return message.NewPrinter(language.English).Sprintf("%d", n)
 }
