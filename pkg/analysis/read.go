@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"math"
 	"time"
 
 	"github.com/modelgate/modelgate/pkg/judge"
@@ -222,28 +221,14 @@ func BatchMeans(base, canary []float64) ([]float64, []float64, int) {
 }
 
 // batchSize is how many consecutive samples a batch mean averages so that
-// batch means are close to independent: with ρ the lag-1 autocorrelation
-// of the samples (both sides pooled, each about its own mean, corrected
-// for the downward bias of the estimate in a short series, (1+4ρ)/n), the
-// variance of a mean of n samples of an AR(1) series is (1+ρ)/(1−ρ) times
-// that of n independent ones; a batch that long, rounded up, carries about
-// one independent sample's information. ρ is clipped to [0, 0.9]. Below
-// judge.MinPlannedSamples samples a side, no batching.
-// Measured (judgebench -overlap): rounding to the nearest length and no
-// bias correction left 1.3 to 4.7 % of A/A canaries rolled back on AR(1)
-// gauges and overlapping rates; this rule, 0 to 1.1 %.
+// batch means are close to independent: judge.BatchLength of the samples'
+// lag-1 autocorrelation, both sides pooled, each about its own mean.
 func batchSize(sides ...[]float64) int {
 	n := 0
 	for _, s := range sides {
 		n = max(n, len(s))
 	}
-	if n < judge.MinPlannedSamples {
-		return 1 // too short to tell, and a look this short cannot fail anyway
-	}
-	rho := lag1(sides...)
-	rho += (1 + 4*rho) / float64(n) // the estimate's bias in a short series (Kendall)
-	rho = min(max(rho, 0), 0.9)
-	return max(1, int(math.Ceil((1+rho)/(1-rho))))
+	return judge.BatchLength(lag1(sides...), n)
 }
 
 // lag1 is the pooled lag-1 autocorrelation of the series.
