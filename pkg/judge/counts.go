@@ -322,11 +322,16 @@ func lchoose(n, k float64) float64 {
 // covariance between them (a second-long burst over 1 s slices: lag-1
 // autocorrelation about 0.5, the variance of the sum more than twice the
 // sum of the variances). The test's z is still on the cumulative counts;
-// only φ and its degrees of freedom come from the batches.
+// only φ and its degrees of freedom come from the batches. Slices that
+// show no over-dispersion are not batched: batches would only take away
+// degrees of freedom, and a short plan's looks could then never fail.
 func dispersion(d countData) (phi, df float64) {
 	psi := fittedRatio(d)
+	if phi, df := pearson(d, psi, false); phi <= 1 {
+		return phi, df // no over-dispersion to estimate: no batches
+	}
 	rho, n := residualLag1(d, psi)
-	return pearson(batched(d, BatchLength(rho, n)), psi)
+	return pearson(batched(d, BatchLength(rho, n)), psi, true)
 }
 
 // fittedRatio is the common rate ratio ψ between the sides, fitted on the
@@ -395,10 +400,12 @@ func residualLag1(d countData, psi float64) (rho float64, n int) {
 // of errors. The degrees of freedom are V²/Σv_i² − 1 (m − 1 for equal
 // slices), fewer when the deviations are heavy-tailed (a few bursts
 // carry the spread): Satterthwaite's 2m/(κ−1) with κ the standardized
-// deviations' kurtosis, when above a normal's 3. With fewer than 3
+// deviations' kurtosis, when above a normal's 3 and heavy is set (over-
+// dispersed slices: the kurtosis of slices the binomial explains says
+// nothing of φ̂'s noise). With fewer than 3
 // informative slices it returns 1 and those degrees of freedom, less
 // than 2.
-func pearson(d countData, psi float64) (phi, df float64) {
+func pearson(d countData, psi float64, heavy bool) (phi, df float64) {
 	var sd2, v, v2, r2, r4 float64
 	m := 0
 	for i := range d.base.bad {
@@ -418,7 +425,7 @@ func pearson(d countData, psi float64) (phi, df float64) {
 		return 1, max(float64(m-1), 0)
 	}
 	df = max(v*v/v2-1, 1)
-	if kurt := float64(m) * r4 / (r2 * r2); kurt > 3 && r2 > 0 {
+	if kurt := float64(m) * r4 / (r2 * r2); heavy && kurt > 3 && r2 > 0 {
 		df = min(df, max(df*2/(kurt-1), 1))
 	}
 	return sd2 / (v - v2/v), df
