@@ -73,7 +73,7 @@ func (e *MetricsAnalyzer) JudgeLook(ctx context.Context, l Subject, look int) (*
 		// An empty answer is a failed look, like no answer: it counts
 		// towards the limit that pauses the rollout.
 		a.Decision = "nodata"
-		return a, rollout.AnalysisUnavailable{Look: look, Reason: why}, nil
+		return a, rollout.AnalysisUnavailable{Look: look, Reason: why, NoData: true}, nil
 	}
 	return a, verdictEvent(rep, look), nil
 }

@@ -175,6 +175,42 @@ func TestProviderDownPauses(t *testing.T) {
 	assert.Len(t, h.gh.tasks(), 2)
 }
 
+func TestOutageEndsOnItsOwn(t *testing.T) {
+	h := newHarness(t)
+	// One failed look pauses: the pause must end without anyone's /resume,
+	// and the first look after it, short of samples, must not pause again.
+	h.canary(strings.Replace(autoPlan, "interval: 10s", "interval: 10s\n      consecutive_error_limit: 1", 1))
+	h.answer("success")
+	h.prov.down = true
+	h.wait(10 * time.Second)
+	require.Equal(t, "paused", h.phase())
+	notices := len(h.gh.bodies())
+	assert.Contains(t, h.gh.bodies()[notices-1], "paused until it answers again")
+	h.wait(time.Minute)
+	assert.Equal(t, "paused", h.phase(), "still down: still paused")
+	assert.Len(t, h.gh.bodies(), notices, "probing a provider that is down says nothing more")
+
+	h.prov.down, h.prov.thin = false, 4 // back, with nothing collected for the probe and the first look
+	h.wait(10 * time.Second)
+	assert.Equal(t, "analyzing", h.phase(), "the pause ended on its own")
+	require.Len(t, h.gh.bodies(), notices+1)
+	assert.Contains(t, h.gh.bodies()[notices], markdown.Text("the metrics provider answers again: the analysis of stage 1 (5 %) restarts on its own"))
+	h.wait(10 * time.Second)
+	assert.Equal(t, "analyzing", h.phase(), "a first look short of samples does not pause again")
+	h.wait(40 * time.Second)
+	assert.Equal(t, []string{"deploy:canary@5", "deploy:canary@25"}, h.gh.tasks(), "the restarted window passed")
+
+	rows, err := h.st.ListAudit(context.Background(), store.AuditFilter{RolloutID: 1})
+	require.NoError(t, err)
+	var trail []string
+	for _, a := range rows {
+		if a.Action == store.ActionRolloutPaused || a.Action == store.ActionRolloutResumed {
+			trail = append(trail, a.Action+" by "+a.Actor)
+		}
+	}
+	assert.Equal(t, []string{"rollout.paused by modelgate", "rollout.resumed by modelgate"}, trail)
+}
+
 func TestNoDataPausesAfterTheConfiguredLimit(t *testing.T) {
 	h := newHarness(t)
 	h.prov.empty = true

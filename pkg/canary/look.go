@@ -32,14 +32,16 @@ type Analysis struct {
 }
 
 // Run judges look of rollout id's current window. A look that is no longer
-// awaited does nothing.
+// awaited does nothing. While an outage of the provider pauses the rollout,
+// the awaited look is a probe: whether the provider answers it decides.
 func (a *Analysis) Run(ctx context.Context, id int64, look int) error {
 	l, err := a.Transitions.Load(ctx, id)
 	if err != nil {
 		return err
 	}
 	st := l.Record.State
-	if st.Phase != rollout.Analyzing || st.Look != look {
+	probe := st.Phase == rollout.Paused && st.Outage
+	if (st.Phase != rollout.Analyzing && !probe) || st.Look != look {
 		Log(a.Logger).Debug("stale analysis skipped", "rollout", id, "look", look, "phase", st.Phase, "awaited", st.Look)
 		return nil
 	}

@@ -48,6 +48,9 @@ type View struct {
 	Phase string
 	// Reason says why the rollout is paused or has ended.
 	Reason string
+	// Outage says the pause is the metrics provider's, and ends on its
+	// own once it answers again.
+	Outage bool
 	// Stages is the plan.
 	Stages []Stage
 	// Current is the index of the current stage.
