@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"strconv"
 
+	"github.com/modelgate/modelgate/internal/failpoint"
 	"github.com/modelgate/modelgate/pkg/rollout"
 )
 
@@ -49,6 +51,7 @@ func (a *Analysis) Run(ctx context.Context, id int64, look int) error {
 	if err != nil {
 		return err
 	}
+	failpoint.Hit(failpoint.LookJudged, strconv.FormatInt(id, 10))
 	_, err = a.Transitions.Apply(ctx, id, ev, Bot, func(l *Rollout) { l.Record.Analysis = judged })
 	if errors.Is(err, rollout.ErrRefused) {
 		Log(a.Logger).Info("analysis outcome refused", "rollout", id, "look", look, "err", err)

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/modelgate/modelgate/internal/failpoint"
 	"github.com/modelgate/modelgate/pkg/gh"
 	"github.com/modelgate/modelgate/pkg/markdown"
 	"github.com/modelgate/modelgate/pkg/store"
@@ -173,6 +174,7 @@ func (s *Service) finish(ctx context.Context, r *run, out Outcome) error {
 	} else if err != nil {
 		return fmt.Errorf("reply: %w", err)
 	}
+	failpoint.Hit(failpoint.CommandReplied, r.ev.DeliveryID)
 	calls := 0
 	if s.Calls != nil {
 		calls = s.Calls(ctx)

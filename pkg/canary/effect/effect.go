@@ -12,6 +12,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/modelgate/modelgate/internal/failpoint"
 	"github.com/modelgate/modelgate/pkg/canary"
 	"github.com/modelgate/modelgate/pkg/gh"
 	"github.com/modelgate/modelgate/pkg/markdown"
@@ -132,10 +133,12 @@ func (e *Executor) Run(ctx context.Context, id int64) error {
 				return err
 			}
 		}
+		failpoint.Hit(failpoint.EffectMarked, strconv.FormatInt(id, 10))
 		out, err := e.do(ctx, l, ef)
 		if err != nil {
 			return fmt.Errorf("rollout %d: %s effect %d: %w", id, ef.Kind, ef.Seq, err)
 		}
+		failpoint.Hit(failpoint.EffectDone, strconv.FormatInt(id, 10))
 		if err := e.finishEffect(ctx, id, ef.Seq, out); err != nil {
 			return err
 		}
