@@ -28,7 +28,7 @@ func TestAppManifestMatchesTheBot(t *testing.T) {
 
 	s := newScenario(t)
 	var handled []string
-	for _, e := range s.srv.worker.Dispatcher.Events() {
+	for _, e := range s.srv.events.Events() {
 		if e != "installation" { // sent to every App, never subscribed to
 			handled = append(handled, e)
 		}

@@ -27,6 +27,7 @@ import (
 	"github.com/modelgate/modelgate/pkg/governance"
 	"github.com/modelgate/modelgate/pkg/judge"
 	"github.com/modelgate/modelgate/pkg/metrics"
+	"github.com/modelgate/modelgate/pkg/queue"
 	"github.com/modelgate/modelgate/pkg/store"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
@@ -172,7 +173,8 @@ type server struct {
 	clients   *githubapp.ClientCreator
 	commands  *chatops.Service
 	engine    *schedule.Scheduler
-	worker    *githubapp.Worker
+	events    *githubapp.Dispatcher
+	worker    *queue.Worker
 	webhook   *githubapp.WebhookHandler
 	registry  *prometheus.Registry
 	readiness *readiness
@@ -217,7 +219,7 @@ func newServer(ctx context.Context, cfg serveConfig, log *slog.Logger, reg *prom
 		return nil, err
 	}
 	installs := gh.Installations{Apps: clients}
-	rollouts := canaryengine.New(canaryengine.Config{Store: st, Providers: providers, Judge: judgement,
+	rollouts := canaryengine.New(canaryengine.Config{Store: st, Jobs: st.Queue(), Providers: providers, Judge: judgement,
 		Clients:  effect.ClientsFunc(func(id int64) (effect.GitHub, error) { return installs.ForInstallation(id) }),
 		BotLogin: cfg.BotLogin, WebURL: cfg.WebURL, ChecksPattern: cfg.Checks, Poll: cfg.Poll,
 		Worker: workerName(), Logger: log, Now: cfg.now})
@@ -235,10 +237,11 @@ func newServer(ctx context.Context, cfg serveConfig, log *slog.Logger, reg *prom
 		st.Close()
 		return nil, err
 	}
-	s := &server{cfg: cfg, log: log, store: st, clients: clients, commands: commands, engine: rollouts.Scheduler, registry: reg,
+	s := &server{cfg: cfg, log: log, store: st, clients: clients, commands: commands, engine: rollouts.Scheduler,
+		events: dispatcher, registry: reg,
 		readiness: &readiness{store: st, token: clients.CheckToken, worker: workerName(), every: readyEvery, now: time.Now}}
-	s.worker = &githubapp.Worker{Queue: st, Direct: st, Dispatcher: dispatcher, Concurrency: cfg.Workers, Logger: log,
-		Metrics: githubapp.NewWorkerMetrics(reg)}
+	s.worker = githubapp.NewWorker(st.Queue(), dispatcher)
+	s.worker.Concurrency, s.worker.Logger, s.worker.Observer = cfg.Workers, log, githubapp.NewWorkerMetrics(reg)
 	s.webhook = &githubapp.WebhookHandler{Secret: []byte(cfg.WebhookSecret), MaxBody: cfg.MaxBody, Queue: s.worker,
 		Handles: dispatcher.Handles, Logger: log, Metrics: githubapp.NewWebhookMetrics(reg)}
 	return s, nil

@@ -43,6 +43,7 @@ import (
 	"time"
 
 	"github.com/modelgate/modelgate/pkg/githubapp"
+	"github.com/modelgate/modelgate/pkg/queue"
 	"github.com/modelgate/modelgate/pkg/store"
 )
 
@@ -293,11 +294,11 @@ func waitDrained(db string, limit time.Duration) (time.Duration, error) {
 	}
 	defer st.Close()
 	for time.Since(start) < limit {
-		s, err := st.DeliveryStats(context.Background())
+		s, err := st.Queue().Stats(context.Background(), githubapp.DeliveryQueue)
 		if err != nil {
 			return 0, err
 		}
-		if s.ByState[store.DeliveryPending]+s.ByState[store.DeliveryProcessing] == 0 {
+		if s.ByState[queue.Pending]+s.ByState[queue.Running] == 0 {
 			return time.Since(start), nil
 		}
 		time.Sleep(50 * time.Millisecond)
@@ -312,21 +313,22 @@ func check(db string, r *result) error {
 		return err
 	}
 	defer st.Close()
-	s, err := st.DeliveryStats(context.Background())
+	q := st.Queue()
+	s, err := q.Stats(context.Background(), githubapp.DeliveryQueue)
 	if err != nil {
 		return err
 	}
 	lost := 0
 	for _, id := range r.acceptedIDs {
-		d, err := st.GetDelivery(context.Background(), id)
-		if err != nil || d.State != store.DeliveryDone || d.Processed != 1 {
+		d, err := q.Get(context.Background(), githubapp.DeliveryQueue, id)
+		if err != nil || d.State != queue.Done || d.Completions != 1 {
 			lost++
 		}
 	}
 	fmt.Printf("store:       %d deliveries, %d done, %d failed, %d processed more than once; %d accepted deliveries lost or unfinished\n",
-		s.Total, s.ByState[store.DeliveryDone], s.ByState[store.DeliveryFailed], s.ProcessedTwice, lost)
-	if lost > 0 || s.ProcessedTwice > 0 || s.Total != r.accepted {
-		return fmt.Errorf("check failed: %d stored for %d accepted, %d lost, %d processed twice", s.Total, r.accepted, lost, s.ProcessedTwice)
+		s.Total, s.ByState[queue.Done], s.ByState[queue.Failed], s.CompletedTwice, lost)
+	if lost > 0 || s.CompletedTwice > 0 || s.Total != r.accepted {
+		return fmt.Errorf("check failed: %d stored for %d accepted, %d lost, %d processed twice", s.Total, r.accepted, lost, s.CompletedTwice)
 	}
 	fmt.Println("check:       ok — every accepted delivery stored once and processed exactly once")
 	return nil

@@ -62,6 +62,37 @@ func (s *Server) DSN(t testing.TB) string {
 	return dsn
 }
 
+// Run runs a package's tests, then stops the server; from TestMain:
+// os.Exit(pg.Run(m)).
+func (s *Server) Run(m *testing.M) int {
+	code := m.Run()
+	if err := s.Stop(); err != nil {
+		fmt.Fprintln(os.Stderr, "stop postgres:", err)
+		code = 1
+	}
+	return code
+}
+
+// Race runs fn for each of replicas, all released at the same moment, as
+// replicas racing for the same rows would, and waits for them.
+func Race[T any](replicas []T, fn func(i int, r T)) {
+	var ready, done sync.WaitGroup
+	start := make(chan struct{})
+	for i, r := range replicas {
+		ready.Add(1)
+		done.Add(1)
+		go func() {
+			defer done.Done()
+			ready.Done()
+			<-start
+			fn(i, r)
+		}()
+	}
+	ready.Wait()
+	close(start)
+	done.Wait()
+}
+
 // Stop shuts the server down and removes its files; safe to call when it
 // never started.
 func (s *Server) Stop() error {

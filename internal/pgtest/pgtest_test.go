@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"sync"
 	"testing"
 
 	"github.com/jackc/pgx/v5"
@@ -101,4 +102,16 @@ func TestMissingPostgresSkipsOrFailsInCI(t *testing.T) {
 			assert.Contains(t, f.skipped, "apt-get install")
 		})
 	}
+}
+
+func TestRaceReleasesAllTogether(t *testing.T) {
+	var waiting sync.WaitGroup
+	waiting.Add(3)
+	seen := make([]int, 3)
+	Race([]string{"a", "b", "c"}, func(i int, r string) {
+		waiting.Done()
+		waiting.Wait() // returns only once every replica is running
+		seen[i] = len(r)
+	})
+	assert.Equal(t, []int{1, 1, 1}, seen)
 }

@@ -10,12 +10,14 @@ import (
 	"time"
 
 	"github.com/modelgate/modelgate/internal/golden"
+	"github.com/modelgate/modelgate/pkg/canary"
 	"github.com/modelgate/modelgate/pkg/canary/engine"
 	"github.com/modelgate/modelgate/pkg/canary/event"
 	"github.com/modelgate/modelgate/pkg/chatops"
 	"github.com/modelgate/modelgate/pkg/config"
 	"github.com/modelgate/modelgate/pkg/gh"
 	"github.com/modelgate/modelgate/pkg/markdown"
+	"github.com/modelgate/modelgate/pkg/queue"
 	"github.com/modelgate/modelgate/pkg/rollout"
 	"github.com/modelgate/modelgate/pkg/store"
 	"github.com/stretchr/testify/assert"
@@ -373,6 +375,25 @@ func TestConcurrentCanariesOneWins(t *testing.T) {
 	}
 	wg.Wait()
 	assert.NotEqual(t, outs[0].Refused, outs[1].Refused, "exactly one wins: %q / %q", outs[0].Reply, outs[1].Reply)
+}
+
+// A replica that dies holding a rollout's job loses it when its lease
+// ends, seconds later, and another replica carries the job out.
+func TestADeadReplicasJobIsTakenOverWhenItsLeaseEnds(t *testing.T) {
+	h := newHarness(t)
+	_, err := h.eng.Commands.Canary(context.Background(), h.request("/canary", autoPlan))
+	require.NoError(t, err)
+	dead, err := h.st.Queue().Claim(context.Background(), canary.JobQueue, h.clock.Now(), 10,
+		queue.Lease{Worker: "dead", Until: h.clock.Now().Add(queue.DefaultLease)}) // as the scheduler leases
+	require.NoError(t, err)
+	require.Len(t, dead, 1)
+
+	n, err := h.eng.Scheduler.RunDue(context.Background())
+	require.NoError(t, err)
+	assert.Zero(t, n, "held by the dead replica")
+	h.clock.Add(queue.DefaultLease)
+	h.drain()
+	assert.Equal(t, []string{"deploy:canary@5"}, h.gh.tasks(), "taken over once the lease ended")
 }
 
 func TestTwoReplicasDoNotActTwice(t *testing.T) {

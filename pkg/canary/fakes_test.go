@@ -294,8 +294,8 @@ func (h *harness) newEngine(worker string) *engine.Engine {
 func (h *harness) engineOn(st engine.Store, worker string) *engine.Engine {
 	j, err := judge.New(judge.DefaultConfig())
 	require.NoError(h.t, err)
-	return engine.New(engine.Config{Store: st, Clients: h.gh, Providers: h.prov, Judge: j, BotLogin: "modelgate[bot]",
-		Worker: worker, Now: h.clock.Now})
+	return engine.New(engine.Config{Store: st, Jobs: h.st.Queue(), Clients: h.gh, Providers: h.prov, Judge: j,
+		BotLogin: "modelgate[bot]", Worker: worker, Now: h.clock.Now})
 }
 
 // request is a command from alice on PR 1 whose head changes the model.

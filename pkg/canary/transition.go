@@ -2,6 +2,7 @@ package canary
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -11,6 +12,7 @@ import (
 	"time"
 
 	"github.com/modelgate/modelgate/pkg/judge"
+	"github.com/modelgate/modelgate/pkg/queue"
 	"github.com/modelgate/modelgate/pkg/rollout"
 	"github.com/modelgate/modelgate/pkg/store"
 )
@@ -22,17 +24,18 @@ const maxConflicts = 20
 // Bot is the actor of the engine's own decisions in the audit log.
 const Bot = "modelgate"
 
-// The job kinds of the engine; the key is the rollout id.
+// JobQueue is the queue (pkg/queue) the engine's jobs wait in; a job's
+// key is its rollout id, its kind one of these.
 const (
+	JobQueue    = "rollout"
 	JobEffects  = "rollout.effects"
 	JobAnalysis = "rollout.analysis"
 )
 
 // JobPayload is the payload of the engine's jobs: the look an analysis
-// judges, and how many times a failed job was tried again.
+// judges.
 type JobPayload struct {
-	Look  int `json:"look"`
-	Retry int `json:"retry,omitempty"`
+	Look int `json:"look"`
 }
 
 // Store is the durable state transitions read and write.
@@ -40,7 +43,12 @@ type Store interface {
 	CreateRollout(ctx context.Context, r store.Rollout) (store.Rollout, error)
 	GetRollout(ctx context.Context, id int64) (store.Rollout, error)
 	UpdateRollout(ctx context.Context, r store.Rollout) (store.Rollout, error)
-	ScheduleJob(ctx context.Context, j store.Job) (int64, error)
+}
+
+// Jobs is the engine's agenda: a job scheduled replaces the pending one of
+// its kind and rollout (a *queue.Store).
+type Jobs interface {
+	Schedule(ctx context.Context, j queue.Job) (int64, error)
 }
 
 // Transitions moves stored rollouts through the state machine: each change
@@ -48,6 +56,7 @@ type Store interface {
 // before anything touches GitHub; only then are the effects scheduled.
 type Transitions struct {
 	Store Store
+	Jobs  Jobs
 	// Wake tells the scheduler that effects are due now; nil is a no-op.
 	Wake   func()
 	Logger *slog.Logger
@@ -175,7 +184,8 @@ func (t *Transitions) Save(ctx context.Context, l Rollout) (Rollout, error) {
 // now. A failure here loses nothing: the sweep finds outboxes that no job
 // is carrying out.
 func (t *Transitions) ScheduleEffects(ctx context.Context, id int64) {
-	_, err := t.Store.ScheduleJob(ctx, store.Job{Kind: JobEffects, Key: strconv.FormatInt(id, 10), DueAt: t.Clock.Now()})
+	_, err := t.Jobs.Schedule(ctx, queue.Job{Queue: JobQueue, Kind: JobEffects, Key: strconv.FormatInt(id, 10),
+		DueAt: t.Clock.Now()})
 	if err != nil {
 		Log(t.Logger).Error("schedule effects; the sweep will retry", "rollout", id, "err", err)
 		return
@@ -183,6 +193,17 @@ func (t *Transitions) ScheduleEffects(ctx context.Context, id int64) {
 	if t.Wake != nil {
 		t.Wake()
 	}
+}
+
+// ScheduleAnalysis has look of rollout id judged at at.
+func (t *Transitions) ScheduleAnalysis(ctx context.Context, id int64, look int, at time.Time) error {
+	payload, err := json.Marshal(JobPayload{Look: look})
+	if err != nil {
+		return err
+	}
+	_, err = t.Jobs.Schedule(ctx, queue.Job{Queue: JobQueue, Kind: JobAnalysis, Key: strconv.FormatInt(id, 10),
+		DueAt: at, Payload: payload})
+	return err
 }
 
 // judgePassing says the judge passed the current window at its latest

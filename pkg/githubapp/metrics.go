@@ -5,6 +5,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/modelgate/modelgate/pkg/queue"
 	"github.com/prometheus/client_golang/prometheus"
 )
 
@@ -43,7 +44,8 @@ func (m *WebhookMetrics) observe(status int, msg string, d time.Duration) {
 	m.latency.Observe(d.Seconds())
 }
 
-// WorkerMetrics counts processed deliveries.
+// WorkerMetrics counts processed deliveries; it is the delivery worker's
+// queue.Observer.
 type WorkerMetrics struct {
 	processed *prometheus.CounterVec
 	duration  prometheus.Histogram
@@ -55,7 +57,7 @@ func NewWorkerMetrics(reg prometheus.Registerer) *WorkerMetrics {
 	m := &WorkerMetrics{
 		processed: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "modelgate_deliveries_processed_total",
-			Help: "Deliveries taken from the queue, by event and result (done, retry, failed).",
+			Help: "Deliveries taken from the queue, by event and result (done, retry, failed, lost: another worker took it over).",
 		}, []string{"event", "result"}),
 		duration: prometheus.NewHistogram(prometheus.HistogramOpts{
 			Name:    "modelgate_delivery_processing_seconds",
@@ -70,6 +72,17 @@ func NewWorkerMetrics(reg prometheus.Registerer) *WorkerMetrics {
 	reg.MustRegister(m.processed, m.duration, m.backlog)
 	return m
 }
+
+// Holding counts deliveries leased to the worker, by delta.
+func (m *WorkerMetrics) Holding(delta int) { m.backlog.Add(float64(delta)) }
+
+// Ran counts one delivery processed.
+func (m *WorkerMetrics) Ran(j queue.Job, result string, took time.Duration) {
+	m.processed.WithLabelValues(j.Kind, result).Inc()
+	m.duration.Observe(took.Seconds())
+}
+
+var _ queue.Observer = (*WorkerMetrics)(nil)
 
 // APIMetrics counts GitHub API calls.
 type APIMetrics struct {

@@ -11,15 +11,17 @@ import (
 	"time"
 
 	"github.com/modelgate/modelgate/internal/failpoint"
-	"github.com/modelgate/modelgate/pkg/store"
+	"github.com/modelgate/modelgate/pkg/queue"
 )
 
 // DefaultMaxBody is GitHub's own cap on a webhook payload (25 MB).
 const DefaultMaxBody = 25 << 20
 
-// Queue stores deliveries durably; inserted is false for a known delivery id.
+// Queue stores deliveries durably (DeliveryJob); inserted is false for a
+// known delivery id. A *queue.Worker (NewWorker) is one, and so is a
+// *queue.Store.
 type Queue interface {
-	EnqueueDelivery(ctx context.Context, d store.Delivery) (inserted bool, err error)
+	Add(ctx context.Context, j queue.Job) (inserted bool, err error)
 }
 
 // WebhookHandler is the ack path of POST /webhook: it checks the signature,
@@ -90,7 +92,7 @@ func (h *WebhookHandler) serve(r *http.Request) (int, string) {
 		h.log(r).Debug("webhook ignored", "reason", "event not handled")
 		return http.StatusAccepted, "ignored: event " + event + " is not handled"
 	}
-	return h.enqueue(r, store.Delivery{ID: id, Event: event, Payload: body, ReceivedAt: h.now()})
+	return h.enqueue(r, DeliveryJob(event, id, body, h.now()))
 }
 
 // looksLikeObject is the ack path's check of a signed payload: a JSON
@@ -124,8 +126,8 @@ func (h *WebhookHandler) readBody(r *http.Request) ([]byte, int, error) {
 	return body, 0, nil
 }
 
-func (h *WebhookHandler) enqueue(r *http.Request, d store.Delivery) (int, string) {
-	inserted, err := h.Queue.EnqueueDelivery(r.Context(), d)
+func (h *WebhookHandler) enqueue(r *http.Request, d queue.Job) (int, string) {
+	inserted, err := h.Queue.Add(r.Context(), d)
 	if err != nil {
 		h.log(r).Error("webhook not stored", "err", err)
 		if errors.Is(err, context.Canceled) {
@@ -135,7 +137,7 @@ func (h *WebhookHandler) enqueue(r *http.Request, d store.Delivery) (int, string
 	}
 	if !inserted {
 		h.log(r).Info("webhook duplicate", "reason", "delivery already stored")
-		return http.StatusOK, "duplicate delivery " + d.ID + ": already queued"
+		return http.StatusOK, "duplicate delivery " + d.Key + ": already queued"
 	}
 	if h.Notify != nil {
 		h.Notify()

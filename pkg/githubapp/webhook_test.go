@@ -10,7 +10,7 @@ import (
 	"sync"
 	"testing"
 
-	"github.com/modelgate/modelgate/pkg/store"
+	"github.com/modelgate/modelgate/pkg/queue"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -18,23 +18,23 @@ import (
 
 type memQueue struct {
 	mu   sync.Mutex
-	seen map[string]store.Delivery
+	seen map[string]queue.Job
 	err  error
 }
 
-func (q *memQueue) EnqueueDelivery(_ context.Context, d store.Delivery) (bool, error) {
+func (q *memQueue) Add(_ context.Context, d queue.Job) (bool, error) {
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	if q.err != nil {
 		return false, q.err
 	}
 	if q.seen == nil {
-		q.seen = map[string]store.Delivery{}
+		q.seen = map[string]queue.Job{}
 	}
-	if _, ok := q.seen[d.ID]; ok {
+	if _, ok := q.seen[d.Key]; ok {
 		return false, nil
 	}
-	q.seen[d.ID] = d
+	q.seen[d.Key] = d
 	return true, nil
 }
 
@@ -117,7 +117,10 @@ func TestWebhookHandlerRedeliveryAndStoreDown(t *testing.T) {
 		assert.Equal(t, want, w.Code, "attempt %d", i)
 	}
 	assert.Equal(t, 1, woken)
-	assert.Len(t, q.seen, 1)
+	require.Len(t, q.seen, 1)
+	assert.Equal(t, queue.Job{Queue: DeliveryQueue, Kind: "issue_comment", Key: "same", Payload: body,
+		CreatedAt: q.seen["same"].CreatedAt}, q.seen["same"], "a delivery is a job of the webhook queue")
+	assert.False(t, q.seen["same"].CreatedAt.IsZero())
 
 	q.err = errors.New("disk full")
 	w := httptest.NewRecorder()

@@ -2,29 +2,18 @@ package store
 
 import (
 	"context"
-	"embed"
-	"errors"
 	"fmt"
-	"io/fs"
-	"sort"
 	"time"
 
-	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/jackc/pgx/v5/stdlib"
+	"github.com/modelgate/modelgate/internal/dbtime"
+	"github.com/modelgate/modelgate/pkg/queue"
 )
-
-//go:embed migrations/postgres/*.sql
-var postgresMigrations embed.FS
 
 // migrationLock is the advisory lock key under which replicas migrate, one
 // at a time ("modelgat" in ASCII).
 const migrationLock int64 = 0x6d6f64656c676174
-
-// jobClaimLock is the advisory lock key under which replicas claim jobs,
-// one at a time ("modeljob" in ASCII).
-const jobClaimLock int64 = 0x6d6f64656c6a6f62
 
 // PostgresOptions tune the PostgreSQL store; the zero value is sensible.
 type PostgresOptions struct {
@@ -38,12 +27,14 @@ type PostgresOptions struct {
 }
 
 // Postgres is the Store in a PostgreSQL database that several replicas
-// share: delivery claims skip rows another replica holds (FOR UPDATE SKIP
-// LOCKED), job claims take turns, and uniqueness (one active rollout, one lock per environment) is decided
-// by the database's indexes inside one statement.
+// share: the queue's claims skip rows another replica holds (FOR UPDATE
+// SKIP LOCKED), and uniqueness (one active rollout, one lock per
+// environment, one running job per kind and key) is decided by the
+// database's indexes inside one statement.
 type Postgres struct {
+	records // through database/sql on pool
+	jobs
 	pool *pgxpool.Pool
-	now  func() time.Time
 }
 
 var _ Store = (*Postgres)(nil)
@@ -65,23 +56,22 @@ func OpenPostgres(ctx context.Context, dsn string, opts PostgresOptions) (*Postg
 	if err != nil {
 		return nil, fmt.Errorf("connect postgres: %w", err)
 	}
-	s := &Postgres{pool: pool, now: opts.Now}
+	db := stdlib.OpenDBFromPool(pool)
+	s := &Postgres{records: records{write: db, read: db, now: opts.Now},
+		jobs: jobs{queue.NewPostgres(db, queue.Options{Now: opts.Now})}, pool: pool}
 	if err := s.Ping(ctx); err != nil {
-		pool.Close()
+		s.Close()
 		return nil, err
 	}
 	if opts.ReadOnly {
-		db := stdlib.OpenDBFromPool(pool)
-		err := checkSchema(ctx, db, postgresMigrations, "migrations/postgres/*.sql")
-		db.Close() // the pool stays open
-		if err != nil {
-			pool.Close()
+		if err := checkSchema(ctx, db, postgresDialect()); err != nil {
+			s.Close()
 			return nil, fmt.Errorf("store: %w", err)
 		}
 		return s, nil
 	}
-	if err := s.migrate(ctx); err != nil {
-		pool.Close()
+	if err := migrate(ctx, db, postgresDialect()); err != nil {
+		s.Close()
 		return nil, fmt.Errorf("migrate postgres: %w", err)
 	}
 	return s, nil
@@ -97,70 +87,33 @@ func (s *Postgres) Ping(ctx context.Context) error {
 
 // Close closes the pool, waiting for connections in use to come back.
 func (s *Postgres) Close() error {
+	s.queue.Close()
+	err := s.write.Close() // the pool's database/sql face; the pool stays open
 	s.pool.Close()
-	return nil
+	return err
 }
 
-// migrate applies, in name order, every embedded migration not yet
-// recorded, holding an advisory lock so that replicas starting together
-// take turns: the first applies, the others find it done.
-func (s *Postgres) migrate(ctx context.Context) error {
-	conn, err := s.pool.Acquire(ctx)
+// LockEnvironment takes l; when already held it returns the holder and
+// ErrLocked. One statement decides: on conflict it locks the holder's row
+// and returns it (a no-op update), so the holder is read even when it
+// committed after this statement began; xmax = 0 marks a row just inserted.
+func (s *Postgres) LockEnvironment(ctx context.Context, l Lock) (Lock, error) {
+	if l.LockedAt.IsZero() {
+		l.LockedAt = s.now()
+	}
+	held := Lock{Repo: l.Repo, Environment: l.Environment}
+	var at int64
+	var inserted bool
+	err := s.write.QueryRowContext(ctx, `INSERT INTO locks AS l (repo, environment, reason, locked_by, locked_at)
+		VALUES ($1, $2, $3, $4, $5) ON CONFLICT (repo, environment) DO UPDATE SET locked_by = l.locked_by
+		RETURNING l.reason, l.locked_by, l.locked_at, l.xmax = 0`,
+		l.Repo, l.Environment, l.Reason, l.LockedBy, dbtime.Millis(l.LockedAt)).Scan(&held.Reason, &held.LockedBy, &at, &inserted)
 	if err != nil {
-		return fmt.Errorf("acquire: %w", err)
+		return Lock{}, fmt.Errorf("lock %s: %w", l.Environment, err)
 	}
-	defer conn.Release()
-	if _, err := conn.Exec(ctx, `SELECT pg_advisory_lock($1)`, migrationLock); err != nil {
-		return fmt.Errorf("advisory lock: %w", err)
+	if inserted {
+		return l, nil
 	}
-	// The lock belongs to the session: release it even when ctx is done.
-	defer conn.Exec(context.WithoutCancel(ctx), `SELECT pg_advisory_unlock($1)`, migrationLock)
-	if _, err := conn.Exec(ctx,
-		`CREATE TABLE IF NOT EXISTS schema_migrations (name TEXT PRIMARY KEY, applied_at BIGINT NOT NULL)`); err != nil {
-		return fmt.Errorf("create schema_migrations: %w", err)
-	}
-	names, err := fs.Glob(postgresMigrations, "migrations/postgres/*.sql")
-	if err != nil {
-		return err
-	}
-	sort.Strings(names)
-	for _, name := range names {
-		if err := s.applyMigration(ctx, conn.Conn(), name); err != nil {
-			return fmt.Errorf("%s: %w", name, err)
-		}
-	}
-	return nil
-}
-
-func (s *Postgres) applyMigration(ctx context.Context, conn *pgx.Conn, name string) error {
-	body, err := postgresMigrations.ReadFile(name)
-	if err != nil {
-		return err
-	}
-	return pgx.BeginFunc(ctx, conn, func(tx pgx.Tx) error {
-		var n int
-		if err := tx.QueryRow(ctx, `SELECT count(*) FROM schema_migrations WHERE name = $1`, name).Scan(&n); err != nil {
-			return err
-		}
-		if n > 0 {
-			return nil
-		}
-		// Exec without arguments uses the simple protocol, which runs a
-		// file of several statements.
-		if _, err := tx.Exec(ctx, string(body)); err != nil {
-			return err
-		}
-		_, err := tx.Exec(ctx, `INSERT INTO schema_migrations (name, applied_at) VALUES ($1, $2)`, name, ms(s.now()))
-		return err
-	})
-}
-
-// inTx runs fn in a transaction.
-func (s *Postgres) inTx(ctx context.Context, fn func(pgx.Tx) error) error {
-	return pgx.BeginFunc(ctx, s.pool, fn)
-}
-
-func isPGUnique(err error) bool {
-	var pe *pgconn.PgError
-	return errors.As(err, &pe) && pe.Code == "23505"
+	held.LockedAt = dbtime.FromMillis(at)
+	return lockHeld(held)
 }

@@ -3,12 +3,9 @@ package store
 import (
 	"context"
 	"fmt"
-	"io/fs"
 	"os"
 	"sync"
-	"sync/atomic"
 	"testing"
-	"time"
 
 	"github.com/modelgate/modelgate/internal/pgtest"
 	"github.com/stretchr/testify/assert"
@@ -19,14 +16,7 @@ import (
 // asks for a database.
 var pg pgtest.Server
 
-func TestMain(m *testing.M) {
-	code := m.Run()
-	if err := pg.Stop(); err != nil {
-		fmt.Fprintln(os.Stderr, "stop postgres:", err)
-		code = 1
-	}
-	os.Exit(code)
-}
+func TestMain(m *testing.M) { os.Exit(pg.Run(m)) }
 
 // replicas opens n stores on one fresh database, each with its own
 // connection pool, as n bot replicas would.
@@ -41,25 +31,6 @@ func replicas(t *testing.T, n int) []*Postgres {
 		out[i] = s
 	}
 	return out
-}
-
-// race runs fn once per replica, all released at the same moment.
-func race(replicas []*Postgres, fn func(i int, s *Postgres)) {
-	var ready, done sync.WaitGroup
-	start := make(chan struct{})
-	for i, s := range replicas {
-		ready.Add(1)
-		done.Add(1)
-		go func() {
-			defer done.Done()
-			ready.Done()
-			<-start
-			fn(i, s)
-		}()
-	}
-	ready.Wait()
-	close(start)
-	done.Wait()
 }
 
 func TestPostgresMigrationsRunConcurrently(t *testing.T) {
@@ -81,83 +52,10 @@ func TestPostgresMigrationsRunConcurrently(t *testing.T) {
 		defer stores[i].Close()
 	}
 	var applied int
-	require.NoError(t, stores[0].pool.QueryRow(ctx, `SELECT count(*) FROM schema_migrations`).Scan(&applied))
-	names, err := fs.Glob(postgresMigrations, "migrations/postgres/*.sql")
+	require.NoError(t, stores[0].pool.QueryRow(ctx, `SELECT count(*) FROM goose_db_version WHERE version_id > 0`).Scan(&applied))
+	ms, err := migrations(postgresDialect())
 	require.NoError(t, err)
-	assert.Equal(t, len(names), applied, "each migration applied once")
-}
-
-func TestPostgresReplicasClaimEachDeliveryOnce(t *testing.T) {
-	rs := replicas(t, 2)
-	ctx := context.Background()
-	const n = 300
-	for i := range n {
-		_, err := rs[i%2].EnqueueDelivery(ctx, Delivery{ID: fmt.Sprint("d", i), Event: "e", Payload: []byte(`{}`)})
-		require.NoError(t, err)
-	}
-	var mu sync.Mutex
-	claims := map[string]int{}
-	var workers []*Postgres
-	for range 4 { // four workers in each replica
-		workers = append(workers, rs...)
-	}
-	race(workers, func(i int, s *Postgres) {
-		worker := fmt.Sprint("w", i)
-		for {
-			got, err := s.ClaimDeliveries(ctx, worker, 7, time.Minute)
-			if !assert.NoError(t, err) || len(got) == 0 {
-				return
-			}
-			outcomes := make([]DeliveryOutcome, len(got))
-			mu.Lock()
-			for k, d := range got {
-				claims[d.ID]++
-				outcomes[k].ID = d.ID
-			}
-			mu.Unlock()
-			assert.NoError(t, s.CompleteDeliveries(ctx, worker, outcomes))
-		}
-	})
-	assert.Len(t, claims, n)
-	for id, c := range claims {
-		assert.Equal(t, 1, c, "delivery %s claimed %d times", id, c)
-	}
-	st, err := rs[0].DeliveryStats(ctx)
-	require.NoError(t, err)
-	assert.Equal(t, map[DeliveryState]int{DeliveryDone: n}, st.ByState)
-	assert.Zero(t, st.ProcessedTwice)
-}
-
-func TestPostgresReplicasClaimEachJobOnce(t *testing.T) {
-	rs := replicas(t, 2)
-	ctx := context.Background()
-	now := time.Now()
-	const n = 200
-	for i := range n {
-		_, err := rs[i%2].ScheduleJob(ctx, Job{Kind: "analyse", Key: fmt.Sprint("r", i), DueAt: now})
-		require.NoError(t, err)
-	}
-	var claimed sync.Map
-	var total atomic.Int64
-	var workers []*Postgres
-	for range 3 {
-		workers = append(workers, rs...)
-	}
-	race(workers, func(i int, s *Postgres) {
-		for {
-			jobs, err := s.ClaimDueJobs(ctx, fmt.Sprint("w", i), now, 5, time.Minute)
-			if !assert.NoError(t, err) || len(jobs) == 0 {
-				return
-			}
-			for _, j := range jobs {
-				_, twice := claimed.LoadOrStore(j.ID, i)
-				assert.False(t, twice, "job %d claimed twice", j.ID)
-				total.Add(1)
-				assert.NoError(t, s.CompleteJob(ctx, fmt.Sprint("w", i), j.ID, nil))
-			}
-		}
-	})
-	assert.Equal(t, int64(n), total.Load())
+	assert.Equal(t, len(ms), applied, "each migration applied once")
 }
 
 func TestPostgresConcurrentCanaryExactlyOneWins(t *testing.T) {
@@ -165,7 +63,7 @@ func TestPostgresConcurrentCanaryExactlyOneWins(t *testing.T) {
 	ctx := context.Background()
 	for round := range 20 {
 		errs := make([]error, len(rs))
-		race(rs, func(i int, s *Postgres) {
+		pgtest.Race(rs, func(i int, s *Postgres) {
 			_, errs[i] = s.CreateRollout(ctx, Rollout{Repo: "o/r", PR: round, Model: fmt.Sprint("m", round),
 				Version: "1", Environment: "production", HeadSHA: "abc", StartedBy: fmt.Sprint("user", i)})
 		})
@@ -195,7 +93,7 @@ func TestPostgresConcurrentUpdateRolloutOneWins(t *testing.T) {
 		require.NoError(t, err)
 		saved := make([]Rollout, len(rs))
 		errs := make([]error, len(rs))
-		race(rs, func(i int, s *Postgres) {
+		pgtest.Race(rs, func(i int, s *Postgres) {
 			mine := read
 			mine.Record = []byte(fmt.Sprintf(`{"replica":%d}`, i))
 			saved[i], errs[i] = s.UpdateRollout(ctx, mine)
@@ -217,44 +115,6 @@ func TestPostgresConcurrentUpdateRolloutOneWins(t *testing.T) {
 	}
 }
 
-func TestPostgresReplicasNeverRunTwinJobsAtOnce(t *testing.T) {
-	rs := replicas(t, 2)
-	ctx := context.Background()
-	now := time.Now()
-	const keys, rounds = 5, 8
-	var running sync.Map // key -> worker holding it
-	var ran atomic.Int64
-	var workers []*Postgres
-	for range 3 {
-		workers = append(workers, rs...)
-	}
-	race(workers, func(i int, s *Postgres) {
-		worker := fmt.Sprint("w", i)
-		for range rounds * keys {
-			// Every worker keeps scheduling the next run of every key, as
-			// the engine does while a run is under way.
-			for k := range keys {
-				_, err := s.ScheduleJob(ctx, Job{Kind: "rollout.effects", Key: fmt.Sprint(k), DueAt: now})
-				assert.NoError(t, err)
-			}
-			jobs, err := s.ClaimDueJobs(ctx, worker, now, 3, time.Minute)
-			if !assert.NoError(t, err) {
-				return
-			}
-			for _, j := range jobs {
-				holder, busy := running.LoadOrStore(j.Key, worker)
-				assert.False(t, busy, "key %s claimed by %s while %v runs it", j.Key, worker, holder)
-			}
-			for _, j := range jobs {
-				ran.Add(1)
-				running.Delete(j.Key)
-				assert.NoError(t, s.CompleteJob(ctx, worker, j.ID, nil))
-			}
-		}
-	})
-	assert.Positive(t, ran.Load())
-}
-
 func TestPostgresConcurrentLockOneWins(t *testing.T) {
 	rs := replicas(t, 2)
 	ctx := context.Background()
@@ -262,7 +122,7 @@ func TestPostgresConcurrentLockOneWins(t *testing.T) {
 		env := fmt.Sprint("env", round)
 		held := make([]Lock, len(rs))
 		errs := make([]error, len(rs))
-		race(rs, func(i int, s *Postgres) {
+		pgtest.Race(rs, func(i int, s *Postgres) {
 			held[i], errs[i] = s.LockEnvironment(ctx, Lock{Repo: "o/r", Environment: env, Reason: "freeze", LockedBy: fmt.Sprint("user", i)})
 		})
 		winner := -1
@@ -289,7 +149,7 @@ func TestPostgresConcurrentRedeliveryRecordsOneCommand(t *testing.T) {
 	for round := range 20 {
 		ids := make([]int64, len(rs))
 		created := make([]bool, len(rs))
-		race(rs, func(i int, s *Postgres) {
+		pgtest.Race(rs, func(i int, s *Postgres) {
 			c, ok, err := s.RecordCommand(ctx, Command{DeliveryID: fmt.Sprint("d", round), Repo: "o/r", PR: 1,
 				Name: "canary", Args: "/canary", State: "received"})
 			assert.NoError(t, err)
@@ -297,20 +157,6 @@ func TestPostgresConcurrentRedeliveryRecordsOneCommand(t *testing.T) {
 		})
 		assert.Equal(t, ids[0], ids[1], "round %d", round)
 		assert.NotEqual(t, created[0], created[1], "round %d: exactly one created it", round)
-	}
-}
-
-func TestPostgresConcurrentEnqueueSameDelivery(t *testing.T) {
-	rs := replicas(t, 2)
-	ctx := context.Background()
-	for round := range 20 {
-		inserted := make([]bool, len(rs))
-		race(rs, func(i int, s *Postgres) {
-			var err error
-			inserted[i], err = s.EnqueueDelivery(ctx, Delivery{ID: fmt.Sprint("d", round), Event: "e", Payload: []byte(fmt.Sprint(i))})
-			assert.NoError(t, err)
-		})
-		assert.NotEqual(t, inserted[0], inserted[1], "round %d: exactly one stored it", round)
 	}
 }
 
@@ -335,8 +181,8 @@ func TestOpenPostgresFailures(t *testing.T) {
 func TestPostgresAfterClose(t *testing.T) {
 	s := replicas(t, 1)[0]
 	require.NoError(t, s.Close())
-	_, err := s.EnqueueDelivery(context.Background(), Delivery{ID: "x", Event: "e"})
-	assert.ErrorContains(t, err, "enqueue delivery x")
+	_, err := s.AppendAudit(context.Background(), AuditEntry{Actor: "a", Action: "x", Repo: "o/r", Decision: "done"})
+	assert.ErrorContains(t, err, "append audit")
 	assert.Error(t, s.Ping(context.Background()))
 }
 
@@ -354,26 +200,4 @@ func TestOpenChoosesByDSN(t *testing.T) {
 	require.NoError(t, err)
 	defer p.Close()
 	assert.IsType(t, &Postgres{}, p)
-}
-
-func TestPostgresClaimSkipsRowsAnotherReplicaHolds(t *testing.T) {
-	rs := replicas(t, 2)
-	ctx := context.Background()
-	for _, id := range []string{"held", "free"} {
-		_, err := rs[0].EnqueueDelivery(ctx, Delivery{ID: id, Event: "e", Payload: []byte("{}")})
-		require.NoError(t, err)
-	}
-	// Replica 0 is in the middle of claiming "held".
-	tx, err := rs[0].pool.Begin(ctx)
-	require.NoError(t, err)
-	defer tx.Rollback(ctx)
-	_, err = tx.Exec(ctx, `SELECT id FROM deliveries WHERE id = 'held' FOR UPDATE`)
-	require.NoError(t, err)
-
-	wait, cancel := context.WithTimeout(ctx, 5*time.Second)
-	defer cancel()
-	got, err := rs[1].ClaimDeliveries(wait, "w1", 10, time.Minute)
-	require.NoError(t, err, "a claim does not wait for rows another replica holds")
-	require.Len(t, got, 1)
-	assert.Equal(t, "free", got[0].ID)
 }

@@ -5,8 +5,7 @@ import (
 	"database/sql"
 	"fmt"
 
-	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/modelgate/modelgate/internal/dbtime"
 )
 
 // The column lists and row scanners both backends share: their tables are
@@ -34,7 +33,7 @@ func scanCommand(row scanner) (Command, error) {
 	var created, updated int64
 	err := row.Scan(&c.ID, &c.DeliveryID, &c.Repo, &c.PR, &c.CommentID, &c.Commenter, &c.Name, &c.Args,
 		&c.State, &c.Outcome, &c.APICalls, &created, &updated)
-	c.CreatedAt, c.UpdatedAt = fromMS(created), fromMS(updated)
+	c.CreatedAt, c.UpdatedAt = dbtime.FromMillis(created), dbtime.FromMillis(updated)
 	return c, err
 }
 
@@ -44,7 +43,7 @@ func scanRollout(row scanner) (Rollout, error) {
 	err := row.Scan(&r.ID, &r.Repo, &r.PR, &r.Model, &r.Version, &r.BaselineVersion, &r.Environment,
 		&r.HeadSHA, &r.State, &r.Stage, &r.TrafficPercent, &r.Plan, &r.StartedBy, &r.InstallationID, &r.Record,
 		&r.Revision, &created, &updated)
-	r.CreatedAt, r.UpdatedAt = fromMS(created), fromMS(updated)
+	r.CreatedAt, r.UpdatedAt = dbtime.FromMillis(created), dbtime.FromMillis(updated)
 	return r, err
 }
 
@@ -52,7 +51,7 @@ func scanStage(row scanner) (Stage, error) {
 	var st Stage
 	var started, finished int64
 	err := row.Scan(&st.RolloutID, &st.Index, &st.TrafficPercent, &st.DeploymentID, &st.State, &st.Verdict, &started, &finished)
-	st.StartedAt, st.FinishedAt = fromMS(started), fromMS(finished)
+	st.StartedAt, st.FinishedAt = dbtime.FromMillis(started), dbtime.FromMillis(finished)
 	st.State = canonicalStage(st.State)
 	return st, err
 }
@@ -61,7 +60,7 @@ func scanLock(row scanner) (Lock, error) {
 	var l Lock
 	var at int64
 	err := row.Scan(&l.Repo, &l.Environment, &l.Reason, &l.LockedBy, &at)
-	l.LockedAt = fromMS(at)
+	l.LockedAt = dbtime.FromMillis(at)
 	return l, err
 }
 
@@ -70,20 +69,8 @@ func scanAudit(row scanner) (AuditEntry, error) {
 	var at int64
 	err := row.Scan(&e.ID, &at, &e.Actor, &e.Action, &e.Repo, &e.PR, &e.Model, &e.Environment, &e.Decision,
 		&e.Reason, &e.DeliveryID, &e.RolloutID, &e.Details)
-	e.At = fromMS(at)
+	e.At = dbtime.FromMillis(at)
 	return e, err
-}
-
-// claimedJobColumns are what a claim returns, for scanClaimedJob.
-const claimedJobColumns = `id, kind, key, payload, due_at, attempts`
-
-// scanClaimedJob reads the claimedJobColumns of a job just claimed.
-func scanClaimedJob(row scanner) (Job, error) {
-	j := Job{State: "running"}
-	var due int64
-	err := row.Scan(&j.ID, &j.Kind, &j.Key, &j.Payload, &due, &j.Attempts)
-	j.DueAt = fromMS(due)
-	return j, err
 }
 
 // collectSQL scans every row of a database/sql result.
@@ -100,11 +87,6 @@ func collectSQL[T any](rows *sql.Rows, scan func(scanner) (T, error)) ([]T, erro
 	return out, rows.Err()
 }
 
-// collectPG scans every row of a pgx result; nil when none, like collectSQL.
-func collectPG[T any](rows pgx.Rows, scan func(scanner) (T, error)) ([]T, error) {
-	return pgx.AppendRows([]T(nil), rows, func(row pgx.CollectableRow) (T, error) { return scan(row) })
-}
-
 // listSQL runs a query on db and scans every row; what names the list in
 // errors ("list locks").
 func listSQL[T any](ctx context.Context, db *sql.DB, what string, scan func(scanner) (T, error), query string, args ...any) ([]T, error) {
@@ -113,19 +95,6 @@ func listSQL[T any](ctx context.Context, db *sql.DB, what string, scan func(scan
 		return nil, fmt.Errorf("%s: %w", what, err)
 	}
 	out, err := collectSQL(rows, scan)
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", what, err)
-	}
-	return out, nil
-}
-
-// listPG is listSQL for PostgreSQL.
-func listPG[T any](ctx context.Context, pool *pgxpool.Pool, what string, scan func(scanner) (T, error), query string, args ...any) ([]T, error) {
-	rows, err := pool.Query(ctx, query, args...)
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", what, err)
-	}
-	out, err := collectPG(rows, scan)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", what, err)
 	}

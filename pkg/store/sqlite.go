@@ -3,28 +3,22 @@ package store
 import (
 	"context"
 	"database/sql"
-	"embed"
 	"errors"
 	"fmt"
-	"io/fs"
 	"net/url"
-	"sort"
-	"strconv"
 	"sync"
 	"time"
 
-	"modernc.org/sqlite"
-	sqlite3 "modernc.org/sqlite/lib"
+	"github.com/modelgate/modelgate/internal/dbtime"
+	"github.com/modelgate/modelgate/pkg/queue"
+	_ "modernc.org/sqlite" // the "sqlite" driver
 )
-
-//go:embed migrations/sqlite/*.sql
-var sqliteMigrations embed.FS
 
 // SQLiteOptions tune the SQLite store; the zero value is sensible.
 type SQLiteOptions struct {
 	// Now is the clock; time.Now when nil.
 	Now func() time.Time
-	// MaxBatch bounds how many delivery inserts share one transaction.
+	// MaxBatch bounds how many of the queue's writes share one transaction.
 	MaxBatch int
 	// ReadOnly opens a bot's store to read it: no migration, no
 	// checkpoints; the schema must already be this version's.
@@ -32,14 +26,12 @@ type SQLiteOptions struct {
 }
 
 // SQLite is the Store in an embedded SQLite file (WAL, one writer
-// connection, group commit for the webhook queue).
+// connection, group commit for the queue).
 type SQLite struct {
-	write *sql.DB // one connection: SQLite has one writer at a time anyway
-	read  *sql.DB
-	now   func() time.Time
-	batch *batcher
-	stop  chan struct{}
-	done  chan struct{}
+	records // write is one connection: SQLite has one writer at a time anyway
+	jobs
+	stop chan struct{}
+	done chan struct{}
 
 	closeOnce sync.Once
 }
@@ -52,9 +44,6 @@ func OpenSQLite(ctx context.Context, path string, opts SQLiteOptions) (*SQLite, 
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
-	if opts.MaxBatch <= 0 {
-		opts.MaxBatch = 256
-	}
 	write, err := openDB(path, 1, "immediate")
 	if err != nil {
 		return nil, err
@@ -64,18 +53,18 @@ func OpenSQLite(ctx context.Context, path string, opts SQLiteOptions) (*SQLite, 
 		write.Close()
 		return nil, err
 	}
-	s := &SQLite{write: write, read: read, now: opts.Now}
-	s.batch = newBatcher(write, opts.MaxBatch)
+	s := &SQLite{records: records{write: write, read: read, now: opts.Now},
+		jobs: jobs{queue.NewSQLite(write, read, queue.Options{Now: opts.Now, MaxBatch: opts.MaxBatch})}}
 	s.stop, s.done = make(chan struct{}), make(chan struct{})
 	if opts.ReadOnly {
 		close(s.done) // no checkpoints: a reader writes nothing
-		if err := checkSchema(ctx, read, sqliteMigrations, "migrations/sqlite/*.sql"); err != nil {
+		if err := checkSchema(ctx, read, sqliteDialect()); err != nil {
 			s.Close()
 			return nil, fmt.Errorf("store %s: %w", path, err)
 		}
 		return s, nil
 	}
-	if err := s.migrate(ctx); err != nil {
+	if err := migrate(ctx, write, sqliteDialect()); err != nil {
 		close(s.done)
 		s.Close()
 		return nil, fmt.Errorf("migrate %s: %w", path, err)
@@ -128,9 +117,9 @@ func (s *SQLite) Ping(ctx context.Context) error {
 	return nil
 }
 
-// Close flushes pending inserts and closes the database.
+// Close flushes the queue's pending writes and closes the database.
 func (s *SQLite) Close() error {
-	s.batch.close()
+	s.queue.Close()
 	s.closeOnce.Do(func() { close(s.stop) })
 	<-s.done
 	return s.closeDBs()
@@ -140,85 +129,27 @@ func (s *SQLite) closeDBs() error {
 	return errors.Join(s.write.Close(), s.read.Close())
 }
 
-// migrate applies, in name order, every embedded migration not yet recorded.
-func (s *SQLite) migrate(ctx context.Context) error {
-	if _, err := s.write.ExecContext(ctx,
-		`CREATE TABLE IF NOT EXISTS schema_migrations (name TEXT PRIMARY KEY, applied_at BIGINT NOT NULL)`); err != nil {
-		return fmt.Errorf("create schema_migrations: %w", err)
+// LockEnvironment takes l; when already held it returns the holder and ErrLocked.
+func (s *SQLite) LockEnvironment(ctx context.Context, l Lock) (Lock, error) {
+	if l.LockedAt.IsZero() {
+		l.LockedAt = s.now()
 	}
-	names, err := fs.Glob(sqliteMigrations, "migrations/sqlite/*.sql")
+	res, err := s.write.ExecContext(ctx, `INSERT INTO locks (repo, environment, reason, locked_by, locked_at)
+		VALUES ($1, $2, $3, $4, $5) ON CONFLICT (repo, environment) DO NOTHING`,
+		l.Repo, l.Environment, l.Reason, l.LockedBy, dbtime.Millis(l.LockedAt))
 	if err != nil {
-		return err
+		return Lock{}, fmt.Errorf("lock %s: %w", l.Environment, err)
 	}
-	sort.Strings(names)
-	for _, name := range names {
-		if err := s.applyMigration(ctx, name); err != nil {
-			return fmt.Errorf("%s: %w", name, err)
-		}
+	if n, _ := res.RowsAffected(); n == 1 {
+		return l, nil
 	}
-	return nil
-}
-
-func (s *SQLite) applyMigration(ctx context.Context, name string) error {
-	body, err := sqliteMigrations.ReadFile(name)
+	locks, err := listSQL(ctx, s.read, "lock "+l.Environment+": read holder", scanLock,
+		`SELECT `+lockColumns+` FROM locks WHERE repo = $1 AND environment = $2`, l.Repo, l.Environment)
 	if err != nil {
-		return err
+		return Lock{}, err
 	}
-	tx, err := s.write.BeginTx(ctx, nil)
-	if err != nil {
-		return err
+	if len(locks) == 0 {
+		return Lock{}, fmt.Errorf("lock %s: read holder: %w", l.Environment, ErrNotFound)
 	}
-	defer tx.Rollback()
-	var n int
-	if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM schema_migrations WHERE name = ?`, name).Scan(&n); err != nil {
-		return err
-	}
-	if n > 0 {
-		return nil
-	}
-	if _, err := tx.ExecContext(ctx, string(body)); err != nil {
-		return err
-	}
-	if _, err := tx.ExecContext(ctx, `INSERT INTO schema_migrations (name, applied_at) VALUES (?, ?)`,
-		name, ms(s.now())); err != nil {
-		return err
-	}
-	return tx.Commit()
+	return lockHeld(locks[0])
 }
-
-// inTx runs fn in a write transaction.
-func (s *SQLite) inTx(ctx context.Context, fn func(*sql.Tx) error) error {
-	tx, err := s.write.BeginTx(ctx, nil)
-	if err != nil {
-		return fmt.Errorf("begin: %w", err)
-	}
-	defer tx.Rollback()
-	if err := fn(tx); err != nil {
-		return err
-	}
-	if err := tx.Commit(); err != nil {
-		return fmt.Errorf("commit: %w", err)
-	}
-	return nil
-}
-
-func ms(t time.Time) int64 {
-	if t.IsZero() {
-		return 0
-	}
-	return t.UnixMilli()
-}
-
-func fromMS(v int64) time.Time {
-	if v == 0 {
-		return time.Time{}
-	}
-	return time.UnixMilli(v).UTC()
-}
-
-func isUnique(err error) bool {
-	var se *sqlite.Error
-	return errors.As(err, &se) && (se.Code() == sqlite3.SQLITE_CONSTRAINT_UNIQUE || se.Code() == sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY)
-}
-
-func itoa(v int) string { return strconv.Itoa(v) }

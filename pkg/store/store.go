@@ -1,13 +1,15 @@
-// Package store keeps the bot's durable state: webhook deliveries, commands,
-// rollouts and their stages, scheduled jobs, environment locks and the audit log.
+// Package store keeps the bot's durable state: commands, rollouts and their
+// stages, environment locks and the audit log, and, in the same database,
+// the job queue (pkg/queue) that holds webhook deliveries and rollout jobs.
 package store
 
 import (
 	"context"
 	"errors"
 	"fmt"
-	"sort"
 	"time"
+
+	"github.com/modelgate/modelgate/pkg/queue"
 )
 
 // Errors callers compare with errors.Is.
@@ -15,81 +17,19 @@ var (
 	ErrNotFound = errors.New("not found")
 	ErrLocked   = errors.New("environment is locked")
 	ErrConflict = errors.New("conflict")
-	// ErrLeaseLost is returned when a worker completes a job whose lease ran
-	// out and that another worker has claimed since: its result is dropped.
-	ErrLeaseLost = errors.New("job lease lost")
 )
 
 // Store is the durable state behind the bot. SQLite implements it for one
 // replica; PostgreSQL (claims with FOR UPDATE SKIP LOCKED) for several.
 type Store interface {
-	Deliveries
+	// Queue is the job queue in the store's database.
+	Queue() *queue.Store
 	Commands
 	Rollouts
-	Jobs
 	Locks
 	Audit
 	Ping(ctx context.Context) error
 	Close() error
-}
-
-// DeliveryState is where a webhook delivery is in its life.
-type DeliveryState string
-
-// Delivery states.
-const (
-	DeliveryPending    DeliveryState = "pending"
-	DeliveryProcessing DeliveryState = "processing"
-	DeliveryDone       DeliveryState = "done"
-	DeliveryFailed     DeliveryState = "failed"
-)
-
-// Delivery is one webhook delivery, keyed by X-GitHub-Delivery.
-type Delivery struct {
-	ID          string // X-GitHub-Delivery
-	Event       string // X-GitHub-Event
-	Payload     []byte
-	State       DeliveryState
-	Attempts    int
-	Processed   int // times a worker completed it; 1 when all went well
-	LastError   string
-	ReceivedAt  time.Time
-	NextAttempt time.Time
-	DoneAt      time.Time
-}
-
-// Deliveries is the durable webhook queue.
-type Deliveries interface {
-	// EnqueueDelivery stores a delivery unless its id is already known;
-	// inserted reports whether it was new. It returns once the row is durable.
-	EnqueueDelivery(ctx context.Context, d Delivery) (inserted bool, err error)
-	// EnqueueClaimedDelivery is EnqueueDelivery for a delivery the caller
-	// keeps in memory and processes itself: stored already leased to worker.
-	EnqueueClaimedDelivery(ctx context.Context, d Delivery, worker string, lease time.Duration) (inserted bool, err error)
-	// ClaimDeliveries leases up to limit due deliveries to worker for lease.
-	ClaimDeliveries(ctx context.Context, worker string, limit int, lease time.Duration) ([]Delivery, error)
-	// CompleteDeliveries records the outcome of claimed deliveries.
-	CompleteDeliveries(ctx context.Context, worker string, outcomes []DeliveryOutcome) error
-	GetDelivery(ctx context.Context, id string) (Delivery, error)
-	// DeliveryStats counts deliveries by state, and those processed more than once.
-	DeliveryStats(ctx context.Context) (DeliveryStats, error)
-}
-
-// DeliveryOutcome is what became of one claimed delivery. A nil Err is
-// success; otherwise the delivery is retried at RetryAt, or fails for good
-// when RetryAt is zero.
-type DeliveryOutcome struct {
-	ID      string
-	Err     error
-	RetryAt time.Time
-}
-
-// DeliveryStats summarizes the queue.
-type DeliveryStats struct {
-	ByState          map[DeliveryState]int
-	ProcessedTwice   int // deliveries completed more than once
-	Total            int
-	OldestPendingAge time.Duration
 }
 
 // Command is one ChatOps command as the bot received it.
@@ -240,38 +180,6 @@ type Rollouts interface {
 	ListStages(ctx context.Context, rolloutID int64) ([]Stage, error)
 }
 
-// Job is scheduled work: "analyse rollout 7 at 10:05".
-type Job struct {
-	ID       int64
-	Kind     string
-	Key      string // one pending job per kind and key; one running under a live lease
-	Payload  []byte
-	DueAt    time.Time
-	State    string // pending, running, done, failed
-	Attempts int    // claims so far, this one included (filled by ClaimDueJobs)
-}
-
-// Jobs is the scheduler's durable agenda.
-type Jobs interface {
-	// ScheduleJob adds a job, or moves the pending one with the same kind
-	// and key to the new time and payload.
-	ScheduleJob(ctx context.Context, j Job) (int64, error)
-	// ClaimDueJobs leases to worker up to limit jobs that are due at now,
-	// or running under a lease that ran out, earliest due first. Jobs of one
-	// kind and key never run at once: a job whose twin runs under a live
-	// lease waits, a claim hands out at most one job per kind and key, and
-	// of an expired running job and its pending twin the running one is
-	// claimed again first.
-	ClaimDueJobs(ctx context.Context, worker string, now time.Time, limit int, lease time.Duration) ([]Job, error)
-	// CancelJobs deletes the pending jobs of kind and key and says how many
-	// there were; a running one finishes.
-	CancelJobs(ctx context.Context, kind, key string) (int, error)
-	// CompleteJob records the outcome of a job that worker holds; when the
-	// lease has passed to another worker it changes nothing and returns
-	// ErrLeaseLost.
-	CompleteJob(ctx context.Context, worker string, id int64, err error) error
-}
-
 // Lock freezes an environment of a repository.
 type Lock struct {
 	Repo        string
@@ -367,14 +275,6 @@ type Audit interface {
 	ListAudit(ctx context.Context, f AuditFilter) ([]AuditEntry, error)
 }
 
-// jobOutcome is the state and error text a job's result is stored as.
-func jobOutcome(err error) (state, msg string) {
-	if err != nil {
-		return "failed", err.Error()
-	}
-	return "done", ""
-}
-
 // activeConflict is UpdateRollout's error when r would be a second active
 // rollout of its model and environment.
 func activeConflict(r Rollout) error {
@@ -389,14 +289,4 @@ func staleRollout(r Rollout, current int64, found bool) error {
 	}
 	return fmt.Errorf("update rollout %d: the rollout changed since it was read (read revision %d, now %d): %w",
 		r.ID, r.Revision, current, ErrConflict)
-}
-
-// sortJobs orders claimed jobs as they were chosen: earliest due first.
-func sortJobs(jobs []Job) {
-	sort.Slice(jobs, func(i, k int) bool {
-		if !jobs[i].DueAt.Equal(jobs[k].DueAt) {
-			return jobs[i].DueAt.Before(jobs[k].DueAt)
-		}
-		return jobs[i].ID < jobs[k].ID
-	})
 }

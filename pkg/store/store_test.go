@@ -3,31 +3,21 @@ package store
 import (
 	"context"
 	"database/sql"
-	"errors"
 	"fmt"
-	"io/fs"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/modelgate/modelgate/internal/testclock"
+	"github.com/modelgate/modelgate/pkg/queue"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
 
-type clock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (c *clock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.now }
-func (c *clock) Add(d time.Duration) {
-	c.mu.Lock()
-	c.now = c.now.Add(d)
-	c.mu.Unlock()
-}
+// clock is the tests' clock, moved on by hand.
+type clock = testclock.Clock
 
 // backend is one implementation the contract tests run against.
 type backend struct {
@@ -86,16 +76,17 @@ func execEach(stmts []string, exec func(string) error) error {
 	return nil
 }
 
-// firstSchema is the text of a backend's 0001 migration plus its
-// bookkeeping, as a store of the first schema left it.
+// firstSchema is the text of the 0001 migration for a backend plus its
+// bookkeeping, as a store of the first schema left it (before goose kept
+// the record, in schema_migrations).
 func firstSchema(t *testing.T, backend string) string {
-	migrations := map[string]fs.FS{"sqlite": sqliteMigrations, "postgres": postgresMigrations}[backend]
-	name := "migrations/" + backend + "/0001_init.sql"
-	body, err := fs.ReadFile(migrations, name)
+	d := map[string]dialect{"sqlite": sqliteDialect(), "postgres": postgresDialect()}[backend]
+	ms, err := migrations(d)
 	require.NoError(t, err)
-	return string(body) + `;
+	require.Equal(t, "0001_init.sql", ms[0].name)
+	return ms[0].sql + `;
 		CREATE TABLE schema_migrations (name TEXT PRIMARY KEY, applied_at BIGINT NOT NULL);
-		INSERT INTO schema_migrations VALUES ('` + name + `', 0);`
+		INSERT INTO schema_migrations VALUES ('migrations/` + backend + `/0001_init.sql', 0);`
 }
 
 // eachStore runs test against a fresh store of every backend, all sharing
@@ -103,7 +94,7 @@ func firstSchema(t *testing.T, backend string) string {
 func eachStore(t *testing.T, test func(t *testing.T, s Store, c *clock)) {
 	for _, b := range backends() {
 		t.Run(b.name, func(t *testing.T) {
-			c := &clock{now: time.Date(2026, 11, 25, 10, 0, 0, 0, time.UTC)}
+			c := testclock.New(time.Date(2026, 11, 25, 10, 0, 0, 0, time.UTC))
 			s, err := b.open(context.Background(), b.dsn(t), c.Now)
 			require.NoError(t, err)
 			t.Cleanup(func() { s.Close() })
@@ -119,7 +110,7 @@ func TestReopenKeepsStateAndMigratesOnce(t *testing.T) {
 			dsn := b.dsn(t)
 			s, err := b.open(ctx, dsn, time.Now)
 			require.NoError(t, err)
-			_, err = s.EnqueueDelivery(ctx, Delivery{ID: "d1", Event: "ping", Payload: []byte("{}")})
+			_, err = s.Queue().Add(ctx, queue.Job{Queue: "webhook", Kind: "ping", Key: "d1", Payload: []byte("{}")})
 			require.NoError(t, err)
 			_, err = s.LockEnvironment(ctx, Lock{Repo: "o/r", Environment: "production", LockedBy: "alice"})
 			require.NoError(t, err)
@@ -128,9 +119,9 @@ func TestReopenKeepsStateAndMigratesOnce(t *testing.T) {
 			s, err = b.open(ctx, dsn, time.Now)
 			require.NoError(t, err)
 			defer s.Close()
-			d, err := s.GetDelivery(ctx, "d1")
+			d, err := s.Queue().Get(ctx, "webhook", "d1")
 			require.NoError(t, err)
-			assert.Equal(t, "ping", d.Event)
+			assert.Equal(t, "ping", d.Kind)
 			held, err := s.LockEnvironment(ctx, Lock{Repo: "o/r", Environment: "production", LockedBy: "bob"})
 			assert.ErrorIs(t, err, ErrLocked, "locks survive a restart")
 			assert.Equal(t, "alice", held.LockedBy)
@@ -170,103 +161,6 @@ func TestMigrationKeepsRowsOfTheFirstSchema(t *testing.T) {
 			assert.Zero(t, audit[0].RolloutID)
 		})
 	}
-}
-
-func TestEnqueueDeliveryDeduplicates(t *testing.T) {
-	eachStore(t, func(t *testing.T, s Store, _ *clock) {
-		ctx := context.Background()
-		ins, err := s.EnqueueDelivery(ctx, Delivery{ID: "a", Event: "issue_comment", Payload: []byte(`{"x":1}`)})
-		require.NoError(t, err)
-		assert.True(t, ins)
-		ins, err = s.EnqueueDelivery(ctx, Delivery{ID: "a", Event: "issue_comment", Payload: []byte(`{"x":2}`)})
-		require.NoError(t, err)
-		assert.False(t, ins, "a redelivery is not stored twice")
-		d, err := s.GetDelivery(ctx, "a")
-		require.NoError(t, err)
-		assert.JSONEq(t, `{"x":1}`, string(d.Payload))
-
-		_, err = s.EnqueueDelivery(ctx, Delivery{Event: "x"})
-		assert.ErrorContains(t, err, "empty id")
-		_, err = s.GetDelivery(ctx, "nope")
-		assert.ErrorIs(t, err, ErrNotFound)
-	})
-}
-
-func TestEnqueueDeliveryConcurrentBurst(t *testing.T) {
-	eachStore(t, func(t *testing.T, s Store, _ *clock) {
-		ctx := context.Background()
-		var wg sync.WaitGroup
-		inserted := make([]bool, 400)
-		for i := range 400 {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				ok, err := s.EnqueueDelivery(ctx, Delivery{ID: fmt.Sprint("d", i%200), Event: "ping", Payload: []byte("{}")})
-				assert.NoError(t, err)
-				inserted[i] = ok
-			}()
-		}
-		wg.Wait()
-		n := 0
-		for _, ok := range inserted {
-			if ok {
-				n++
-			}
-		}
-		assert.Equal(t, 200, n, "each id inserted exactly once")
-		st, err := s.DeliveryStats(ctx)
-		require.NoError(t, err)
-		assert.Equal(t, 200, st.ByState[DeliveryPending])
-	})
-}
-
-func TestClaimCompleteRetryAndLease(t *testing.T) {
-	eachStore(t, func(t *testing.T, s Store, c *clock) {
-		ctx := context.Background()
-		for _, id := range []string{"a", "b", "c"} {
-			_, err := s.EnqueueDelivery(ctx, Delivery{ID: id, Event: "e", Payload: []byte("{}")})
-			require.NoError(t, err)
-			c.Add(time.Millisecond)
-		}
-		got, err := s.ClaimDeliveries(ctx, "w1", 2, time.Minute)
-		require.NoError(t, err)
-		require.Len(t, got, 2)
-		assert.Equal(t, []string{"a", "b"}, []string{got[0].ID, got[1].ID})
-		assert.Equal(t, 1, got[0].Attempts)
-
-		more, err := s.ClaimDeliveries(ctx, "w2", 10, time.Minute)
-		require.NoError(t, err)
-		require.Len(t, more, 1, "leased deliveries are not claimed twice")
-		assert.Equal(t, "c", more[0].ID)
-
-		require.NoError(t, s.CompleteDeliveries(ctx, "w1", []DeliveryOutcome{
-			{ID: "a"},
-			{ID: "b", Err: errors.New("github 502"), RetryAt: c.Now().Add(time.Minute)},
-		}))
-		// w2 dies: its lease runs out and c comes back.
-		none, err := s.ClaimDeliveries(ctx, "w3", 10, time.Minute)
-		require.NoError(t, err)
-		assert.Empty(t, none)
-		c.Add(2 * time.Minute)
-		again, err := s.ClaimDeliveries(ctx, "w3", 10, time.Minute)
-		require.NoError(t, err)
-		require.Len(t, again, 2)
-		// The dead worker's late completion is ignored.
-		require.NoError(t, s.CompleteDeliveries(ctx, "w2", []DeliveryOutcome{{ID: "c"}}))
-		require.NoError(t, s.CompleteDeliveries(ctx, "w3", []DeliveryOutcome{{ID: "b"}, {ID: "c", Err: errors.New("bad payload")}}))
-
-		st, err := s.DeliveryStats(ctx)
-		require.NoError(t, err)
-		assert.Equal(t, map[DeliveryState]int{DeliveryDone: 2, DeliveryFailed: 1}, st.ByState)
-		assert.Zero(t, st.ProcessedTwice)
-		b, err := s.GetDelivery(ctx, "b")
-		require.NoError(t, err)
-		assert.Equal(t, 2, b.Attempts)
-		assert.Equal(t, 1, b.Processed)
-		cc, err := s.GetDelivery(ctx, "c")
-		require.NoError(t, err)
-		assert.Equal(t, "bad payload", cc.LastError)
-	})
 }
 
 func TestCommands(t *testing.T) {
@@ -438,141 +332,6 @@ func TestListRolloutsByStateNewestFirst(t *testing.T) {
 	})
 }
 
-func TestJobs(t *testing.T) {
-	eachStore(t, func(t *testing.T, s Store, c *clock) {
-		ctx := context.Background()
-		id1, err := s.ScheduleJob(ctx, Job{Kind: "analyse", Key: "r1", DueAt: c.Now().Add(time.Minute)})
-		require.NoError(t, err)
-		id2, err := s.ScheduleJob(ctx, Job{Kind: "analyse", Key: "r1", DueAt: c.Now().Add(2 * time.Minute), Payload: []byte("x")})
-		require.NoError(t, err)
-		assert.Equal(t, id1, id2, "one pending job per kind and key")
-		jobs, err := s.ClaimDueJobs(ctx, "w", c.Now(), 10, time.Minute)
-		require.NoError(t, err)
-		assert.Empty(t, jobs)
-		jobs, err = s.ClaimDueJobs(ctx, "w", c.Now().Add(3*time.Minute), 10, time.Minute)
-		require.NoError(t, err)
-		require.Len(t, jobs, 1)
-		assert.Equal(t, []byte("x"), jobs[0].Payload)
-		require.NoError(t, s.CompleteJob(ctx, "w", jobs[0].ID, nil))
-		id3, err := s.ScheduleJob(ctx, Job{Kind: "analyse", Key: "r1", DueAt: c.Now()})
-		require.NoError(t, err)
-		assert.NotEqual(t, id1, id3, "a done job does not block the next")
-
-		// A worker whose lease ran out cannot complete a job another holds.
-		late := c.Now().Add(10 * time.Minute)
-		first, err := s.ClaimDueJobs(ctx, "slow", late, 10, time.Minute)
-		require.NoError(t, err)
-		require.Len(t, first, 1)
-		second, err := s.ClaimDueJobs(ctx, "fast", late.Add(2*time.Minute), 10, time.Minute)
-		require.NoError(t, err)
-		require.Len(t, second, 1, "the lease ran out: the job is claimed again")
-		assert.ErrorIs(t, s.CompleteJob(ctx, "slow", first[0].ID, nil), ErrLeaseLost)
-		require.NoError(t, s.CompleteJob(ctx, "fast", second[0].ID, errors.New("boom")))
-		assert.ErrorIs(t, s.CompleteJob(ctx, "fast", second[0].ID, nil), ErrLeaseLost, "completed once")
-	})
-}
-
-func TestClaimNeverRunsTwinsAtOnce(t *testing.T) {
-	eachStore(t, func(t *testing.T, s Store, c *clock) {
-		ctx := context.Background()
-		const kind = "rollout.effects"
-		claim := func(worker string) []Job {
-			t.Helper()
-			jobs, err := s.ClaimDueJobs(ctx, worker, c.Now(), 10, time.Minute)
-			require.NoError(t, err)
-			return jobs
-		}
-		first, err := s.ScheduleJob(ctx, Job{Kind: kind, Key: "7", DueAt: c.Now()})
-		require.NoError(t, err)
-		got := claim("a")
-		require.Len(t, got, 1)
-		assert.Equal(t, first, got[0].ID)
-		assert.Equal(t, 1, got[0].Attempts)
-
-		// The engine schedules the next effects while the first run goes on.
-		twin, err := s.ScheduleJob(ctx, Job{Kind: kind, Key: "7", DueAt: c.Now()})
-		require.NoError(t, err)
-		other, err := s.ScheduleJob(ctx, Job{Kind: kind, Key: "8", DueAt: c.Now()})
-		require.NoError(t, err)
-		got = claim("b")
-		require.Len(t, got, 1, "the twin waits while its kind and key run under a live lease")
-		assert.Equal(t, other, got[0].ID)
-		require.NoError(t, s.CompleteJob(ctx, "b", other, nil))
-
-		// Worker a dies: its lease runs out. The running job is claimed
-		// again first, and its pending twin still waits, in this claim and
-		// the next.
-		c.Add(2 * time.Minute)
-		got = claim("c")
-		require.Len(t, got, 1, "one job per kind and key in a claim")
-		assert.Equal(t, first, got[0].ID)
-		assert.Equal(t, 2, got[0].Attempts)
-		assert.Empty(t, claim("d"))
-
-		require.NoError(t, s.CompleteJob(ctx, "c", first, nil))
-		got = claim("d")
-		require.Len(t, got, 1, "the twin runs once the first has finished")
-		assert.Equal(t, twin, got[0].ID)
-		assert.Equal(t, 1, got[0].Attempts)
-	})
-}
-
-func TestClaimBatchHasOneJobPerKey(t *testing.T) {
-	eachStore(t, func(t *testing.T, s Store, c *clock) {
-		ctx := context.Background()
-		// An expired running job and its pending twin, due together with
-		// jobs of other keys and another kind of the same key.
-		stuck, err := s.ScheduleJob(ctx, Job{Kind: "k", Key: "1", DueAt: c.Now()})
-		require.NoError(t, err)
-		_, err = s.ClaimDueJobs(ctx, "dead", c.Now(), 10, time.Minute)
-		require.NoError(t, err)
-		for _, j := range []Job{{Kind: "k", Key: "1"}, {Kind: "k", Key: "2"}, {Kind: "other", Key: "1"}} {
-			j.DueAt = c.Now()
-			_, err := s.ScheduleJob(ctx, j)
-			require.NoError(t, err)
-		}
-		c.Add(2 * time.Minute)
-		got, err := s.ClaimDueJobs(ctx, "w", c.Now(), 10, time.Minute)
-		require.NoError(t, err)
-		require.Len(t, got, 3)
-		seen := map[string]int64{}
-		for _, j := range got {
-			key := j.Kind + "/" + j.Key
-			_, twice := seen[key]
-			assert.False(t, twice, "two jobs of %s in one claim", key)
-			seen[key] = j.ID
-		}
-		assert.Equal(t, stuck, seen["k/1"], "the expired running job goes first")
-	})
-}
-
-func TestCancelJobs(t *testing.T) {
-	eachStore(t, func(t *testing.T, s Store, c *clock) {
-		ctx := context.Background()
-		running, err := s.ScheduleJob(ctx, Job{Kind: "rollout.effects", Key: "7", DueAt: c.Now()})
-		require.NoError(t, err)
-		_, err = s.ClaimDueJobs(ctx, "w", c.Now(), 10, time.Minute)
-		require.NoError(t, err)
-		_, err = s.ScheduleJob(ctx, Job{Kind: "rollout.effects", Key: "7", DueAt: c.Now()})
-		require.NoError(t, err)
-		_, err = s.ScheduleJob(ctx, Job{Kind: "rollout.effects", Key: "8", DueAt: c.Now()})
-		require.NoError(t, err)
-
-		n, err := s.CancelJobs(ctx, "rollout.effects", "7")
-		require.NoError(t, err)
-		assert.Equal(t, 1, n, "only the pending job goes")
-		n, err = s.CancelJobs(ctx, "rollout.effects", "7")
-		require.NoError(t, err)
-		assert.Zero(t, n)
-		require.NoError(t, s.CompleteJob(ctx, "w", running, nil), "the running job finishes")
-
-		got, err := s.ClaimDueJobs(ctx, "w", c.Now(), 10, time.Minute)
-		require.NoError(t, err)
-		require.Len(t, got, 1)
-		assert.Equal(t, "8", got[0].Key)
-	})
-}
-
 func TestLocks(t *testing.T) {
 	eachStore(t, func(t *testing.T, s Store, _ *clock) {
 		ctx := context.Background()
@@ -669,36 +428,5 @@ func TestAuditByRolloutAndModel(t *testing.T) {
 				assert.Equal(t, tt.actions, actions)
 			})
 		}
-	})
-}
-
-func TestEnqueueClaimedDelivery(t *testing.T) {
-	eachStore(t, func(t *testing.T, s Store, c *clock) {
-		ctx := context.Background()
-		ins, err := s.EnqueueClaimedDelivery(ctx, Delivery{ID: "m", Event: "e", Payload: []byte("{}")}, "mem", time.Minute)
-		require.NoError(t, err)
-		assert.True(t, ins)
-		ins, err = s.EnqueueClaimedDelivery(ctx, Delivery{ID: "m", Event: "e"}, "mem", time.Minute)
-		require.NoError(t, err)
-		assert.False(t, ins)
-		got, err := s.ClaimDeliveries(ctx, "other", 10, time.Minute)
-		require.NoError(t, err)
-		assert.Empty(t, got, "leased at insert")
-		require.NoError(t, s.CompleteDeliveries(ctx, "mem", []DeliveryOutcome{{ID: "m"}}))
-		d, err := s.GetDelivery(ctx, "m")
-		require.NoError(t, err)
-		assert.Equal(t, DeliveryDone, d.State)
-		assert.Equal(t, 1, d.Processed)
-
-		// A worker that dies with it in memory: the lease runs out.
-		_, err = s.EnqueueClaimedDelivery(ctx, Delivery{ID: "lost", Event: "e", Payload: []byte("{}")}, "dead", time.Minute)
-		require.NoError(t, err)
-		c.Add(2 * time.Minute)
-		got, err = s.ClaimDeliveries(ctx, "other", 10, time.Minute)
-		require.NoError(t, err)
-		require.Len(t, got, 1)
-		assert.Equal(t, []byte("{}"), got[0].Payload)
-		_, err = s.EnqueueClaimedDelivery(ctx, Delivery{ID: "x"}, "", time.Minute)
-		assert.ErrorContains(t, err, "empty id or worker")
 	})
 }

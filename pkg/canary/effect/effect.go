@@ -62,15 +62,16 @@ type Store interface {
 	ListStages(ctx context.Context, rolloutID int64) ([]store.Stage, error)
 	PutStage(ctx context.Context, s store.Stage) error
 	AppendAudit(ctx context.Context, e store.AuditEntry) (int64, error)
-	ScheduleJob(ctx context.Context, j store.Job) (int64, error)
 }
 
-// Records reads and changes rollout records (canary.Transitions).
+// Records reads and changes rollout records, and schedules their looks
+// (canary.Transitions).
 type Records interface {
 	Load(ctx context.Context, id int64) (canary.Rollout, error)
 	Save(ctx context.Context, l canary.Rollout) (canary.Rollout, error)
 	Update(ctx context.Context, id int64, change func(*canary.Rollout) error) (canary.Rollout, error)
 	Apply(ctx context.Context, id int64, ev rollout.Event, actor string, mutate func(*canary.Rollout)) (canary.Rollout, error)
+	ScheduleAnalysis(ctx context.Context, id int64, look int, at time.Time) error
 }
 
 // Executor carries out outboxes. Its zero value is not usable: set Store,
@@ -288,9 +289,7 @@ func (e *Executor) audit(ctx context.Context, l canary.Rollout, a store.AuditEnt
 func (e *Executor) do(ctx context.Context, l canary.Rollout, ef canary.Effect) (outcome, error) {
 	switch ef.Kind {
 	case canary.EffectAnalyse:
-		payload, _ := json.Marshal(canary.JobPayload{Look: ef.Look})
-		_, err := e.Store.ScheduleJob(ctx, store.Job{Kind: canary.JobAnalysis, Key: strconv.FormatInt(l.Row.ID, 10), DueAt: ef.At, Payload: payload})
-		return outcome{}, err
+		return outcome{}, e.Records.ScheduleAnalysis(ctx, l.Row.ID, ef.Look, ef.At)
 	case canary.EffectAudit:
 		details, _ := json.Marshal(map[string]any{"rollout_id": l.Row.ID, "stage": ef.Stage})
 		return outcome{}, e.audit(ctx, l, store.AuditEntry{Actor: ef.Actor, Action: ef.Action, Decision: store.DecisionDone, Reason: ef.Text, Details: details})

@@ -13,6 +13,7 @@ import (
 	"github.com/modelgate/modelgate/pkg/canary/event"
 	"github.com/modelgate/modelgate/pkg/canary/schedule"
 	"github.com/modelgate/modelgate/pkg/judge"
+	"github.com/modelgate/modelgate/pkg/queue"
 	"github.com/modelgate/modelgate/pkg/store"
 )
 
@@ -22,12 +23,19 @@ type Store interface {
 	command.Store
 	effect.Store
 	event.Store
-	schedule.Store
+	schedule.Rollouts
+}
+
+// Jobs is the queue the engine's jobs wait in (a *queue.Store).
+type Jobs interface {
+	queue.Backend
+	canary.Jobs
 }
 
 // Config is what the engine is built from.
 type Config struct {
 	Store     Store
+	Jobs      Jobs
 	Clients   effect.Clients
 	Providers canary.Providers
 	Judge     *judge.Judge
@@ -59,11 +67,11 @@ type Engine struct {
 
 // New wires the parts.
 func New(c Config) *Engine {
-	t := &canary.Transitions{Store: c.Store, Logger: c.Logger, Clock: c.Now}
+	t := &canary.Transitions{Store: c.Store, Jobs: c.Jobs, Logger: c.Logger, Clock: c.Now}
 	analysis := &canary.Analysis{Transitions: t, Logger: c.Logger,
 		Analyzer: &canary.MetricsAnalyzer{Providers: c.Providers, Judge: c.Judge, Clock: c.Now}}
 	executor := &effect.Executor{Store: c.Store, Records: t, Clients: c.Clients, WebURL: c.WebURL, Logger: c.Logger, Clock: c.Now}
-	sched := &schedule.Scheduler{Store: c.Store, Outboxes: executor, Analyses: analysis, Effects: t,
+	sched := &schedule.Scheduler{Jobs: c.Jobs, Rollouts: c.Store, Outboxes: executor, Analyses: analysis, Effects: t,
 		Poll: c.Poll, Lease: c.Lease, Worker: c.Worker, Logger: c.Logger, Clock: c.Now}
 	t.Wake = sched.Wake
 	return &Engine{
@@ -75,4 +83,7 @@ func New(c Config) *Engine {
 	}
 }
 
-var _ Store = store.Store(nil)
+var (
+	_ Store = store.Store(nil)
+	_ Jobs  = (*queue.Store)(nil)
+)

@@ -2,7 +2,7 @@
 -- its own state (JSON, opaque here), a revision for optimistic concurrency,
 -- and the rollout each audit entry is about. Existing rows get defaults.
 ALTER TABLE rollouts ADD COLUMN installation_id BIGINT NOT NULL DEFAULT 0;
-ALTER TABLE rollouts ADD COLUMN record BLOB;
+ALTER TABLE rollouts ADD COLUMN record {{.Blob}};
 ALTER TABLE rollouts ADD COLUMN revision BIGINT NOT NULL DEFAULT 1;
 
 ALTER TABLE audit ADD COLUMN rollout_id BIGINT NOT NULL DEFAULT 0;

@@ -1,10 +1,12 @@
--- The first schema. Times are BIGINT milliseconds since the Unix epoch (UTC)
--- and ids of our own are BIGINT, so that the same tables translate to
--- PostgreSQL with only INTEGER PRIMARY KEY -> BIGINT GENERATED ALWAYS AS IDENTITY
--- and BLOB -> BYTEA.
+-- The first schema, one text for SQLite and PostgreSQL (the store renders
+-- it as a Go template for each; the words are in schema.go): .ID is an id
+-- the database assigns (INTEGER PRIMARY KEY in SQLite, a BIGINT identity
+-- in PostgreSQL) and .Blob a byte string (BLOB, BYTEA). Times are BIGINT
+-- milliseconds since the Unix epoch (UTC) and ids of our own are BIGINT.
 
--- A delivery's state lives apart from its payload: SQLite rewrites a whole
--- row on UPDATE, and the queue updates state three times per delivery.
+-- A delivery's state lives apart from its payload: the queue updates state
+-- three times per delivery, and both databases write a whole new row on
+-- UPDATE.
 CREATE TABLE deliveries (
 	id            TEXT    PRIMARY KEY,          -- X-GitHub-Delivery
 	event         TEXT    NOT NULL,
@@ -22,11 +24,11 @@ CREATE INDEX deliveries_due ON deliveries (state, next_attempt);
 
 CREATE TABLE delivery_payloads (
 	id      TEXT PRIMARY KEY REFERENCES deliveries (id),
-	payload BLOB NOT NULL
+	payload {{.Blob}} NOT NULL
 );
 
 CREATE TABLE commands (
-	id          INTEGER PRIMARY KEY,
+	id          {{.ID}},
 	delivery_id TEXT    NOT NULL UNIQUE,
 	repo        TEXT    NOT NULL,
 	pr          INTEGER NOT NULL,
@@ -43,7 +45,7 @@ CREATE TABLE commands (
 CREATE INDEX commands_pr ON commands (repo, pr, id);
 
 CREATE TABLE rollouts (
-	id               INTEGER PRIMARY KEY,
+	id               {{.ID}},
 	repo             TEXT    NOT NULL,
 	pr               INTEGER NOT NULL,
 	model            TEXT    NOT NULL,
@@ -55,7 +57,7 @@ CREATE TABLE rollouts (
 	active           INTEGER NOT NULL,          -- 1 while pending, running or paused
 	stage            INTEGER NOT NULL DEFAULT 0,
 	traffic_percent  INTEGER NOT NULL DEFAULT 0,
-	plan             BLOB    NOT NULL,
+	plan             {{.Blob}}    NOT NULL,
 	started_by       TEXT    NOT NULL,
 	created_at       BIGINT  NOT NULL,
 	updated_at       BIGINT  NOT NULL
@@ -71,17 +73,17 @@ CREATE TABLE stages (
 	traffic_percent INTEGER NOT NULL,
 	deployment_id   BIGINT  NOT NULL DEFAULT 0,
 	state           TEXT    NOT NULL,
-	verdict         BLOB,
+	verdict         {{.Blob}},
 	started_at      BIGINT  NOT NULL,
 	finished_at     BIGINT  NOT NULL DEFAULT 0,
 	PRIMARY KEY (rollout_id, idx)
 );
 
 CREATE TABLE jobs (
-	id          INTEGER PRIMARY KEY,
+	id          {{.ID}},
 	kind        TEXT    NOT NULL,
 	key         TEXT    NOT NULL,
-	payload     BLOB,
+	payload     {{.Blob}},
 	due_at      BIGINT  NOT NULL,
 	state       TEXT    NOT NULL DEFAULT 'pending',
 	attempts    INTEGER NOT NULL DEFAULT 0,
@@ -102,7 +104,7 @@ CREATE TABLE locks (
 );
 
 CREATE TABLE audit (
-	id          INTEGER PRIMARY KEY,
+	id          {{.ID}},
 	at          BIGINT  NOT NULL,
 	actor       TEXT    NOT NULL,
 	action      TEXT    NOT NULL,
@@ -113,6 +115,6 @@ CREATE TABLE audit (
 	decision    TEXT    NOT NULL,
 	reason      TEXT    NOT NULL DEFAULT '',
 	delivery_id TEXT    NOT NULL DEFAULT '',
-	details     BLOB
+	details     {{.Blob}}
 );
 CREATE INDEX audit_repo ON audit (repo, at);
