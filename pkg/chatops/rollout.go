@@ -140,8 +140,8 @@ func pickTargets(cmd Command, number int, found []Target) ([]Target, string, err
 	}
 	if len(cmd.Models) == 0 {
 		if len(found) > 1 && cmd.Name != Canary {
-			return nil, fmt.Sprintf("#%d changes several models (%s): name one, e.g. `/%s %s`.",
-				number, markdown.Text(strings.Join(names, ", ")), cmd.Name, found[0].Model), nil
+			return nil, fmt.Sprintf("#%d changes several models (%s): name one, e.g. %s.",
+				number, markdown.Text(strings.Join(names, ", ")), markdown.Code("/"+cmd.Name+" "+found[0].Model)), nil
 		}
 		return found, "", nil
 	}
@@ -149,8 +149,8 @@ func pickTargets(cmd Command, number int, found []Target) ([]Target, string, err
 	for _, m := range cmd.Models {
 		i := slices.Index(names, m)
 		if i < 0 {
-			return nil, fmt.Sprintf("#%d changes no manifest of model `%s` (it changes: %s).",
-				number, m, markdown.Text(strings.Join(names, ", "))), nil
+			return nil, fmt.Sprintf("#%d changes no manifest of model %s (it changes: %s).",
+				number, markdown.Code(m), markdown.Text(strings.Join(names, ", "))), nil
 		}
 		picked = append(picked, found[i])
 	}

@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -68,8 +70,9 @@ func (g *memGitHub) Approvers(context.Context, gh.Repo, int) ([]string, error) {
 }
 func (g *memGitHub) ChangedFiles(context.Context, gh.Repo, int) ([]gh.ChangedFile, error) {
 	g.call("files")
+	// In a stable order, as GitHub lists them.
 	var out []gh.ChangedFile
-	for p := range g.files {
+	for _, p := range slices.Sorted(maps.Keys(g.files)) {
 		out = append(out, gh.ChangedFile{Path: p, Status: "modified"})
 	}
 	out = append(out, gh.ChangedFile{Path: "README.md", Status: "modified"})

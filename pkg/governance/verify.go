@@ -23,7 +23,7 @@ type VerifyOptions struct {
 	DataFiles []string
 	// Run keeps only the tests whose name matches this regular expression.
 	Run string
-	// Timeout bounds each test; DefaultTimeout when 0.
+	// Timeout bounds each test; DefaultTestTimeout when 0.
 	Timeout time.Duration
 	// Repository is the directory the file built-ins may read, as for Load.
 	Repository string
@@ -46,6 +46,12 @@ type VerifyReport struct {
 	Results []TestResult
 }
 
+// DefaultTestTimeout bounds one Rego unit test. A test may build whole
+// manifests and evaluate the bundle over them several times, so it gets
+// far more than one document's DefaultTimeout: on a slow or loaded CI
+// machine, 2 s cut correct tests short.
+const DefaultTestTimeout = 30 * time.Second
+
 // Verify runs Rego unit tests (test_ rules; todo_test_ rules are skipped)
 // in the sandbox Load uses, like `opa test` and `conftest verify`.
 func Verify(ctx context.Context, opts VerifyOptions) (VerifyReport, error) {
@@ -64,7 +70,7 @@ func Verify(ctx context.Context, opts VerifyOptions) (VerifyReport, error) {
 	if err != nil {
 		return VerifyReport{}, err
 	}
-	timeout := cmp.Or(opts.Timeout, DefaultTimeout)
+	timeout := cmp.Or(opts.Timeout, DefaultTestTimeout)
 	compiler := ast.NewCompiler().
 		WithBuiltins(builtinDecls()).
 		WithUnsafeBuiltins(unsafeBuiltins()).
