@@ -245,6 +245,28 @@ func TestAddLeased(t *testing.T) {
 	})
 }
 
+func TestHoldersCountsTheRunningJobsOfEachWorker(t *testing.T) {
+	eachQueue(t, func(t *testing.T, q *queue.Store, c *clock) {
+		ctx := context.Background()
+		for _, k := range []string{"a", "b", "c"} {
+			_, err := q.Add(ctx, delivery(k))
+			require.NoError(t, err)
+		}
+		_, _, err := q.AddLeased(ctx, delivery("m"), lease("w2", c, time.Minute))
+		require.NoError(t, err)
+		got, err := q.Claim(ctx, "webhook", c.Now(), 2, lease("w1", c, time.Minute))
+		require.NoError(t, err)
+		require.Len(t, got, 2)
+		held, err := q.Holders(ctx)
+		require.NoError(t, err)
+		assert.Equal(t, map[string]int{"w1": 2, "w2": 1}, held)
+		require.NoError(t, q.Complete(ctx, "w1", []queue.Outcome{{ID: got[0].ID}, {ID: got[1].ID}}))
+		held, err = q.Holders(ctx)
+		require.NoError(t, err)
+		assert.Equal(t, map[string]int{"w2": 1}, held, "done jobs are held by no one")
+	})
+}
+
 func TestExtendKeepsALeaseAndReportsLostOnes(t *testing.T) {
 	eachQueue(t, func(t *testing.T, q *queue.Store, c *clock) {
 		ctx := context.Background()

@@ -256,6 +256,29 @@ func (s *Store) Stats(ctx context.Context, queue string) (Stats, error) {
 	return st, nil
 }
 
+// Holders counts the running jobs of every queue by the worker whose lease
+// holds them, for a soak to see when a dead worker's jobs are taken over.
+func (s *Store) Holders(ctx context.Context) (map[string]int, error) {
+	rows, err := s.read.QueryContext(ctx, `SELECT lease_owner, count(*) FROM queue_jobs WHERE state = 'running' GROUP BY lease_owner`)
+	if err != nil {
+		return nil, fmt.Errorf("lease holders: %w", err)
+	}
+	defer rows.Close()
+	out := map[string]int{}
+	for rows.Next() {
+		var owner string
+		var n int
+		if err := rows.Scan(&owner, &n); err != nil {
+			return nil, fmt.Errorf("lease holders: %w", err)
+		}
+		out[owner] = n
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("lease holders: %w", err)
+	}
+	return out, nil
+}
+
 // list reads the jobs where selects, with their payloads, newest first.
 func (s *Store) list(ctx context.Context, where string, args ...any) ([]Job, error) {
 	rows, err := s.read.QueryContext(ctx, `SELECT `+jobColumns("j.")+`, p.payload FROM queue_jobs j
