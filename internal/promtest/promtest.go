@@ -54,14 +54,17 @@ func StartScraping(t testing.TB, target string, interval time.Duration) string {
 	t.Helper()
 	prometheus, _ := binaries(t)
 	dir := t.TempDir()
-	cfg := fmt.Sprintf("global:\n  scrape_interval: %s\n  scrape_timeout: %s\n  evaluation_interval: 1m\n"+
-		"scrape_configs:\n  - job_name: test\n    static_configs:\n      - targets: [%q]\n",
-		model(interval), model(interval), target)
-	url := run(t, prometheus, dir, filepath.Join(dir, "data"), cfg)
+	url := run(t, prometheus, dir, filepath.Join(dir, "data"), scrapeConfig(target, interval))
 	if err := waitScraped(url); err != nil {
 		t.Fatalf("promtest: %v", err)
 	}
 	return url
+}
+
+func scrapeConfig(target string, interval time.Duration) string {
+	return fmt.Sprintf("global:\n  scrape_interval: %s\n  scrape_timeout: %s\n  evaluation_interval: 1m\n"+
+		"scrape_configs:\n  - job_name: test\n    static_configs:\n      - targets: [%q]\n",
+		model(interval), model(interval), target)
 }
 
 // waitScraped waits until Prometheus has scraped its target once: it
@@ -151,7 +154,11 @@ func start(prometheus, configFile, data string) (*server, error) {
 	if err != nil {
 		return nil, err
 	}
-	addr := fmt.Sprintf("127.0.0.1:%d", port)
+	return startOn(prometheus, configFile, data, fmt.Sprintf("127.0.0.1:%d", port))
+}
+
+// startOn runs prometheus listening on addr and waits until it is ready.
+func startOn(prometheus, configFile, data, addr string) (*server, error) {
 	s := &server{url: "http://" + addr, logs: &syncBuffer{}, done: make(chan struct{})}
 	s.cmd = exec.Command(prometheus,
 		"--config.file="+configFile,
