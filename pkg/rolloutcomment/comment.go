@@ -29,6 +29,13 @@ func NoteMarker(rolloutID int64, seq int) string {
 	return fmt.Sprintf("<!-- modelgate:rollout=%d:note=%d -->", rolloutID, seq)
 }
 
+// ReplyMarker is the hidden marker of the reply to command id (the
+// command's row in the store), e.g. "<!-- modelgate:command=7:reply -->":
+// a command tried again looks for it before replying twice.
+func ReplyMarker(commandID int64) string {
+	return fmt.Sprintf("<!-- modelgate:command=%d:reply -->", commandID)
+}
+
 // View is what the status comment shows of a rollout. Every string in it
 // may come from the pull request and is escaped when rendered.
 type View struct {
