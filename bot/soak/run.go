@@ -199,7 +199,7 @@ func (s *soak) drive() {
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
-	s.logf("time is up")
+	s.logf("time is up: %d deliveries not taken, rollouts ended: %v", s.github.step(), s.ended())
 }
 
 // ended says every rollout has a row that ended with its effects done.
