@@ -5,6 +5,7 @@ import (
 	"errors"
 	"log/slog"
 	"strconv"
+	"time"
 
 	"github.com/modelgate/modelgate/internal/failpoint"
 	"github.com/modelgate/modelgate/pkg/rollout"
@@ -52,6 +53,8 @@ func (a *Analysis) Run(ctx context.Context, id int64, look int) error {
 		return err
 	}
 	failpoint.Hit(failpoint.LookJudged, strconv.FormatInt(id, 10))
+	planned := st.Since.Add(time.Duration(look) * l.Plan.Analysis.Interval)
+	Observe(a.Transitions.Observer).Judged(judged, max(a.Transitions.Clock.Now().Sub(planned), 0))
 	_, err = a.Transitions.Apply(ctx, id, ev, Bot, func(l *Rollout) { l.Record.Analysis = judged })
 	if errors.Is(err, rollout.ErrRefused) {
 		Log(a.Logger).Info("analysis outcome refused", "rollout", id, "look", look, "err", err)

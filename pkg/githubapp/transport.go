@@ -49,7 +49,11 @@ func (t *RetryTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 			serverRetries++
 		}
 		if t.Metrics != nil {
-			t.Metrics.retries.WithLabelValues(reason).Inc()
+			code := "error"
+			if resp != nil {
+				code = strconv.Itoa(resp.StatusCode)
+			}
+			t.Metrics.retries.WithLabelValues(reason, code).Inc()
 		}
 		if resp != nil {
 			io.Copy(io.Discard, io.LimitReader(resp.Body, 1<<16))

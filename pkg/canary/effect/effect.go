@@ -84,6 +84,8 @@ type Executor struct {
 	WebURL string
 	Logger *slog.Logger
 	Clock  canary.Clock
+	// Observer hears the stages deployed; nil for none.
+	Observer canary.Observer
 }
 
 func (e *Executor) webURL() string {
@@ -260,6 +262,7 @@ func (e *Executor) recordDeployment(ctx context.Context, l canary.Rollout, ef ca
 	if ef.Kind != canary.EffectDeploy || out.deployment == 0 || ef.Task == rollout.TaskRollback {
 		return nil
 	}
+	canary.Observe(e.Observer).StageStarted(ef.Task)
 	traffic := int(ef.Traffic + 0.5)
 	if err := e.Store.PutStage(ctx, store.Stage{RolloutID: l.Row.ID, Index: ef.Stage, TrafficPercent: traffic,
 		DeploymentID: out.deployment, State: store.StageDeploying, StartedAt: e.Clock.Now()}); err != nil {
