@@ -4,7 +4,10 @@ import (
 	"bytes"
 	"io"
 	"net/http"
+	"os"
 	"os/exec"
+	"regexp"
+	"strings"
 	"testing"
 	"time"
 
@@ -103,6 +106,23 @@ func TestMetricsOfARolledBackRollout(t *testing.T) {
 			"no take-over, and each queue's counter is there at 0 for rate() to start from")
 	}
 	promtoolCheckMetrics(t, body)
+
+	rules, err := os.ReadFile("../deploy/alerts.yml")
+	require.NoError(t, err)
+	for _, name := range metricName.FindAllString(string(rules), -1) {
+		name = strings.TrimSuffix(name, "_bucket")
+		assert.Contains(t, families, name, "deploy/alerts.yml names a metric the bot does not expose")
+	}
+}
+
+var metricName = regexp.MustCompile(`\bmodelgate_[a-z_]+`)
+
+// The alert rules users copy are valid rules.
+func TestAlertRules(t *testing.T) {
+	promtool := needs.Command(t, "promtool", "Debian: apt-get install -y prometheus")
+	out, err := exec.Command(promtool, "check", "rules", "../deploy/alerts.yml").CombinedOutput()
+	assert.NoError(t, err, "promtool check rules:\n%s", out)
+	assert.Contains(t, string(out), "SUCCESS: 8 rules found")
 }
 
 // promtoolCheckMetrics runs promtool's linter on an exposition.

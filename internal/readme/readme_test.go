@@ -93,6 +93,7 @@ var generators = map[string]func(t *testing.T, indent string) string{
 	"validate-broken": validateBroken,
 	"dryrun":          goldenQuote(filepath.Join(root, "pkg/canary/testdata/dryrun.md")),
 	"history":         history,
+	"alert-rules":     alertRules,
 	"judge":           judgeExample,
 	"action-flags":    actionFlags,
 	"bot-flags":       botFlags,
@@ -176,6 +177,14 @@ func goldenQuote(path string) func(t *testing.T, indent string) string {
 		require.NoError(t, err)
 		return Quote(string(src), indent)
 	}
+}
+
+// alertRules is the bot's alert rules file, which bot's metrics tests
+// check with promtool.
+func alertRules(t *testing.T, indent string) string {
+	src, err := os.ReadFile(filepath.Join(root, "deploy/alerts.yml"))
+	require.NoError(t, err)
+	return Indent("```yaml\n"+string(src)+"```\n", indent)
 }
 
 // history is bot history on the store of bot's history tests, whose
