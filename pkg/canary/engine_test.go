@@ -734,3 +734,94 @@ func TestCanaryRefusesWhatTheDryRunShowsClosed(t *testing.T) {
 		})
 	}
 }
+
+// auditThenFail fails the first rollout update after each audit entry
+// appended, as a process killed between the two would leave it.
+type auditThenFail struct {
+	store.Store
+	armed bool
+}
+
+func (s *auditThenFail) AppendAudit(ctx context.Context, e store.AuditEntry) (int64, error) {
+	s.armed = true
+	return s.Store.AppendAudit(ctx, e)
+}
+
+func (s *auditThenFail) UpdateRollout(ctx context.Context, r store.Rollout) (store.Rollout, error) {
+	if s.armed {
+		s.armed = false
+		return store.Rollout{}, fmt.Errorf("killed")
+	}
+	return s.Store.UpdateRollout(ctx, r)
+}
+
+// Every audit entry of a rollout is written once, though the process dies
+// after writing it and before the outbox says so; a stage's entry is
+// queued in the write that records its deployment, so that a death after
+// that write loses none (found by the soak).
+func TestAuditEntriesOnceThroughDeaths(t *testing.T) {
+	h := newHarness(t)
+	h.eng = h.engineOn(&auditThenFail{Store: h.st}, "w1")
+	out, err := h.eng.Commands.Canary(context.Background(), h.request("/canary", autoPlan))
+	require.NoError(t, err)
+	require.False(t, out.Refused, out.Reply)
+	for range 3 {
+		h.clock.Add(20 * time.Second)
+		for range 10 {
+			_, _ = h.eng.Scheduler.RunDue(context.Background())
+		}
+		if len(h.gh.tasks()) > 0 {
+			d := h.gh.last()
+			_ = h.eng.Events.HandleDeploymentStatus(context.Background(), event.DeploymentStatus{
+				Repo: gh.Repo{Owner: "acme", Name: "models"}, DeploymentID: d.ID, Task: d.Task, Creator: "modelgate[bot]",
+				Payload: mustJSON(t, d.Payload), State: "success", Sender: "github-actions[bot]"})
+		}
+	}
+	for range 12 {
+		h.clock.Add(10 * time.Second)
+		for range 10 {
+			_, _ = h.eng.Scheduler.RunDue(context.Background())
+		}
+	}
+	rows, err := h.st.ListAudit(context.Background(), store.AuditFilter{RolloutID: 1})
+	require.NoError(t, err)
+	n := map[string]int{}
+	for _, a := range rows {
+		n[a.Action]++
+	}
+	require.NotEmpty(t, h.gh.tasks())
+	assert.Equal(t, 1, n[store.ActionRolloutStarted], "started once: %v", n)
+	stages := 0
+	for _, task := range h.gh.tasks() {
+		if !strings.HasPrefix(task, "deploy:rollback") {
+			stages++
+		}
+	}
+	assert.Equal(t, stages, n[store.ActionRolloutStage], "one entry per stage deployed: %v, deployments %v", n, h.gh.tasks())
+}
+
+// A status comment whose first post lost its answer, and which a later
+// refresh made moot before it was tried again, is found, not posted a
+// second time (found by the soak).
+func TestMootStatusCommentIsNotPostedTwice(t *testing.T) {
+	h := newHarness(t)
+	h.gh.lose["PostComment"] = 1
+	out, err := h.eng.Commands.Canary(context.Background(), h.request("/canary", autoPlan))
+	require.NoError(t, err)
+	require.False(t, out.Refused, out.Reply)
+	_, err = h.eng.Scheduler.RunDue(context.Background())
+	require.ErrorContains(t, err, "connection reset")
+	d := h.gh.last()
+	require.NoError(t, h.eng.Events.HandleDeploymentStatus(context.Background(), event.DeploymentStatus{
+		Repo: gh.Repo{Owner: "acme", Name: "models"}, DeploymentID: d.ID, Task: d.Task, Creator: "modelgate[bot]",
+		Payload: mustJSON(t, d.Payload), State: "success", Sender: "github-actions[bot]"}), "a refresh queued behind it")
+	h.clock.Add(time.Minute)
+	h.drain()
+	status := 0
+	for _, b := range h.gh.bodies() {
+		if strings.Contains(b, "<!-- modelgate:rollout=1:status -->") {
+			status++
+		}
+	}
+	assert.Equal(t, 1, status, "one status comment")
+}

@@ -59,6 +59,9 @@ type Effect struct {
 	Look    int               `json:"look,omitempty"`
 	Actor   string            `json:"actor,omitempty"`
 	Action  store.AuditAction `json:"action,omitempty"`
+	// Details are an audit entry's own details, merged with the rollout
+	// and stage.
+	Details json.RawMessage `json:"details,omitempty"`
 	// Tried says an attempt began: the effect may have reached GitHub,
 	// so the next attempt looks for it before writing again.
 	Tried bool `json:"tried,omitempty"`
