@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/modelgate/modelgate/pkg/analysis"
 	"github.com/modelgate/modelgate/pkg/rollout"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -72,4 +73,40 @@ func TestDeployWorkflowExampleReadsTheContract(t *testing.T) {
 	assert.Subset(t, got, []string{"success", "failure"})
 	assert.NotContains(t, string(raw), "\n    environment:", "a job environment would make Actions create deployments of its own")
 	assert.NotRegexp(t, `run: .*\$\{\{`, string(raw), "payload values reach scripts through env, never ${{ }}")
+}
+
+// The README's example plan is the example repository's, and the bot
+// accepts it: every kind parses, and its queries and selectors pass the
+// checks /canary makes.
+func TestReadmePlanIsTheExample(t *testing.T) {
+	readme, err := os.ReadFile("../README.md")
+	require.NoError(t, err)
+	m := regexp.MustCompile("(?s)4\\. \\*\\*Write the plan\\*\\*.*?```yaml\n(.*?)\n   ```").FindSubmatch(readme)
+	require.NotNil(t, m, "the README's plan block")
+	var inReadme []string
+	for _, l := range strings.Split(string(m[1]), "\n") {
+		inReadme = append(inReadme, strings.TrimPrefix(l, "   "))
+	}
+	manifest, err := os.ReadFile("../testdata/example/models/fraud-detector/3.2.0/model.yaml")
+	require.NoError(t, err)
+	block := string(manifest[strings.Index(string(manifest), "  rollout:\n"):])
+	var inManifest []string
+	for _, l := range strings.Split(strings.TrimRight(block, "\n"), "\n") {
+		inManifest = append(inManifest, strings.TrimPrefix(l, "  "))
+	}
+	assert.Equal(t, inManifest, inReadme)
+
+	var doc struct {
+		Rollout map[string]any `yaml:"rollout"`
+	}
+	require.NoError(t, yaml.Unmarshal([]byte(strings.Join(inReadme, "\n")), &doc))
+	plan, err := rollout.ParsePlan(doc.Rollout, nil)
+	require.NoError(t, err)
+	require.NoError(t, analysis.CheckPlan(plan))
+	kinds := map[string]bool{}
+	for _, met := range plan.Analysis.Metrics {
+		kinds[met.Kind+"/"+met.Direction] = true
+	}
+	assert.Equal(t, map[string]bool{"ratio/increase_is_bad": true, "histogram/increase_is_bad": true, "ratio/decrease_is_bad": true}, kinds,
+		"errors, latency and a quality signal")
 }

@@ -11,14 +11,15 @@ import (
 	"runtime"
 	"sync"
 
-	"github.com/modelgate/modelgate/pkg/judge"
 	"github.com/modelgate/modelgate/pkg/judge/jsonl"
 )
 
 const judgeUsage = `usage: bot judge [flags] < cases.jsonl > decisions.jsonl
 
 Reads one canary case per line (JSON, see DESIGN.md "bot judge lines") and
-writes one decision per line, in order. A line that cannot be judged gets
+writes one decision per line, in order. A line with "look" replays a look of
+the engine (its audit trail keeps such lines), with the engine's judge:
+Holm's step-down over the metrics and alpha kept for looks beyond the plan. A line that cannot be judged gets
 {"id":...,"line":N,"error":"..."} and the command goes on. Exit status: 0 when
 every line was judged, 1 when some line got an error, 2 when the command
 could not run (bad flags, unreadable input).
@@ -49,7 +50,7 @@ func runJudge(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 		fmt.Fprintf(stderr, "bot judge: unexpected argument %q\n", fs.Arg(0))
 		return 2
 	}
-	j, err := judge.New(cfg)
+	j, err := jsonl.NewJudges(cfg)
 	if err != nil {
 		fmt.Fprintf(stderr, "bot judge: %v\n", err)
 		return 2
@@ -70,7 +71,7 @@ func runJudge(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 // Lines are judged in batches on every CPU and written in order; a batch
 // ends early when no more input is buffered, so a caller holding a pipe
 // open gets each decision as soon as its case is complete.
-func judgeLines(ctx context.Context, j *judge.Judge, in io.Reader, out io.Writer, maxLine int) (int, error) {
+func judgeLines(ctx context.Context, j jsonl.Judges, in io.Reader, out io.Writer, maxLine int) (int, error) {
 	r := bufio.NewReaderSize(in, 256<<10)
 	w := bufio.NewWriterSize(out, 256<<10)
 	failed, n := 0, 0
@@ -129,7 +130,7 @@ func readBatch(r *bufio.Reader, last, maxLine int) (batch []item, eof bool, err 
 }
 
 // judgeBatch judges the lines of a batch in parallel, results in order.
-func judgeBatch(j *judge.Judge, batch []item, maxLine int) [][]byte {
+func judgeBatch(j jsonl.Judges, batch []item, maxLine int) [][]byte {
 	results := make([][]byte, len(batch))
 	workers := min(runtime.GOMAXPROCS(0), len(batch))
 	var wg sync.WaitGroup

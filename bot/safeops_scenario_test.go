@@ -137,7 +137,7 @@ func TestSafeOperationsDryRunAndStatus(t *testing.T) {
 	dry := rs.ask(3, "alice", "/canary --dry-run")
 	t.Logf("dry run reply:\n%s", dry)
 	for _, want := range []string{"**Dry run: nothing was deployed and nothing changed.**", "| 1 | 5 % | 4s (2 looks) | auto |",
-		"| `latency_p99_ms` | increase | 5 % | yes: rolls back at once |", "✅ validation and draft", "✅ governance policies",
+		"| `latency_p99` | increase | 25 % | yes: rolls back at once |", "✅ validation and draft", "✅ governance policies",
 		"Every gate is open"} {
 		assert.Contains(t, dry, want)
 	}

@@ -67,6 +67,52 @@ func scrapeConfig(target string, interval time.Duration) string {
 		model(interval), model(interval), target)
 }
 
+// Scraper is a Prometheus scraping one target, started by a command (a
+// benchmark) rather than a test.
+type Scraper struct {
+	// URL is the server's base URL.
+	URL string
+	s   *server
+}
+
+// StartScraper starts Prometheus in dir (which must exist and be empty)
+// scraping target every interval, and waits until it has scraped once.
+func StartScraper(dir, target string, interval time.Duration) (*Scraper, error) {
+	prometheus, err := exec.LookPath("prometheus")
+	if err != nil {
+		return nil, fmt.Errorf("promtest: a real Prometheus is needed (Debian: apt-get install -y prometheus): %w", err)
+	}
+	configFile := filepath.Join(dir, "prometheus.yml")
+	if err := os.WriteFile(configFile, []byte(scrapeConfig(target, interval)), 0o600); err != nil {
+		return nil, fmt.Errorf("promtest: %w", err)
+	}
+	var s *server
+	for range startTries {
+		s, err = start(prometheus, configFile, filepath.Join(dir, "data"))
+		if !errors.Is(err, errPortTaken) {
+			break
+		}
+	}
+	if err != nil {
+		return nil, fmt.Errorf("promtest: %w", err)
+	}
+	if err := waitScraped(s.url); err != nil {
+		s.kill()
+		return nil, fmt.Errorf("promtest: %w", err)
+	}
+	return &Scraper{URL: s.url, s: s}, nil
+}
+
+// Close stops Prometheus.
+func (sc *Scraper) Close() {
+	_ = sc.s.cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case <-sc.s.done:
+	case <-time.After(stopTimeout):
+		sc.s.kill()
+	}
+}
+
 // waitScraped waits until Prometheus has scraped its target once: it
 // hands static targets to the scraper only after its discovery delay
 // (about five seconds), and a test must not judge a window before that.

@@ -194,6 +194,15 @@ func (p *fakeProvider) Lookup(name string) (metrics.Provider, error) {
 	return p, nil
 }
 
+func (p *fakeProvider) ScrapeInterval(context.Context) (time.Duration, error) {
+	return time.Second, nil
+}
+
+// Counts serves no counters: the fake's plan has a query metric.
+func (p *fakeProvider) Counts(context.Context, metrics.CountQuery) (metrics.Increments, error) {
+	return metrics.Increments{}, &metrics.Error{Kind: metrics.ErrNoCounts, Msg: "the fake serves no counters"}
+}
+
 func (p *fakeProvider) Samples(_ context.Context, q metrics.Query) (metrics.Series, error) {
 	p.mu.Lock()
 	defer p.mu.Unlock()

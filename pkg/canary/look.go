@@ -9,6 +9,7 @@ import (
 
 	"github.com/modelgate/modelgate/internal/failpoint"
 	"github.com/modelgate/modelgate/pkg/rollout"
+	"github.com/modelgate/modelgate/pkg/store"
 )
 
 // Subject is what an analysis judges: a rollout's model, plan and state.
@@ -55,7 +56,11 @@ func (a *Analysis) Run(ctx context.Context, id int64, look int) error {
 	failpoint.Hit(failpoint.LookJudged, strconv.FormatInt(id, 10))
 	planned := st.Since.Add(time.Duration(look) * l.Plan.Analysis.Interval)
 	Observe(a.Transitions.Observer).Judged(judged, max(a.Transitions.Clock.Now().Sub(planned), 0))
-	_, err = a.Transitions.Apply(ctx, id, ev, Bot, func(l *Rollout) { l.Record.Analysis = judged })
+	_, err = a.Transitions.Apply(ctx, id, ev, Bot, func(l *Rollout) {
+		l.Record.Analysis = judged
+		l.Push(Effect{Kind: EffectAudit, Action: store.ActionRolloutLook, Actor: Bot, Stage: st.Stage, Look: look,
+			Text: judged.Decision + ": " + judged.Reason, Details: judged.Line})
+	})
 	if errors.Is(err, rollout.ErrRefused) {
 		Log(a.Logger).Info("analysis outcome refused", "rollout", id, "look", look, "err", err)
 		return nil

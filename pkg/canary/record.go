@@ -59,9 +59,11 @@ type Effect struct {
 	Look    int               `json:"look,omitempty"`
 	Actor   string            `json:"actor,omitempty"`
 	Action  store.AuditAction `json:"action,omitempty"`
-	// Details are an audit entry's own details, merged with the rollout
-	// and stage.
+	// Details are an audit entry's own details (a judged look's replay
+	// line), merged with the rollout and stage.
 	Details json.RawMessage `json:"details,omitempty"`
+	// Deployment is the deployment a stage's audit entry names.
+	Deployment int64 `json:"deployment,omitempty"`
 	// Tried says an attempt began: the effect may have reached GitHub,
 	// so the next attempt looks for it before writing again.
 	Tried bool `json:"tried,omitempty"`
@@ -81,6 +83,21 @@ type Look struct {
 	Reason   string       `json:"reason"`
 	Error    string       `json:"error,omitempty"`
 	Metrics  []LookMetric `json:"metrics,omitempty"`
+	// Split is the canary's share of the requests, when a count metric
+	// counted them.
+	Split *Split `json:"split,omitempty"`
+	// Line is the `bot judge` line that replays the look from the data it
+	// read: counts per slice, or samples.
+	Line json.RawMessage `json:"line,omitempty"`
+}
+
+// Split is the requests each side served over a look, and the stage's
+// traffic for the canary in percent.
+type Split struct {
+	Metric   string  `json:"metric"`
+	Baseline float64 `json:"baseline"`
+	Canary   float64 `json:"canary"`
+	Want     float64 `json:"want"`
 }
 
 // LookMetric is one metric of a judged look.
@@ -97,7 +114,17 @@ type LookMetric struct {
 	Confidence float64 `json:"confidence"`
 	Verdict    string  `json:"verdict"`
 	Reason     string  `json:"reason,omitempty"`
-	// Series are the samples of each side, thinned for the chart.
+	// Kind is the metric's kind (query, ratio, histogram); empty in
+	// looks stored before kinds existed.
+	Kind string `json:"kind,omitempty"`
+	// Requests are the requests each side served, for the count kinds.
+	Requests [2]float64 `json:"requests,omitzero"`
+	// Dispersion is the over-dispersion applied to a count kind's test.
+	Dispersion float64 `json:"dispersion,omitempty"`
+	// Notes are what reading the metric noticed.
+	Notes []string `json:"notes,omitempty"`
+	// Series are the samples of each side, or for the count kinds each
+	// slice's rate or quantile, thinned for the chart.
 	BaselineSeries []Point `json:"baseline_series,omitempty"`
 	CanarySeries   []Point `json:"canary_series,omitempty"`
 }

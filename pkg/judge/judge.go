@@ -1,49 +1,61 @@
-// Package judge decides, from samples of each metric on baseline and canary,
+// Package judge decides, from each metric's data on baseline and canary,
 // whether a canary passes, fails or is not yet decidable.
 //
 // Per metric it runs a one-sided sequential test of "the canary is worse than
 // the baseline" in the metric's bad direction only, estimates the relative
-// change with a confidence interval valid at every look, and gives a verdict:
-// fail when the canary is significantly worse AND the estimated change is
-// beyond the metric's tolerance; nodata when the samples cannot be judged;
-// pass otherwise. A caller may judge the growing window at every analysis
-// interval: the chance that a canary that changed nothing is ever failed
-// stays below 1 - Confidence.
+// change with a confidence interval, and gives a verdict: fail when the
+// canary is significantly worse AND the estimated change is beyond the
+// metric's tolerance; nodata when the data cannot be judged; pass otherwise.
 //
-// Two tests keep that promise. When the caller says how many looks it
-// plans (JudgeAt with a Look: the stage's analysis window divided by the
-// interval, 1 for a one-shot judgement), a group-sequential test spends
-// its share of α over exactly those looks (see groupseq.go and
-// Config.OverrunShare); it detects far more at 10 to 30 samples per side.
-// When the number of looks is unknown (Judge), or
-// for looks beyond the plan, a mixture sequential probability ratio test
-// (see sequential.go) stays valid however often it is run.
+// What the error rate promises, and when. The chance that a canary that
+// changed nothing is ever failed, over all the looks of a stage and (with
+// Holm, the default) all the metrics of the plan, is at most 1 − Confidence
+// (1 %) when the data are what each kind assumes; ACCURACY.md measures it
+// on a real Prometheus:
+//
+//   - KindRatio and KindHistogram metrics are judged on request counts over
+//     disjoint slices of the window (counts.go). Requests are the
+//     independent units; the slices' dispersion is estimated, so bursty
+//     traffic is allowed for. This is the kind the promise is made for;
+//     measured, it holds (0–0.9 %), and for bursty error rates, but bursts
+//     of latency that outlast a slice take a histogram metric to 3–4 %.
+//   - KindQuery metrics are judged on samples, which must be independent
+//     draws: samples of overlapping rate windows, of a drifting gauge, or a
+//     value repeated at a step shorter than the scrape interval are not, and
+//     a judge fed them as if they were rolls back unchanged canaries 15 to
+//     60 % of the time (ACCURACY.md). The engine samples a query no closer
+//     than its longest range and judges batch means (pkg/analysis); callers
+//     of this package must do the same.
+//
+// Looks. When the caller says how many looks it plans (JudgeAt with a
+// Look: the stage's analysis window divided by the interval, 1 for a
+// one-shot judgement), a group-sequential test spends its share of α over
+// exactly those looks (see groupseq.go and Config.OverrunShare). When the
+// number of looks is unknown (Judge), or for looks beyond the plan, a
+// mixture sequential probability ratio test (see sequential.go) stays valid
+// however often it is run. Both assume the statistic's increments between
+// looks are independent, which is what counts over disjoint slices give.
 //
 // Calling it. The judge is pure and keeps no state but a cache of
 // boundaries: at every analysis interval, pass each metric of the rollout
-// plan with all its samples since the window opened, and the look's index
+// plan with all its data since the window opened, and the look's index
 // and planned count; act on a "fail" at once, promote on "pass" when the
 // window is over or earlier when every Result is WithinTolerance, and wait
 // or ask a human on "inconclusive". Result.String renders a line for a PR
 // comment; see ACCURACY.md for the method and its measured accuracy.
 //
-// Feeding samples. Each sample is one observation of the metric: typically
-// the metric's value over one short interval (latency_p99_ms per minute), the
-// same interval length on both sides. Values must be non-negative, because
-// changes are relative.
+// Feeding samples (KindQuery). Each sample is one observation of the
+// metric over its own interval, the same interval length on both sides.
+// Values must be non-negative, because changes are relative.
 //
 //   - Positive, continuous metrics (latency, memory, cost, F1) are compared on
 //     the log scale with 10 % trimmed means (Yuen's test): robust to spikes,
 //     and a ratio is what "+10 %" means for a skewed distribution.
-//   - Rates (error rate): feed either per-interval rates over intervals of
-//     equal traffic on each side, or one 0/1 sample per request. As soon as a
-//     zero appears on either side (a canary at 5 % traffic sees intervals
-//     without a single error), the judge compares plain means on the raw scale
-//     (Welch), which is what a rate needs: per-interval rates are not
-//     identically distributed when the two sides get different traffic, so a
-//     rank test (Kayenta's Mann-Whitney) reads the canary's many empty
-//     intervals as an improvement and misses a doubled error rate. Do not mix
-//     intervals of very different traffic: their rates would weigh the same.
+//   - Rates (error rate): prefer KindRatio, which has the counts. Sampled
+//     rates are compared as plain means on the raw scale (Welch) as soon as
+//     a zero appears on either side; a rank test (Kayenta's Mann-Whitney)
+//     reads the canary's many empty intervals as an improvement and misses
+//     a doubled error rate.
 //
 // The decision over all metrics follows Kayenta: a failed critical metric
 // fails the canary at once; otherwise the score is the percentage of metrics
@@ -108,16 +120,24 @@ type Look struct {
 	Index int
 }
 
-// Metric is one metric of the rollout plan with its samples so far.
+// Metric is one metric of the rollout plan with its data so far.
 type Metric struct {
-	Name      string
+	Name string
+	// Kind says which data the metric has: Baseline and Canary samples
+	// (KindQuery, or empty), Ratio counts or Histogram counts.
+	Kind      Kind
 	Direction Direction
 	// Tolerance is the relative change that is acceptable (0.05 = 5 %).
 	Tolerance float64
 	// Critical metrics fail the canary at once.
 	Critical bool
+	// Baseline and Canary are a KindQuery metric's samples.
 	Baseline []float64
 	Canary   []float64
+	// Ratio holds a KindRatio metric's counts per slice.
+	Ratio *Ratio
+	// Histogram holds a KindHistogram metric's bucket counts per slice.
+	Histogram *Histogram
 	// Scale forces the working scale; by default (ScaleAuto) it is ScaleLog
 	// when every sample is positive and ScaleMean otherwise. Callers that
 	// know a metric is a rate should set ScaleMean: with unequal traffic the
@@ -138,9 +158,18 @@ const (
 	ScaleMean Scale = "mean"
 )
 
+// kind is the metric's kind, KindQuery when unset.
+func (m Metric) kind() Kind {
+	if m.Kind == "" {
+		return KindQuery
+	}
+	return m.Kind
+}
+
 // Result is one metric's judgement.
 type Result struct {
 	Name     string
+	Kind     Kind
 	Critical bool
 	Verdict  Verdict
 	// Change is the estimated relative change of the canary against the
@@ -166,8 +195,20 @@ type Result struct {
 	WithinTolerance bool
 	// Scale is the scale the metric was compared on.
 	Scale Scale
-	// BaselineN and CanaryN are the numbers of samples used.
+	// BaselineN and CanaryN are the numbers of samples used, or of slices
+	// for the count kinds.
 	BaselineN, CanaryN int
+	// Baseline and Canary are each side's value: the median sample, the
+	// rate of a ratio (errors / total), the quantile of a histogram; NaN
+	// when unknown.
+	Baseline, Canary float64
+	// BaselineRequests and CanaryRequests are the requests the count kinds
+	// counted on each side (0 for samples).
+	BaselineRequests, CanaryRequests float64
+	// Dispersion is the over-dispersion φ applied to a count kind's test
+	// (1: the counts vary between slices as independent requests do); 0
+	// for samples.
+	Dispersion float64
 	// Reason says why a metric has no data or failed, in words.
 	Reason string
 }
@@ -234,18 +275,36 @@ type Config struct {
 	// (and fails when that is rejected): stricter, so it rarely fails a
 	// change inside the tolerance, and detects less.
 	NullAtTolerance bool
+	// Multiplicity is how JudgeAt shares α among the metrics of a plan.
+	Multiplicity Multiplicity
 }
+
+// Multiplicity is how α is shared among the metrics of one judgement.
+type Multiplicity string
+
+// The ways to share α among metrics.
+const (
+	// PerMetric gives each metric the whole α: with m metrics, an
+	// unchanged canary fails up to m·α of the time.
+	PerMetric Multiplicity = ""
+	// Holm is Holm's step-down over the metrics: the most significant is
+	// tested at α/m, the next at α/(m−1) once it failed, and so on, so
+	// that an unchanged canary fails at most α over all metrics (each
+	// metric's group-sequential boundary computed at its level).
+	Holm Multiplicity = "holm"
+)
 
 // DefaultSpendingPower is the planned test's default ρ (see ACCURACY.md).
 const DefaultSpendingPower = 2
 
 // DefaultConfig returns 99 % confidence, pass 95, marginal 75, 5 to
 // 1,000,000 samples per side, 10 % trimming, a prior scale of 1, spending
-// power 2 and 40 % of α kept for looks beyond the plan.
+// power 2, 40 % of α kept for looks beyond the plan, and Holm's step-down
+// over the metrics.
 func DefaultConfig() Config {
 	return Config{Confidence: 0.99, PassScore: 95, MarginalScore: 75,
 		MinSamples: 5, MaxSamples: 1_000_000, Trim: 0.1, PriorScale: 1,
-		SpendingPower: DefaultSpendingPower, OverrunShare: 0.4}
+		SpendingPower: DefaultSpendingPower, OverrunShare: 0.4, Multiplicity: Holm}
 }
 
 // Judge judges canaries; it is safe for concurrent use.
@@ -271,6 +330,8 @@ func New(cfg Config) (*Judge, error) {
 		return nil, fmt.Errorf("spending power %v: must be in (0, 10], or 0 for the default", cfg.SpendingPower)
 	case !(cfg.OverrunShare >= 0 && cfg.OverrunShare < 1):
 		return nil, fmt.Errorf("overrun share %v: must be in [0, 1)", cfg.OverrunShare)
+	case cfg.Multiplicity != PerMetric && cfg.Multiplicity != Holm:
+		return nil, fmt.Errorf("multiplicity %q: want %q or empty", cfg.Multiplicity, Holm)
 	}
 	if cfg.SpendingPower == 0 {
 		cfg.SpendingPower = DefaultSpendingPower
@@ -296,19 +357,49 @@ func (j *Judge) JudgeAt(look Look, metrics []Metric) (Report, error) {
 		return Report{}, fmt.Errorf("%w: no metrics", ErrInvalidMetric)
 	}
 	seen := make(map[string]bool, len(metrics))
-	results := make([]Result, 0, len(metrics))
 	for _, m := range metrics {
 		if seen[m.Name] {
 			return Report{}, fmt.Errorf("%w: metric %q listed twice", ErrInvalidMetric, m.Name)
 		}
 		seen[m.Name] = true
-		r, err := j.MetricAt(look, m)
-		if err != nil {
-			return Report{}, err
-		}
-		results = append(results, r)
+	}
+	results, err := j.stepDown(look, metrics)
+	if err != nil {
+		return Report{}, err
 	}
 	return j.decide(results), nil
+}
+
+// stepDown judges every metric at its share of α: the whole α for
+// PerMetric; for Holm, α/m for all, then α/(m−f) for those that have not
+// failed once f have, until no more fail.
+func (j *Judge) stepDown(look Look, metrics []Metric) ([]Result, error) {
+	results := make([]Result, len(metrics))
+	failed := 0
+	for {
+		level := 1.0
+		if j.cfg.Multiplicity == Holm {
+			level = 1 / float64(len(metrics)-failed)
+		}
+		more := 0
+		for i, m := range metrics {
+			if results[i].Verdict == Fail {
+				continue
+			}
+			r, err := j.metricAt(look, m, level)
+			if err != nil {
+				return nil, err
+			}
+			results[i] = r
+			if r.Verdict == Fail {
+				more++
+			}
+		}
+		failed += more
+		if more == 0 || failed == len(metrics) || j.cfg.Multiplicity != Holm {
+			return results, nil
+		}
+	}
 }
 
 // checkLook returns why a look is invalid, or nil.

@@ -13,6 +13,13 @@ type estimate struct {
 	se, df float64
 	tol    float64 // the tolerance on the same scale, > 0
 	scale  Scale
+	// counts marks a count kind's estimate, whose test statistic is z
+	// (the conditional exact test) rather than bad/se.
+	counts bool
+	z      float64
+	// phiDF is the degrees of freedom of a count kind's dispersion
+	// estimate.
+	phiDF float64
 }
 
 // Metric judges one metric, not knowing how many looks the caller will
@@ -21,34 +28,128 @@ func (j *Judge) Metric(m Metric) (Result, error) {
 	return j.MetricAt(Look{}, m)
 }
 
-// MetricAt judges one metric at the given look of the plan. It returns an
-// error only when the metric's definition or the look is invalid; samples
-// that cannot be judged give NoData with a reason.
+// MetricAt judges one metric at the given look of the plan, at the whole
+// α. It returns an error only when the metric's definition or the look is
+// invalid; data that cannot be judged give NoData with a reason.
 func (j *Judge) MetricAt(look Look, m Metric) (Result, error) {
 	if err := j.checkLook(look); err != nil {
 		return Result{}, err
 	}
+	return j.metricAt(look, m, 1)
+}
+
+// metricAt judges m at the share level of α (Holm's step over metrics).
+func (j *Judge) metricAt(look Look, m Metric, level float64) (Result, error) {
 	if err := validate(m); err != nil {
 		return Result{}, err
 	}
-	res := Result{Name: m.Name, Critical: m.Critical, Verdict: NoData, Confidence: j.cfg.Confidence,
+	res := Result{Name: m.Name, Kind: m.kind(), Critical: m.Critical, Verdict: NoData, Confidence: j.cfg.Confidence,
 		Change: math.NaN(), CI: [2]float64{math.NaN(), math.NaN()}, P: math.NaN(),
-		BaselineN: len(m.Baseline), CanaryN: len(m.Canary)}
-	if reason := j.checkSamples(m); reason != "" {
-		res.Reason = reason
-		return res, nil
+		Baseline: math.NaN(), Canary: math.NaN()}
+	est, reason, err := j.measure(m, &res)
+	if err != nil {
+		return Result{}, err
 	}
-	est, reason := j.estimate(m)
 	if reason != "" {
 		res.Reason = reason
 		return res, nil
 	}
-	j.conclude(&res, m.Direction, est, look)
+	j.conclude(&res, m.Direction, est, look, level)
 	return res, nil
+}
+
+// measure fills in what the data say (sizes, each side's value) and
+// returns the estimate to test, or why there is none.
+func (j *Judge) measure(m Metric, res *Result) (estimate, string, error) {
+	switch m.kind() {
+	case KindRatio:
+		return j.measureRatio(m, res)
+	case KindHistogram:
+		return j.measureHistogram(m, res)
+	}
+	res.BaselineN, res.CanaryN = len(m.Baseline), len(m.Canary)
+	if reason := j.checkSamples(m); reason != "" {
+		return estimate{}, reason, nil
+	}
+	res.Baseline, res.Canary = median(m.Baseline), median(m.Canary)
+	est, reason := j.estimate(m)
+	return est, reason, nil
+}
+
+func (j *Judge) measureRatio(m Metric, res *Result) (estimate, string, error) {
+	if reason := checkRatio(m.Ratio); reason != "" {
+		return estimate{}, reason, nil
+	}
+	d := ratioData(m.Ratio, m.Direction)
+	fillCounts(res, ratioData(m.Ratio, IncreaseIsBad))
+	if reason := checkTraffic(d); reason != "" {
+		return estimate{}, reason, nil
+	}
+	test := testCounts(d)
+	res.Dispersion = test.phi
+	return ratioEstimate(m.Ratio, m.Direction, m.Tolerance, test), "", nil
+}
+
+func (j *Judge) measureHistogram(m Metric, res *Result) (estimate, string, error) {
+	reason, err := checkHistogram(m.Name, m.Histogram)
+	if err != nil || reason != "" {
+		return estimate{}, reason, err
+	}
+	h := m.Histogram
+	res.BaselineN, res.CanaryN = len(h.Baseline), len(h.Canary)
+	for _, x := range bucketTotals(h.Baseline, len(h.Le)) {
+		res.BaselineRequests += x
+	}
+	for _, x := range bucketTotals(h.Canary, len(h.Le)) {
+		res.CanaryRequests += x
+	}
+	cut := threshold(h)
+	if cut < 0 {
+		if res.BaselineRequests == 0 || res.CanaryRequests == 0 {
+			return estimate{}, checkTraffic(countData{base: sideCounts{total: []float64{res.BaselineRequests}},
+				canary: sideCounts{total: []float64{res.CanaryRequests}}}), nil
+		}
+		return estimate{}, "every request falls in one bucket: the quantile cannot be told apart; use finer buckets", nil
+	}
+	d := histogramData(h, cut, m.Direction)
+	if reason := checkTraffic(d); reason != "" {
+		return estimate{}, reason, nil
+	}
+	test := testCounts(d)
+	res.Dispersion = test.phi
+	est, qs, reason := histogramEstimate(h, m.Direction, m.Tolerance, test)
+	res.Baseline, res.Canary = qs[0], qs[1]
+	return est, reason, nil
+}
+
+// fillCounts reports a ratio's slices, requests and rates.
+func fillCounts(res *Result, d countData) {
+	res.BaselineN, res.CanaryN = len(d.base.total), len(d.canary.total)
+	xb, nb := d.base.sums()
+	xc, nc := d.canary.sums()
+	res.BaselineRequests, res.CanaryRequests = nb, nc
+	if nb > 0 {
+		res.Baseline = xb / nb
+	}
+	if nc > 0 {
+		res.Canary = xc / nc
+	}
+}
+
+func median(xs []float64) float64 {
+	s := slices.Clone(xs)
+	slices.Sort(s)
+	if len(s)%2 == 1 {
+		return s[len(s)/2]
+	}
+	return (s[len(s)/2-1] + s[len(s)/2]) / 2
 }
 
 func validate(m Metric) error {
 	switch {
+	case m.Kind != "" && m.Kind != KindQuery && m.Kind != KindRatio && m.Kind != KindHistogram:
+		return fmt.Errorf("%w: metric %q: kind %q: want %q, %q or %q",
+			ErrInvalidMetric, m.Name, m.Kind, KindQuery, KindRatio, KindHistogram)
 	case m.Name == "":
 		return fmt.Errorf("%w: empty name", ErrInvalidMetric)
 	case m.Direction != IncreaseIsBad && m.Direction != DecreaseIsBad:
@@ -138,19 +239,22 @@ func degenerate(e estimate) string {
 	return ""
 }
 
-// conclude runs the test and fills in the verdict.
-func (j *Judge) conclude(res *Result, dir Direction, e estimate, look Look) {
+// conclude runs the test at the share level of α and fills in the verdict.
+func (j *Judge) conclude(res *Result, dir Direction, e estimate, look Look, level float64) {
 	stat := e.bad // the distance from the null on the working scale
 	if j.cfg.NullAtTolerance {
 		stat -= e.tol
 	}
 	z := tToZ(stat/e.se, e.df)
+	if e.counts && !j.cfg.NullAtTolerance {
+		z = e.z
+	}
 	var significant bool
 	var radius float64 // the interval's half-width on the z scale
 	if j.planned(look) {
-		significant, radius = j.groupSequential(res, look, z)
+		significant, radius = j.groupSequential(res, look, z, level, j.enough(res, look, e))
 	} else {
-		significant, radius = j.sequential(res, look, z)
+		significant, radius = j.sequential(res, look, z, level)
 	}
 	half := zToT(radius, e.df) * e.se
 	lo, hi := e.bad-half, e.bad+half // on the bad-oriented working scale
@@ -176,28 +280,49 @@ func (j *Judge) planned(l Look) bool {
 	return l.Planned > 0 && l.Planned <= maxPlannedLooks && l.Index <= l.Planned
 }
 
-// minPlannedSamples is the fewest samples per side at which a look of a
+// MinPlannedSamples is the fewest samples per side at which a look of a
 // plan of several looks can fail. Below it the Welch-Satterthwaite t
 // approximation is too liberal in the far tail the early boundaries sit in
 // when one side is much noisier (measured: 1.3 to 1.6 times the nominal
 // rate at 5 to 8 samples per side with a 19 times larger variance), and
 // skipping a look never raises the false rollback rate of a boundary fixed
 // in advance.
-const minPlannedSamples = 10
+const MinPlannedSamples = 10
+
+// minDispersionDF is the fewest degrees of freedom of a dispersion
+// estimate at which a look of a plan of several looks can fail. Below it
+// the t approximation of z/√φ̂ is too liberal in the far tail the early
+// boundaries sit in (measured: 3 times the nominal rate at the first look
+// with clumped errors and 4 degrees of freedom), as for samples.
+const minDispersionDF = 9
+
+// enough says whether a planned look has the data to fail: a one-shot
+// judgement always; samples with MinPlannedSamples per side; counts with
+// minDispersionDF behind their dispersion estimate, whether or not it
+// found over-dispersion (with fewer, "none" cannot be trusted either).
+func (j *Judge) enough(res *Result, l Look, e estimate) bool {
+	switch {
+	case l.Planned == 1:
+		return true
+	case e.counts:
+		return e.phiDF >= minDispersionDF
+	}
+	return min(res.BaselineN, res.CanaryN) >= MinPlannedSamples
+}
 
 // groupSequential tests z at a planned look, with the α not kept for
 // overruns, and returns the verdict of the test and the radius of the
 // two-sided repeated confidence interval at the same level. The p-value is
 // the stage-wise one, scaled by the planned share of α (Bonferroni), so
-// that a failure always has p <= α.
-func (j *Judge) groupSequential(res *Result, l Look, z float64) (bool, float64) {
-	share := 1 - j.cfg.OverrunShare
+// that a failure always has p <= α. A look without enough data (see
+// enough) reports its estimate but cannot fail.
+func (j *Judge) groupSequential(res *Result, l Look, z, level float64, enough bool) (bool, float64) {
+	share := (1 - j.cfg.OverrunShare) * level
 	alpha := share * (1 - j.cfg.Confidence)
 	test := j.bounds.get(l.Planned, alpha)
 	res.Look = l
 	res.P = min(1, test.pValue(l.Index, z)/share)
 	radius := j.bounds.get(l.Planned, alpha/2).z[l.Index-1]
-	enough := l.Planned == 1 || min(res.BaselineN, res.CanaryN) >= minPlannedSamples
 	return enough && z >= test.z[l.Index-1], radius
 }
 
@@ -205,10 +330,10 @@ func (j *Judge) groupSequential(res *Result, l Look, z float64) (bool, float64) 
 // unknown or too long for a boundary, at the share kept for overruns when
 // the look is beyond the plan. The p-value is the anytime-valid one, scaled
 // by that share.
-func (j *Judge) sequential(res *Result, l Look, z float64) (bool, float64) {
-	share := 1.0
+func (j *Judge) sequential(res *Result, l Look, z, level float64) (bool, float64) {
+	share := level
 	if l.Planned > 0 && l.Planned <= maxPlannedLooks {
-		share = j.cfg.OverrunShare
+		share *= j.cfg.OverrunShare
 	}
 	alpha := share * (1 - j.cfg.Confidence)
 	mix := newMixture(res.BaselineN, res.CanaryN, j.cfg.PriorScale)

@@ -8,14 +8,23 @@ import (
 	"time"
 )
 
-// Provider answers range queries for one model version; the rollout engine
-// calls it once per metric and version every analysis interval.
+// Provider answers the reads of a canary analysis for one model version;
+// the rollout engine calls it for each metric and version every analysis
+// interval. Prometheus is one.
 type Provider interface {
 	// Samples renders q.Template for q.Model and q.Version and returns the
 	// one series it yields between q.Start and q.End. An empty result is
 	// not an error: Series.Samples is empty and the judge says nodata.
 	Samples(ctx context.Context, q Query) (Series, error)
+	// Counts reads counters at the ends of disjoint slices and returns
+	// their increments (see Prometheus.Counts).
+	Counts(ctx context.Context, q CountQuery) (Increments, error)
+	// ScrapeInterval is the longest interval between two samples of a
+	// series.
+	ScrapeInterval(ctx context.Context) (time.Duration, error)
 }
+
+var _ Provider = (*Prometheus)(nil)
 
 // Query is one metric of a rollout plan asked for one version over a window.
 type Query struct {

@@ -83,6 +83,34 @@ func TestRealPrometheus(t *testing.T) {
 		assert.ErrorContains(t, err, "query yields 3 series")
 	})
 
+	t.Run("counts per slice", func(t *testing.T) {
+		got, err := p.Counts(context.Background(), CountQuery{Selector: `model_requests_total{model="{{.Model}}",version="{{.Version}}"}`,
+			Model: "fraud-detector", Version: "3.1.0", Start: start, Slice: time.Minute, Slices: 5})
+		require.NoError(t, err)
+		assert.Equal(t, map[string][]float64{"": {600, 600, 600, 600, 600}}, got.Groups, "10 requests/s, exactly")
+		got, err = p.Counts(context.Background(), CountQuery{Selector: `model_latency_seconds{model="{{.Model}}",version="{{.Version}}"}`,
+			Model: "fraud-detector", Version: "3.1.0", Start: start, Slice: 5 * time.Minute, Slices: 2, Buckets: true})
+		require.NoError(t, err)
+		les, names, err := got.Bounds()
+		require.NoError(t, err)
+		assert.Equal(t, []string{"0.05", "0.1", "0.25", "0.5", "1", "+Inf"}, names)
+		assert.Len(t, les, 6)
+		assert.InDelta(t, 0.6*3000, got.Groups["0.05"][0], 1e-6, "cumulative buckets, as exported")
+	})
+
+	t.Run("counts of a version without data", func(t *testing.T) {
+		_, err := p.Counts(context.Background(), CountQuery{Selector: `model_requests_total{version="{{.Version}}"}`,
+			Model: "fraud-detector", Version: "9.9.9", Start: start, Slice: time.Minute, Slices: 5})
+		require.ErrorIs(t, err, ErrNoCounts)
+		assert.ErrorContains(t, err, "no series")
+	})
+
+	t.Run("the scrape interval", func(t *testing.T) {
+		d, err := p.ScrapeInterval(context.Background())
+		require.NoError(t, err)
+		assert.Equal(t, time.Minute, d, "promtest's configuration")
+	})
+
 	t.Run("Prometheus's parse error", func(t *testing.T) {
 		_, err := query(`sum(rate(model_requests_total{version="{{.Version}}"}[1m])`, "3.1.0")
 		require.ErrorIs(t, err, ErrBadQuery)

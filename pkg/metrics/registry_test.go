@@ -3,6 +3,7 @@ package metrics
 import (
 	"context"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -12,6 +13,10 @@ import (
 type stubProvider struct{}
 
 func (stubProvider) Samples(context.Context, Query) (Series, error) { return Series{}, nil }
+func (stubProvider) Counts(context.Context, CountQuery) (Increments, error) {
+	return Increments{}, nil
+}
+func (stubProvider) ScrapeInterval(context.Context) (time.Duration, error) { return time.Second, nil }
 
 func TestRegistryLookup(t *testing.T) {
 	r, err := NewRegistry([]ProviderConfig{

@@ -41,6 +41,15 @@ type AnalysisUnavailable struct {
 	NoData bool
 }
 
+// TrafficMismatch: at this look, the canary's share of the requests is far
+// from the stage's traffic (the deploy workflow reported success but
+// shifted nothing, or everything): the rollout pauses instead of judging a
+// canary that is not really serving the stage's share.
+type TrafficMismatch struct {
+	Look   int
+	Reason string
+}
+
 // Promote is /promote. Passing says the judge passed the current window
 // at its latest look: a stage still analysing may then advance at once.
 type Promote struct{ Passing bool }
@@ -61,6 +70,7 @@ func (DeploymentSucceeded) event() {}
 func (DeploymentFailed) event()    {}
 func (AnalysisResult) event()      {}
 func (AnalysisUnavailable) event() {}
+func (TrafficMismatch) event()     {}
 func (Promote) event()             {}
 func (Rollback) event()            {}
 func (Abort) event()               {}

@@ -18,6 +18,8 @@ func FuzzParsePlan(f *testing.F) {
 	f.Add([]byte(`{"analysis": {"metrics": [{"name": "m", "query": "q", "tolerance": 1e308}]}}`),
 		[]byte("stages: [{traffic: 1, analysis: 1s}, {traffic: 100}]"))
 	f.Add([]byte(`{"stages": [{"traffic": 5, "analysis": "2562047h"}, {"traffic": 100}]}`), []byte("rollout: [1]"))
+	f.Add([]byte(`{"analysis": {"metrics": [{"name": "m", "kind": "histogram", "histogram": "h", "quantile": 0.5, "query": "q"}]}}`),
+		[]byte("stages: [{traffic: 1, analysis: 1s}, {traffic: 100}]\nanalysis: {interval: 1s}"))
 	f.Fuzz(func(t *testing.T, manifest, defaults []byte) {
 		dec := json.NewDecoder(bytes.NewReader(manifest))
 		dec.UseNumber()
@@ -51,6 +53,22 @@ func checkPlan(t *testing.T, p Plan) {
 		}
 		if st.Analysis == 0 && i != last {
 			t.Fatalf("stage %d: accepted no analysis", i)
+		}
+	}
+	for i, m := range p.Analysis.Metrics {
+		ok := m.Tolerance > 0
+		switch m.Kind {
+		case KindQuery:
+			ok = ok && m.Query != "" && m.Errors == "" && m.Total == "" && m.Histogram == "" && m.Quantile == 0
+		case KindRatio:
+			ok = ok && m.Query == "" && m.Errors != "" && m.Total != "" && m.Histogram == "" && m.Quantile == 0
+		case KindHistogram:
+			ok = ok && m.Query == "" && m.Errors == "" && m.Total == "" && m.Histogram != "" && m.Quantile > 0 && m.Quantile < 1
+		default:
+			ok = false
+		}
+		if !ok {
+			t.Fatalf("metric %d: accepted %+v", i, m)
 		}
 	}
 }
@@ -115,6 +133,8 @@ func fuzzEvent(b byte, look int) Event {
 		return Pause{}
 	case 8, 14:
 		return Resume{}
+	case 9:
+		return TrafficMismatch{Look: look, Reason: "canary share 0 %"}
 	}
 	return AnalysisResult{Decision: DecisionPass, Look: look}
 }

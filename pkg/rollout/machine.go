@@ -113,6 +113,8 @@ func Next(plan Plan, s State, ev Event, now time.Time) (State, []Action, error) 
 		return m.result(ev)
 	case AnalysisUnavailable:
 		return m.unavailable(ev)
+	case TrafficMismatch:
+		return m.mismatch(ev)
 	case Promote:
 		return m.promote(ev.Passing)
 	case Rollback:
@@ -334,6 +336,22 @@ func (m machine) recover() (State, []Action, error) {
 	text := fmt.Sprintf("the metrics provider answers again: the analysis of %s restarts on its own, %d looks every %s.",
 		m.stage(), m.plan.Looks(m.s.Stage), m.plan.Analysis.Interval)
 	return s, append(actions, PostComment{Text: text}), err
+}
+
+// mismatch pauses a stage whose canary does not serve its share.
+func (m machine) mismatch(t TrafficMismatch) (State, []Action, error) {
+	if m.probing() {
+		// The provider answered the probe.
+		if err := m.checkProbe(t.Look); err != nil {
+			return m.s, nil, err
+		}
+		return m.recover()
+	}
+	if err := m.checkLook(t.Look); err != nil {
+		return m.s, nil, err
+	}
+	m.s.Unavailable = 0
+	return m.pauseFor(fmt.Sprintf("the traffic of %s is not where the plan puts it (%s)", m.stage(), orDefault(t.Reason, "no reason given")))
 }
 
 // checkLook refuses a judge outcome that is not the one awaited: late,

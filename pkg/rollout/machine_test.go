@@ -165,6 +165,13 @@ func TestTransitions(t *testing.T) {
 				PostComment{Text: "the metrics provider failed 3 times in a row (connection refused); paused until it answers again, " +
 					"when the stage's analysis restarts on its own: /resume to restart it now, /promote to go on, /rollback to stop."},
 				ScheduleAnalysis{At: at(32), Look: 1}}}}},
+		{"a traffic mismatch pauses with its reason, /resume restarts the window", toStage2, []step{
+			{AnalysisUnavailable{Look: 1}, 17, Analyzing, nil},
+			{TrafficMismatch{Look: 1, Reason: "the canary served 0.0 % of the requests, the stage puts 25 % on it"}, 22, Paused, []Action{UpdateComment{},
+				PostComment{Text: "the traffic of stage 2 (25 %) is not where the plan puts it (the canary served 0.0 % of the requests, " +
+					"the stage puts 25 % on it); paused: /resume to analyse the stage again, /promote to go on, /rollback to stop."}}},
+			{Resume{}, 30, Analyzing, []Action{
+				inProgress("analysing stage 2 (25 %): 2 looks every 5m0s"), ScheduleAnalysis{At: at(35), Look: 1}, UpdateComment{}}}}},
 		{"a result resets the provider's failures", toStage2, []step{
 			{AnalysisUnavailable{Look: 1}, 17, Analyzing, nil},
 			{AnalysisUnavailable{Look: 1}, 22, Analyzing, nil},

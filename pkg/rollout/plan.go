@@ -5,6 +5,7 @@ package rollout
 import (
 	"fmt"
 	"sort"
+	"strings"
 	"time"
 )
 
@@ -62,11 +63,50 @@ type Analysis struct {
 	ConsecutiveErrorLimit int
 }
 
+// The kinds of metric (DESIGN.md, "Rollout plan").
+const (
+	// KindQuery is any PromQL, sampled without overlap (the default).
+	KindQuery = "query"
+	// KindRatio is two counter selectors, errors among total requests,
+	// judged on their counts per slice.
+	KindRatio = "ratio"
+	// KindHistogram is a histogram's selector and a quantile, judged on
+	// its bucket counts per slice.
+	KindHistogram = "histogram"
+)
+
 // Metric is one metric the judge compares between baseline and canary.
 type Metric struct {
-	Name, Query, Direction string
-	Tolerance              float64
-	Critical               bool
+	Name string
+	// Kind is KindQuery, KindRatio or KindHistogram; "" in plans stored
+	// before kinds existed, which are queries.
+	Kind      string `json:",omitempty"`
+	Query     string `json:",omitempty"`
+	Direction string
+	// Errors and Total are a ratio's counter selectors.
+	Errors string `json:",omitempty"`
+	Total  string `json:",omitempty"`
+	// Histogram is a histogram's selector (without _bucket) and Quantile
+	// the quantile judged, in (0, 1).
+	Histogram string  `json:",omitempty"`
+	Quantile  float64 `json:",omitempty"`
+	Tolerance float64
+	Critical  bool
+}
+
+// MetricKind is the metric's kind, KindQuery when unset.
+func (m Metric) MetricKind() string {
+	if m.Kind == "" {
+		return KindQuery
+	}
+	return m.Kind
+}
+
+// kindFields are the fields each kind requires; the others are refused.
+var kindFields = map[string][]string{
+	KindQuery:     {"query"},
+	KindRatio:     {"errors", "total"},
+	KindHistogram: {"histogram", "quantile"},
 }
 
 // Looks is the number of judge looks the stage plans: its analysis window
@@ -357,32 +397,34 @@ func parseMetric(path string, item any) (Metric, error) {
 	if err != nil {
 		return Metric{}, err
 	}
-	if err := unknownKeys(path, m, []string{"name", "query", "direction", "tolerance", "critical"}); err != nil {
+	known := []string{"name", "kind", "query", "errors", "total", "histogram", "quantile", "direction", "tolerance", "critical"}
+	if err := unknownKeys(path, m, known); err != nil {
 		return Metric{}, err
 	}
-	met := Metric{Direction: DefaultDirection, Tolerance: DefaultTolerance}
-	fields := source{values: m, paths: map[string]string{"name": path, "query": path, "direction": path}}
+	met := Metric{Kind: KindQuery, Direction: DefaultDirection, Tolerance: DefaultTolerance}
+	fields := source{values: m, paths: map[string]string{}}
+	for _, k := range known {
+		fields.paths[k] = path
+	}
+	if _, ok := m["name"]; !ok {
+		return Metric{}, fmt.Errorf("%s.name: missing", path)
+	}
 	for _, f := range []struct {
 		key string
 		dst *string
-	}{{"name", &met.Name}, {"query", &met.Query}, {"direction", &met.Direction}} {
-		if _, ok := m[f.key]; !ok && f.key != "direction" {
-			return Metric{}, fmt.Errorf("%s.%s: missing", path, f.key)
-		}
+	}{{"name", &met.Name}, {"kind", &met.Kind}, {"direction", &met.Direction}} {
 		if err := fields.str(f.key, f.dst); err != nil {
 			return Metric{}, err
 		}
 	}
+	if err := parseKindFields(path, fields, &met); err != nil {
+		return Metric{}, err
+	}
 	if met.Direction != "increase_is_bad" && met.Direction != "decrease_is_bad" {
 		return Metric{}, fmt.Errorf("%s.direction: %q is not increase_is_bad or decrease_is_bad", path, met.Direction)
 	}
-	if v, ok := m["tolerance"]; ok {
-		if met.Tolerance, err = asNumber(path+".tolerance", v); err != nil {
-			return Metric{}, err
-		}
-		if met.Tolerance < 0 {
-			return Metric{}, fmt.Errorf("%s.tolerance: %g is negative", path, met.Tolerance)
-		}
+	if err := parseTolerance(path, m, &met); err != nil {
+		return Metric{}, err
 	}
 	if v, ok := m["critical"]; ok {
 		b, isBool := v.(bool)
@@ -392,6 +434,66 @@ func parseMetric(path string, item any) (Metric, error) {
 		met.Critical = b
 	}
 	return met, nil
+}
+
+// parseKindFields reads the fields of the metric's kind and refuses those
+// of the other kinds.
+func parseKindFields(path string, fields source, met *Metric) error {
+	need, ok := kindFields[met.Kind]
+	if !ok {
+		return fmt.Errorf("%s.kind: %q is not %s, %s or %s", path, met.Kind, KindQuery, KindRatio, KindHistogram)
+	}
+	for _, other := range []string{KindQuery, KindRatio, KindHistogram} {
+		for _, f := range kindFields[other] {
+			_, set := fields.values[f]
+			switch {
+			case set && !contains(need, f):
+				return fmt.Errorf("%s.%s: only a metric of kind %s has it, this one is of kind %s", path, f, other, met.Kind)
+			case !set && contains(need, f):
+				return fmt.Errorf("%s.%s: missing; a metric of kind %s needs %s", path, f, met.Kind, strings.Join(need, " and "))
+			}
+		}
+	}
+	for _, f := range []struct {
+		key string
+		dst *string
+	}{{"query", &met.Query}, {"errors", &met.Errors}, {"total", &met.Total}, {"histogram", &met.Histogram}} {
+		if err := fields.str(f.key, f.dst); err != nil {
+			return err
+		}
+	}
+	if v, ok := fields.values["quantile"]; ok {
+		q, err := asNumber(path+".quantile", v)
+		if err != nil {
+			return err
+		}
+		if !(q > 0 && q < 1) {
+			return fmt.Errorf("%s.quantile: %g is not between 0 and 1 (0.99 for p99)", path, q)
+		}
+		met.Quantile = q
+	}
+	return nil
+}
+
+func parseTolerance(path string, m map[string]any, met *Metric) error {
+	v, ok := m["tolerance"]
+	if !ok {
+		return nil
+	}
+	t, err := asNumber(path+".tolerance", v)
+	if err != nil {
+		return err
+	}
+	switch {
+	case t < 0:
+		return fmt.Errorf("%s.tolerance: %g is negative", path, t)
+	case t == 0:
+		return fmt.Errorf("%s.tolerance: 0: the judge needs a positive relative change it may accept (0.05 = 5 %%)", path)
+	case met.Direction == "decrease_is_bad" && t >= 1:
+		return fmt.Errorf("%s.tolerance: %g: a decrease of 100 %% or more is impossible; must be below 1", path, t)
+	}
+	met.Tolerance = t
+	return nil
 }
 
 func checkMetricsNeeded(src source, p Plan) error {

@@ -38,7 +38,9 @@ const designPlan = `{
     {"traffic": 5, "analysis": "30m"}, {"traffic": 25, "analysis": "1h"},
     {"traffic": 50, "analysis": "1h", "gate": "manual"}, {"traffic": 100}],
   "analysis": {"provider": "prometheus", "interval": "5m", "metrics": [
-    {"name": "latency_p99_ms", "query": "q", "direction": "increase_is_bad", "tolerance": 0.05, "critical": true}]}}`
+    {"name": "error_rate", "kind": "ratio", "errors": "e", "total": "t", "direction": "increase_is_bad", "tolerance": 0.05, "critical": true},
+    {"name": "latency_p99", "kind": "histogram", "histogram": "h", "quantile": 0.99, "direction": "increase_is_bad", "tolerance": 0.05, "critical": true},
+    {"name": "gpu_memory_mb", "kind": "query", "query": "q", "direction": "increase_is_bad", "tolerance": 0.10}]}}`
 
 func TestParsePlanDesign(t *testing.T) {
 	p, err := ParsePlan(fromJSON(t, designPlan), nil)
@@ -50,7 +52,9 @@ func TestParsePlanDesign(t *testing.T) {
 			{Traffic: 50, Analysis: time.Hour, Gate: GateManual}, {Traffic: 100},
 		},
 		Analysis: Analysis{Provider: "prometheus", Interval: 5 * time.Minute, ConsecutiveErrorLimit: 3, Metrics: []Metric{
-			{Name: "latency_p99_ms", Query: "q", Direction: "increase_is_bad", Tolerance: 0.05, Critical: true},
+			{Name: "error_rate", Kind: KindRatio, Errors: "e", Total: "t", Direction: "increase_is_bad", Tolerance: 0.05, Critical: true},
+			{Name: "latency_p99", Kind: KindHistogram, Histogram: "h", Quantile: 0.99, Direction: "increase_is_bad", Tolerance: 0.05, Critical: true},
+			{Name: "gpu_memory_mb", Kind: KindQuery, Query: "q", Direction: "increase_is_bad", Tolerance: 0.10},
 		}},
 	}, p)
 	assert.Equal(t, []int{6, 12, 12, 0}, []int{p.Looks(0), p.Looks(1), p.Looks(2), p.Looks(3)})
@@ -64,7 +68,7 @@ func TestParsePlanDefaults(t *testing.T) {
 	assert.Equal(t, "production", p.Environment)
 	assert.Empty(t, p.Baseline)
 	assert.Equal(t, Analysis{Provider: "prometheus", Interval: 5 * time.Minute, ConsecutiveErrorLimit: 3, Metrics: []Metric{
-		{Name: "errors", Query: "q", Direction: "increase_is_bad", Tolerance: 0.05},
+		{Name: "errors", Kind: KindQuery, Query: "q", Direction: "increase_is_bad", Tolerance: 0.05},
 	}}, p.Analysis)
 	assert.Equal(t, 1, p.Looks(0), "7m / 5m rounds down")
 }
@@ -91,7 +95,7 @@ analysis:
 			p.Stages[0].Analysis, p.Stages[1].Analysis = 10*time.Minute, 10*time.Minute
 		}},
 		{"metrics replace", `{"analysis": {"metrics": [{"name": "p99", "query": "r", "direction": "decrease_is_bad"}]}}`, func(p *Plan) {
-			p.Analysis.Metrics = []Metric{{Name: "p99", Query: "r", Direction: "decrease_is_bad", Tolerance: 0.05}}
+			p.Analysis.Metrics = []Metric{{Name: "p99", Kind: KindQuery, Query: "r", Direction: "decrease_is_bad", Tolerance: 0.05}}
 		}},
 	}
 	for _, tt := range tests {
@@ -100,7 +104,7 @@ analysis:
 				Environment: "staging", Baseline: "1.0.0",
 				Stages: []Stage{{Traffic: 20, Analysis: 10 * time.Minute}, {Traffic: 100, Analysis: 10 * time.Minute}},
 				Analysis: Analysis{Provider: "thanos", Interval: 5 * time.Minute, ConsecutiveErrorLimit: 3, Metrics: []Metric{
-					{Name: "errors", Query: "q", Direction: "increase_is_bad", Tolerance: 0.1, Critical: true},
+					{Name: "errors", Kind: KindQuery, Query: "q", Direction: "increase_is_bad", Tolerance: 0.1, Critical: true},
 				}},
 			}
 			tt.want(&want)
@@ -169,6 +173,24 @@ func TestParsePlanInvalid(t *testing.T) {
 			`spec.rollout.analysis.metrics[1].name: "m" is also the name of metrics[0]`},
 		{"direction", `{"analysis": {"metrics": [{"name": "m", "query": "q", "direction": "up"}]}, "stages": [{"traffic": 100}]}`, ``,
 			`spec.rollout.analysis.metrics[0].direction: "up" is not increase_is_bad or decrease_is_bad`},
+		{"unknown kind", `{"analysis": {"metrics": [{"name": "m", "kind": "gauge", "query": "q"}]}, "stages": [{"traffic": 100}]}`, ``,
+			`spec.rollout.analysis.metrics[0].kind: "gauge" is not query, ratio or histogram`},
+		{"ratio without total", `{"analysis": {"metrics": [{"name": "m", "kind": "ratio", "errors": "e"}]}, "stages": [{"traffic": 100}]}`, ``,
+			"spec.rollout.analysis.metrics[0].total: missing; a metric of kind ratio needs errors and total"},
+		{"ratio with a query", `{"analysis": {"metrics": [{"name": "m", "kind": "ratio", "errors": "e", "total": "t", "query": "q"}]}, "stages": [{"traffic": 100}]}`, ``,
+			"spec.rollout.analysis.metrics[0].query: only a metric of kind query has it, this one is of kind ratio"},
+		{"query with errors", `{"analysis": {"metrics": [{"name": "m", "query": "q", "errors": "e"}]}, "stages": [{"traffic": 100}]}`, ``,
+			"spec.rollout.analysis.metrics[0].errors: only a metric of kind ratio has it, this one is of kind query"},
+		{"histogram without quantile", `{"analysis": {"metrics": [{"name": "m", "kind": "histogram", "histogram": "h"}]}, "stages": [{"traffic": 100}]}`, ``,
+			"spec.rollout.analysis.metrics[0].quantile: missing; a metric of kind histogram needs histogram and quantile"},
+		{"quantile out of range", `{"analysis": {"metrics": [{"name": "m", "kind": "histogram", "histogram": "h", "quantile": 99}]}, "stages": [{"traffic": 100}]}`, ``,
+			"spec.rollout.analysis.metrics[0].quantile: 99 is not between 0 and 1 (0.99 for p99)"},
+		{"empty selector", `{"analysis": {"metrics": [{"name": "m", "kind": "ratio", "errors": "", "total": "t"}]}, "stages": [{"traffic": 100}]}`, ``,
+			"spec.rollout.analysis.metrics[0].errors: empty"},
+		{"tolerance zero", `{"analysis": {"metrics": [{"name": "m", "query": "q", "tolerance": 0}]}, "stages": [{"traffic": 100}]}`, ``,
+			"spec.rollout.analysis.metrics[0].tolerance: 0: the judge needs a positive relative change"},
+		{"decrease beyond 100 %", `{"analysis": {"metrics": [{"name": "m", "query": "q", "direction": "decrease_is_bad", "tolerance": 1}]}, "stages": [{"traffic": 100}]}`, ``,
+			"spec.rollout.analysis.metrics[0].tolerance: 1: a decrease of 100 % or more is impossible"},
 		{"tolerance negative", `{"analysis": {"metrics": [{"name": "m", "query": "q", "tolerance": -0.1}]}, "stages": [{"traffic": 100}]}`, ``,
 			"spec.rollout.analysis.metrics[0].tolerance: -0.1 is negative"},
 		{"tolerance type", `{"analysis": {"metrics": [{"name": "m", "query": "q", "tolerance": "5%"}]}, "stages": [{"traffic": 100}]}`, ``,

@@ -122,6 +122,11 @@ type Metric struct {
 	Reason  string
 	// BaselineSeries and CanarySeries are the window's samples.
 	BaselineSeries, CanarySeries []Point
+	// Kind is how the metric is read (query, ratio, histogram; empty:
+	// query), and Requests the requests each side served for the count
+	// kinds.
+	Kind     string
+	Requests [2]float64
 }
 
 // Point is one sample.

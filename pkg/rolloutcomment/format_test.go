@@ -2,6 +2,7 @@ package rolloutcomment
 
 import (
 	"math"
+	"strings"
 	"testing"
 	"time"
 
@@ -87,4 +88,13 @@ func TestSmallFormats(t *testing.T) {
 	assert.Equal(t, "1h30m", duration(90*time.Minute))
 	assert.Equal(t, "45s", duration(45*time.Second))
 	assert.Equal(t, "—", duration(0))
+}
+
+func TestWhatHoldsForCounts(t *testing.T) {
+	var b strings.Builder
+	writeWhatHolds(&b, []Metric{{Name: "p", Kind: "query"}})
+	assert.Empty(t, b.String(), "nothing to say of samples alone")
+	writeWhatHolds(&b, []Metric{{Name: "p", Kind: "query"}, {Name: "e", Kind: "ratio", Requests: [2]float64{1234567, 61}}})
+	assert.Contains(t, b.String(), "(baseline 1,234,567, canary 61 so far)")
+	assert.Contains(t, b.String(), "at most 1 % of the time over all its looks and metrics (bursts of latency can take it to 3–4 %)")
 }

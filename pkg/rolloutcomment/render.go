@@ -293,6 +293,31 @@ func writeAnalysis(b *strings.Builder, v View) {
 			direction(m.Direction), share(100*m.Tolerance), value(m.Baseline), value(m.Canary), change(m.Change, m.CI),
 			pValue(m.P), verdict(m))
 	}
+	writeWhatHolds(b, a.Metrics)
+}
+
+// writeWhatHolds says what the confidence means for the metrics shown:
+// for the count kinds, the requests each side served.
+func writeWhatHolds(b *strings.Builder, ms []Metric) {
+	for _, m := range ms {
+		if m.Kind != "ratio" && m.Kind != "histogram" {
+			continue
+		}
+		fmt.Fprintf(b, "\n<sub>Errors and latency are judged on the requests counted over disjoint slices of the window "+
+			"(baseline %s, canary %s so far); measured, an unchanged canary fails a stage at most 1 %% of the time over all its looks "+
+			"and metrics (bursts of latency can take it to 3–4 %%). `query` metrics are judged on samples taken no closer than their range.</sub>\n",
+			count(m.Requests[0]), count(m.Requests[1]))
+		return
+	}
+}
+
+// count writes a number of requests with thousands separated.
+func count(x float64) string {
+	s := strconv.FormatFloat(math.Round(x), 'f', 0, 64)
+	for i := len(s) - 3; i > 0; i -= 3 {
+		s = s[:i] + "," + s[i:]
+	}
+	return s
 }
 
 func decisionEmoji(decision string) string {

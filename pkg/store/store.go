@@ -230,6 +230,9 @@ const (
 	ActionRolloutRolledBack AuditAction = "rollout.rolled_back"
 	ActionRolloutAborted    AuditAction = "rollout.aborted"
 	ActionRolloutFailed     AuditAction = "rollout.failed"
+	// ActionRolloutLook records a judged look of a stage, with the `bot
+	// judge` line that replays it from the counts it read in Details.
+	ActionRolloutLook AuditAction = "rollout.look"
 	// ActionRollbackDeployed is the deploy workflow's answer to a rollback.
 	ActionRollbackDeployed AuditAction = "rollout.rollback_deployed"
 	// ActionHeadMoved records a push to a pull request.

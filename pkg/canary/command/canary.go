@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/modelgate/modelgate/pkg/analysis"
 	"github.com/modelgate/modelgate/pkg/canary"
 	"github.com/modelgate/modelgate/pkg/chatops"
 	"github.com/modelgate/modelgate/pkg/gh"
@@ -65,6 +66,9 @@ func (c *Commands) prepare(ctx context.Context, req chatops.Request, t chatops.T
 	plan, err := rollout.ParsePlan(t.Rollout(), req.RepoConfig().Rollout)
 	if err != nil {
 		return p, fmt.Sprintf("the rollout plan of %s is not valid: %s", markdown.Code(t.Path), markdown.Text(err.Error())), nil
+	}
+	if err := analysis.CheckPlan(plan); err != nil {
+		return p, fmt.Sprintf("the rollout plan of %s cannot be judged: %s", markdown.Code(t.Path), markdown.Text(err.Error())), nil
 	}
 	if len(plan.Analysis.Metrics) > 0 {
 		if _, err := c.Providers.Lookup(plan.Analysis.Provider); err != nil {

@@ -189,7 +189,7 @@ func (e *Executor) finishEffect(ctx context.Context, id int64, seq int, out outc
 		apply(l, ef, out)
 		if ef.Kind == canary.EffectDeploy && out.deployment != 0 && ef.Task != rollout.TaskRollback {
 			// In the same write: a kill after it loses no entry.
-			l.Push(stageAudit(l.Row.ID, ef, out.deployment))
+			l.Push(stageAudit(ef, out.deployment))
 		}
 		return nil
 	})
@@ -285,23 +285,25 @@ func (e *Executor) recordDeployment(ctx context.Context, l canary.Rollout, ef ca
 
 // stageAudit is the audit effect of a stage deployed. "stage" in audit
 // details is the stage's index, from 0, as in store.Stage.
-func stageAudit(rolloutID int64, ef canary.Effect, deployment int64) canary.Effect {
-	details, _ := json.Marshal(map[string]any{"rollout_id": rolloutID, "stage": ef.Stage,
-		"traffic_percent": ef.Traffic, "deployment_id": deployment})
+func stageAudit(ef canary.Effect, deployment int64) canary.Effect {
 	return canary.Effect{Kind: canary.EffectAudit, Action: store.ActionRolloutStage, Actor: canary.Bot, Stage: ef.Stage,
-		Text: fmt.Sprintf("stage %d (%g %%) deployed as deployment %d", ef.Stage+1, ef.Traffic, deployment), Details: details}
+		Traffic: ef.Traffic, Deployment: deployment,
+		Text: fmt.Sprintf("stage %d (%g %%) deployed as deployment %d", ef.Stage+1, ef.Traffic, deployment)}
 }
 
 // auditEffect appends an audit entry once: its details name the effect,
 // and an attempt after one that may have appended it looks for it first.
 func (e *Executor) auditEffect(ctx context.Context, l canary.Rollout, ef canary.Effect) error {
-	details := map[string]any{}
-	if len(ef.Details) > 0 {
-		if err := json.Unmarshal(ef.Details, &details); err != nil {
-			details = map[string]any{"details": string(ef.Details)}
-		}
+	details := map[string]any{"rollout_id": l.Row.ID, "stage": ef.Stage, "effect": ef.Seq}
+	if ef.Look > 0 {
+		details["look"] = ef.Look
 	}
-	details["rollout_id"], details["stage"], details["effect"] = l.Row.ID, ef.Stage, ef.Seq
+	if len(ef.Details) > 0 {
+		details["line"] = ef.Details // replays the look: bot judge < line
+	}
+	if ef.Deployment != 0 {
+		details["deployment_id"], details["traffic_percent"] = ef.Deployment, ef.Traffic
+	}
 	if ef.Tried {
 		entries, err := e.Store.ListAudit(ctx, store.AuditFilter{RolloutID: l.Row.ID})
 		if err != nil {

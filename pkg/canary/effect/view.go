@@ -65,7 +65,7 @@ func lookView(a *canary.Look) *rolloutcomment.Analysis {
 			Name: m.Name, Direction: m.Direction, Tolerance: m.Tolerance, Critical: m.Critical,
 			Baseline: float64(m.Baseline), Canary: float64(m.Canary), Change: float64(m.Change),
 			CI: [2]float64{float64(m.CI[0]), float64(m.CI[1])}, P: float64(m.P), Confidence: m.Confidence,
-			Verdict: m.Verdict, Reason: m.Reason,
+			Verdict: m.Verdict, Reason: m.Reason, Kind: m.Kind, Requests: m.Requests,
 			BaselineSeries: points(m.BaselineSeries), CanarySeries: points(m.CanarySeries),
 		})
 	}

@@ -145,8 +145,13 @@ func runCell(opts Options, si int, sc Scenario, n int, judges []Judge, refs []Re
 	base, can := make([]float64, n), make([]float64, n)
 	for rep := range opts.Reps {
 		r := rand.New(rand.NewPCG(opts.Seed, uint64(si)<<40|uint64(n)<<20|uint64(rep)))
-		for i := range n {
-			base[i], can[i] = sc.Draw(r, false), sc.Draw(r, true)
+		if sc.DrawSeries != nil {
+			copy(base, sc.DrawSeries(r, n, false))
+			copy(can, sc.DrawSeries(r, n, true))
+		} else {
+			for i := range n {
+				base[i], can[i] = sc.Draw(r, false), sc.Draw(r, true)
+			}
 		}
 		for _, j := range judges {
 			c := cells[j.Name()]

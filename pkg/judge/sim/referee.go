@@ -4,6 +4,7 @@ import (
 	"math"
 	"slices"
 
+	"github.com/modelgate/modelgate/pkg/analysis"
 	"github.com/modelgate/modelgate/pkg/judge"
 )
 
@@ -50,6 +51,28 @@ func (o Ours) DecideAt(look judge.Look, ms []judge.Metric) judge.Decision {
 		return judge.DecisionInconclusive
 	}
 	return rep.Decision
+}
+
+// Batched is a judge that first replaces each metric's samples by batch
+// means, as the engine does for a query metric (analysis.BatchMeans), so
+// that samples which are not independent are judged as about as many
+// independent ones as they hold.
+type Batched struct{ Judge PlannedJudge }
+
+// Name implements Judge.
+func (b Batched) Name() string { return b.Judge.Name() + "+batch-means" }
+
+// Decide implements Judge.
+func (b Batched) Decide(ms []judge.Metric) judge.Decision { return b.DecideAt(judge.Look{}, ms) }
+
+// DecideAt implements PlannedJudge.
+func (b Batched) DecideAt(look judge.Look, ms []judge.Metric) judge.Decision {
+	out := make([]judge.Metric, len(ms))
+	for i, m := range ms {
+		m.Baseline, m.Canary, _ = analysis.BatchMeans(m.Baseline, m.Canary)
+		out[i] = m
+	}
+	return b.Judge.DecideAt(look, out)
 }
 
 // MeanRule passes a metric when abs(mean(canary) - mean(baseline)) <= 0.05,

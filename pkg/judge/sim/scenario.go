@@ -5,6 +5,7 @@ package sim
 import (
 	"math"
 	"math/rand/v2"
+	"strings"
 
 	"github.com/modelgate/modelgate/pkg/judge"
 )
@@ -32,6 +33,9 @@ type Scenario struct {
 	Tolerance float64
 	// Draw returns one sample of the baseline (canary false) or the canary.
 	Draw func(r *rand.Rand, canary bool) float64
+	// DrawSeries, when set, replaces Draw: it returns a side's n samples at
+	// once, consecutive in time and not independent (OverlapScenarios).
+	DrawSeries func(r *rand.Rand, n int, canary bool) []float64
 	// Family is how Draw generates samples, told only to the bound judge.
 	Family Family
 	// Null names the A/A scenario of the same metric and traffic split: the
@@ -204,4 +208,107 @@ func f1(name string, kind Kind, delta float64) Scenario {
 			}
 			return min(max(m+f1Sd*r.NormFloat64(), 1e-6), 1)
 		}}
+}
+
+// OverlapScenarios are A/A canaries whose samples are what Prometheus
+// gives a query sampled too often: rates over windows that overlap (each
+// sample shares most of its requests with the previous one), a gauge that
+// drifts slowly, a value repeated because the step is shorter than the
+// scrape interval. A judge that reads such samples as independent draws
+// rolls back far more than its α; they are the inputs the simulator used
+// to hide (Scenarios draws every sample on its own).
+func OverlapScenarios() []Scenario {
+	return []Scenario{
+		overlapped("latency A/A, rate over 10 steps sampled every step", latencyOverlap(10)),
+		overlapped("error rate A/A, rate over 10 steps sampled every step", errorOverlap(10, requests/10)),
+		overlapped("latency A/A, AR(1) gauge, ρ = 0.9", latencyAR(0.9)),
+		overlapped("latency A/A, each value scraped once and sampled 4 times", repeated(4, lognormalSeries(latencySigma))),
+	}
+}
+
+func overlapped(name string, draw func(r *rand.Rand, n int) []float64) Scenario {
+	sc := latency(name, AA, 1, lognormal(latencySigma), lognormal(latencySigma))
+	if strings.HasPrefix(name, "error") {
+		sc = errRate(name, AA, errorRate, requests, requests)
+	}
+	sc.Family.Exact = false
+	sc.Null = name
+	sc.DrawSeries = func(r *rand.Rand, n int, _ bool) []float64 { return draw(r, n) }
+	return sc
+}
+
+// latencyOverlap is a p99 over the last w steps at every step: the
+// geometric mean of w independent per-step values.
+func latencyOverlap(w int) func(r *rand.Rand, n int) []float64 {
+	return func(r *rand.Rand, n int) []float64 {
+		logs := make([]float64, n+w-1)
+		for i := range logs {
+			logs[i] = latencySigma * math.Sqrt(float64(w)) * r.NormFloat64()
+		}
+		out := make([]float64, n)
+		for i := range out {
+			var s float64
+			for _, l := range logs[i : i+w] {
+				s += l
+			}
+			out[i] = latencyMedianMs * math.Exp(s/float64(w))
+		}
+		return out
+	}
+}
+
+// errorOverlap is an error rate over the last w steps of perStep requests.
+func errorOverlap(w, perStep int) func(r *rand.Rand, n int) []float64 {
+	return func(r *rand.Rand, n int) []float64 {
+		errs := make([]int, n+w-1)
+		for i := range errs {
+			errs[i] = poisson(r, errorRate*float64(perStep))
+		}
+		out := make([]float64, n)
+		for i := range out {
+			var s int
+			for _, e := range errs[i : i+w] {
+				s += e
+			}
+			out[i] = float64(s) / float64(w*perStep)
+		}
+		return out
+	}
+}
+
+// latencyAR is a lognormal gauge whose log is AR(1) with coefficient rho,
+// with the per-sample spread of the other latency scenarios.
+func latencyAR(rho float64) func(r *rand.Rand, n int) []float64 {
+	return func(r *rand.Rand, n int) []float64 {
+		out := make([]float64, n)
+		x := latencySigma * r.NormFloat64()
+		for i := range out {
+			x = rho*x + latencySigma*math.Sqrt(1-rho*rho)*r.NormFloat64()
+			out[i] = latencyMedianMs * math.Exp(x)
+		}
+		return out
+	}
+}
+
+func lognormalSeries(sigma float64) func(r *rand.Rand, n int) []float64 {
+	return func(r *rand.Rand, n int) []float64 {
+		out := make([]float64, n)
+		for i := range out {
+			out[i] = latencyMedianMs * math.Exp(sigma*r.NormFloat64())
+		}
+		return out
+	}
+}
+
+// repeated repeats each value k times, as a query sampled k times per
+// scrape sees it.
+func repeated(k int, draw func(r *rand.Rand, n int) []float64) func(r *rand.Rand, n int) []float64 {
+	return func(r *rand.Rand, n int) []float64 {
+		vals := draw(r, (n+k-1)/k)
+		out := make([]float64, n)
+		for i := range out {
+			out[i] = vals[i/k]
+		}
+		return out
+	}
 }

@@ -61,6 +61,29 @@ func TestSmoke(t *testing.T) {
 		"kayenta-style rolls back more A/A canaries with spikes")
 }
 
+// TestOverlapIsNotHidden: on samples that overlap or drift, the judge fed
+// them as independent draws rolls back unchanged canaries far beyond its
+// α, and batch means (what the engine judges for a query) bring it back.
+func TestOverlapIsNotHidden(t *testing.T) {
+	if testing.Short() {
+		t.Skip("simulation")
+	}
+	ours, err := judge.New(judge.DefaultConfig())
+	require.NoError(t, err)
+	opts := DefaultOptions()
+	opts.Sizes, opts.Reps = []int{60}, 300
+	res, err := Run(context.Background(), opts, OverlapScenarios(), []Judge{Ours{J: ours}, Batched{Judge: Ours{J: ours}}, NewKayenta()})
+	require.NoError(t, err)
+	for _, sc := range OverlapScenarios() {
+		raw := res.Cells[Key{sc.Name, 60, oursName}].Rate(true)
+		batched := res.Cells[Key{sc.Name, 60, oursName + "+batch-means"}].Rate(true)
+		t.Logf("%s: %.1f %% raw, %.1f %% batch means, kayenta %.1f %%", sc.Name, 100*raw, 100*batched,
+			100*res.Cells[Key{sc.Name, 60, kayentaName}].Rate(true))
+		assert.Greater(t, raw, 0.05, "%s: independent draws would hide this", sc.Name)
+		assert.LessOrEqual(t, batched, 0.025, sc.Name)
+	}
+}
+
 func TestMarkdownGolden(t *testing.T) {
 	opts := DefaultOptions()
 	opts.Sizes, opts.Reps = []int{10, 30}, 20

@@ -33,6 +33,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs.Uint64Var(&opts.Seed, "seed", opts.Seed, "random seed")
 	sizes := fs.String("sizes", "10,30,100,300", "final samples per side, comma-separated")
 	only := fs.String("only", "", "run only the scenarios whose name contains this")
+	overlap := fs.Bool("overlap", false, "run the A/A scenarios whose samples overlap or drift (sim.OverlapScenarios), "+
+		"with our judge on the raw samples and on batch means, and print their table only")
 	cfg := judge.DefaultConfig()
 	fs.Float64Var(&cfg.Confidence, "confidence", cfg.Confidence, "our judge's confidence (1 - α)")
 	fs.Float64Var(&cfg.PriorScale, "prior", cfg.PriorScale, "our judge's mixture prior scale")
@@ -54,6 +56,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 	judges := []sim.Judge{sim.Ours{J: ours}, sim.Ours{J: ours, Fallback: true},
 		sim.NewKayenta(), sim.MeanRule{}, sim.NewKayentaBonferroni()}
+	if *overlap {
+		return runOverlap(ctx, opts, ours, stdout, stderr)
+	}
 	var scenarios []sim.Scenario
 	for _, sc := range sim.Scenarios() {
 		if strings.Contains(sc.Name, *only) {
@@ -88,6 +93,20 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 	if failed > 0 {
 		fmt.Fprintf(stdout, "\n%d target checks missed\n", failed)
+		return 1
+	}
+	return 0
+}
+
+// runOverlap prints the rollback rates of the overlapping A/A scenarios.
+func runOverlap(ctx context.Context, opts sim.Options, ours *judge.Judge, stdout, stderr io.Writer) int {
+	judges := []sim.Judge{sim.Ours{J: ours}, sim.Batched{Judge: sim.Ours{J: ours}}, sim.NewKayenta()}
+	res, err := sim.Run(ctx, opts, sim.OverlapScenarios(), judges)
+	if err == nil {
+		err = res.WriteMarkdown(stdout, true)
+	}
+	if err != nil {
+		fmt.Fprintf(stderr, "judgebench: %v\n", err)
 		return 1
 	}
 	return 0
