@@ -36,7 +36,11 @@ func (s *soak) check() {
 			continue
 		}
 		if len(rows) != 1 {
-			s.violate("#%d: %d rollouts, want 1 (its /canary lost or run twice)", l.pr, len(rows))
+			var states []string
+			for _, ro := range rows {
+				states = append(states, fmt.Sprintf("%d %s (%s)", ro.ID, ro.State, ro.StartedBy))
+			}
+			s.violate("#%d: %d rollouts, want 1 (its /canary lost or run twice): %v", l.pr, len(rows), states)
 			continue
 		}
 		ro := rows[0]

@@ -109,12 +109,15 @@ func (r *replica) waitHealthy(exited <-chan struct{}) error {
 		}
 		select {
 		case <-exited:
-			return fmt.Errorf("bot %d exited before it answered", r.slot)
+			return fmt.Errorf("bot %d: %w", r.slot, errExited)
 		case <-time.After(50 * time.Millisecond):
 		}
 	}
 	return fmt.Errorf("bot %d did not answer /healthz within a minute", r.slot)
 }
+
+// errExited: the process ended before it answered.
+var errExited = errors.New("exited before it answered")
 
 // alive says a process runs in the slot, and which.
 func (r *replica) alive() (int, bool) {

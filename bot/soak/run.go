@@ -2,6 +2,7 @@ package soak
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"math/rand/v2"
 	"net/http/httptest"
@@ -208,13 +209,19 @@ func (s *soak) ended() bool {
 	if err != nil {
 		return false
 	}
-	done := 0
+	latest := map[int]store.Rollout{} // rows come newest first
 	for _, ro := range rows {
-		if !ro.Active() && !strings.Contains(string(ro.Record), `"outbox"`) {
-			done++
+		if _, ok := latest[ro.PR]; !ok {
+			latest[ro.PR] = ro
 		}
 	}
-	return done >= len(s.launches)
+	for _, l := range s.launches {
+		ro, ok := latest[l.pr]
+		if !ok || ro.Active() || strings.Contains(string(ro.Record), `"outbox"`) {
+			return false
+		}
+	}
+	return true
 }
 
 // restarts starts a process again in each slot whose process died, and
@@ -245,7 +252,9 @@ func (s *soak) restarts(ctx context.Context) {
 			s.logf("bot %d (pid %d): %s", d.slot, d.pid, cause)
 			s.takeOver.Go(func() { s.timeTakeOver(d) })
 			time.Sleep(time.Duration(200+s.rng.IntN(1500)) * time.Millisecond)
-			if err := s.replicas[d.slot].start(s.failpointEnv(), s.deaths); err != nil {
+			if err := s.replicas[d.slot].start(s.failpointEnv(), s.deaths); errors.Is(err, errExited) {
+				continue // killed at a failpoint while starting: its death restarts it
+			} else if err != nil {
 				s.violate("restart bot %d: %v", d.slot, err)
 				continue
 			}

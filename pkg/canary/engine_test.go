@@ -360,6 +360,27 @@ func TestRedeliveredCanaryFindsItsRollout(t *testing.T) {
 	assert.Len(t, h.gh.tasks(), 1)
 }
 
+// A /canary whose delivery is tried again after the rollout it started
+// has ended (its reply failed while GitHub was down, and the rollout was
+// rolled back meanwhile) does not start a second one (found by the soak).
+func TestRetriedCanaryAfterItsRolloutEndedStartsNothing(t *testing.T) {
+	h := newHarness(t)
+	req := h.request("/canary", autoPlan)
+	req.DeliveryID = "d-42"
+	out, err := h.eng.Commands.Canary(context.Background(), req)
+	require.NoError(t, err)
+	require.False(t, out.Refused)
+	h.drain()
+	require.False(t, h.command("/rollback").Refused)
+	require.Equal(t, "rolled_back", h.phase())
+	again, err := h.eng.Commands.Canary(context.Background(), req)
+	require.NoError(t, err)
+	assert.Contains(t, again.Reply, "was started by this comment")
+	rows, err := h.st.ListRollouts(context.Background(), store.RolloutFilter{})
+	require.NoError(t, err)
+	assert.Len(t, rows, 1, "no second rollout")
+}
+
 func TestConcurrentCanariesOneWins(t *testing.T) {
 	h := newHarness(t)
 	var wg sync.WaitGroup
