@@ -1,7 +1,6 @@
 package soak
 
 import (
-	"encoding/json"
 	"fmt"
 	"math"
 	"math/rand/v2"
@@ -11,6 +10,7 @@ import (
 	"time"
 
 	"github.com/modelgate/modelgate/internal/fakegithub"
+	"github.com/modelgate/modelgate/pkg/rollout"
 )
 
 // repo is the soak's repository; each rollout has a pull request and a
@@ -216,16 +216,9 @@ func (g *github) workflow() {
 	}
 }
 
-// payload is the part of a deployment's payload the checks read.
-type payload struct {
-	RolloutID      int64   `json:"rollout_id"`
-	Stage          int     `json:"stage"`
-	TrafficPercent float64 `json:"traffic_percent"`
-}
-
-func payloadOf(dep fakegithub.Deployment) payload {
-	var p payload
-	_ = json.Unmarshal(dep.Payload, &p)
+// payloadOf reads a deployment's payload (the contract's).
+func payloadOf(dep fakegithub.Deployment) rollout.Payload {
+	p, _ := rollout.ReadPayload(dep.Payload)
 	return p
 }
 
