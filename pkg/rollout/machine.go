@@ -288,6 +288,12 @@ func (m machine) unavailable(u AnalysisUnavailable) (State, []Action, error) {
 	}
 	if m.s.Unavailable >= limit {
 		why := fmt.Sprintf("the metrics provider failed %d times in a row (%s)", m.s.Unavailable, orDefault(u.Reason, "no reason given"))
+		if u.NoData {
+			// It answers, without data: no outage to wait out, a person
+			// must look at the queries (else the pause would end and
+			// begin again for ever).
+			return m.pauseFor(why)
+		}
 		return m.outage(why)
 	}
 	// The same look is tried again an interval later.

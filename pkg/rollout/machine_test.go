@@ -285,6 +285,23 @@ func TestOutageEndsOnItsOwn(t *testing.T) {
 	}
 }
 
+// A provider that answers without data is no outage: the pause is for a
+// person, and does not end and begin again on its own.
+func TestNoDataPauseIsNoOutage(t *testing.T) {
+	plan := testPlan(t)
+	s := prefix(t, plan, append(toStage2[:4:4],
+		step{AnalysisUnavailable{Look: 1, NoData: true}, 17, Analyzing, nil},
+		step{AnalysisUnavailable{Look: 1, NoData: true}, 22, Analyzing, nil}))
+	s, actions, err := Next(plan, s, AnalysisUnavailable{Look: 1, NoData: true, Reason: "no data"}, at(27))
+	require.NoError(t, err)
+	assert.Equal(t, Paused, s.Phase)
+	assert.False(t, s.Outage)
+	assert.Equal(t, []Action{UpdateComment{}, PostComment{Text: "the metrics provider failed 3 times in a row (no data); paused: " +
+		"/resume to analyse the stage again, /promote to go on, /rollback to stop."}}, actions, "no probe")
+	_, _, err = Next(plan, s, AnalysisUnavailable{Look: 1, NoData: true}, at(32))
+	assert.ErrorIs(t, err, ErrRefused, "no look runs while a person decides")
+}
+
 func TestOutageGraceIsForTheFirstLookOnly(t *testing.T) {
 	plan := testPlan(t)
 	plan.Analysis.ConsecutiveErrorLimit = 1
