@@ -56,7 +56,8 @@ type State struct {
 	// Recovering says the window restarted after an outage and its first
 	// look is not judged yet: a look that finds too few samples (the
 	// provider has only begun to collect again) moves the window on
-	// instead of counting as a failure.
+	// instead of counting as a failure, as many times as the limit of
+	// failed looks.
 	Recovering bool
 	// Resume is the phase /resume returns to while Paused.
 	Resume Phase
@@ -275,17 +276,23 @@ func (m machine) unavailable(u AnalysisUnavailable) (State, []Action, error) {
 	if err := m.checkLook(u.Look); err != nil {
 		return m.s, nil, err
 	}
-	if m.s.Recovering && u.NoData && m.s.Look == 1 {
-		// The provider answers but has not collected a look's worth
-		// since it came back: the window starts now, once.
-		m.s.Recovering, m.s.Since = false, m.now
-		return m.s, []Action{m.schedule(), UpdateComment{}}, nil
-	}
-	m.s.Unavailable++
 	limit := m.plan.Analysis.ConsecutiveErrorLimit
 	if limit <= 0 {
 		limit = DefaultConsecutiveErrorLimit
 	}
+	if m.s.Recovering && u.NoData && m.s.Look == 1 {
+		// The provider answers but has not collected a look's worth
+		// since it came back (a restarted Prometheus scrapes again only
+		// after its discovery delay): the window starts now, up to the
+		// limit's number of times, before such looks count.
+		m.s.Unavailable++
+		if m.s.Unavailable >= limit {
+			m.s.Recovering, m.s.Unavailable = false, 0
+		}
+		m.s.Since = m.now
+		return m.s, []Action{m.schedule(), UpdateComment{}}, nil
+	}
+	m.s.Unavailable++
 	if m.s.Unavailable >= limit {
 		why := fmt.Sprintf("the metrics provider failed %d times in a row (%s)", m.s.Unavailable, orDefault(u.Reason, "no reason given"))
 		if u.NoData {

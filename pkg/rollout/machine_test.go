@@ -247,12 +247,14 @@ func TestOutageEndsOnItsOwn(t *testing.T) {
 			{pass(2), 47, Deploying, nil}}},
 		{"an answer without enough samples is an answer", []step{
 			{AnalysisUnavailable{Look: 1, NoData: true, Reason: "no data"}, 32, Analyzing, restarted(32)}}},
-		{"the first look after the restart finding too few samples moves the window on, once", []step{
+		{"first looks after the restart finding too few samples move the window on, up to the limit, then count", []step{
 			{pass(1), 32, Analyzing, restarted(32)},
 			{AnalysisUnavailable{Look: 1, NoData: true}, 37, Analyzing, []Action{ScheduleAnalysis{At: at(42), Look: 1}, UpdateComment{}}},
 			{AnalysisUnavailable{Look: 1, NoData: true}, 42, Analyzing, []Action{ScheduleAnalysis{At: at(47), Look: 1}, UpdateComment{}}},
 			{AnalysisUnavailable{Look: 1, NoData: true}, 47, Analyzing, nil},
-			{AnalysisUnavailable{Look: 1, NoData: true, Reason: "no data"}, 52, Paused, nil}}},
+			{AnalysisUnavailable{Look: 1, NoData: true}, 52, Analyzing, nil},
+			{AnalysisUnavailable{Look: 1, NoData: true}, 57, Analyzing, nil},
+			{AnalysisUnavailable{Look: 1, NoData: true, Reason: "no data"}, 62, Paused, nil}}},
 		{"a provider error on the first look after the restart counts", []step{
 			{pass(1), 32, Analyzing, nil},
 			{AnalysisUnavailable{Look: 1}, 37, Analyzing, nil},
@@ -282,6 +284,23 @@ func TestOutageEndsOnItsOwn(t *testing.T) {
 				assert.False(t, s.Outage || s.Recovering, "an ended rollout keeps no outage")
 			}
 		})
+	}
+}
+
+// After the restart, a look short of samples reads a window that starts
+// when it was judged, as the provider has only begun to collect: the
+// window moves on with each such look up to the limit, then stays, and
+// such looks count.
+func TestRecoveringLooksMoveTheWindow(t *testing.T) {
+	plan := testPlan(t)
+	s := prefix(t, plan, append(outage, step{pass(1), 32, Analyzing, nil}))
+	require.True(t, s.Recovering)
+	for i, want := range []struct{ now, since int }{{37, 37}, {42, 42}, {47, 47}, {52, 47}, {57, 47}} {
+		var err error
+		s, _, err = Next(plan, s, AnalysisUnavailable{Look: 1, NoData: true}, at(want.now))
+		require.NoError(t, err, "look %d", i)
+		assert.Equal(t, at(want.since), s.Since, "look %d", i)
+		assert.Equal(t, i < 2, s.Recovering, "look %d", i)
 	}
 }
 
