@@ -46,7 +46,11 @@ func (s *soak) check() {
 		ro := rows[0]
 		s.count(ro.State)
 		if ro.State != l.want() {
-			s.violate("#%d (%s): ended %s, its metrics call for %s", l.pr, l.model, ro.State, l.want())
+			why := ""
+			if d, err := canary.Decode(ro); err == nil {
+				why = d.Record.State.Reason
+			}
+			s.violate("#%d (%s): ended %s (%s), its metrics call for %s", l.pr, l.model, ro.State, why, l.want())
 		}
 		if strings.Contains(string(ro.Record), `"outbox"`) {
 			s.violate("#%d: effects left undone: %s", l.pr, ro.Record)

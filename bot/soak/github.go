@@ -1,14 +1,14 @@
 package soak
 
 import (
+	"context"
 	"fmt"
-	"math"
 	"math/rand/v2"
 	"net/http"
-	"strings"
 	"sync"
 	"time"
 
+	"github.com/modelgate/modelgate/internal/exporter"
 	"github.com/modelgate/modelgate/internal/fakegithub"
 	"github.com/modelgate/modelgate/pkg/rollout"
 )
@@ -22,7 +22,8 @@ const (
 )
 
 // manifest is a rollout's model: 10 %, then 50 %, then 100 %, looks
-// every two seconds on the latency the exporter serves.
+// every two seconds on the request counts the exporter serves, as the
+// contract's example plan reads them.
 const manifest = `apiVersion: modelgate.dev/v1
 kind: Model
 metadata: {name: %s, version: 2.0.0, owner: soak@example.com}
@@ -39,10 +40,19 @@ spec:
     analysis:
       interval: 2s
       metrics:
-        - name: latency_p99_ms
-          query: 'model_latency_ms{model="{{.Model}}",version="{{.Version}}"}'
+        - name: error_rate
+          kind: ratio
+          errors: 'model_requests_total{model="{{.Model}}",version="{{.Version}}",code=~"5.."}'
+          total: 'model_requests_total{model="{{.Model}}",version="{{.Version}}"}'
           direction: increase_is_bad
-          tolerance: 0.05
+          tolerance: 0.25
+          critical: true
+        - name: latency_p99
+          kind: histogram
+          histogram: 'model_latency_seconds{model="{{.Model}}",version="{{.Version}}"}'
+          quantile: 0.99
+          direction: increase_is_bad
+          tolerance: 0.25
           critical: true
 `
 
@@ -76,8 +86,10 @@ type github struct {
 	sent      int
 	redeliver int
 	held      bool // GitHub is down: nothing is delivered
-	accepted  []string
-	targets   func() []string
+	// shift moves a deployment's traffic, as the deploy workflow does.
+	shift    func(fakegithub.Deployment)
+	accepted []string
+	targets  func() []string
 }
 
 type delivery struct {
@@ -210,6 +222,9 @@ func (g *github) workflow() {
 		if done || dep.Creator != fakegithub.BotLogin() {
 			continue
 		}
+		if g.shift != nil {
+			g.shift(dep)
+		}
 		st := g.gh.AddDeploymentStatus(repo, fakegithub.DeploymentStatus{DeploymentID: dep.ID, State: "success",
 			Creator: "github-actions[bot]", Description: "traffic shifted"})
 		g.queue(fmt.Sprintf("status-%d", st.ID), "deployment_status", g.gh.DeploymentStatusEvent(g.t, repo, st.ID))
@@ -222,35 +237,46 @@ func payloadOf(dep fakegithub.Deployment) rollout.Payload {
 	return p
 }
 
-// exporter serves the latency of every model's two versions, for
-// Prometheus to scrape: one wavy series per model, the canary's times 1.5
-// when it is regressed.
-type exporter struct {
-	mu       sync.Mutex
-	scrapes  int
-	launches []*launch
+// The soak's traffic: each model's two versions share it as the stages
+// put it, with the same errors and latency, unless the canary is
+// regressed (its latency ×1.5). The exporter adds expected counts, so
+// that no healthy canary is rolled back by chance (the judge's false
+// rollbacks are measured elsewhere: internal/realbench).
+const (
+	rate    = 1000.0 // requests per second of a model, both versions together
+	latency = 0.04   // seconds, median
+)
+
+// traffic serves every model's request streams for Prometheus to scrape.
+type traffic struct {
+	x *exporter.Exporter
 }
 
-func (x *exporter) add(l *launch) {
-	x.mu.Lock()
-	x.launches = append(x.launches, l)
-	x.mu.Unlock()
-}
-
-func (x *exporter) ServeHTTP(w http.ResponseWriter, _ *http.Request) {
-	x.mu.Lock()
-	defer x.mu.Unlock()
-	x.scrapes++
-	var b strings.Builder
-	b.WriteString("# TYPE model_latency_ms gauge\n")
-	for i, l := range x.launches {
-		base := 40 * (1 + 0.08*math.Sin(float64(x.scrapes)*0.9+float64(i)))
-		factor := 1.0
-		if l.regressed {
-			factor = 1.5
-		}
-		fmt.Fprintf(&b, "model_latency_ms{model=%q,version=\"1.0.0\"} %g\n", l.model, base)
-		fmt.Fprintf(&b, "model_latency_ms{model=%q,version=\"2.0.0\"} %g\n", l.model, base*factor)
+func newTraffic(ctx context.Context, models int) *traffic {
+	var vs []exporter.Version
+	for i := range models {
+		m := modelName(i)
+		vs = append(vs, exporter.Version{Model: m, Version: "1.0.0", RequestsPerSecond: rate, ErrorRate: 0.005,
+			LatencyMedian: latency, LatencySigma: 0.3},
+			exporter.Version{Model: m, Version: "2.0.0", ErrorRate: 0.005, LatencyMedian: latency, LatencySigma: 0.3})
 	}
-	_, _ = w.Write([]byte(b.String()))
+	x := exporter.New(vs, 50*time.Millisecond, 1, time.Now())
+	x.Expected = true
+	go x.Run(ctx)
+	return &traffic{x: x}
 }
+
+func (tr *traffic) ServeHTTP(w http.ResponseWriter, r *http.Request) { tr.x.ServeHTTP(w, r) }
+
+// shift puts percent of a model's requests on its canary.
+func (tr *traffic) shift(l *launch, percent float64) {
+	tr.x.Update(l.model, "1.0.0", func(v *exporter.Version) { v.RequestsPerSecond = rate * (100 - percent) / 100 })
+	tr.x.Update(l.model, "2.0.0", func(v *exporter.Version) {
+		v.RequestsPerSecond = rate * percent / 100
+		if l.regressed {
+			v.LatencyMedian = latency * 1.5
+		}
+	})
+}
+
+func modelName(i int) string { return fmt.Sprintf("m%02d", i+1) }

@@ -29,7 +29,7 @@ type soak struct {
 	start    time.Time
 	gh       *fakegithub.Server
 	github   *github
-	exporter *exporter
+	traffic  *traffic
 	prom     *promtest.Restartable
 	db       string
 	disk     string // the tmpfs holding the SQLite file, "" when none
@@ -80,8 +80,10 @@ func (s *soak) fault(kind string) {
 func (s *soak) world() {
 	t := s.t
 	s.gh = fakegithub.New(t)
-	s.exporter = &exporter{}
-	target := httptest.NewServer(s.exporter)
+	ctx, cancel := context.WithCancel(context.Background())
+	t.Cleanup(cancel)
+	s.traffic = newTraffic(ctx, max(s.c.Rollouts, 1))
+	target := httptest.NewServer(s.traffic)
 	t.Cleanup(target.Close)
 	s.prom = promtest.StartRestartable(t, strings.TrimPrefix(target.URL, "http://"), 250*time.Millisecond)
 	s.db = s.database()
@@ -110,6 +112,7 @@ func (s *soak) world() {
 		}
 	})
 	s.github = newGitHub(s.gh, t, s.c.Seed, s.targets)
+	s.github.shift = s.shift
 	for _, r := range s.replicas {
 		if err := r.start(s.failpointEnv(), s.deaths); err != nil {
 			t.Fatalf("soak: %v", err)
@@ -183,13 +186,12 @@ func (s *soak) drive() {
 	deadline := s.start.Add(s.c.Chaos + s.c.Drain)
 	for i := range n {
 		regressed := s.c.RegressedEvery > 0 && (i+1)%s.c.RegressedEvery == 0
-		s.launches = append(s.launches, &launch{pr: i + 1, model: fmt.Sprintf("m%02d", i+1), regressed: regressed})
+		s.launches = append(s.launches, &launch{pr: i + 1, model: modelName(i), regressed: regressed})
 	}
 	next := 0
 	for time.Now().Before(deadline) {
 		for next < n && time.Since(s.start) >= time.Duration(next)*every {
 			l := s.launches[next]
-			s.exporter.add(l)
 			s.github.open(l)
 			s.logf("opened #%d (%s, %s)", l.pr, l.model, map[bool]string{true: "regressed", false: "healthy"}[l.regressed])
 			next++
@@ -201,6 +203,16 @@ func (s *soak) drive() {
 		time.Sleep(100 * time.Millisecond)
 	}
 	s.logf("time is up: %d deliveries not taken, rollouts ended: %v", s.github.step(), s.ended())
+}
+
+// shift is the deploy workflow moving a deployment's traffic.
+func (s *soak) shift(dep fakegithub.Deployment) {
+	p := payloadOf(dep)
+	for _, l := range s.launches {
+		if l.model == p.Model {
+			s.traffic.shift(l, p.TrafficPercent)
+		}
+	}
 }
 
 // ended says every rollout has a row that ended with its effects done.
