@@ -10,7 +10,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"math"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -24,7 +23,6 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/modelgate/modelgate/internal/fakegithub"
-	"github.com/modelgate/modelgate/internal/fakeprometheus"
 	"github.com/modelgate/modelgate/pkg/githubapp"
 	"github.com/modelgate/modelgate/pkg/store"
 )
@@ -32,10 +30,12 @@ import (
 // bot testdrive runs two canary rollouts on this machine, end to end, with
 // nothing to set up: the real bot (webhook intake, store, engine, judge,
 // Prometheus provider) in front of the embedded fake GitHub, which checks
-// every call against GitHub's API description, and an embedded metrics
-// source that serves a healthy version and a regressed one. It plays the
-// people and the deploy workflow, prints the pull request conversation as
-// it happens, and ends with bot history's table.
+// every call against GitHub's API description, and the embedded fake
+// Prometheus scraping the model's request streams (testdrive_traffic.go),
+// which the deploy workflow shifts from version to version: a healthy
+// version and a regressed one. It plays the people and the deploy
+// workflow, prints the pull request conversation as it happens, and ends
+// with bot history's table.
 
 // driveRepo is the repository of the test drive.
 const driveRepo = "octo/models"
@@ -55,6 +55,19 @@ var driveVersions = []driveVersion{
 	{pr: 2, version: "3.3.0", slower: 1.3, want: "rolled_back"},
 }
 
+// driveLive is the version live when the drive starts.
+const driveLive = "3.1.0"
+
+// The plan is the example repository's (README, "Write the plan"), with
+// windows of seconds. Its tolerances are wider than the example's: a look
+// fails only when the estimated change is beyond the tolerance (and
+// significant), and at the drive's traffic an unchanged canary's estimates
+// are more than 5 standard errors from these tolerances at every look
+// (error rate: 200 canary errors at the first look, a standard error of
+// 0.07 on the log ratio against log 1.5 = 0.41; p99: about 0.01 against
+// 0.10; confirmed alerts: 1,000 alerts, 0.026 against 0.16), so that the
+// healthy version is not rolled back by bad luck, while the 30 % slower
+// one fails its first stage.
 const driveManifest = `apiVersion: modelgate.dev/v1
 kind: Model
 metadata: {name: fraud-detector, version: %s, owner: risk-ml@example.com}
@@ -71,15 +84,26 @@ spec:
     analysis:
       interval: 2s
       metrics:
-        - name: latency_p99_ms
-          query: 'model_latency_p99_ms{model="{{.Model}}",version="{{.Version}}"}'
-          direction: increase_is_bad
-          tolerance: 0.05
-          critical: true
         - name: error_rate
-          query: 'model_error_rate{model="{{.Model}}",version="{{.Version}}"}'
+          kind: ratio
+          errors: 'model_requests_total{model="{{.Model}}",version="{{.Version}}",code=~"5.."}'
+          total: 'model_requests_total{model="{{.Model}}",version="{{.Version}}"}'
+          direction: increase_is_bad
+          tolerance: 0.50
+          critical: true
+        - name: latency_p99
+          kind: histogram
+          histogram: 'model_latency_seconds{model="{{.Model}}",version="{{.Version}}"}'
+          quantile: 0.99
           direction: increase_is_bad
           tolerance: 0.10
+          critical: true
+        - name: fraud_alerts_confirmed
+          kind: ratio
+          errors: 'fraud_alerts_confirmed_total{model="{{.Model}}",version="{{.Version}}"}'
+          total: 'fraud_alerts_total{model="{{.Model}}",version="{{.Version}}"}'
+          direction: decrease_is_bad
+          tolerance: 0.15
 `
 
 func runTestdrive(ctx context.Context, args []string, stdout, stderr io.Writer) int {
@@ -117,6 +141,7 @@ type drive struct {
 	seen    map[string]string // what was printed of each comment, deployment and status
 	logged  int               // the fake's requests already shown
 	ds      driveT
+	traffic *driveTraffic
 }
 
 func (d *drive) run(ctx context.Context, verbose bool, stderr io.Writer) (err error) {
@@ -137,11 +162,11 @@ func (d *drive) run(ctx context.Context, verbose bool, stderr io.Writer) (err er
 	defer os.RemoveAll(dir)
 
 	d.gh = fakegithub.New(&d.ds)
-	metrics := fakeprometheus.New()
-	for _, v := range append([]string{"3.1.0"}, versionsOf(driveVersions)...) {
-		serveVersion(metrics, v, slowdown(v))
-	}
-	prom := httptest.NewServer(metrics)
+	d.traffic = newDriveTraffic(d.start)
+	trafficCtx, stopTraffic := context.WithCancel(ctx)
+	defer stopTraffic()
+	go d.traffic.run(trafficCtx)
+	prom := httptest.NewServer(d.traffic.prom)
 	defer prom.Close()
 
 	d.secret = randomSecret()
@@ -171,7 +196,9 @@ func (d *drive) run(ctx context.Context, verbose bool, stderr io.Writer) (err er
 	d.webhook = "http://" + ln.Addr().String() + "/webhook"
 
 	fmt.Fprintf(d.out, "modelgate testdrive: the bot on %s, in front of a fake GitHub (%s, every call checked against GitHub's API description)\n", ln.Addr(), d.gh.URL())
-	fmt.Fprintf(d.out, "and a fake Prometheus (%s) serving fraud-detector 3.1.0, a healthy 3.2.0 and a slower 3.3.0.\n", prom.URL)
+	fmt.Fprintf(d.out, "and a fake Prometheus (%s) scraping fraud-detector's request streams every %v: %s requests a second, "+
+		"on %s until the deploy workflow shifts them to a healthy %s and a slower %s.\n",
+		prom.URL, driveScrape, humanCount(driveRate), driveLive, driveVersions[0].version, driveVersions[1].version)
 	d.gh.SetPermission(driveRepo, "alice", "write")
 	for _, v := range driveVersions {
 		if err := d.rollout(ctx, v); err != nil {
@@ -253,6 +280,7 @@ func (d *drive) workflow(ctx context.Context, pr int) error {
 			d.show(pr) // what the bot did up to this deployment, first
 		}
 		p := payloadOf(dep)
+		d.traffic.shift(p.Version, p.BaselineVersion, p.TrafficPercent)
 		st := d.gh.AddDeploymentStatus(driveRepo, fakegithub.DeploymentStatus{DeploymentID: dep.ID, State: "success",
 			Creator: "github-actions[bot]", Description: fmt.Sprintf("%s %s at %g %%", p.Model, p.Version, p.TrafficPercent)})
 		d.seen[key] = "yes"
@@ -454,38 +482,6 @@ func versionsOf(vs []driveVersion) []string {
 	}
 	sort.Strings(out)
 	return out
-}
-
-func slowdown(version string) float64 {
-	for _, v := range driveVersions {
-		if v.version == version {
-			return v.slower
-		}
-	}
-	return 1
-}
-
-// serveVersion gives a version's two series: a latency that drifts and
-// wobbles around 40 ms (times slower), and an error rate around 0.2 %;
-// each version has noise of its own, so that equal versions differ only
-// by chance, as real ones do.
-func serveVersion(m *fakeprometheus.Server, version string, slower float64) {
-	labels := map[string]string{"model": "fraud-detector", "version": version}
-	seed := float64(len(version)*7 + int(version[len(version)-3]))
-	m.Set("model_latency_p99_ms", labels, func(at time.Time) (float64, bool) {
-		s := float64(at.UnixMilli()) / 1000
-		return slower * 40 * (1 + 0.05*math.Sin(s/3) + 0.03*noise(s, seed)), true
-	})
-	m.Set("model_error_rate", labels, func(at time.Time) (float64, bool) {
-		s := float64(at.UnixMilli()) / 1000
-		return 0.002 * (1 + 0.2*noise(s, seed+1)), true
-	})
-}
-
-// noise is a repeatable pseudo-random number in [-1, 1] for a time and a seed.
-func noise(s, seed float64) float64 {
-	x := math.Sin(s*12.9898+seed*78.233) * 43758.5453
-	return 2*(x-math.Floor(x)) - 1
 }
 
 func randomSecret() string {

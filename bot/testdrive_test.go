@@ -5,6 +5,7 @@ import (
 	"context"
 	"os"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -28,14 +29,46 @@ func TestTestdrive(t *testing.T) {
 		`── octo/models#2 "fraud-detector 3.3.0"`, "against `3.2.0` in `production` started", "rolled back at stage 1",
 		"── bot history",
 	)
+	pr1 := text[strings.Index(text, "── octo/models#1"):strings.Index(text, "── octo/models#2")]
 	pr2 := text[strings.Index(text, "── octo/models#2"):strings.Index(text, "── bot history")]
 	assert.Contains(t, pr2, "deploy:rollback of fraud-detector 3.3.0 (baseline 3.2.0) in production: 0 % of the traffic")
-	assert.Contains(t, pr2, "→ failure: latency_p99_ms +", "the failed stage's deployment says why")
+	assert.Regexp(t, `→ failure: latency_p99 \+[23]\d\.\d %`, pr2, "the failed stage's deployment says why: 30 % slower")
+	assert.Contains(t, pr2, `3.3.0 rolled back at stage 1 \(5 %\)&#58; latency\_p99 +`, "the notice says why")
+
+	// The plan's three kinds of metric are judged on counts, and the
+	// comment says how many requests each side served: the stage's share.
+	for _, row := range []string{`| error\_rate *(critical)* | ↑ is bad | 50 % |`, `| latency\_p99 *(critical)* | ↑ is bad | 10 % |`,
+		`| fraud\_alerts\_confirmed | ↓ is bad | 15 % |`} {
+		assert.Contains(t, pr1, row)
+		assert.Contains(t, pr2, row)
+	}
+	assert.Regexp(t, `\| latency\\_p99 \*\(critical\)\* .* \| \+[23]\d\.\d % \[.*\| ❌ fail`, pr2, "the slower version's p99 fails")
+	assert.NotContains(t, pr1, "❌", "the healthy version fails nothing")
+	assertShare(t, pr1, 25)
+	assertShare(t, pr2, 5)
 	assert.Regexp(t, `(?m)^\| 3\.3\.0 \| 3\.2\.0 \| rolled back \| 5 % \|`, text, "the history table ends the drive")
 	assert.Regexp(t, `(?m)^\| \*\*3\.2\.0\*\* \(live\) \| 3\.1\.0 \| promoted \| 100 % \|`, text)
 	assert.NotContains(t, text, "<!--", "hidden markers stay hidden")
 	assert.NotContains(t, text, "xychart-beta", "charts stay folded")
 	assert.Empty(t, errOut.String(), "no request GitHub would refuse")
+}
+
+// assertShare checks the requests counted in the text's last analysis:
+// the canary served about traffic percent of them, and each side enough
+// to judge (the drive's 200,000 requests a second over 2 s at least).
+func assertShare(t *testing.T, text string, traffic float64) {
+	t.Helper()
+	counted := regexp.MustCompile(`\(baseline ([\d,]+), canary ([\d,]+) so far\)`).FindAllStringSubmatch(text, -1)
+	require.NotEmpty(t, counted, "the comment says how many requests were counted")
+	last := counted[len(counted)-1]
+	number := func(s string) float64 {
+		f, err := strconv.ParseFloat(strings.ReplaceAll(s, ",", ""), 64)
+		require.NoError(t, err)
+		return f
+	}
+	base, canary := number(last[1]), number(last[2])
+	assert.Greater(t, base+canary, 300_000.0, last[0])
+	assert.InDelta(t, traffic, 100*canary/(base+canary), traffic/5, "the canary's share of the requests: %s", last[0])
 }
 
 func inOrder(t *testing.T, text string, parts ...string) {

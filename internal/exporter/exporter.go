@@ -23,6 +23,9 @@
 //
 //	model_requests_total{code="200"|"500"}   counter (the 500 series appears at the first error, as client libraries do)
 //	model_latency_seconds                    histogram (_bucket{le}, _sum, _count)
+//
+// and, for a version with a Quality signal, its two counters (for
+// example fraud_alerts_total and fraud_alerts_confirmed_total).
 package exporter
 
 import (
@@ -32,6 +35,7 @@ import (
 	"math"
 	"math/rand/v2"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -52,6 +56,22 @@ type Version struct {
 	Burst *Burst
 	// Drift is shared by the versions given the same one.
 	Drift *Drift
+	// Quality, when set, is a model-quality signal of the requests.
+	Quality *Quality
+}
+
+// Quality is a model-quality signal exported as two counters: a Share of
+// the requests raise an event (an alert, a recommendation shown), counted
+// by Name_total, and a Good share of those turn out well (the alert
+// confirmed, the recommendation accepted), counted by Name_GoodName_total.
+// Each event and its outcome are drawn on their own (binomial counts).
+type Quality struct {
+	Name, GoodName   string
+	Share, GoodShare float64
+}
+
+func (q *Quality) metrics() (events, good string) {
+	return q.Name + "_total", q.Name + "_" + q.GoodName + "_total"
 }
 
 // Burst is a two-state stream: calm, or in a burst in which the rate, the
@@ -113,6 +133,8 @@ type stream struct {
 	errors   float64
 	buckets  []float64 // per bucket, not cumulative; the last is +Inf
 	sum      float64
+	events   float64 // the quality signal's events, and the good ones
+	good     float64
 	probs    []float64 // scratch: bucket probabilities
 }
 
@@ -184,6 +206,11 @@ func (x *Exporter) step(s *stream) {
 		left -= k
 		mass -= p
 	}
+	if q := s.Quality; q != nil {
+		events := binomial(x.rng, n, q.Share)
+		s.events += events
+		s.good += binomial(x.rng, events, q.GoodShare)
+	}
 }
 
 // bucketProbs sets the probability of each bucket at a median latency.
@@ -204,6 +231,10 @@ func (x *Exporter) expected(s *stream, n, errRate, latency float64) {
 	for i, p := range s.probs {
 		s.buckets[i] += n * p
 		s.sum += n * p * x.midpoint(i)
+	}
+	if q := s.Quality; q != nil {
+		s.events += n * q.Share
+		s.good += n * q.Share * q.GoodShare
 	}
 }
 
@@ -282,8 +313,37 @@ func (x *Exporter) Write(w io.Writer) error {
 		fmt.Fprintf(&b, "model_latency_seconds_sum{%s} %s\n", l, strconv.FormatFloat(s.sum, 'g', 12, 64))
 		fmt.Fprintf(&b, "model_latency_seconds_count{%s} %s\n", l, num(cum))
 	}
+	x.writeQuality(&b)
 	_, err := io.WriteString(w, b.String())
 	return err
+}
+
+// writeQuality writes the quality signals' counters, each family once.
+func (x *Exporter) writeQuality(b *strings.Builder) {
+	var names []string
+	for _, s := range x.streams {
+		if s.Quality == nil {
+			continue
+		}
+		events, good := s.Quality.metrics()
+		if !slices.Contains(names, events) {
+			names = append(names, events, good)
+		}
+	}
+	for _, name := range names {
+		fmt.Fprintf(b, "# TYPE %s counter\n", name)
+		for _, s := range x.streams {
+			if s.Quality == nil {
+				continue
+			}
+			switch events, good := s.Quality.metrics(); name {
+			case events:
+				fmt.Fprintf(b, "%s{%s} %s\n", name, labels(s.Version), num(s.events))
+			case good:
+				fmt.Fprintf(b, "%s{%s} %s\n", name, labels(s.Version), num(s.good))
+			}
+		}
+	}
 }
 
 // Totals returns a version's requests and errors so far, for tests.

@@ -71,3 +71,29 @@ func TestStreams(t *testing.T) {
 	assert.Len(t, families["model_requests_total"].Metric, 4, "a 200 and a 500 series per version")
 	assert.False(t, math.IsNaN(h.GetSampleSum()))
 }
+
+// A quality signal is two counters per version, drawn from the requests;
+// a version without one exports neither.
+func TestQuality(t *testing.T) {
+	start := time.Unix(1764064800, 0)
+	version := func(v string, q *Quality) Version {
+		return Version{Model: "m", Version: v, RequestsPerSecond: 1000, ErrorRate: 0.01, LatencyMedian: 0.05, LatencySigma: 0.3, Quality: q}
+	}
+	alerts := &Quality{Name: "fraud_alerts", GoodName: "confirmed", Share: 0.05, GoodShare: 0.6}
+	for _, expected := range []bool{false, true} {
+		x := New([]Version{version("1.0.0", nil), version("2.0.0", alerts)}, 0, 7, start)
+		x.Expected = expected
+		x.Advance(start.Add(time.Minute))
+		var b strings.Builder
+		require.NoError(t, x.Write(&b))
+		parser := expfmt.NewTextParser(model.UTF8Validation)
+		families, err := parser.TextToMetricFamilies(strings.NewReader(b.String()))
+		require.NoError(t, err)
+		require.Len(t, families["fraud_alerts_total"].Metric, 1, "only the version with the signal")
+		events := families["fraud_alerts_total"].Metric[0].Counter.GetValue()
+		good := families["fraud_alerts_confirmed_total"].Metric[0].Counter.GetValue()
+		req, _ := x.Totals("m", "2.0.0")
+		assert.InEpsilon(t, 0.05, events/req, 0.05, "expected %v", expected)
+		assert.InEpsilon(t, 0.6, good/events, 0.05, "expected %v", expected)
+	}
+}

@@ -1,178 +1,302 @@
-// Package fakeprometheus answers Prometheus' range-query API
-// (/api/v1/query_range) from series computed in Go, for bot testdrive: the
-// bot's real Prometheus provider, engine and judge read it as they read a
-// real Prometheus. A query is a plain selector, name{label="value",…}, that
-// names a series exactly; a query it cannot read gets Prometheus' bad_data
-// answer, and a series it does not hold an empty result, as from Prometheus.
+// Package fakeprometheus is a small Prometheus for bot testdrive: it
+// scrapes in-process targets (any http.Handler that writes the text
+// exposition format, such as internal/exporter's request streams) at a
+// fixed interval, keeps their samples in memory, and answers the requests
+// the bot's Prometheus provider (pkg/metrics) sends, as Prometheus's HTTP
+// API answers them:
+//
+//   - /api/v1/query_range of a plain series selector (name{label="value"},
+//     any of =, !=, =~ and !~), each step seeing a series' latest sample
+//     of the last five minutes, as Prometheus's lookback does;
+//   - /api/v1/status/config, whose scrape interval the provider reads.
+//
+// Any other query (a function, an aggregation, a range) is a 400 bad_data
+// error that says so: the fake does not evaluate PromQL.
+//
+// Scrapes behave as Prometheus's: each sample gets the scrape's time and
+// the target's job and instance labels, a target that fails its scrape
+// gets up=0, and a series that is gone from a scrape (or from a failed
+// one) gets a staleness marker, after which queries no longer see it.
 package fakeprometheus
 
 import (
-	"encoding/json"
+	"context"
 	"fmt"
 	"math"
 	"net/http"
-	"regexp"
-	"sort"
-	"strconv"
-	"strings"
+	"net/http/httptest"
+	"slices"
 	"sync"
 	"time"
+
+	dto "github.com/prometheus/client_model/go"
+	"github.com/prometheus/common/expfmt"
+	"github.com/prometheus/common/model"
+	"github.com/prometheus/prometheus/model/labels"
+	"github.com/prometheus/prometheus/model/value"
 )
 
-// Series is a series' value at a time; ok is false where it has no sample.
-type Series func(at time.Time) (value float64, ok bool)
+// Lookback is how far back a query looks for a series' latest sample, as
+// Prometheus's default -query.lookback-delta.
+const Lookback = 5 * time.Minute
 
-// Server holds series by their selector and answers range queries.
+// Target is a scrape target: its metrics handler and the labels
+// Prometheus gives its series.
+type Target struct {
+	Job, Instance string
+	Handler       http.Handler
+}
+
+// Server scrapes its targets and answers queries; it is safe for
+// concurrent use.
 type Server struct {
-	mu     sync.Mutex
-	series map[string]Series
-	labels map[string]map[string]string
+	interval time.Duration
+	targets  []Target
+	mu       sync.Mutex
+	series   map[string]*series
+	scraped  []map[string]bool // per target, the series of its last scrape
 }
 
-// New returns a server that holds no series.
-func New() *Server {
-	return &Server{series: map[string]Series{}, labels: map[string]map[string]string{}}
+// series is one series' samples, in time order.
+type series struct {
+	labels labels.Labels
+	ts     []int64 // milliseconds
+	vs     []float64
 }
 
-// Set holds series f under name and labels, replacing any before.
-func (s *Server) Set(name string, labels map[string]string, f Series) {
-	key := selectorKey(name, labels)
+// New returns a server that scrapes the targets every interval once Run
+// or Scrape is called; it holds no samples yet.
+func New(interval time.Duration, targets ...Target) *Server {
+	return &Server{interval: interval, targets: targets, series: map[string]*series{},
+		scraped: make([]map[string]bool, len(targets))}
+}
+
+// Interval is the scrape interval.
+func (s *Server) Interval() time.Duration { return s.interval }
+
+// Run scrapes every interval until ctx is done, the first scrape at once.
+func (s *Server) Run(ctx context.Context) {
+	t := time.NewTicker(s.interval)
+	defer t.Stop()
+	s.Scrape(ctx, time.Now())
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case now := <-t.C:
+			s.Scrape(ctx, now)
+		}
+	}
+}
+
+// Scrape scrapes every target once, as of now, and returns the errors of
+// the targets that failed (each is also up=0 and its series stale).
+func (s *Server) Scrape(ctx context.Context, now time.Time) []error {
+	var errs []error
+	for i, t := range s.targets {
+		if err := s.scrapeOne(ctx, i, t, now); err != nil {
+			errs = append(errs, fmt.Errorf("scrape %s/%s: %w", t.Job, t.Instance, err))
+		}
+	}
+	return errs
+}
+
+// sample is one parsed sample of a scrape.
+type sample struct {
+	labels labels.Labels
+	t      int64
+	v      float64
+}
+
+func (s *Server) scrapeOne(ctx context.Context, i int, t Target, now time.Time) error {
+	ms := now.UnixMilli()
+	samples, err := scrapeTarget(ctx, t, ms)
+	up := 1.0
+	if err != nil {
+		samples, up = nil, 0
+	}
+	samples = append(samples, sample{labels.FromStrings(labels.MetricName, "up", "job", t.Job, "instance", t.Instance), ms, up})
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.series[key] = f
-	all := map[string]string{"__name__": name}
-	for k, v := range labels {
-		all[k] = v
+	seen := make(map[string]bool, len(samples))
+	for _, x := range samples {
+		key := x.labels.String()
+		seen[key] = true
+		s.appendSample(key, x)
 	}
-	s.labels[key] = all
-}
-
-var (
-	selector = regexp.MustCompile(`^\s*([a-zA-Z_:][a-zA-Z0-9_:]*)\s*(?:\{(.*)\})?\s*$`)
-	matcher  = regexp.MustCompile(`^\s*([a-zA-Z_][a-zA-Z0-9_]*)\s*=\s*"((?:[^"\\]|\\.)*)"\s*$`)
-)
-
-// parseSelector reads name{label="value",…} with equality matchers only.
-func parseSelector(q string) (string, map[string]string, error) {
-	m := selector.FindStringSubmatch(q)
-	if m == nil {
-		return "", nil, fmt.Errorf("only plain selectors are served here, not %q", q)
-	}
-	labels := map[string]string{}
-	if strings.TrimSpace(m[2]) != "" {
-		for _, part := range strings.Split(m[2], ",") {
-			lm := matcher.FindStringSubmatch(part)
-			if lm == nil {
-				return "", nil, fmt.Errorf("only label=\"value\" matchers are served here, not %q", part)
-			}
-			v, err := strconv.Unquote(`"` + lm[2] + `"`)
-			if err != nil {
-				return "", nil, fmt.Errorf("label value %q: %w", lm[2], err)
-			}
-			labels[lm[1]] = v
+	for key := range s.scraped[i] {
+		if !seen[key] {
+			s.appendSample(key, sample{s.series[key].labels, ms, math.Float64frombits(value.StaleNaN)})
 		}
 	}
-	return m[1], labels, nil
+	s.scraped[i] = seen
+	return err
 }
 
-func selectorKey(name string, labels map[string]string) string {
-	keys := make([]string, 0, len(labels))
-	for k := range labels {
-		keys = append(keys, k)
+// appendSample adds a sample to its series; like Prometheus, it drops a
+// sample not newer than the series' last.
+func (s *Server) appendSample(key string, x sample) {
+	sr, ok := s.series[key]
+	if !ok {
+		sr = &series{labels: x.labels}
+		s.series[key] = sr
 	}
-	sort.Strings(keys)
-	var b strings.Builder
-	b.WriteString(name + "{")
-	for i, k := range keys {
-		if i > 0 {
-			b.WriteString(",")
-		}
-		fmt.Fprintf(&b, "%s=%q", k, labels[k])
+	if n := len(sr.ts); n > 0 && x.t <= sr.ts[n-1] {
+		return
 	}
-	b.WriteString("}")
-	return b.String()
+	sr.ts, sr.vs = append(sr.ts, x.t), append(sr.vs, x.v)
 }
 
-// ServeHTTP answers /api/v1/query_range, by GET or by a POSTed form, as
-// Prometheus does.
-func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	if r.URL.Path != "/api/v1/query_range" {
-		apiError(w, http.StatusNotFound, "bad_data", "only /api/v1/query_range is served here")
-		return
+// scrapeTarget reads a target's metrics at ms and labels them with the
+// target's job and instance; labels of those names in the exposition are
+// kept as exported_job and exported_instance, as Prometheus does.
+func scrapeTarget(ctx context.Context, t Target, ms int64) ([]sample, error) {
+	req := httptest.NewRequestWithContext(ctx, http.MethodGet, "/metrics", nil)
+	rec := httptest.NewRecorder()
+	t.Handler.ServeHTTP(rec, req)
+	if rec.Code != http.StatusOK {
+		return nil, fmt.Errorf("server returned HTTP status %d", rec.Code)
 	}
-	if err := r.ParseForm(); err != nil {
-		apiError(w, http.StatusBadRequest, "bad_data", err.Error())
-		return
-	}
-	start, err1 := parseTime(r.Form.Get("start"))
-	end, err2 := parseTime(r.Form.Get("end"))
-	step, err3 := parseStep(r.Form.Get("step"))
-	for _, err := range []error{err1, err2, err3} {
-		if err != nil {
-			apiError(w, http.StatusBadRequest, "bad_data", err.Error())
-			return
-		}
-	}
-	if end.Before(start) || end.Sub(start)/step > 11000 {
-		apiError(w, http.StatusBadRequest, "bad_data", "exceeded maximum resolution of 11,000 points per timeseries")
-		return
-	}
-	name, labels, err := parseSelector(r.Form.Get("query"))
+	parser := expfmt.NewTextParser(model.UTF8Validation)
+	families, err := parser.TextToMetricFamilies(rec.Body)
 	if err != nil {
-		apiError(w, http.StatusBadRequest, "bad_data", err.Error())
-		return
+		return nil, err
 	}
-	key := selectorKey(name, labels)
+	var out []sample
+	for _, f := range families {
+		for _, m := range f.Metric {
+			at := ms
+			if m.TimestampMs != nil {
+				at = m.GetTimestampMs()
+			}
+			for _, x := range flatten(f, m) {
+				x.labels, x.t = targetLabels(x.labels, t), at
+				out = append(out, x)
+			}
+		}
+	}
+	return out, nil
+}
+
+// flatten turns one metric of a family into its series, as Prometheus
+// stores a scrape of the text format: a histogram's _bucket series (le
+// formatted as Prometheus formats it), _sum and _count, a summary's
+// quantiles, _sum and _count.
+func flatten(f *dto.MetricFamily, m *dto.Metric) []sample {
+	name := f.GetName()
+	with := func(suffix string, v float64, extra ...string) sample {
+		b := labels.NewBuilder(labels.EmptyLabels())
+		for _, lp := range m.Label {
+			b.Set(lp.GetName(), lp.GetValue())
+		}
+		b.Set(labels.MetricName, name+suffix)
+		for i := 0; i+1 < len(extra); i += 2 {
+			b.Set(extra[i], extra[i+1])
+		}
+		return sample{labels: b.Labels(), v: v}
+	}
+	switch {
+	case m.Counter != nil:
+		return []sample{with("", m.Counter.GetValue())}
+	case m.Gauge != nil:
+		return []sample{with("", m.Gauge.GetValue())}
+	case m.Untyped != nil:
+		return []sample{with("", m.Untyped.GetValue())}
+	case m.Histogram != nil:
+		h := m.Histogram
+		var out []sample
+		for _, b := range h.Bucket {
+			n := b.GetCumulativeCountFloat()
+			if b.CumulativeCount != nil {
+				n = float64(b.GetCumulativeCount())
+			}
+			out = append(out, with("_bucket", n, "le", labels.FormatOpenMetricsFloat(b.GetUpperBound())))
+		}
+		if h.SampleSum != nil {
+			out = append(out, with("_sum", h.GetSampleSum()))
+		}
+		switch {
+		case h.SampleCount != nil:
+			out = append(out, with("_count", float64(h.GetSampleCount())))
+		case h.SampleCountFloat != nil:
+			out = append(out, with("_count", h.GetSampleCountFloat()))
+		}
+		return out
+	case m.Summary != nil:
+		var out []sample
+		for _, q := range m.Summary.Quantile {
+			out = append(out, with("", q.GetValue(), "quantile", labels.FormatOpenMetricsFloat(q.GetQuantile())))
+		}
+		return append(out, with("_sum", m.Summary.GetSampleSum()), with("_count", float64(m.Summary.GetSampleCount())))
+	}
+	return nil
+}
+
+func targetLabels(l labels.Labels, t Target) labels.Labels {
+	b := labels.NewBuilder(l)
+	for name, v := range map[string]string{"job": t.Job, "instance": t.Instance} {
+		if old := l.Get(name); old != "" {
+			b.Set("exported_"+name, old)
+		}
+		b.Set(name, v)
+	}
+	return b.Labels()
+}
+
+// point is one value of a query's result.
+type point struct {
+	t int64
+	v float64
+}
+
+// selectRange evaluates a plain selector at start, start+step, … end
+// (milliseconds): each series that matches, with its values where it has
+// a sample within the lookback that is not a staleness marker.
+func (s *Server) selectRange(matchers []*labels.Matcher, start, end, step int64) ([]labels.Labels, [][]point) {
 	s.mu.Lock()
-	f, ok := s.series[key]
-	all := s.labels[key]
-	s.mu.Unlock()
-	result := []any{}
-	if ok {
-		var values [][2]any
-		for at := start; !at.After(end); at = at.Add(step) {
-			if v, has := f(at); has && !math.IsNaN(v) {
-				values = append(values, [2]any{float64(at.UnixMilli()) / 1000, strconv.FormatFloat(v, 'g', -1, 64)})
+	defer s.mu.Unlock()
+	var found []*series
+	for _, sr := range s.series {
+		if matches(sr.labels, matchers) {
+			found = append(found, sr)
+		}
+	}
+	slices.SortFunc(found, func(a, b *series) int { return labels.Compare(a.labels, b.labels) })
+	var names []labels.Labels
+	var values [][]point
+	for _, sr := range found {
+		var ps []point
+		for k := int64(0); k <= (end-start)/step; k++ {
+			t := start + k*step
+			if v, ok := sr.at(t); ok {
+				ps = append(ps, point{t, v})
 			}
 		}
-		if len(values) > 0 {
-			result = append(result, map[string]any{"metric": all, "values": values})
+		if len(ps) > 0 {
+			names, values = append(names, sr.labels), append(values, ps)
 		}
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"status": "success", "data": map[string]any{"resultType": "matrix", "result": result}})
+	return names, values
 }
 
-// parseTime reads an RFC 3339 time or Unix seconds, as Prometheus does.
-func parseTime(s string) (time.Time, error) {
-	if f, err := strconv.ParseFloat(s, 64); err == nil {
-		sec, frac := math.Modf(f)
-		return time.Unix(int64(sec), int64(frac*1e9)).UTC(), nil
+// at is the series' value seen at t: its latest sample at or before t and
+// after t minus the lookback, unless that sample marks it stale.
+func (sr *series) at(t int64) (float64, bool) {
+	i, found := slices.BinarySearch(sr.ts, t)
+	if !found {
+		i--
 	}
-	t, err := time.Parse(time.RFC3339Nano, s)
-	if err != nil {
-		return time.Time{}, fmt.Errorf("cannot parse %q to a valid timestamp", s)
+	if i < 0 || sr.ts[i] <= t-Lookback.Milliseconds() || value.IsStaleNaN(sr.vs[i]) {
+		return 0, false
 	}
-	return t, nil
+	return sr.vs[i], true
 }
 
-// parseStep reads a step in seconds or as a duration.
-func parseStep(s string) (time.Duration, error) {
-	if f, err := strconv.ParseFloat(s, 64); err == nil && f > 0 {
-		return time.Duration(f * float64(time.Second)), nil
+func matches(l labels.Labels, matchers []*labels.Matcher) bool {
+	for _, m := range matchers {
+		if !m.Matches(l.Get(m.Name)) {
+			return false
+		}
 	}
-	d, err := time.ParseDuration(s)
-	if err != nil || d <= 0 {
-		return 0, fmt.Errorf("cannot parse %q to a valid duration", s)
-	}
-	return d, nil
-}
-
-func apiError(w http.ResponseWriter, status int, kind, msg string) {
-	writeJSON(w, status, map[string]any{"status": "error", "errorType": kind, "error": msg})
-}
-
-func writeJSON(w http.ResponseWriter, status int, v any) {
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(status)
-	_ = json.NewEncoder(w).Encode(v)
+	return true
 }
