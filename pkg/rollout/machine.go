@@ -303,6 +303,12 @@ func (m machine) unavailable(u AnalysisUnavailable) (State, []Action, error) {
 		}
 		return m.outage(why)
 	}
+	if u.NoData && m.s.Look == 1 {
+		// The provider holds no samples of the window yet (it was down
+		// or had not scraped): the look reads from now on, not again a
+		// start it will never have data of.
+		m.s.Since = m.now
+	}
 	// The same look is tried again an interval later.
 	return m.s, []Action{m.schedule(), UpdateComment{}}, nil
 }

@@ -287,20 +287,35 @@ func TestOutageEndsOnItsOwn(t *testing.T) {
 	}
 }
 
-// After the restart, a look short of samples reads a window that starts
-// when it was judged, as the provider has only begun to collect: the
-// window moves on with each such look up to the limit, then stays, and
-// such looks count.
-func TestRecoveringLooksMoveTheWindow(t *testing.T) {
+// A first look short of samples, after an outage's restart or not, reads
+// a window that starts when it was judged, as the provider has only begun
+// to collect: read again from the old start it would find the same gap.
+// After the restart such looks count only once the limit's number of them
+// have moved the window on.
+func TestFirstLooksWithoutDataMoveTheWindow(t *testing.T) {
 	plan := testPlan(t)
-	s := prefix(t, plan, append(outage, step{pass(1), 32, Analyzing, nil}))
-	require.True(t, s.Recovering)
-	for i, want := range []struct{ now, since int }{{37, 37}, {42, 42}, {47, 47}, {52, 47}, {57, 47}} {
-		var err error
-		s, _, err = Next(plan, s, AnalysisUnavailable{Look: 1, NoData: true}, at(want.now))
-		require.NoError(t, err, "look %d", i)
-		assert.Equal(t, at(want.since), s.Since, "look %d", i)
-		assert.Equal(t, i < 2, s.Recovering, "look %d", i)
+	tests := []struct {
+		name       string
+		setup      []step
+		recovering []bool
+	}{
+		{"after an outage", append(outage, step{pass(1), 32, Analyzing, nil}), []bool{true, true, false, false, false}},
+		{"without one", toStage2[:4:4], []bool{false, false}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s := prefix(t, plan, tt.setup)
+			now := tt.setup[len(tt.setup)-1].now
+			for i, want := range tt.recovering {
+				now += 5
+				var err error
+				s, _, err = Next(plan, s, AnalysisUnavailable{Look: 1, NoData: true}, at(now))
+				require.NoError(t, err, "look %d", i)
+				require.Equal(t, Analyzing, s.Phase, "look %d", i)
+				assert.Equal(t, at(now), s.Since, "look %d", i)
+				assert.Equal(t, want, s.Recovering, "look %d", i)
+			}
+		})
 	}
 }
 
