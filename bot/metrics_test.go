@@ -19,6 +19,7 @@ import (
 
 	"github.com/modelgate/modelgate/internal/fakegithub"
 	"github.com/modelgate/modelgate/internal/needs"
+	"github.com/modelgate/modelgate/internal/readme"
 )
 
 // scrape reads the bot's /metrics as Prometheus would, and its text.
@@ -106,6 +107,7 @@ func TestMetricsOfARolledBackRollout(t *testing.T) {
 			"no take-over, and each queue's counter is there at 0 for rate() to start from")
 	}
 	promtoolCheckMetrics(t, body)
+	assertREADMEListsMetrics(t, families)
 
 	rules, err := os.ReadFile("../deploy/alerts.yml")
 	require.NoError(t, err)
@@ -116,6 +118,26 @@ func TestMetricsOfARolledBackRollout(t *testing.T) {
 }
 
 var metricName = regexp.MustCompile(`\bmodelgate_[a-z_]+`)
+
+// assertREADMEListsMetrics holds the README's table of metrics to what
+// the bot exposes: each of its families, and no other.
+func assertREADMEListsMetrics(t *testing.T, families map[string]*dto.MetricFamily) {
+	t.Helper()
+	src, err := os.ReadFile("../README.md")
+	require.NoError(t, err)
+	table, ok := readme.FindTable(readme.Tables(string(src)), "metric", "type", "labels", "what")
+	require.True(t, ok, "the README has a table of the metrics")
+	var listed, exposed []string
+	for _, row := range table.Rows {
+		listed = append(listed, readme.CodeSpans(row[0])...)
+	}
+	for name := range families {
+		if strings.HasPrefix(name, "modelgate_") {
+			exposed = append(exposed, name)
+		}
+	}
+	assert.ElementsMatch(t, exposed, listed, "the README lists every metric of /metrics, and no other")
+}
 
 // The alert rules users copy are valid rules.
 func TestAlertRules(t *testing.T) {

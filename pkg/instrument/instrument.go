@@ -9,6 +9,7 @@ package instrument
 
 import (
 	"context"
+	"slices"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -196,9 +197,22 @@ func (g *Gauges) Collect(ch chan<- prometheus.Metric) {
 		g.errors.Inc()
 		return
 	}
-	for _, b := range backlogs {
+	for _, b := range withRolloutKinds(backlogs) {
 		ch <- prometheus.MustNewConstMetric(g.jobs, prometheus.GaugeValue, float64(b.Pending), b.Queue, b.Kind, string(queue.Pending))
 		ch <- prometheus.MustNewConstMetric(g.jobs, prometheus.GaugeValue, float64(b.Running), b.Queue, b.Kind, string(queue.Running))
 		ch <- prometheus.MustNewConstMetric(g.oldestDue, prometheus.GaugeValue, b.OldestDue.Seconds(), b.Queue, b.Kind)
 	}
+}
+
+// withRolloutKinds adds the rollout queue's kinds that hold no job, at
+// 0: their series are always there, for rules to compare; the webhook
+// queue's kinds (event names) show once a job of theirs waits.
+func withRolloutKinds(backlogs []queue.Backlog) []queue.Backlog {
+	out := slices.Clone(backlogs)
+	for _, kind := range []string{canary.JobEffects, canary.JobAnalysis} {
+		if !slices.ContainsFunc(backlogs, func(b queue.Backlog) bool { return b.Queue == canary.JobQueue && b.Kind == kind }) {
+			out = append(out, queue.Backlog{Queue: canary.JobQueue, Kind: kind})
+		}
+	}
+	return out
 }
