@@ -112,6 +112,22 @@ func prefix(t *testing.T, plan Plan, steps []step) State {
 	return s
 }
 
+// play feeds the steps to the machine from s, holding each outcome to
+// the step's phase and, when it gives them, its actions.
+func play(t *testing.T, plan Plan, s State, steps []step) State {
+	t.Helper()
+	for i, st := range steps {
+		next, actions, err := Next(plan, s, st.ev, at(st.now))
+		require.NoError(t, err, "step %d", i)
+		assert.Equal(t, st.phase, next.Phase, "step %d", i)
+		if st.actions != nil {
+			assert.Equal(t, st.actions, actions, "step %d", i)
+		}
+		s = next
+	}
+	return s
+}
+
 func TestTransitions(t *testing.T) {
 	plan := testPlan(t)
 	critical := AnalysisResult{Decision: DecisionFail, Look: 1, Critical: true, Reason: "critical metric failed: errors"}
@@ -205,16 +221,7 @@ func TestTransitions(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			s := prefix(t, plan, tt.setup)
-			for i, st := range tt.steps {
-				next, actions, err := Next(plan, s, st.ev, at(st.now))
-				require.NoError(t, err, "step %d", i)
-				assert.Equal(t, st.phase, next.Phase, "step %d", i)
-				if st.actions != nil {
-					assert.Equal(t, st.actions, actions, "step %d", i)
-				}
-				s = next
-			}
+			play(t, plan, prefix(t, plan, tt.setup), tt.steps)
 		})
 	}
 }
@@ -271,15 +278,7 @@ func TestOutageEndsOnItsOwn(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			s := prefix(t, plan, outage)
 			require.True(t, s.Outage)
-			for i, st := range tt.steps {
-				next, actions, err := Next(plan, s, st.ev, at(st.now))
-				require.NoError(t, err, "step %d", i)
-				assert.Equal(t, st.phase, next.Phase, "step %d", i)
-				if st.actions != nil {
-					assert.Equal(t, st.actions, actions, "step %d", i)
-				}
-				s = next
-			}
+			s = play(t, plan, s, tt.steps)
 			if s.Terminal() {
 				assert.False(t, s.Outage || s.Recovering, "an ended rollout keeps no outage")
 			}
