@@ -74,18 +74,27 @@ func (s *soak) count(state string) {
 	}
 }
 
-// checkDeployments: the stages its metrics call for, each deployed once.
+// stages are the plan's deployments, in order.
+var stages = []string{"deploy:canary@10", "deploy:canary@50", "deploy:promote@100"}
+
+// checkDeployments: the stages its metrics call for, each deployed once:
+// all of them for a healthy version; for a regressed one, the canary
+// stages up to the one whose looks caught it (the judge keeps its
+// false-rollback budget, so a small stage may pass), then the rollback.
 func (s *soak) checkDeployments(l *launch, ro store.Rollout, deps []fakegithub.Deployment) {
 	var got []string
 	for _, dep := range deps {
 		got = append(got, fmt.Sprintf("%s@%g", dep.Task, payloadOf(dep).TrafficPercent))
 	}
-	want := []string{"deploy:canary@10", "deploy:canary@50", "deploy:promote@100"}
-	if l.regressed {
-		want = []string{"deploy:canary@10", "deploy:rollback@0"}
+	if !l.regressed {
+		if !slices.Equal(got, stages) {
+			s.violate("#%d (rollout %d): deployments %v, want %v", l.pr, ro.ID, got, stages)
+		}
+		return
 	}
-	if !slices.Equal(got, want) {
-		s.violate("#%d (rollout %d): deployments %v, want %v", l.pr, ro.ID, got, want)
+	n := len(got) - 1
+	if n < 1 || n >= len(stages) || got[n] != "deploy:rollback@0" || !slices.Equal(got[:n], stages[:n]) {
+		s.violate("#%d (rollout %d): deployments %v, want canary stages of %v, then deploy:rollback@0", l.pr, ro.ID, got, stages[:len(stages)-1])
 	}
 }
 

@@ -14,6 +14,8 @@ import (
 	"sync"
 	"syscall"
 	"time"
+
+	"github.com/modelgate/modelgate/internal/loopback"
 )
 
 // replica is one slot of a bot process: its address stays, its process
@@ -45,12 +47,13 @@ type death struct {
 }
 
 func newReplica(slot int, dir string, env []string, bot func(args ...string) *exec.Cmd) (*replica, error) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	// The slot's port outlives its processes: outside the ephemeral
+	// range, no connection takes it while the slot's bot is dead.
+	port, err := loopback.StablePort()
 	if err != nil {
-		return nil, fmt.Errorf("free port: %w", err)
+		return nil, fmt.Errorf("bot %d: %w", slot, err)
 	}
-	addr := ln.Addr().String()
-	ln.Close()
+	addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
 	return &replica{slot: slot, addr: addr, env: env, bot: bot, logs: dir}, nil
 }
 

@@ -8,6 +8,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/modelgate/modelgate/internal/loopback"
 )
 
 // Restartable is a Prometheus scraping one target that a soak stops and
@@ -36,7 +38,9 @@ func StartRestartable(t testing.TB, target string, interval time.Duration) *Rest
 	var err error
 	for range startTries {
 		var port int
-		if port, err = freePort(); err != nil {
+		// Outside the ephemeral range, no connection takes the port
+		// while Prometheus is stopped.
+		if port, err = loopback.StablePort(); err != nil {
 			break
 		}
 		r.addr = fmt.Sprintf("127.0.0.1:%d", port)
