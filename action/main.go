@@ -72,10 +72,13 @@ const (
 )
 
 // batchGCPercent is the garbage collector's target for a check: a run is a
-// short batch job that keeps most of what it allocates until the report is
-// written, so collecting less often saves a quarter of its CPU time (see
-// BenchmarkCheck10k) for a few more megabytes. GOGC, when set, wins.
-const batchGCPercent = 400
+// short batch job, so it collects less often than Go's default (100), which
+// saves CPU time. The heap then peaks near 1+300/100 = 4 times what is live,
+// which a check keeps small (the text of each file, the graph, the
+// findings): 100,000 manifests with the default bundle peak near 1.4 GiB
+// (1.7 GiB at 400, over the 2 GiB a check of that size may take on a
+// standard runner with some margin). GOGC, when set, wins.
+const batchGCPercent = 300
 
 func main() {
 	if os.Getenv("GOGC") == "" {

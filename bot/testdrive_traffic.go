@@ -2,11 +2,12 @@ package main
 
 import (
 	"context"
-	"fmt"
 	"time"
 
 	"github.com/modelgate/modelgate/internal/exporter"
 	"github.com/modelgate/modelgate/internal/fakeprometheus"
+	"golang.org/x/text/language"
+	"golang.org/x/text/message"
 )
 
 // The drive's traffic: fraud-detector serves driveRate requests a second,
@@ -80,9 +81,5 @@ func slowdown(version string) float64 {
 
 // humanCount writes a whole number with its thousands separated.
 func humanCount(x float64) string {
-	s := fmt.Sprintf("%.0f", x)
-	for i := len(s) - 3; i > 0; i -= 3 {
-		s = s[:i] + "," + s[i:]
-	}
-	return s
+	return message.NewPrinter(language.English).Sprintf("%.0f", x)
 }

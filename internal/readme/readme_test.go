@@ -92,6 +92,7 @@ var generators = map[string]func(t *testing.T, indent string) string{
 	"summary":         summary,
 	"validate-broken": validateBroken,
 	"dryrun":          goldenQuote(filepath.Join(root, "pkg/canary/testdata/dryrun.md")),
+	"govbench":        measured(filepath.Join(root, "testdata/bench/govbench.md")),
 	"history":         history,
 	"alert-rules":     alertRules,
 	"judge":           judgeExample,
@@ -185,6 +186,17 @@ func alertRules(t *testing.T, indent string) string {
 	src, err := os.ReadFile(filepath.Join(root, "deploy/alerts.yml"))
 	require.NoError(t, err)
 	return Indent("```yaml\n"+string(src)+"```\n", indent)
+}
+
+// measured is a table of figures a command measured and wrote to path
+// (go run ./tools/govbench -out path): no test can measure them again, so
+// the README shows that file as it is, and changes only when it does.
+func measured(path string) func(t *testing.T, indent string) string {
+	return func(t *testing.T, indent string) string {
+		src, err := os.ReadFile(path)
+		require.NoError(t, err)
+		return Indent(string(src), indent)
+	}
 }
 
 // history is bot history on the store of bot's history tests, whose

@@ -170,13 +170,9 @@ func (s *Service) loadTarget(ctx context.Context, r *run, file, sha string) (Tar
 		return Target{Path: file, Model: "(unreadable " + file + ")"}, nil
 	}
 	md := manifest.FromDocument(file, doc)
-	return Target{
-		Model:       md.Metadata.Name,
-		Version:     md.Metadata.Version,
-		Environment: str(md.Spec.Rollout["environment"]),
-		Path:        file,
-		Manifest:    m,
-	}, nil
+	t := Target{Model: md.Metadata.Name, Version: md.Metadata.Version, Path: file, Manifest: m}
+	t.Environment = str(t.Rollout()["environment"])
+	return t, nil
 }
 
 // authorize asks the governance policies, once per target model.

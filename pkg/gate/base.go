@@ -228,15 +228,38 @@ func (r *Result) PictureGraph() *lineage.Graph {
 }
 
 // sameContent compares two versions by what they say, not how the files
-// are laid out: the decoded manifest and lineage.
+// are laid out: the decoded manifest and lineage. Files of the same text
+// say the same, which spares decoding the versions a change leaves alone.
+// A file that would not decode again (it did when read) counts as changed.
 func sameContent(a, b *manifest.Manifest) bool {
-	if !reflect.DeepEqual(a.Doc.Value, b.Doc.Value) {
-		return false
-	}
 	if (a.Lineage == nil) != (b.Lineage == nil) {
 		return false
 	}
-	return a.Lineage == nil || reflect.DeepEqual(a.Lineage.Value(), b.Lineage.Value())
+	if sameText(a, b) {
+		return true
+	}
+	da, errA := a.Decode()
+	db, errB := b.Decode()
+	if errA != nil || errB != nil || !reflect.DeepEqual(da.Value, db.Value) {
+		return false
+	}
+	if a.Lineage == nil {
+		return true
+	}
+	la, errA := a.Lineage.Value(da)
+	lb, errB := b.Lineage.Value(db)
+	return errA == nil && errB == nil && reflect.DeepEqual(la, lb)
+}
+
+// sameText holds when two versions, both with a lineage or both without,
+// have files of the same text: the manifests, and the lineage files unless
+// the lineage is inline (and so part of the manifest).
+func sameText(a, b *manifest.Manifest) bool {
+	if a.Source.Text() != b.Source.Text() {
+		return false
+	}
+	la, lb := a.Lineage, b.Lineage
+	return la == nil || la.Prefix == lb.Prefix && (la.Prefix != "" || la.Source.Text() == lb.Source.Text())
 }
 
 // Renames pairs each added version with a deleted one that has the same
@@ -271,7 +294,10 @@ func renameFindings(r *Result) []finding.Finding {
 	var out []finding.Finding
 	for id, old := range r.Renames() {
 		m := r.Graph.Node(id).Manifest
-		line, col, _ := m.Doc.Locate("metadata.name")
+		line, col := 1, 1
+		if doc, err := m.Decode(); err == nil { // it decoded when read
+			line, col, _ = doc.Locate("metadata.name")
+		}
 		out = append(out, finding.Finding{
 			Rule: "change/renamed", Title: "Renamed model", Severity: finding.Info, Model: id,
 			File: m.File, Line: line, Column: col, Path: "metadata.name",

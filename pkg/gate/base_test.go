@@ -31,6 +31,10 @@ func TestBaseComparison(t *testing.T) {
 	require.NoError(t, os.WriteFile(f1, []byte(strings.Replace(string(text), "f1: 0.93", "f1: 0.90", 1)), 0o644))
 	require.NoError(t, os.RemoveAll(filepath.Join(repo.Dir, "models/churn-predictor/1.0.0")))
 	repo.Git("mv", "models/support-router/0.4.0", "models/support-router/v0.4.0")
+	// Files of another text that say the same, and a lineage that says more.
+	edit(t, filepath.Join(repo.Dir, "models/churn-predictor/2.0.0/model.yaml"), func(s string) string { return "# reviewed\n" + s })
+	edit(t, filepath.Join(repo.Dir, "models/fraud-detector/3.1.0/lineage.json"), func(s string) string { return " " + strings.ReplaceAll(s, ",", " ,") })
+	edit(t, filepath.Join(repo.Dir, "models/text-encoder/1.0.0/lineage.json"), func(s string) string { return strings.Replace(s, "{", `{"note": "retrained",`, 1) })
 	repo.Commit("pr")
 
 	res, err := Run(context.Background(), Options{Root: repo.Dir, BaseRef: "main"})
@@ -49,6 +53,8 @@ func TestBaseComparison(t *testing.T) {
 		{"churn-predictor@1.0.0", Deleted, "churn-predictor@1.0.0"},
 		{"support-router@0.4.0", Unchanged, "support-router@0.4.0"},
 		{"churn-predictor@2.0.0", Unchanged, "churn-predictor@2.0.0"},
+		{"fraud-detector@3.1.0", Unchanged, "fraud-detector@3.1.0"},
+		{"text-encoder@1.0.0", Modified, "text-encoder@1.0.0"},
 	}
 	for _, tt := range tests {
 		change, base := res.Change(tt.id)
@@ -56,7 +62,7 @@ func TestBaseComparison(t *testing.T) {
 		require.NotNil(t, base, tt.id)
 		assert.Equal(t, tt.baseFrom, base.ID(), tt.id)
 	}
-	assert.Equal(t, []string{"fraud-detector@3.3.0", "text-encoder@1.1.0"}, res.Changed())
+	assert.Equal(t, []string{"fraud-detector@3.3.0", "text-encoder@1.0.0", "text-encoder@1.1.0"}, res.Changed())
 	assert.Equal(t, []string{"churn-predictor@1.0.0"}, res.Deleted())
 	assert.Empty(t, res.Renames())
 }
@@ -128,6 +134,14 @@ func TestBaseUnavailable(t *testing.T) {
 			assert.Nil(t, base)
 		})
 	}
+}
+
+// edit rewrites a file of a test repository.
+func edit(t *testing.T, path string, change func(string) string) {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	require.NoError(t, err)
+	require.NoError(t, os.WriteFile(path, []byte(change(string(b))), 0o644))
 }
 
 // TestBrokenManifestIsModifiedNotDeleted: a change that leaves a manifest

@@ -71,7 +71,11 @@ func Run(ctx context.Context, opts Options) (*Result, error) {
 		}
 		opts.Schemas = s
 	}
-	repo, err := repository.Load(ctx, repository.Options{Root: opts.Root, Glob: opts.Glob, Schemas: opts.Schemas})
+	policies, err := newEvaluation(ctx, opts)
+	if err != nil {
+		return nil, fmt.Errorf("evaluate: %w", err)
+	}
+	repo, err := repository.Load(ctx, repository.Options{Root: opts.Root, Glob: opts.Glob, Schemas: opts.Schemas, Visit: policies.visitor(ctx)})
 	if err != nil {
 		return nil, fmt.Errorf("load: %w", err)
 	}
@@ -95,13 +99,11 @@ func Run(ctx context.Context, opts Options) (*Result, error) {
 			findings = append(findings, renameFindings(res)...)
 		}
 	}
-	if opts.Policy != nil {
-		fs, err := evaluate(ctx, res, *opts.Policy, opts.PullRequest)
-		if err != nil {
-			return nil, fmt.Errorf("evaluate: %w", err)
-		}
-		findings = append(findings, fs...)
+	fs, err := policies.findings(ctx, res, opts.PullRequest)
+	if err != nil {
+		return nil, fmt.Errorf("evaluate: %w", err)
 	}
+	findings = append(findings, fs...)
 	attachModels(findings, res.knownModels())
 	finding.Sort(findings)
 	res.Findings = findings

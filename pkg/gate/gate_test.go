@@ -17,6 +17,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/modelgate/modelgate/internal/cputime"
+	"github.com/modelgate/modelgate/internal/gittest"
 	"github.com/modelgate/modelgate/internal/repogen"
 	"github.com/modelgate/modelgate/pkg/finding"
 	"github.com/modelgate/modelgate/pkg/governance"
@@ -90,8 +91,8 @@ func generated10k(b *testing.B) string {
 // the same files with the same decoder on the same number of goroutines,
 // and nothing else.
 //
-// The action's binary runs with GOGC=400 (see action/main.go); run the
-// benchmark with GOGC=400 to measure what it does.
+// The action's binary runs with GOGC=300 (see action/main.go); run the
+// benchmark with GOGC=300 to measure what it does.
 func BenchmarkCheck10k(b *testing.B) {
 	dir := generated10k(b)
 	schemas, err := manifest.CompileSchemas()
@@ -139,7 +140,7 @@ func listFiles(b *testing.B, dir string) []string {
 func decodeAll(b *testing.B, dir string, files []string) {
 	var wg sync.WaitGroup
 	next := make(chan string)
-	for range runtime.GOMAXPROCS(0) {
+	for range 4 * runtime.GOMAXPROCS(0) { // as many readers as the repository's
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
@@ -171,5 +172,67 @@ func TestRunWithoutPolicies(t *testing.T) {
 	assert.NotEmpty(t, res.Graph.IDs())
 	for _, f := range res.Findings {
 		assert.NotContains(t, f.Rule, "modelgate.", "a policy finding without policies: %+v", f)
+	}
+}
+
+// TestPoliciesOfTheManifestAloneRunAsItIsRead holds the evaluation of
+// policies that read the manifest alone, done as each manifest is read, to
+// the evaluation after the graph that policies reading modelgate's context
+// get: the same findings, a duplicate version's left out, a deleted
+// version's included.
+func TestPoliciesOfTheManifestAloneRunAsItIsRead(t *testing.T) {
+	repo := gittest.New(t)
+	repo.CopyDir("../../testdata/broken")
+	repo.Commit("models")
+	repo.Git("checkout", "-q", "-b", "pr")
+	src, err := os.ReadFile(filepath.Join(repo.Dir, "models/mismatch/1.0.0/model.yaml"))
+	require.NoError(t, err)
+	repo.Write("models/mismatch/copy/model.yaml", strings.Replace(string(src), "license:", "license: gpl-3.0 #", 1))
+	require.NoError(t, os.RemoveAll(filepath.Join(repo.Dir, "models/ok")))
+	repo.Commit("pr")
+
+	bench, err := os.ReadFile("../../testdata/bench/policy/main.rego")
+	require.NoError(t, err)
+	bench = append(bench, "\nwarn contains sprintf(\"seen %s\", [input.metadata.name]) if true\n"...)
+	alone, withContext := t.TempDir(), t.TempDir()
+	require.NoError(t, os.WriteFile(filepath.Join(alone, "main.rego"), bench, 0o644))
+	require.NoError(t, os.WriteFile(filepath.Join(withContext, "main.rego"), append(bench, `
+warn contains "never" if data.modelgate.context.file == "no such file"
+`...), 0o644))
+
+	run := func(dir string, early bool) []finding.Finding {
+		opts := Options{Root: repo.Dir, BaseRef: "main", Policy: &governance.Options{PolicyDirs: []string{dir}}, Now: time.Now()}
+		ev, err := newEvaluation(context.Background(), opts)
+		require.NoError(t, err)
+		require.Equal(t, early, ev.read != nil, "evaluated as read")
+		res, err := Run(context.Background(), opts)
+		require.NoError(t, err)
+		return res.Findings
+	}
+	got, want := run(alone, true), run(withContext, false)
+	assert.Equal(t, want, got)
+	files := map[string]bool{}
+	for _, f := range got {
+		if strings.HasPrefix(f.Rule, "main.") {
+			files[f.File] = true
+		}
+	}
+	assert.True(t, files["models/ok/1.0.0/model.yaml"], "the deleted version is evaluated: %v", files)
+	assert.False(t, files["models/mismatch/copy/model.yaml"], "the duplicate is not: %v", files)
+}
+
+// TestTracesComeInVersionOrder: with a trace asked for, even policies of
+// the manifest alone are evaluated after the graph, so that the traces
+// come in the order of the versions.
+func TestTracesComeInVersionOrder(t *testing.T) {
+	var buf strings.Builder
+	opts := Options{Root: "../../testdata/example", Policy: &governance.Options{PolicyDirs: []string{"../../testdata/bench/policy"}, Trace: &buf}}
+	res, err := Run(context.Background(), opts)
+	require.NoError(t, err)
+	at := -1
+	for _, id := range res.Graph.IDs() {
+		i := strings.Index(buf.String(), "("+id+"):\n")
+		require.Greater(t, i, at, "the trace of %s comes after the one before", id)
+		at = i
 	}
 }

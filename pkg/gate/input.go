@@ -1,8 +1,10 @@
 package gate
 
 import (
+	"fmt"
 	"time"
 
+	"github.com/modelgate/modelgate/pkg/governance"
 	"github.com/modelgate/modelgate/pkg/manifest"
 )
 
@@ -32,21 +34,55 @@ func (pr *PullRequest) value() any {
 	return map[string]any{"number": pr.Number, "author": pr.Author, "labels": labels, "approvals": approvals}
 }
 
-// PolicyContext builds modelgate's context of the policy input contract
-// (DESIGN.md, "Policy input"), data.modelgate.context, for one model
-// version: either a version of the head, or a deleted one (taken from the
-// base). The policy's input is the manifest document itself, which the
-// context shares (manifest) rather than copies.
-func (r *Result) PolicyContext(id string, pr *PullRequest) map[string]any {
+// documentBuilder builds what the policies evaluate for each model version
+// of a result: the policy input contract (DESIGN.md, "Policy input").
+type documentBuilder struct {
+	ev  *evaluation
+	res *Result
+	pr  *PullRequest
+}
+
+// document builds the policy input of one model version, either a version
+// of the head or a deleted one (taken from the base). The repository keeps
+// only the text of each file, so the manifest, its lineage and its base are
+// decoded again here; the context only when a policy may read it.
+func (b documentBuilder) document(id string) (governance.Document, error) {
+	m := b.res.manifestOf(id)
+	d := b.ev.document(m, id)
+	doc, err := m.Decode()
+	if err != nil {
+		return d, fmt.Errorf("policy input: %w", err)
+	}
+	d.Input, d.Locator = doc.Value, doc
+	if b.ev.withContext {
+		if d.Context, err = b.res.policyContext(id, m, doc, b.pr); err != nil {
+			return d, fmt.Errorf("policy input: %w", err)
+		}
+	}
+	return d, nil
+}
+
+// policyContext is modelgate's context of the contract,
+// data.modelgate.context, for the version id, whose manifest m decoded to
+// doc. The policy's input is that document itself, which the context
+// shares (manifest) rather than copies.
+func (r *Result) policyContext(id string, m *manifest.Manifest, doc *manifest.Document, pr *PullRequest) (map[string]any, error) {
 	change, base := r.Change(id)
-	m := r.manifestOf(id)
 	var lin any
 	if m.Lineage != nil {
-		lin = m.Lineage.Value()
+		v, err := m.Lineage.Value(doc)
+		if err != nil {
+			return nil, err
+		}
+		lin = v
 	}
 	var baseValue any
 	if base != nil {
-		baseValue = base.Doc.Value
+		b, err := base.Decode()
+		if err != nil {
+			return nil, fmt.Errorf("base: %w", err)
+		}
+		baseValue = b.Value
 	}
 	graph := r.Graph
 	if change == Deleted {
@@ -54,14 +90,14 @@ func (r *Result) PolicyContext(id string, pr *PullRequest) map[string]any {
 	}
 	return map[string]any{
 		"file":         m.File,
-		"manifest":     m.Doc.Value,
+		"manifest":     doc.Value,
 		"lineage":      lin,
 		"graph":        graph.Facts(id),
 		"base":         baseValue,
 		"change":       string(change),
 		"pull_request": pr.value(),
 		"now":          r.Now.UTC().Format(time.RFC3339),
-	}
+	}, nil
 }
 
 // manifestOf finds a version in the head, or else in the base; nil when

@@ -49,7 +49,11 @@ func (e *Engine) newEvalInput(doc *Document) (evalInput, error) {
 	if doc.Context != nil {
 		d.context = ast.LazyObject(doc.Context)
 	}
-	in := evalInput{input: input, data: d, now: contextTime(doc.Context)}
+	now := doc.Now
+	if now.IsZero() {
+		now = contextTime(doc.Context)
+	}
+	in := evalInput{input: input, data: d, now: now}
 	if e.trace != nil {
 		in.trace = topdown.NewBufferTracer()
 	}
@@ -211,17 +215,40 @@ func commonPrefix(ref ast.Ref, path []string) int {
 // path: one that starts with a prefix of one (data.modelgate[x]) or with
 // one of them (data.modelgate.context.now).
 func readsPerDocument(ref ast.Ref) bool {
-	ground := ref.GroundPrefix()
-	if len(ground) < 2 {
-		return true // data[x] or data itself
-	}
 	for _, p := range perDocument() {
-		n := commonPrefix(ground[1:], p)
-		if n == len(p) || n == len(ground)-1 {
+		if mayRead(ref, p) {
 			return true
 		}
 	}
 	return false
+}
+
+// readsContext reports whether any module of the compiler has a reference
+// that may read data.modelgate.context (see mayRead).
+func readsContext(c *ast.Compiler) bool {
+	found := false
+	for _, m := range c.Modules {
+		ast.WalkRefs(m, func(ref ast.Ref) bool {
+			found = found || ref[0].Equal(ast.DefaultRootDocument) && mayRead(ref, contextPath)
+			return found
+		})
+		if found {
+			return true
+		}
+	}
+	return false
+}
+
+// mayRead holds for a data reference that may read the data at path: one
+// that starts with a prefix of it (data.modelgate[x]) or with it
+// (data.modelgate.context.now).
+func mayRead(ref ast.Ref, path []string) bool {
+	ground := ref.GroundPrefix()
+	if len(ground) < 2 {
+		return true // data[x] or data itself
+	}
+	n := commonPrefix(ground[1:], path)
+	return n == len(path) || n == len(ground)-1
 }
 
 // checkReserved refuses policies and data that declare the per-document

@@ -2,8 +2,11 @@ package governance
 
 import (
 	"context"
+	"fmt"
+	"os"
 	"path/filepath"
 	"testing"
+	"time"
 
 	opa "github.com/open-policy-agent/opa/v1/ast"
 
@@ -58,4 +61,42 @@ func TestReservedPaths(t *testing.T) {
 	require.ErrorContains(t, err, "data.conftest.file is set for every manifest; a data file cannot declare it")
 	_, err = Verify(context.Background(), VerifyOptions{PolicyDirs: []string{"testdata/reserved"}})
 	require.ErrorContains(t, err, "a policy cannot declare it")
+}
+
+func TestReadsContext(t *testing.T) {
+	tests := []struct {
+		name, body string
+		reads      bool
+	}{
+		{"input only", `deny contains "x" if input.spec.framework == "sklearn"`, false},
+		{"conftest's file", `deny contains data.conftest.file.name if true`, false},
+		{"other modelgate data", `deny contains "x" if data.modelgate.config.strict`, false},
+		{"the context", `deny contains "x" if data.modelgate.context.change == "added"`, true},
+		{"a field of it by an import", "import data.modelgate.context\ndeny contains context.file if true", true},
+		{"data.modelgate whole", `deny contains k if some k, _ in data.modelgate`, true},
+		{"a computed key", `deny contains "x" if { some k; data[k].context }`, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			dir := t.TempDir()
+			require.NoError(t, os.WriteFile(filepath.Join(dir, "p.rego"), []byte("package main\n\n"+tt.body+"\n"), 0o644))
+			assert.Equal(t, tt.reads, load(t, Options{PolicyDirs: []string{dir}}).ReadsContext())
+		})
+	}
+	assert.True(t, load(t, Options{DefaultBundle: true}).ReadsContext(), "the default bundle")
+}
+
+// TestNowWithoutContext holds time.now_ns() to the run's time when a
+// document comes without the context its policies never read.
+func TestNowWithoutContext(t *testing.T) {
+	dir := t.TempDir()
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "p.rego"), []byte("package main\n\nwarn contains sprintf(\"%d\", [time.now_ns()]) if true\n"), 0o644))
+	e := load(t, Options{PolicyDirs: []string{dir}})
+	require.False(t, e.ReadsContext())
+	now := time.Date(2026, 11, 25, 10, 0, 0, 0, time.UTC)
+	doc := testDoc("m.yaml", nil)
+	doc.Context, doc.Now = nil, now
+	fs := evaluate(t, e, doc)
+	require.Len(t, fs, 1)
+	assert.Equal(t, fmt.Sprint(now.UnixNano()), fs[0].Message)
 }

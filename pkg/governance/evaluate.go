@@ -25,51 +25,108 @@ const timeoutsBeforeSkip = 2
 // gives that document an ErrorRule finding and leaves every other result
 // in place; the error return is only for a cancelled ctx.
 func (e *Engine) Evaluate(ctx context.Context, docs []Document) ([]finding.Finding, error) {
-	r := &run{engine: e, timeouts: map[*rule]int{}}
+	return e.NewRun().Each(ctx, len(docs), func(i int) (Document, error) { return docs[i], nil })
+}
+
+// Run is one evaluation of the rules over the documents of a check, which
+// may come from several goroutines at once: a rule that exceeds the time
+// limit on too many documents of the run is skipped for its remaining ones.
+// The plan in force changes when a rule is skipped.
+type Run struct {
+	engine   *Engine
+	plan     atomic.Pointer[plan]
+	mu       sync.Mutex
+	timeouts map[*rule]int
+	// traceMu keeps the traces Document writes from interleaving.
+	traceMu sync.Mutex
+}
+
+// NewRun starts a run of the engine's rules.
+func (e *Engine) NewRun() *Run {
+	r := &Run{engine: e, timeouts: map[*rule]int{}}
 	r.plan.Store(e.full)
-	perDoc := make([][]finding.Finding, len(docs))
-	traces := make([]string, len(docs))
-	parallel.ForEach(len(docs), func(i int) {
-		if ctx.Err() == nil {
-			perDoc[i], traces[i] = r.document(ctx, &docs[i])
+	return r
+}
+
+// Traces reports whether the engine writes the trace of every evaluation
+// (Options.Trace).
+func (e *Engine) Traces() bool { return e.trace != nil }
+
+// Each evaluates n documents that build makes when each is evaluated, so
+// that the run holds the inputs of the documents in evaluation only, not
+// of all of them at once; as Evaluate otherwise, traces written in
+// document order. A document build fails to make gets an ErrorRule finding
+// with the error, placed by the File and Model of the document returned
+// beside it.
+func (r *Run) Each(ctx context.Context, n int, build func(i int) (Document, error)) ([]finding.Finding, error) {
+	perDoc := make([][]finding.Finding, n)
+	traces := make([]trace, n)
+	parallel.ForEach(n, func(i int) {
+		if ctx.Err() != nil {
+			return
 		}
+		d, err := build(i)
+		if err != nil {
+			perDoc[i] = []finding.Finding{errorFinding(&d, err.Error())}
+			return
+		}
+		var text string
+		perDoc[i], text = r.document(ctx, &d)
+		traces[i] = trace{file: d.File, model: d.Model, text: text, done: true}
 	})
 	if err := ctx.Err(); err != nil {
 		return nil, fmt.Errorf("evaluate policies: %w", err)
 	}
-	if err := e.writeTraces(docs, traces); err != nil {
+	if err := r.engine.writeTraces(traces); err != nil {
 		return nil, err
 	}
 	return slices.Concat(perDoc...), nil
 }
 
-// writeTraces writes each document's trace, in document order.
-func (e *Engine) writeTraces(docs []Document, traces []string) error {
+// Document evaluates every rule on one document; safe to call from several
+// goroutines. When the engine traces, the document's trace is written as
+// it ends (Each writes them in document order). A cancelled ctx ends it
+// early, with what it found so far.
+func (r *Run) Document(ctx context.Context, doc *Document) []finding.Finding {
+	fs, text := r.document(ctx, doc)
+	if r.engine.trace != nil {
+		r.traceMu.Lock()
+		defer r.traceMu.Unlock()
+		if err := r.engine.writeTraces([]trace{{file: doc.File, model: doc.Model, text: text, done: true}}); err != nil {
+			fs = append(fs, errorFinding(doc, err.Error()))
+		}
+	}
+	return fs
+}
+
+// trace is the trace of one document's evaluation; not done for a
+// document that could not be built.
+type trace struct {
+	file, model, text string
+	done              bool
+}
+
+// writeTraces writes each evaluated document's trace, in order.
+func (e *Engine) writeTraces(traces []trace) error {
 	if e.trace == nil {
 		return nil
 	}
-	for i, t := range traces {
-		if _, err := fmt.Fprintf(e.trace, "trace of %s (%s):\n%s\n", plain.Text(docs[i].File), plain.Text(docs[i].Model), t); err != nil {
+	for _, t := range traces {
+		if !t.done {
+			continue
+		}
+		if _, err := fmt.Fprintf(e.trace, "trace of %s (%s):\n%s\n", plain.Text(t.file), plain.Text(t.model), t.text); err != nil {
 			return fmt.Errorf("write trace: %w", err)
 		}
 	}
 	return nil
 }
 
-// run is the state of one Evaluate call: the plan in force, which changes
-// when a rule is skipped for exceeding the time limit too often.
-type run struct {
-	engine   *Engine
-	plan     atomic.Pointer[plan]
-	mu       sync.Mutex
-	timeouts map[*rule]int
-}
-
 // document evaluates every rule on one document, and returns its trace
 // when the engine traces. When the single query of the plan fails, the
 // rules are evaluated one by one so that the failure is pinned on its rule
 // and the other rules still report.
-func (r *run) document(ctx context.Context, doc *Document) ([]finding.Finding, string) {
+func (r *Run) document(ctx context.Context, doc *Document) ([]finding.Finding, string) {
 	p := r.plan.Load()
 	out := p.skippedFindings(doc)
 	in, err := r.engine.newEvalInput(doc)
@@ -86,7 +143,7 @@ func (r *run) document(ctx context.Context, doc *Document) ([]finding.Finding, s
 	return out, in.traceText()
 }
 
-func (r *run) isolate(ctx context.Context, doc *Document, p *plan, in evalInput) []finding.Finding {
+func (r *Run) isolate(ctx context.Context, doc *Document, p *plan, in evalInput) []finding.Finding {
 	var out []finding.Finding
 	for _, rl := range p.rules {
 		single, err := r.engine.single(ctx, rl)
@@ -112,7 +169,7 @@ func (r *run) isolate(ctx context.Context, doc *Document, p *plan, in evalInput)
 
 // timedOut counts a rule's timeouts and, at the limit, switches the run to
 // a plan without it.
-func (r *run) timedOut(ctx context.Context, rl *rule) {
+func (r *Run) timedOut(ctx context.Context, rl *rule) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.timeouts[rl]++

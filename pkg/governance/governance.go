@@ -80,8 +80,12 @@ type Document struct {
 	Input any
 	// Context is modelgate's context of the manifest, which policies read
 	// as data.modelgate.context: file, manifest, lineage, graph, base,
-	// change, pull_request and now. Nil for none.
+	// change, pull_request and now. Nil for none: a caller may leave it
+	// out when the policies never read it (Engine.ReadsContext).
 	Context map[string]any
+	// Now is the time of the run, which time.now_ns() gives the policies;
+	// zero means the context's now.
+	Now time.Time
 	// Path is the manifest's path as the user named it (the repository's
 	// directory joined with File); data.conftest.file gives policies its
 	// base name and absolute directory, as conftest does. Empty: File.
@@ -102,6 +106,8 @@ type Engine struct {
 	files    files
 	trace    io.Writer
 	rules    []*rule
+	// readsContext says whether any policy may read data.modelgate.context.
+	readsContext bool
 	// full evaluates every selected rule in one query; singles evaluate
 	// them one by one, when a document must be re-evaluated rule by rule.
 	full    *plan
@@ -156,6 +162,7 @@ func Load(ctx context.Context, opts Options) (*Engine, error) {
 		return nil, err
 	}
 	e.rules = discoverRules(compiler, namespaces)
+	e.readsContext = readsContext(compiler)
 	e.seeds = e.seedRules(ctx)
 	e.caches.New = func() any { return newRuleCache(e.seeds) }
 	if e.full, err = e.prepare(ctx, e.rules); err != nil {
@@ -166,6 +173,12 @@ func Load(ctx context.Context, opts Options) (*Engine, error) {
 	}
 	return e, nil
 }
+
+// ReadsContext reports whether any policy may read data.modelgate.context;
+// when none does, a caller can spare building the context of every
+// document. It errs towards true: a policy that reads data, data.modelgate
+// or a computed path under data might read it.
+func (e *Engine) ReadsContext() bool { return e.readsContext }
 
 // Rules lists the ids of the rules Evaluate runs, e.g.
 // "modelgate.lineage.deny_cycle", in evaluation order.

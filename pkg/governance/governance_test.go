@@ -392,6 +392,30 @@ func TestPrintOutput(t *testing.T) {
 	assert.Len(t, evaluate(t, quiet, testDoc("m.yaml", nil)), 1, "without a writer print() is dropped")
 }
 
+func TestRunBuildsDocumentsAsItGoes(t *testing.T) {
+	e := load(t, Options{PolicyDirs: []string{"testdata/conftest"}})
+	docs := []Document{testDoc("a.yaml", nil), testDoc("b.yaml", nil), testDoc("c.yaml", nil)}
+	built := make([]int, len(docs))
+	fs, err := e.NewRun().Each(context.Background(), len(docs), func(i int) (Document, error) {
+		built[i]++
+		if i == 1 {
+			return Document{File: "b.yaml", Model: "b@1.0.0"}, fmt.Errorf("decode again: broken")
+		}
+		return docs[i], nil
+	})
+	require.NoError(t, err)
+	assert.Equal(t, []int{1, 1, 1}, built, "each document is built once")
+	first := evaluate(t, e, docs[0])
+	require.NotEmpty(t, first)
+	require.Len(t, fs, 2*len(first)+1)
+	assert.Equal(t, first, fs[:len(first)], "a.yaml as Evaluate finds it")
+	assert.Equal(t, finding.Finding{
+		Rule: ErrorRule, Title: "Policy evaluation failed", Severity: finding.Error,
+		Message: "decode again: broken", File: "b.yaml", Line: 1, Column: 1, Model: "b@1.0.0",
+	}, fs[len(first)], "a document that cannot be built gets a finding, in its place")
+	assert.Equal(t, evaluate(t, e, docs[2]), fs[len(first)+1:], "the documents after it are evaluated")
+}
+
 // TestSeverityOnlyInModelgateNamespaces holds the severity rule: a policy
 // under modelgate.* may lower or raise its findings' severity (METADATA
 // custom.severity, a message's severity); elsewhere the rule's name decides,

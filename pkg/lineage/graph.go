@@ -66,6 +66,9 @@ func Build(models []*manifest.Manifest) *Graph {
 		checkNode(n)
 	}
 	g.findCycles()
+	for _, id := range g.ids {
+		g.nodes[id].place()
+	}
 	return g
 }
 
@@ -120,23 +123,41 @@ func (g *Graph) resolve(child *Node, ref string) (string, *Problem) {
 	return child.ID, nil
 }
 
+// add records a problem of the node's lineage document (or of its
+// manifest when it has no lineage); place puts it on its line.
 func (n *Node) add(p Problem) {
 	p.Model = n.ID
-	if p.File == "" {
-		p.File, p.Line, p.Column = n.locate(p.Path)
-	}
+	p.File, _ = n.document()
 	n.problems = append(n.problems, p)
 }
 
-// locate finds a path of the lineage document (or of the manifest when the
-// node has no lineage).
-func (n *Node) locate(path string) (file string, line, column int) {
-	doc, file := n.Manifest.Doc, n.Manifest.File
+// document is the file the node's problems are in, and what was kept of it.
+func (n *Node) document() (string, *manifest.Source) {
 	if l := n.Manifest.Lineage; l != nil {
-		doc, file = l.Doc, l.File
+		return l.File, l.Source
 	}
-	pos, _ := doc.Positions.Nearest(path)
-	return file, pos.Line, pos.Column
+	return n.Manifest.File, n.Manifest.Source
+}
+
+// place puts the node's problems on the lines of their paths (or of their
+// closest ancestor), decoding the document once for all of them: the
+// repository keeps only its text. It decoded when it was read, so it
+// decodes the same again; were it not to, the problems stay on line 1
+// rather than be lost.
+func (n *Node) place() {
+	if len(n.problems) == 0 {
+		return
+	}
+	_, src := n.document()
+	doc, err := src.Decode()
+	for i := range n.problems {
+		p := &n.problems[i]
+		pos := manifest.Position{Line: 1, Column: 1}
+		if err == nil {
+			pos, _ = doc.Positions.Nearest(p.Path)
+		}
+		p.Line, p.Column = pos.Line, pos.Column
+	}
 }
 
 // Node returns the node of an id, or nil.

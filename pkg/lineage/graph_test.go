@@ -2,6 +2,7 @@ package lineage
 
 import (
 	"fmt"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -181,4 +182,29 @@ func TestLongChainHasNoRecursionLimit(t *testing.T) {
 	g := Build(models)
 	assert.Empty(t, g.Problems())
 	assert.Len(t, g.Ancestors("m@0.0.2999"), 2999)
+}
+
+// TestWellFormedChecksum holds the check to the pattern it replaces.
+func TestWellFormedChecksum(t *testing.T) {
+	pattern := regexp.MustCompile(`^(sha256:[0-9a-f]{64}|sha512:[0-9a-f]{128})$`)
+	hex64 := strings.Repeat("0123456789abcdef", 4)
+	for _, s := range []string{
+		"sha256:" + hex64, "sha512:" + hex64 + hex64, "sha256:" + hex64[1:], "sha256:" + hex64 + "0",
+		"sha512:" + hex64, "sha256:" + strings.ToUpper(hex64), "sha256:" + hex64[:63] + "g", "SHA256:" + hex64,
+		"sha256:", "sha256", "", "md5:" + hex64, "sha384:" + hex64, "sha256:" + hex64 + "\n", " sha256:" + hex64,
+		"sha256:" + hex64[:63] + "é",
+	} {
+		assert.Equal(t, pattern.MatchString(s), wellFormedChecksum(s), "%q", s)
+	}
+}
+
+func FuzzWellFormedChecksum(f *testing.F) {
+	pattern := regexp.MustCompile(`^(sha256:[0-9a-f]{64}|sha512:[0-9a-f]{128})$`)
+	f.Add("sha256:" + strings.Repeat("a", 64))
+	f.Add("sha512:" + strings.Repeat("0", 128))
+	f.Fuzz(func(t *testing.T, s string) {
+		if pattern.MatchString(s) != wellFormedChecksum(s) {
+			t.Fatalf("%q: pattern %v, check %v", s, pattern.MatchString(s), wellFormedChecksum(s))
+		}
+	})
 }

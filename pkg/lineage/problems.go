@@ -2,7 +2,6 @@ package lineage
 
 import (
 	"fmt"
-	"regexp"
 	"slices"
 	"strings"
 
@@ -41,7 +40,33 @@ type Problem struct {
 	Members []string `json:"members,omitempty"`
 }
 
-var checksumPattern = regexp.MustCompile(`^(sha256:[0-9a-f]{64}|sha512:[0-9a-f]{128})$`)
+// wellFormedChecksum holds for sha256:<64 lowercase hex> and
+// sha512:<128 lowercase hex>: the pattern
+// ^(sha256:[0-9a-f]{64}|sha512:[0-9a-f]{128})$ without a regular expression,
+// which took a tenth of building the graph.
+func wellFormedChecksum(s string) bool {
+	var digest string
+	switch {
+	case strings.HasPrefix(s, "sha256:"):
+		digest = s[len("sha256:"):]
+		if len(digest) != 64 {
+			return false
+		}
+	case strings.HasPrefix(s, "sha512:"):
+		digest = s[len("sha512:"):]
+		if len(digest) != 128 {
+			return false
+		}
+	default:
+		return false
+	}
+	for i := 0; i < len(digest); i++ {
+		if c := digest[i]; (c < '0' || c > '9') && (c < 'a' || c > 'f') {
+			return false
+		}
+	}
+	return true
+}
 
 // checkNode runs the checks that need only the node's own lineage.
 func checkNode(n *Node) {
@@ -64,14 +89,17 @@ func checkNode(n *Node) {
 		n.add(Problem{Kind: LengthMismatch, Path: l.Path("training_data.checksums"), Message: fmt.Sprintf("training data lists %d versions but %d checksums; give one checksum per version", len(td.Versions), len(td.Checksums))})
 	}
 	for i, c := range td.Checksums {
-		if !checksumPattern.MatchString(c) {
+		if !wellFormedChecksum(c) {
 			n.add(Problem{Kind: MalformedChecksum, Path: l.Path(indexPath("training_data.checksums", i)), Message: fmt.Sprintf("checksum %q is not sha256:<64 lowercase hex> or sha512:<128 lowercase hex>", truncate(c, 80))})
 		}
 	}
 }
 
 func duplicateProblem(m, first *manifest.Manifest) Problem {
-	pos, _ := m.Doc.Positions.Nearest("metadata.version")
+	pos := manifest.Position{Line: 1, Column: 1}
+	if doc, err := m.Source.Decode(); err == nil { // it decoded when read
+		pos, _ = doc.Positions.Nearest("metadata.version")
+	}
 	return Problem{
 		Kind: DuplicateVersion, Model: m.ID(), File: m.File, Path: "metadata.version", Line: pos.Line, Column: pos.Column,
 		Message: fmt.Sprintf("%s is also declared by %s; each version needs exactly one manifest", m.ID(), first.File),

@@ -30,7 +30,40 @@ func DefaultLimits() Limits {
 type Document struct {
 	Value     any
 	Positions Positions
+	// text is what was decoded; the value's strings share its memory.
+	text   string
+	format Format
+	lim    Limits
 }
+
+// Source returns what a repository keeps of the document.
+func (d *Document) Source() *Source {
+	return &Source{text: d.text, format: d.format, lim: d.lim}
+}
+
+// Source is a file that decoded, as a repository keeps it while it checks
+// the others: its text alone. The decoded value and the positions of its
+// fields take several times the memory of the text, so they are decoded
+// again, by the same decoder from the same text, when they are needed.
+type Source struct {
+	text   string
+	format Format
+	lim    Limits
+}
+
+// Decode decodes the file again: the same value and positions as the
+// first time.
+func (s *Source) Decode() (*Document, error) {
+	doc, err := decodeText(s.format, s.text, s.lim)
+	if err != nil {
+		return nil, fmt.Errorf("decode again: %w", err)
+	}
+	doc.text, doc.format, doc.lim = s.text, s.format, s.lim
+	return doc, nil
+}
+
+// Text is the file's text as decoded (without a byte order mark).
+func (s *Source) Text() string { return s.text }
 
 // Locate returns the position of the field at path; see Positions.Locate.
 func (d *Document) Locate(path string) (line, column int, ok bool) {
@@ -83,13 +116,24 @@ func Decode(name string, data []byte, lim Limits) (*Document, error) {
 	}
 	data = trimBOM(data)
 	if !utf8.Valid(data) {
-		line, col := lineColumn(newLineIndex(data), data, firstInvalidUTF8(data))
+		text := string(data)
+		line, col := lineColumn(newLineIndex(text), text, firstInvalidUTF8(data))
 		return nil, &SyntaxError{Line: line, Column: col, Msg: "file is not valid UTF-8"}
 	}
-	if FormatOf(name, data) == JSON {
-		return decodeJSON(data, lim)
+	format, text := FormatOf(name, data), string(data)
+	doc, err := decodeText(format, text, lim)
+	if err != nil {
+		return nil, err
 	}
-	return decodeYAML(data, lim)
+	doc.text, doc.format, doc.lim = text, format, lim
+	return doc, nil
+}
+
+func decodeText(format Format, text string, lim Limits) (*Document, error) {
+	if format == JSON {
+		return decodeJSON(text, lim)
+	}
+	return decodeYAML(text, lim)
 }
 
 func trimBOM(data []byte) []byte {
@@ -111,10 +155,10 @@ func firstInvalidUTF8(data []byte) int {
 // into positions without rescanning the file.
 type lineIndex []int
 
-func newLineIndex(data []byte) lineIndex {
+func newLineIndex(data string) lineIndex {
 	idx := lineIndex{0}
-	for i, b := range data {
-		if b == '\n' {
+	for i := range len(data) {
+		if data[i] == '\n' {
 			idx = append(idx, i+1)
 		}
 	}
@@ -123,8 +167,8 @@ func newLineIndex(data []byte) lineIndex {
 
 // lineColumn turns a byte offset into a 1-based line and a 1-based column
 // counted in characters.
-func lineColumn(idx lineIndex, data []byte, off int) (line, column int) {
+func lineColumn(idx lineIndex, data string, off int) (line, column int) {
 	off = min(max(off, 0), len(data))
 	i := sort.Search(len(idx), func(i int) bool { return idx[i] > off }) - 1
-	return i + 1, utf8.RuneCount(data[idx[i]:off]) + 1
+	return i + 1, utf8.RuneCountInString(data[idx[i]:off]) + 1
 }

@@ -3,6 +3,8 @@ package manifest
 import (
 	"encoding/json"
 	"errors"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -177,8 +179,45 @@ func TestPaths(t *testing.T) {
 	for _, tt := range tests {
 		assert.Equal(t, tt.canonical, Canonical(tt.in), tt.in)
 	}
-	assert.Equal(t, `a["b.c"]`, childKey("a", "b.c"))
-	assert.Equal(t, "a[3]", childIndex("a", 3))
+}
+
+func TestPositionsBuilder(t *testing.T) {
+	b := newPositionsBuilder(Position{1, 1}, 1)
+	a := b.key(rootEntry, "a", Position{1, 1})
+	b.key(a, "b.c", Position{2, 3})
+	item := b.index(a, 3, Position{3, 3})
+	b.key(item, "0", Position{3, 5})
+	b.key(rootEntry, "", Position{4, 1})
+	again := b.key(rootEntry, "a", Position{5, 1})
+	assert.Equal(t, Position{1, 1}, b.earlier(again), "the first definition of a repeated path")
+	p := b.positions()
+	var paths []string
+	for path := range p.All() {
+		paths = append(paths, path)
+	}
+	assert.Equal(t, []string{"", "a", `a["b.c"]`, "a[3]", "a[3][0]", `[""]`, "a"}, paths)
+	line, col, ok := p.Locate("a")
+	assert.True(t, ok)
+	assert.Equal(t, Position{5, 1}, Position{line, col}, "a path recorded twice has its later position")
+	line, col, ok = p.Locate("a.3.0")
+	assert.True(t, ok)
+	assert.Equal(t, Position{3, 5}, Position{line, col})
+	_, _, ok = p.Locate("a.b")
+	assert.False(t, ok)
+}
+
+// TestDecodeRefusesHugePaths feeds documents whose aliases repeat a long
+// key until the paths of their fields pass maxPathBytes: without the bound
+// a file of 1 MB could ask for tens of gigabytes of paths.
+func TestDecodeRefusesHugePaths(t *testing.T) {
+	key := strings.Repeat("k", 100_000)
+	doc := "a: &a\n  ? " + key + "\n  : 1\nb: [" + strings.Repeat("*a, ", 699) + "*a]\n"
+	_, err := Decode("m.yaml", []byte(doc), DefaultLimits())
+	var se *SyntaxError
+	require.ErrorAs(t, err, &se)
+	assert.Equal(t, tooManyPathBytes, se.Msg)
+	_, err = Decode("m.yaml", []byte("a: &a\n  ? "+key+"\n  : 1\nb: ["+strings.Repeat("*a, ", 599)+"*a]\n"), DefaultLimits())
+	require.NoError(t, err, "600 repeats stay under the bound")
 }
 
 func TestNearest(t *testing.T) {
@@ -190,4 +229,33 @@ func TestNearest(t *testing.T) {
 	pos, found = doc.Positions.Nearest("nothing.here")
 	assert.Equal(t, "", found)
 	assert.Equal(t, Position{1, 1}, pos)
+}
+
+// TestSourceDecodesAgain checks that what a repository keeps of a file
+// decodes to the value and positions of the first decoding, on every file
+// of the example and broken repositories that decodes.
+func TestSourceDecodesAgain(t *testing.T) {
+	var n int
+	for _, dir := range []string{"example", "broken"} {
+		err := filepath.WalkDir(filepath.Join("..", "..", "testdata", dir), func(path string, d os.DirEntry, err error) error {
+			if err != nil || d.IsDir() || !(strings.HasSuffix(path, ".yaml") || strings.HasSuffix(path, ".json")) {
+				return err
+			}
+			data, err := os.ReadFile(path)
+			require.NoError(t, err)
+			doc, err := Decode(path, data, DefaultLimits())
+			if err != nil {
+				return nil
+			}
+			src := doc.Source()
+			again, err := src.Decode()
+			require.NoError(t, err, path)
+			assert.Equal(t, doc, again, path)
+			assert.Equal(t, string(trimBOM(data)), src.Text(), path)
+			n++
+			return nil
+		})
+		require.NoError(t, err)
+	}
+	assert.Greater(t, n, 10)
 }

@@ -8,21 +8,21 @@ import "encoding/json"
 // anything else (escapes, other characters, a syntax error, a document
 // near its limits), and the caller decodes the file with encoding/json
 // instead: FuzzPlainJSON checks that the two agree on whatever this accepts.
-func decodePlainJSON(data []byte, lim Limits) (*Document, bool) {
-	p := plainJSON{s: string(data), line: 1, lim: lim, pos: make(Positions, 32)}
+func decodePlainJSON(text string, lim Limits) (*Document, bool) {
+	p := plainJSON{s: text, line: 1, lim: lim}
 	p.skipSpace()
 	if p.i == len(p.s) {
 		return nil, false
 	}
-	p.pos[""] = p.position()
-	v, ok := p.value("", 0)
+	p.pos = newPositionsBuilder(p.position(), len(text)/32)
+	v, ok := p.value(rootEntry, 0)
 	if !ok {
 		return nil, false
 	}
 	if p.skipSpace(); p.i != len(p.s) {
 		return nil, false
 	}
-	return &Document{Value: v, Positions: p.pos}, true
+	return &Document{Value: v, Positions: p.pos.positions()}, true
 }
 
 // plainJSON scans a JSON document, keeping the line and column it is at.
@@ -33,7 +33,7 @@ type plainJSON struct {
 	lineStart int // offset of the current line's first byte
 	lim       Limits
 	nodes     int
-	pos       Positions
+	pos       *positionsBuilder
 }
 
 func (p *plainJSON) position() Position {
@@ -62,16 +62,16 @@ func (p *plainJSON) next() byte {
 	return p.s[p.i]
 }
 
-func (p *plainJSON) value(path string, depth int) (any, bool) {
+func (p *plainJSON) value(at, depth int) (any, bool) {
 	p.nodes++
-	if p.nodes >= p.lim.MaxNodes/2 || depth >= p.lim.MaxDepth-1 {
+	if p.nodes >= p.lim.MaxNodes/2 || depth >= p.lim.MaxDepth-1 || p.pos.full() {
 		return nil, false
 	}
 	switch c := p.s[p.i]; {
 	case c == '{':
-		return p.object(path, depth)
+		return p.object(at, depth)
 	case c == '[':
-		return p.array(path, depth)
+		return p.array(at, depth)
 	case c == '"':
 		return p.str()
 	case c == '-' || c >= '0' && c <= '9':
@@ -89,7 +89,7 @@ func (p *plainJSON) value(path string, depth int) (any, bool) {
 	return nil, false
 }
 
-func (p *plainJSON) object(path string, depth int) (any, bool) {
+func (p *plainJSON) object(at, depth int) (any, bool) {
 	out := make(map[string]any, 8)
 	p.i++ // {
 	if p.next() == '}' {
@@ -100,7 +100,7 @@ func (p *plainJSON) object(path string, depth int) (any, bool) {
 		if p.next() != '"' {
 			return nil, false
 		}
-		at := p.position()
+		keyAt := p.position()
 		k, ok := p.str()
 		if !ok {
 			return nil, false
@@ -113,8 +113,7 @@ func (p *plainJSON) object(path string, depth int) (any, bool) {
 		if p.next() == 0 {
 			return nil, false
 		}
-		kp := childKey(path, key)
-		p.pos[kp] = at
+		kp := p.pos.key(at, key, keyAt)
 		v, ok := p.value(kp, depth+1)
 		if !ok {
 			return nil, false
@@ -126,7 +125,7 @@ func (p *plainJSON) object(path string, depth int) (any, bool) {
 	}
 }
 
-func (p *plainJSON) array(path string, depth int) (any, bool) {
+func (p *plainJSON) array(at, depth int) (any, bool) {
 	out := make([]any, 0, 4)
 	p.i++ // [
 	if p.next() == ']' {
@@ -137,8 +136,7 @@ func (p *plainJSON) array(path string, depth int) (any, bool) {
 		if p.next() == 0 {
 			return nil, false
 		}
-		ip := childIndex(path, len(out))
-		p.pos[ip] = p.position()
+		ip := p.pos.index(at, len(out), p.position())
 		v, ok := p.value(ip, depth+1)
 		if !ok {
 			return nil, false

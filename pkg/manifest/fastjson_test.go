@@ -100,5 +100,5 @@ func FuzzPlainJSON(f *testing.F) {
 //
 //	go test -run '^$' -bench DecodeJSON -benchmem ./pkg/manifest/
 func BenchmarkDecodeJSON(b *testing.B) {
-	benchmarkDecodePaths(b, []byte(sampleLineage), decodePath{"fast-path", decodeJSON}, decodePath{"encoding/json", decodeJSONTokens})
+	benchmarkDecodePaths(b, sampleLineage, decodePath{"fast-path", decodeJSON}, decodePath{"encoding/json", decodeJSONTokens})
 }

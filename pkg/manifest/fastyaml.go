@@ -18,18 +18,17 @@ import (
 // the caller decodes the file with yaml.v3 instead. So the subset only ever
 // decides how fast a file is decoded, never how: FuzzPlainYAML checks that
 // whatever it accepts, yaml.v3 decodes to the same value and positions.
-func decodePlainYAML(data []byte, lim Limits) (doc *Document, ok bool) {
-	lines, ok := plainLines(string(data))
+func decodePlainYAML(text string, lim Limits) (doc *Document, ok bool) {
+	lines, ok := plainLines(text)
 	if !ok || len(lines) == 0 {
 		return nil, false
 	}
-	p := plainParser{lines: lines, lim: lim, pos: make(Positions, 64)}
-	p.pos[""] = Position{Line: 1, Column: 1}
-	v, ok := p.block(lines[0].indent, "", 0)
+	p := plainParser{lines: lines, lim: lim, pos: newPositionsBuilder(Position{Line: 1, Column: 1}, len(lines)+8)}
+	v, ok := p.block(lines[0].indent, rootEntry, 0)
 	if !ok || p.i != len(lines) {
 		return nil, false
 	}
-	return &Document{Value: v, Positions: p.pos}, true
+	return &Document{Value: v, Positions: p.pos.positions()}, true
 }
 
 // plainLine is a line that holds more than a comment.
@@ -43,7 +42,7 @@ type plainLine struct {
 // characters outside printable ASCII (tabs and lone carriage returns
 // included) and document markers other than a leading "---".
 func plainLines(s string) ([]plainLine, bool) {
-	lines := make([]plainLine, 0, 64)
+	lines := make([]plainLine, 0, strings.Count(s, "\n")+1)
 	seenContent := false
 	for no := 1; s != ""; no++ {
 		line := s
@@ -82,29 +81,29 @@ type plainParser struct {
 	i     int // the next line to read
 	lim   Limits
 	nodes int
-	pos   Positions
+	pos   *positionsBuilder
 }
 
 // count counts one more value, refusing documents near the limits (the
 // yaml.v3 path then reports them).
 func (p *plainParser) count(depth int) bool {
 	p.nodes++
-	return p.nodes < p.lim.MaxNodes/2 && depth < p.lim.MaxDepth
+	return p.nodes < p.lim.MaxNodes/2 && depth < p.lim.MaxDepth && !p.pos.full()
 }
 
 // block reads the mapping or sequence that starts at the current line.
-func (p *plainParser) block(indent int, path string, depth int) (any, bool) {
+func (p *plainParser) block(indent, at, depth int) (any, bool) {
 	if isItem(p.lines[p.i].text) {
-		return p.sequence(indent, path, depth)
+		return p.sequence(indent, at, depth)
 	}
-	return p.mapping(indent, path, depth)
+	return p.mapping(indent, at, depth)
 }
 
 func isItem(text string) bool {
 	return text == "-" || strings.HasPrefix(text, "- ")
 }
 
-func (p *plainParser) mapping(indent int, path string, depth int) (any, bool) {
+func (p *plainParser) mapping(indent, at, depth int) (any, bool) {
 	if !p.count(depth) {
 		return nil, false
 	}
@@ -124,8 +123,7 @@ func (p *plainParser) mapping(indent int, path string, depth int) (any, bool) {
 		if _, dup := out[key]; dup {
 			return nil, false
 		}
-		kp := childKey(path, key)
-		p.pos[kp] = Position{Line: l.no, Column: indent + 1}
+		kp := p.pos.key(at, key, Position{Line: l.no, Column: indent + 1})
 		p.i++
 		v, ok := p.entryValue(l, rest, indent, kp, depth+1)
 		if !ok {
@@ -138,16 +136,16 @@ func (p *plainParser) mapping(indent int, path string, depth int) (any, bool) {
 
 // entryValue reads the value of a mapping entry: on the rest of its line,
 // or the block below it, or null.
-func (p *plainParser) entryValue(l plainLine, rest string, indent int, path string, depth int) (any, bool) {
+func (p *plainParser) entryValue(l plainLine, rest string, indent, at, depth int) (any, bool) {
 	r := strings.TrimLeft(rest, " ")
 	if r != "" && r[0] != '#' {
 		col := l.indent + len(l.text) - len(r) + 1
-		return p.lineValue(r, l.no, col, indent, path, depth)
+		return p.lineValue(r, l.no, col, indent, at, depth)
 	}
 	if p.i < len(p.lines) {
 		next := p.lines[p.i]
 		if next.indent > indent || (next.indent == indent && isItem(next.text)) {
-			return p.block(next.indent, path, depth)
+			return p.block(next.indent, at, depth)
 		}
 	}
 	if !p.count(depth) {
@@ -156,7 +154,7 @@ func (p *plainParser) entryValue(l plainLine, rest string, indent int, path stri
 	return nil, true
 }
 
-func (p *plainParser) sequence(indent int, path string, depth int) (any, bool) {
+func (p *plainParser) sequence(indent, at, depth int) (any, bool) {
 	if !p.count(depth) {
 		return nil, false
 	}
@@ -173,9 +171,8 @@ func (p *plainParser) sequence(indent int, path string, depth int) (any, bool) {
 		if content == "" || content[0] == '#' || isItem(content) {
 			return nil, false // an item on the next lines, or a nested "- -"
 		}
-		ip := childIndex(path, len(out))
 		col := l.indent + len(l.text) - len(content)
-		p.pos[ip] = Position{Line: l.no, Column: col + 1}
+		ip := p.pos.index(at, len(out), Position{Line: l.no, Column: col + 1})
 		var v any
 		var ok bool
 		if _, _, isKey := splitKey(content, false); isKey {
@@ -198,13 +195,13 @@ func (p *plainParser) sequence(indent int, path string, depth int) (any, bool) {
 // lineValue reads a value that must end on its line: a flow collection, a
 // quoted or a plain scalar, then at most a comment. The lines after it must
 // not be indented deeper than its entry (a scalar continued there).
-func (p *plainParser) lineValue(s string, no, col, indent int, path string, depth int) (any, bool) {
+func (p *plainParser) lineValue(s string, no, col, indent, at, depth int) (any, bool) {
 	var v any
 	var n int
 	var ok bool
 	switch s[0] {
 	case '{', '[':
-		v, n, ok = p.flow(s, no, col, path, depth)
+		v, n, ok = p.flow(s, no, col, at, depth)
 	case '"', '\'':
 		if !p.count(depth) {
 			return nil, false
@@ -260,25 +257,24 @@ func isKeyByte(c byte) bool {
 
 // flow reads a flow mapping or sequence that closes on its line. It returns
 // the value and the bytes it took.
-func (p *plainParser) flow(s string, no, col int, path string, depth int) (any, int, bool) {
+func (p *plainParser) flow(s string, no, col, at, depth int) (any, int, bool) {
 	if !p.count(depth) {
 		return nil, 0, false
 	}
 	if s[0] == '[' {
-		return p.flowSequence(s, no, col, path, depth)
+		return p.flowSequence(s, no, col, at, depth)
 	}
-	return p.flowMapping(s, no, col, path, depth)
+	return p.flowMapping(s, no, col, at, depth)
 }
 
-func (p *plainParser) flowSequence(s string, no, col int, path string, depth int) (any, int, bool) {
+func (p *plainParser) flowSequence(s string, no, col, at, depth int) (any, int, bool) {
 	out := make([]any, 0, 4)
 	i := skipSpaces(s, 1)
 	if i < len(s) && s[i] == ']' {
 		return out, i + 1, true
 	}
 	for i < len(s) {
-		ip := childIndex(path, len(out))
-		p.pos[ip] = Position{Line: no, Column: col + i}
+		ip := p.pos.index(at, len(out), Position{Line: no, Column: col + i})
 		v, n, ok := p.flowValue(s[i:], no, col+i, ip, depth+1)
 		if !ok {
 			return nil, 0, false
@@ -295,7 +291,7 @@ func (p *plainParser) flowSequence(s string, no, col int, path string, depth int
 	return nil, 0, false
 }
 
-func (p *plainParser) flowMapping(s string, no, col int, path string, depth int) (any, int, bool) {
+func (p *plainParser) flowMapping(s string, no, col, at, depth int) (any, int, bool) {
 	out := make(map[string]any, 4)
 	i := skipSpaces(s, 1)
 	if i < len(s) && s[i] == '}' {
@@ -309,8 +305,7 @@ func (p *plainParser) flowMapping(s string, no, col int, path string, depth int)
 		if _, dup := out[key]; dup {
 			return nil, 0, false
 		}
-		kp := childKey(path, key)
-		p.pos[kp] = Position{Line: no, Column: col + i}
+		kp := p.pos.key(at, key, Position{Line: no, Column: col + i})
 		i = skipSpaces(s, len(s)-len(rest))
 		if i >= len(s) {
 			return nil, 0, false
@@ -351,10 +346,10 @@ func flowNext(s string, i int, closing byte) (int, bool) {
 }
 
 // flowValue reads one value inside a flow collection.
-func (p *plainParser) flowValue(s string, no, col int, path string, depth int) (any, int, bool) {
+func (p *plainParser) flowValue(s string, no, col, at, depth int) (any, int, bool) {
 	switch s[0] {
 	case '{', '[':
-		return p.flow(s, no, col, path, depth)
+		return p.flow(s, no, col, at, depth)
 	case '"', '\'':
 		if !p.count(depth) {
 			return nil, 0, false

@@ -1,6 +1,7 @@
 package manifest
 
 import (
+	"reflect"
 	"testing"
 )
 
@@ -14,13 +15,20 @@ func fuzzDecode(t *testing.T, file string, data []byte) {
 		}
 		return
 	}
-	for path, pos := range doc.Positions {
+	for path, pos := range doc.Positions.All() {
 		if pos.Line < 1 || pos.Column < 1 {
 			t.Fatalf("path %q has position %+v", path, pos)
 		}
 	}
 	if _, _, ok := doc.Locate(""); !ok {
 		t.Fatal("root has no position")
+	}
+	again, err := doc.Source().Decode()
+	if err != nil {
+		t.Fatalf("decoding the source again: %v", err)
+	}
+	if !reflect.DeepEqual(doc, again) {
+		t.Fatalf("decoding the source again gave %#v, first %#v", again, doc)
 	}
 }
 

@@ -1,49 +1,50 @@
 package manifest
 
 import (
-	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
+	"strings"
 )
 
 // decodeJSON parses one JSON value into a value and its positions: plain
 // documents by the fast path, the rest by encoding/json.
-func decodeJSON(data []byte, lim Limits) (*Document, error) {
-	if doc, ok := decodePlainJSON(data, lim); ok {
+func decodeJSON(text string, lim Limits) (*Document, error) {
+	if doc, ok := decodePlainJSON(text, lim); ok {
 		return doc, nil
 	}
-	return decodeJSONTokens(data, lim)
+	return decodeJSONTokens(text, lim)
 }
 
 // decodeJSONTokens parses any JSON value through encoding/json's token
 // stream, refusing duplicate keys and trailing data, which encoding/json
 // alone would accept.
-func decodeJSONTokens(data []byte, lim Limits) (*Document, error) {
-	dec := json.NewDecoder(bytes.NewReader(data))
+func decodeJSONTokens(text string, lim Limits) (*Document, error) {
+	dec := json.NewDecoder(strings.NewReader(text))
 	dec.UseNumber()
-	c := jsonConverter{data: data, dec: dec, lines: newLineIndex(data), lim: lim, pos: make(Positions, 64)}
-	if len(bytes.TrimSpace(data)) == 0 {
-		return &Document{Positions: Positions{"": {Line: 1, Column: 1}}}, nil
+	c := jsonConverter{data: text, dec: dec, lines: newLineIndex(text), lim: lim}
+	if len(strings.TrimSpace(text)) == 0 {
+		return &Document{Positions: rootPositions()}, nil
 	}
-	v, err := c.value("", 0)
+	c.pos = newPositionsBuilder(c.position(c.nextStart()), len(text)/32)
+	v, err := c.value(rootEntry, 0)
 	if err != nil {
 		return nil, err
 	}
 	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
 		return nil, c.errorAt(c.nextStart(), "unexpected data after the JSON value")
 	}
-	return &Document{Value: v, Positions: c.pos}, nil
+	return &Document{Value: v, Positions: c.pos.positions()}, nil
 }
 
 type jsonConverter struct {
-	data  []byte
+	data  string
 	dec   *json.Decoder
 	lines lineIndex
 	lim   Limits
 	nodes int
-	pos   Positions
+	pos   *positionsBuilder
 }
 
 // nextStart is the offset of the next token: past white space and the
@@ -87,14 +88,14 @@ func (c *jsonConverter) token() (json.Token, error) {
 	return nil, c.errorAt(c.nextStart(), "invalid JSON: "+err.Error())
 }
 
-func (c *jsonConverter) value(path string, depth int) (any, error) {
+func (c *jsonConverter) value(at, depth int) (any, error) {
 	start := c.nextStart()
 	c.nodes++
 	if c.nodes > c.lim.MaxNodes {
 		return nil, c.errorAt(start, fmt.Sprintf("document has more than %d values", c.lim.MaxNodes))
 	}
-	if path == "" {
-		c.pos[""] = c.position(start)
+	if c.pos.full() {
+		return nil, c.errorAt(start, tooManyPathBytes)
 	}
 	tok, err := c.token()
 	if err != nil {
@@ -106,15 +107,15 @@ func (c *jsonConverter) value(path string, depth int) (any, error) {
 			return nil, c.errorAt(start, fmt.Sprintf("document is nested deeper than %d levels", c.lim.MaxDepth))
 		}
 		if t == '{' {
-			return c.object(path, depth)
+			return c.object(at, depth)
 		}
-		return c.array(path, depth)
+		return c.array(at, depth)
 	default:
 		return t, nil
 	}
 }
 
-func (c *jsonConverter) object(path string, depth int) (any, error) {
+func (c *jsonConverter) object(at, depth int) (any, error) {
 	out := make(map[string]any)
 	for c.dec.More() {
 		keyStart := c.position(c.nextStart())
@@ -126,11 +127,10 @@ func (c *jsonConverter) object(path string, depth int) (any, error) {
 		if !ok {
 			return nil, &SyntaxError{Line: keyStart.Line, Column: keyStart.Column, Msg: "invalid JSON: object key is not a string"}
 		}
-		p := childKey(path, key)
+		p := c.pos.key(at, key, keyStart)
 		if _, dup := out[key]; dup {
-			return nil, &SyntaxError{Line: keyStart.Line, Column: keyStart.Column, Msg: fmt.Sprintf("duplicate key %q (first defined at line %d)", key, c.pos[p].Line)}
+			return nil, &SyntaxError{Line: keyStart.Line, Column: keyStart.Column, Msg: fmt.Sprintf("duplicate key %q (first defined at line %d)", key, c.pos.earlier(p).Line)}
 		}
-		c.pos[p] = keyStart
 		v, err := c.value(p, depth+1)
 		if err != nil {
 			return nil, err
@@ -143,11 +143,10 @@ func (c *jsonConverter) object(path string, depth int) (any, error) {
 	return out, nil
 }
 
-func (c *jsonConverter) array(path string, depth int) (any, error) {
+func (c *jsonConverter) array(at, depth int) (any, error) {
 	out := make([]any, 0, 4)
 	for i := 0; c.dec.More(); i++ {
-		p := childIndex(path, i)
-		c.pos[p] = c.position(c.nextStart())
+		p := c.pos.index(at, i, c.position(c.nextStart()))
 		v, err := c.value(p, depth+1)
 		if err != nil {
 			return nil, err

@@ -1,5 +1,7 @@
 package manifest
 
+import "fmt"
+
 // Lineage is where a model version came from: its parent models and the
 // versions and checksums of its training data.
 type Lineage struct {
@@ -9,8 +11,9 @@ type Lineage struct {
 	// Prefix is the path of the lineage within File's document: "" for a
 	// lineage file, "spec.lineage" when inline.
 	Prefix string
-	// Doc is the decoded document the lineage was read from.
-	Doc *Document
+	// Source is the document the lineage was read from, as a repository
+	// keeps it: the lineage file, or the manifest when inline.
+	Source *Source
 
 	ModelID      string
 	Version      string
@@ -32,7 +35,7 @@ func LineageFrom(file, prefix string, doc *Document, value any) *Lineage {
 	return &Lineage{
 		File:         file,
 		Prefix:       prefix,
-		Doc:          doc,
+		Source:       doc.Source(),
 		ModelID:      o.str("model_id"),
 		Version:      o.str("version"),
 		ParentModels: stringList(o["parent_models"]),
@@ -45,9 +48,22 @@ func LineageFrom(file, prefix string, doc *Document, value any) *Lineage {
 
 // Value returns the lineage as plain data in the normalized shape that
 // policies read: the same keys whether it was inline or a file, lists never
-// null, and unknown fields kept.
-func (l *Lineage) Value() map[string]any {
-	raw := asMap(l.raw())
+// null, and unknown fields kept. An inline lineage is read from manifest,
+// its manifest decoded again; a lineage file is decoded again here.
+func (l *Lineage) Value(manifest *Document) (map[string]any, error) {
+	doc := manifest
+	if l.Prefix == "" {
+		var err error
+		if doc, err = l.Source.Decode(); err != nil {
+			return nil, fmt.Errorf("lineage %s: %w", l.File, err)
+		}
+	}
+	return l.normalized(l.raw(doc.Value)), nil
+}
+
+// normalized is Value's shape of the lineage's decoded value.
+func (l *Lineage) normalized(rawValue any) map[string]any {
+	raw := asMap(rawValue)
 	out := make(map[string]any, len(raw)+4)
 	for k, v := range raw {
 		out[k] = v
@@ -65,12 +81,12 @@ func (l *Lineage) Value() map[string]any {
 	return out
 }
 
-// raw is the lineage's decoded value within its document.
-func (l *Lineage) raw() any {
+// raw is the lineage's decoded value within its document's value.
+func (l *Lineage) raw(doc any) any {
 	if l.Prefix == "" {
-		return l.Doc.Value
+		return doc
 	}
-	return asMap(asMap(l.Doc.Value)["spec"])["lineage"]
+	return asMap(asMap(doc)["spec"])["lineage"]
 }
 
 // Path returns the full path, within File's document, of a path relative to

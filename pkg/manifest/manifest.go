@@ -20,8 +20,10 @@ type Manifest struct {
 	// File is the manifest's path relative to the repository root, with
 	// forward slashes.
 	File string
-	// Doc is the decoded file, with every field including unknown ones.
-	Doc *Document
+	// Source is the file as a repository keeps it while it checks the
+	// others: its text, which Decode decodes again, with every field
+	// including unknown ones, when policies or findings need them.
+	Source *Source
 
 	APIVersion string
 	Kind       string
@@ -38,7 +40,6 @@ type Metadata struct {
 	Name    string
 	Version string
 	Owner   string
-	Labels  map[string]string
 }
 
 // Spec describes the model version.
@@ -52,8 +53,6 @@ type Spec struct {
 	Metrics    map[string]float64
 	Governance Governance
 	Lifecycle  Lifecycle
-	// Rollout is the rollout plan as written; the rollout package reads it.
-	Rollout map[string]any
 }
 
 // Artifact locates the trained model.
@@ -64,13 +63,12 @@ type Artifact struct {
 
 // Governance holds the facts governance policies judge.
 type Governance struct {
-	RiskTier      string
-	License       string
-	IntendedUse   string
-	Limitations   string
-	PII           bool
-	DPIA          string
-	FairnessEvals any
+	RiskTier    string
+	License     string
+	IntendedUse string
+	Limitations string
+	PII         bool
+	DPIA        string
 }
 
 // Lifecycle says where the model version is in its life.
@@ -84,6 +82,12 @@ func (m *Manifest) ID() string {
 	return m.Metadata.Name + "@" + m.Metadata.Version
 }
 
+// Decode decodes the manifest again: its value and the positions of its
+// fields, as when it was read.
+func (m *Manifest) Decode() (*Document, error) {
+	return m.Source.Decode()
+}
+
 // FromDocument maps a decoded manifest to its typed fields. It never fails:
 // fields of the wrong type are left empty (the schema reports them).
 func FromDocument(file string, doc *Document) *Manifest {
@@ -93,14 +97,13 @@ func FromDocument(file string, doc *Document) *Manifest {
 	gov := spec.obj("governance")
 	m := &Manifest{
 		File:       file,
-		Doc:        doc,
+		Source:     doc.Source(),
 		APIVersion: root.str("apiVersion"),
 		Kind:       root.str("kind"),
 		Metadata: Metadata{
 			Name:    md.str("name"),
 			Version: md.str("version"),
 			Owner:   md.str("owner"),
-			Labels:  md.strings("labels"),
 		},
 		Spec: Spec{
 			Framework: spec.str("framework"),
@@ -108,19 +111,17 @@ func FromDocument(file string, doc *Document) *Manifest {
 			Artifact:  Artifact{URI: spec.obj("artifact").str("uri"), Digest: spec.obj("artifact").str("digest")},
 			Metrics:   spec.numbers("metrics"),
 			Governance: Governance{
-				RiskTier:      gov.str("risk_tier"),
-				License:       gov.str("license"),
-				IntendedUse:   gov.str("intended_use"),
-				Limitations:   gov.str("limitations"),
-				PII:           gov.boolean("pii"),
-				DPIA:          gov.str("dpia"),
-				FairnessEvals: gov["fairness"],
+				RiskTier:    gov.str("risk_tier"),
+				License:     gov.str("license"),
+				IntendedUse: gov.str("intended_use"),
+				Limitations: gov.str("limitations"),
+				PII:         gov.boolean("pii"),
+				DPIA:        gov.str("dpia"),
 			},
 			Lifecycle: Lifecycle{
 				Stage:       spec.obj("lifecycle").str("stage"),
 				RetireAfter: spec.obj("lifecycle").str("retire_after"),
 			},
-			Rollout: asMap(spec["rollout"]),
 		},
 	}
 	if ref, ok := spec["lineage"].(string); ok {
@@ -152,18 +153,6 @@ func (o object) str(key string) string {
 func (o object) boolean(key string) bool {
 	b, _ := o[key].(bool)
 	return b
-}
-
-func (o object) strings(key string) map[string]string {
-	in := o.obj(key)
-	if len(in) == 0 {
-		return nil
-	}
-	out := make(map[string]string, len(in))
-	for k := range in {
-		out[k] = in.str(k)
-	}
-	return out
 }
 
 func (o object) numbers(key string) map[string]float64 {

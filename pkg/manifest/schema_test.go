@@ -91,24 +91,33 @@ func TestFromDocument(t *testing.T) {
 	m := FromDocument("models/fraud-detector/3.2.0/model.yaml", doc)
 	assert.Equal(t, "fraud-detector@3.2.0", m.ID())
 	assert.Equal(t, "risk-ml@example.com", m.Metadata.Owner)
-	assert.Equal(t, map[string]string{"team": "risk"}, m.Metadata.Labels)
 	assert.Equal(t, "lineage.json", m.Spec.LineageRef)
 	assert.Equal(t, 0.95, m.Spec.Metrics["f1"])
 	assert.Equal(t, "high", m.Spec.Governance.RiskTier)
 	assert.True(t, m.Spec.Governance.PII)
 	assert.Equal(t, "staging", m.Spec.Lifecycle.Stage)
 	assert.Equal(t, "2027-12-31", m.Spec.Lifecycle.RetireAfter)
-	assert.Equal(t, "production", m.Spec.Rollout["environment"])
 }
 
 func TestLineageValueIsNormalized(t *testing.T) {
 	doc, err := Decode("l.json", []byte(`{"model_id": "a", "note": "kept"}`), DefaultLimits())
 	require.NoError(t, err)
 	l := LineageFrom("l.json", "", doc, doc.Value)
+	v, err := l.Value(nil)
+	require.NoError(t, err)
 	assert.Equal(t, map[string]any{
 		"model_id": "a", "version": "", "note": "kept", "parent_models": []any{},
 		"training_data": map[string]any{"versions": []any{}, "checksums": []any{}},
-	}, l.Value())
+	}, v, "a lineage file, decoded again")
+	m, err := Decode("m.yaml", []byte("spec:\n  lineage:\n    model_id: b\n    parent_models: [x]\n"), DefaultLimits())
+	require.NoError(t, err)
+	inlined := LineageFrom("m.yaml", "spec.lineage", m, asMap(asMap(m.Value)["spec"])["lineage"])
+	v, err = inlined.Value(m)
+	require.NoError(t, err)
+	assert.Equal(t, map[string]any{
+		"model_id": "b", "version": "", "parent_models": []any{"x"},
+		"training_data": map[string]any{"versions": []any{}, "checksums": []any{}},
+	}, v, "an inline lineage, read from its manifest")
 	assert.Equal(t, "training_data.checksums[1]", l.Path("training_data.checksums[1]"))
 	inline := &Lineage{Prefix: "spec.lineage"}
 	assert.Equal(t, "spec.lineage.parent_models[0]", inline.Path("parent_models[0]"))

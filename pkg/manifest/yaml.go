@@ -1,7 +1,6 @@
 package manifest
 
 import (
-	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -15,15 +14,15 @@ import (
 
 // decodeYAML parses one YAML document into a value and its positions: the
 // plain manifests most files are by the fast path, the rest by yaml.v3.
-func decodeYAML(data []byte, lim Limits) (*Document, error) {
-	if doc, ok := decodePlainYAML(data, lim); ok {
+func decodeYAML(text string, lim Limits) (*Document, error) {
+	if doc, ok := decodePlainYAML(text, lim); ok {
 		return doc, nil
 	}
-	return decodeYAMLNodes(data, lim)
+	return decodeYAMLNodes(text, lim)
 }
 
 // decodeYAMLNodes decodes any YAML document through yaml.v3's node tree.
-func decodeYAMLNodes(data []byte, lim Limits) (doc *Document, err error) {
+func decodeYAMLNodes(text string, lim Limits) (doc *Document, err error) {
 	// The YAML parser is third-party code fed untrusted input: a panic in it
 	// must become an error for this file, not end the run.
 	defer func() {
@@ -31,11 +30,11 @@ func decodeYAMLNodes(data []byte, lim Limits) (doc *Document, err error) {
 			doc, err = nil, &SyntaxError{Msg: fmt.Sprintf("YAML parser failed: %v", r)}
 		}
 	}()
-	dec := yaml.NewDecoder(bytes.NewReader(data))
+	dec := yaml.NewDecoder(strings.NewReader(text))
 	var root yaml.Node
 	if err := dec.Decode(&root); err != nil {
 		if errors.Is(err, io.EOF) {
-			return &Document{Positions: Positions{"": {Line: 1, Column: 1}}}, nil
+			return &Document{Positions: rootPositions()}, nil
 		}
 		return nil, yamlSyntaxError(err)
 	}
@@ -46,13 +45,12 @@ func decodeYAMLNodes(data []byte, lim Limits) (doc *Document, err error) {
 		}
 		return nil, &SyntaxError{Line: extra.Line, Column: extra.Column, Msg: "file holds more than one YAML document; put each manifest in its own file"}
 	}
-	c := yamlConverter{lim: lim, pos: make(Positions, 64)}
-	c.pos[""] = Position{Line: 1, Column: 1}
-	v, err := c.value(&root, "", 0)
+	c := yamlConverter{lim: lim, pos: newPositionsBuilder(Position{Line: 1, Column: 1}, strings.Count(text, "\n")+1)}
+	v, err := c.value(&root, rootEntry, 0)
 	if err != nil {
 		return nil, err
 	}
-	return &Document{Value: v, Positions: c.pos}, nil
+	return &Document{Value: v, Positions: c.pos.positions()}, nil
 }
 
 var yamlLine = regexp.MustCompile(`^yaml: line (\d+): (.*)$`)
@@ -72,10 +70,10 @@ func yamlSyntaxError(err error) error {
 type yamlConverter struct {
 	lim   Limits
 	nodes int
-	pos   Positions
+	pos   *positionsBuilder
 }
 
-func (c *yamlConverter) value(n *yaml.Node, path string, depth int) (any, error) {
+func (c *yamlConverter) value(n *yaml.Node, at, depth int) (any, error) {
 	c.nodes++
 	if c.nodes > c.lim.MaxNodes {
 		return nil, &SyntaxError{Line: n.Line, Column: n.Column, Msg: fmt.Sprintf("document has more than %d values once aliases are expanded", c.lim.MaxNodes)}
@@ -83,29 +81,31 @@ func (c *yamlConverter) value(n *yaml.Node, path string, depth int) (any, error)
 	if depth > c.lim.MaxDepth {
 		return nil, &SyntaxError{Line: n.Line, Column: n.Column, Msg: fmt.Sprintf("document is nested deeper than %d levels", c.lim.MaxDepth)}
 	}
+	if c.pos.full() {
+		return nil, &SyntaxError{Line: n.Line, Column: n.Column, Msg: tooManyPathBytes}
+	}
 	switch n.Kind {
 	case yaml.DocumentNode:
 		if len(n.Content) == 0 {
 			return nil, nil
 		}
-		return c.value(n.Content[0], path, depth)
+		return c.value(n.Content[0], at, depth)
 	case yaml.AliasNode:
-		return c.value(n.Alias, path, depth)
+		return c.value(n.Alias, at, depth)
 	case yaml.MappingNode:
-		return c.mapping(n, path, depth)
+		return c.mapping(n, at, depth)
 	case yaml.SequenceNode:
-		return c.sequence(n, path, depth)
+		return c.sequence(n, at, depth)
 	case yaml.ScalarNode:
 		return yamlScalar(n)
 	}
 	return nil, &SyntaxError{Line: n.Line, Column: n.Column, Msg: "unsupported YAML node"}
 }
 
-func (c *yamlConverter) sequence(n *yaml.Node, path string, depth int) (any, error) {
+func (c *yamlConverter) sequence(n *yaml.Node, at, depth int) (any, error) {
 	out := make([]any, 0, len(n.Content))
 	for i, item := range n.Content {
-		p := childIndex(path, i)
-		c.pos[p] = Position{Line: item.Line, Column: item.Column}
+		p := c.pos.index(at, i, Position{Line: item.Line, Column: item.Column})
 		v, err := c.value(item, p, depth+1)
 		if err != nil {
 			return nil, err
@@ -115,7 +115,7 @@ func (c *yamlConverter) sequence(n *yaml.Node, path string, depth int) (any, err
 	return out, nil
 }
 
-func (c *yamlConverter) mapping(n *yaml.Node, path string, depth int) (any, error) {
+func (c *yamlConverter) mapping(n *yaml.Node, at, depth int) (any, error) {
 	out := make(map[string]any, len(n.Content)/2)
 	var merges []*yaml.Node
 	for i := 0; i+1 < len(n.Content); i += 2 {
@@ -127,11 +127,10 @@ func (c *yamlConverter) mapping(n *yaml.Node, path string, depth int) (any, erro
 			merges = append(merges, v)
 			continue
 		}
-		p := childKey(path, k.Value)
+		p := c.pos.key(at, k.Value, Position{Line: k.Line, Column: k.Column})
 		if _, dup := out[k.Value]; dup {
-			return nil, &SyntaxError{Line: k.Line, Column: k.Column, Msg: fmt.Sprintf("duplicate key %q (first defined at line %d)", k.Value, c.pos[p].Line)}
+			return nil, &SyntaxError{Line: k.Line, Column: k.Column, Msg: fmt.Sprintf("duplicate key %q (first defined at line %d)", k.Value, c.pos.earlier(p).Line)}
 		}
-		c.pos[p] = Position{Line: k.Line, Column: k.Column}
 		val, err := c.value(v, p, depth+1)
 		if err != nil {
 			return nil, err
@@ -139,7 +138,7 @@ func (c *yamlConverter) mapping(n *yaml.Node, path string, depth int) (any, erro
 		out[k.Value] = val
 	}
 	for _, m := range merges {
-		if err := c.merge(out, m, path, depth); err != nil {
+		if err := c.merge(out, m, at, depth); err != nil {
 			return nil, err
 		}
 	}
@@ -148,8 +147,8 @@ func (c *yamlConverter) mapping(n *yaml.Node, path string, depth int) (any, erro
 
 // merge applies a YAML merge key (<<): keys of the merged mappings that the
 // mapping does not set itself are added.
-func (c *yamlConverter) merge(out map[string]any, m *yaml.Node, path string, depth int) error {
-	v, err := c.value(m, path, depth)
+func (c *yamlConverter) merge(out map[string]any, m *yaml.Node, at, depth int) error {
+	v, err := c.value(m, at, depth)
 	if err != nil {
 		return err
 	}

@@ -1,13 +1,17 @@
 package report
 
 import (
+	"bufio"
+	"bytes"
 	_ "embed"
 	"encoding/json"
+	"fmt"
 	"io"
 	"time"
 
 	"github.com/modelgate/modelgate/pkg/finding"
 	"github.com/modelgate/modelgate/pkg/gate"
+	"github.com/modelgate/modelgate/pkg/lineage"
 )
 
 // JSONSchema returns the JSON Schema of the report, which documents it.
@@ -57,36 +61,94 @@ type JSONBase struct {
 
 // NewJSON builds the JSON report.
 func NewJSON(r *Report) JSONReport {
-	fs := r.shown()
-	res := r.Result
-	status := ModelStatus(fs)
-	ids := res.Versions()
+	status := ModelStatus(r.shown())
+	ids := r.Result.Versions()
 	models := make([]JSONModel, 0, len(ids))
 	for _, id := range ids {
-		n := res.Node(id)
-		m := n.Manifest
-		models = append(models, JSONModel{
-			ID: id, Name: m.Metadata.Name, Version: m.Metadata.Version, File: m.File,
-			Stage: m.Spec.Lifecycle.Stage, Owner: m.Metadata.Owner,
-			Parents: nonNil(n.Parents), External: nonNil(n.External), Status: string(status(id)),
-			Change: change(res, id),
-		})
+		models = append(models, jsonModel(r.Result, status, id))
 	}
+	rep := jsonHead(r)
+	rep.Models = models
+	return rep
+}
+
+func jsonModel(res *gate.Result, status func(string) lineage.Status, id string) JSONModel {
+	n := res.Node(id)
+	m := n.Manifest
+	return JSONModel{
+		ID: id, Name: m.Metadata.Name, Version: m.Metadata.Version, File: m.File,
+		Stage: m.Spec.Lifecycle.Stage, Owner: m.Metadata.Owner,
+		Parents: nonNil(n.Parents), External: nonNil(n.External), Status: string(status(id)),
+		Change: change(res, id),
+	}
+}
+
+// jsonHead is the report without its models.
+func jsonHead(r *Report) JSONReport {
+	res := r.Result
 	var base *JSONBase
 	if res.Base != nil {
 		base = &JSONBase{Ref: res.Base.Ref, Name: res.Base.Name, Commit: res.Base.Commit}
 	}
 	return JSONReport{
 		Version: JSONVersion, Tool: "modelgate", Root: res.Root, Time: res.Now.UTC(), Passed: r.Passed(), Base: base,
-		Summary: r.Summarize(), Models: models, Findings: nonNil(fs),
+		Summary: r.Summarize(), Models: []JSONModel{}, Findings: nonNil(r.shown()),
 	}
 }
 
-// writeJSON writes the JSON report, indented.
+// writeJSON writes the JSON report, indented: the bytes of encoding
+// NewJSON's report with an indenting json.Encoder. It writes the models
+// and findings one at a time, so that the report of a large repository is
+// never held whole in memory, twice over (compact, then indented).
 func writeJSON(w io.Writer, r *Report) error {
-	enc := json.NewEncoder(w)
-	enc.SetIndent("", "  ")
-	return enc.Encode(NewJSON(r))
+	bw := bufio.NewWriterSize(w, 64<<10)
+	head := jsonHead(r)
+	head.Findings = []finding.Finding{}
+	b, err := json.MarshalIndent(head, "", "  ")
+	if err != nil {
+		return err
+	}
+	const tail = ",\n  \"models\": [],\n  \"findings\": []\n}"
+	if !bytes.HasSuffix(b, []byte(tail)) {
+		return fmt.Errorf("json report: the report's fields end unexpectedly in %q", b[max(0, len(b)-len(tail)):])
+	}
+	bw.Write(b[:len(b)-len(tail)])
+	bw.WriteString(",\n  \"models\": ")
+	fs := r.shown()
+	status := ModelStatus(fs)
+	ids := r.Result.Versions()
+	if err := writeJSONArray(bw, len(ids), func(i int) any { return jsonModel(r.Result, status, ids[i]) }); err != nil {
+		return err
+	}
+	bw.WriteString(",\n  \"findings\": ")
+	if err := writeJSONArray(bw, len(fs), func(i int) any { return &fs[i] }); err != nil {
+		return err
+	}
+	bw.WriteString("\n}\n")
+	return bw.Flush()
+}
+
+// writeJSONArray writes an array of n items of the report's top level, as
+// an indenting encoder would: one item at a time.
+func writeJSONArray(w *bufio.Writer, n int, item func(i int) any) error {
+	if n == 0 {
+		_, err := w.WriteString("[]")
+		return err
+	}
+	w.WriteString("[")
+	for i := range n {
+		b, err := json.MarshalIndent(item(i), "    ", "  ")
+		if err != nil {
+			return err
+		}
+		if i > 0 {
+			w.WriteString(",")
+		}
+		w.WriteString("\n    ")
+		w.Write(b)
+	}
+	_, err := w.WriteString("\n  ]")
+	return err
 }
 
 // change is a model's change against the base, or "" without a base.

@@ -20,6 +20,7 @@ import (
 	"github.com/modelgate/modelgate/internal/gittest"
 	"github.com/modelgate/modelgate/pkg/finding"
 	"github.com/modelgate/modelgate/pkg/gate"
+	"github.com/modelgate/modelgate/pkg/governance"
 )
 
 func check(t *testing.T, root string, opts ...func(*gate.Options)) *gate.Result {
@@ -221,6 +222,49 @@ func TestJobSummaryStaysUnderTheLimit(t *testing.T) {
 	small := JobSummary(&Report{Result: res, Findings: hostileFindings(3)})
 	assert.NotContains(t, small, "not shown here")
 	golden.Assert(t, "summary-findings.md", small)
+}
+
+// TestJSONStreamsTheEncodersBytes holds the report written item by item to
+// the bytes of encoding the whole report with an indenting json.Encoder,
+// as the JSON writer did before it streamed: a repository with findings, a
+// clean one, an empty one, hostile text, a base comparison with a deleted
+// and a broken version, a selection of findings, and a result without
+// findings or models.
+func TestJSONStreamsTheEncodersBytes(t *testing.T) {
+	hostileResult := check(t, "../../testdata/broken")
+	hostileResult.Findings = hostileFindings(30)
+	nothing := check(t, t.TempDir())
+	nothing.Findings = nil
+	repo := gittest.New(t)
+	repo.CopyDir("../../testdata/example")
+	repo.Commit("models")
+	repo.Git("checkout", "-q", "-b", "pr")
+	require.NoError(t, os.RemoveAll(filepath.Join(repo.Dir, "models/churn-predictor/1.0.0")))
+	repo.Write("models/text-encoder/1.1.0/model.yaml", "apiVersion: modelgate.dev/v1\nkind: Model\nmetadata: {name: text-encoder\n")
+	repo.Commit("pr")
+	base := check(t, repo.Dir, func(o *gate.Options) {
+		o.BaseRef, o.Policy = "main", &governance.Options{DefaultBundle: true}
+	})
+	broken := check(t, "../../testdata/broken")
+	for name, r := range map[string]*Report{
+		"base":      {Result: base},
+		"broken":    {Result: broken, FailOn: finding.Warning},
+		"selection": {Result: broken, Findings: broken.Findings[:3]},
+		"example":   {Result: check(t, "../../testdata/example", func(o *gate.Options) { o.Policy = &governance.Options{DefaultBundle: true} })},
+		"empty":     {Result: check(t, t.TempDir())},
+		"hostile":   {Result: hostileResult},
+		"nothing":   {Result: nothing},
+	} {
+		t.Run(name, func(t *testing.T) {
+			var want bytes.Buffer
+			enc := json.NewEncoder(&want)
+			enc.SetIndent("", "  ")
+			require.NoError(t, enc.Encode(NewJSON(r)))
+			var got bytes.Buffer
+			require.NoError(t, writeJSON(&got, r))
+			assert.Equal(t, want.String(), got.String())
+		})
+	}
 }
 
 // TestBrokenManifestStaysInTheReports: a manifest a change leaves

