@@ -46,11 +46,7 @@ func (s *soak) check() {
 		ro := rows[0]
 		s.count(ro.State)
 		if ro.State != l.want() {
-			why := ""
-			if d, err := canary.Decode(ro); err == nil {
-				why = d.Record.State.Reason
-			}
-			s.violate("#%d (%s): ended %s (%s), its metrics call for %s", l.pr, l.model, ro.State, why, l.want())
+			s.violate("#%d (%s): ended %s (%s), its metrics call for %s", l.pr, l.model, ro.State, reason(ro), l.want())
 		}
 		if strings.Contains(string(ro.Record), `"outbox"`) {
 			s.violate("#%d: effects left undone: %s", l.pr, ro.Record)

@@ -19,6 +19,7 @@ import (
 	"github.com/modelgate/modelgate/internal/fakegithub"
 	"github.com/modelgate/modelgate/internal/pgtest"
 	"github.com/modelgate/modelgate/internal/promtest"
+	"github.com/modelgate/modelgate/pkg/canary"
 	"github.com/modelgate/modelgate/pkg/store"
 )
 
@@ -67,7 +68,9 @@ func (s *soak) logf(format string, args ...any) {
 func (s *soak) violate(format string, args ...any) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.res.Violations = append(s.res.Violations, fmt.Sprintf(format, args...))
+	v := fmt.Sprintf(format, args...)
+	s.res.Violations = append(s.res.Violations, v)
+	s.logf("violation: %s", v)
 }
 
 func (s *soak) fault(kind string) {
@@ -202,7 +205,7 @@ func (s *soak) drive() {
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
-	s.logf("time is up: %d deliveries not taken, rollouts ended: %v", s.github.step(), s.ended())
+	s.logf("time is up: %d deliveries not taken, rollouts not ended: %v", s.github.step(), s.unended())
 }
 
 // shift is the deploy workflow moving a deployment's traffic.
@@ -216,10 +219,14 @@ func (s *soak) shift(dep fakegithub.Deployment) {
 }
 
 // ended says every rollout has a row that ended with its effects done.
-func (s *soak) ended() bool {
+func (s *soak) ended() bool { return len(s.unended()) == 0 }
+
+// unended are the rollouts that have not ended with their effects done,
+// each with where it stands.
+func (s *soak) unended() []string {
 	rows, err := s.st.ListRollouts(context.Background(), store.RolloutFilter{Repo: repo, Limit: 1000})
 	if err != nil {
-		return false
+		return []string{fmt.Sprintf("list rollouts: %v", err)}
 	}
 	latest := map[int]store.Rollout{} // rows come newest first
 	for _, ro := range rows {
@@ -227,13 +234,28 @@ func (s *soak) ended() bool {
 			latest[ro.PR] = ro
 		}
 	}
+	var out []string
 	for _, l := range s.launches {
 		ro, ok := latest[l.pr]
-		if !ok || ro.Active() || strings.Contains(string(ro.Record), `"outbox"`) {
-			return false
+		switch {
+		case !ok:
+			out = append(out, fmt.Sprintf("#%d not started", l.pr))
+		case ro.Active():
+			out = append(out, fmt.Sprintf("#%d %s at stage %d (%s)", l.pr, ro.State, ro.Stage, reason(ro)))
+		case strings.Contains(string(ro.Record), `"outbox"`):
+			out = append(out, fmt.Sprintf("#%d %s with effects undone", l.pr, ro.State))
 		}
 	}
-	return true
+	return out
+}
+
+// reason is why a rollout stands where it does, as its record says.
+func reason(ro store.Rollout) string {
+	d, err := canary.Decode(ro)
+	if err != nil {
+		return err.Error()
+	}
+	return d.Record.State.Reason
 }
 
 // restarts starts a process again in each slot whose process died, and
