@@ -32,8 +32,10 @@ type replica struct {
 	pid     int
 	started int
 	killing bool // this controller is killing it
-	exited  chan struct{}
-	status  error
+	// starting: a start is under way, so that two never run at once
+	starting bool
+	exited   chan struct{}
+	status   error
 }
 
 // death is how a process ended.
@@ -61,6 +63,16 @@ func newReplica(slot int, dir string, env []string, bot func(args ...string) *ex
 // /healthz; deaths hears of its end.
 func (r *replica) start(extraEnv []string, deaths chan<- death) error {
 	r.mu.Lock()
+	if r.cmd != nil || r.starting {
+		r.mu.Unlock()
+		return fmt.Errorf("bot %d: %w", r.slot, errRunning)
+	}
+	r.starting = true
+	defer func() {
+		r.mu.Lock()
+		r.starting = false
+		r.mu.Unlock()
+	}()
 	r.started++
 	n := r.started
 	r.mu.Unlock()
@@ -121,6 +133,11 @@ func (r *replica) waitHealthy(exited <-chan struct{}) error {
 
 // errExited: the process ended before it answered.
 var errExited = errors.New("exited before it answered")
+
+// errRunning: the slot has a live process already (the end of the chaos
+// restarted it while its death's restart waited): a second one would
+// find the slot's address taken.
+var errRunning = errors.New("a process of the slot runs already")
 
 // alive says a process runs in the slot, and which.
 func (r *replica) alive() (int, bool) {

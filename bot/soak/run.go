@@ -288,6 +288,8 @@ func (s *soak) restarts(ctx context.Context) {
 			time.Sleep(time.Duration(200+s.rng.IntN(1500)) * time.Millisecond)
 			if err := s.replicas[d.slot].start(s.failpointEnv(), s.deaths); errors.Is(err, errExited) {
 				continue // killed at a failpoint while starting: its death restarts it
+			} else if errors.Is(err, errRunning) {
+				continue // the end of the chaos restarted it
 			} else if err != nil {
 				s.violate("restart bot %d: %v", d.slot, err)
 				continue
