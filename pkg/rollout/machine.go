@@ -59,6 +59,12 @@ type State struct {
 	// instead of counting as a failure, as many times as the limit of
 	// failed looks.
 	Recovering bool
+	// Down says a failure of the current run of them was the provider's
+	// own (it did not answer): when the run reaches the limit with looks
+	// that find no data (a restarted Prometheus that has not scraped
+	// yet), it is still an outage, which ends on its own, not a pause for
+	// a person.
+	Down bool
 	// Resume is the phase /resume returns to while Paused.
 	Resume Phase
 	// Reason says why the rollout is paused or has ended.
@@ -193,7 +199,7 @@ func (m machine) startStage() (State, []Action, error) {
 		return m.passStage()
 	}
 	m.s.Phase, m.s.Since, m.s.Look, m.s.Extended, m.s.Unavailable, m.s.Resume = Analyzing, m.now, 1, false, 0, ""
-	m.s.Outage, m.s.Recovering = false, false
+	m.s.Outage, m.s.Recovering, m.s.Down = false, false, false
 	desc := fmt.Sprintf("analysing %s: %d looks every %s", m.stage(), m.plan.Looks(m.s.Stage), m.plan.Analysis.Interval)
 	return m.s, []Action{
 		SetDeploymentStatus{State: StatusInProgress, Description: desc},
@@ -241,7 +247,7 @@ func (m machine) result(r AnalysisResult) (State, []Action, error) {
 	if err := m.checkLook(r.Look); err != nil {
 		return m.s, nil, err
 	}
-	m.s.Unavailable, m.s.Recovering = 0, false
+	m.s.Unavailable, m.s.Recovering, m.s.Down = 0, false, false
 	end := m.s.Look >= m.plan.Looks(m.s.Stage)
 	switch {
 	case r.Decision == DecisionFail && (r.Critical || end):
@@ -293,9 +299,10 @@ func (m machine) unavailable(u AnalysisUnavailable) (State, []Action, error) {
 		return m.s, []Action{m.schedule(), UpdateComment{}}, nil
 	}
 	m.s.Unavailable++
+	m.s.Down = m.s.Down || !u.NoData
 	if m.s.Unavailable >= limit {
 		why := fmt.Sprintf("the metrics provider failed %d times in a row (%s)", m.s.Unavailable, orDefault(u.Reason, "no reason given"))
-		if u.NoData {
+		if u.NoData && !m.s.Down {
 			// It answers, without data: no outage to wait out, a person
 			// must look at the queries (else the pause would end and
 			// begin again for ever).
@@ -369,7 +376,7 @@ func (m machine) mismatch(t TrafficMismatch) (State, []Action, error) {
 	if err := m.checkLook(t.Look); err != nil {
 		return m.s, nil, err
 	}
-	m.s.Unavailable = 0
+	m.s.Unavailable, m.s.Down = 0, false
 	return m.pauseFor(fmt.Sprintf("the traffic of %s is not where the plan puts it (%s)", m.stage(), orDefault(t.Reason, "no reason given")))
 }
 

@@ -238,6 +238,21 @@ func restarted(now int) []Action {
 		PostComment{Text: "the metrics provider answers again: the analysis of stage 2 (25 %) restarts on its own, 2 looks every 5m0s."}}
 }
 
+// Looks that fail because the provider is down, then find no data once it
+// answers again (it has not scraped yet), are an outage that ends on its
+// own, not a pause for a person (found by the soak).
+func TestAnOutageThatEndsWithoutDataIsAnOutage(t *testing.T) {
+	plan := testPlan(t)
+	play(t, plan, prefix(t, plan, toStage2[:4:4]), []step{
+		{AnalysisUnavailable{Look: 1, Reason: "connection refused"}, 17, Analyzing, nil},
+		{AnalysisUnavailable{Look: 1, NoData: true}, 22, Analyzing, nil},
+		{AnalysisUnavailable{Look: 1, NoData: true, Reason: "no data"}, 27, Paused, []Action{UpdateComment{},
+			PostComment{Text: "the metrics provider failed 3 times in a row (no data); paused until it answers again, " +
+				"when the stage's analysis restarts on its own: /resume to restart it now, /promote to go on, /rollback to stop."},
+			ScheduleAnalysis{At: at(32), Look: 1}}},
+		{AnalysisUnavailable{Look: 1, NoData: true}, 32, Analyzing, restarted(32)}})
+}
+
 func TestOutageEndsOnItsOwn(t *testing.T) {
 	plan := testPlan(t)
 	tests := []struct {
