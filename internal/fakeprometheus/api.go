@@ -1,11 +1,13 @@
 package fakeprometheus
 
 import (
+	"cmp"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"math"
 	"net/http"
+	"slices"
 	"strconv"
 	"time"
 
@@ -52,7 +54,10 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // rangeQuery is a parsed range query: a selector's matchers and the
 // evaluation times in milliseconds.
 type rangeQuery struct {
-	matchers         []*labels.Matcher
+	matchers []*labels.Matcher
+	// newest asks for max(timestamp(selector)): the time of the newest
+	// sample seen at each step.
+	newest           bool
 	start, end, step int64
 }
 
@@ -67,6 +72,9 @@ func (s *Server) queryRange(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	names, values := s.selectRange(q.matchers, q.start, q.end, q.step)
+	if q.newest {
+		names, values = newest(values)
+	}
 	result := make([]matrixSeries, len(names))
 	for i := range names {
 		result[i] = matrixSeries{Metric: names[i].Map(), Values: values[i]}
@@ -98,7 +106,8 @@ func parseRangeQuery(query, startParam, endParam, stepParam string) (rangeQuery,
 	if end.Sub(start)/step > maxPoints {
 		return rangeQuery{}, errors.New("exceeded maximum resolution of 11,000 points per timeseries. Try decreasing the query resolution (?step=XX)")
 	}
-	matchers, err := parseSelector(query)
+	inner, isNewest := newestOf(query)
+	matchers, err := parseSelector(inner)
 	if err != nil {
 		return rangeQuery{}, invalidParam("query", err)
 	}
@@ -106,7 +115,46 @@ func parseRangeQuery(query, startParam, endParam, stepParam string) (rangeQuery,
 	if stepMs < 1 {
 		stepMs = 1 // Prometheus evaluates at millisecond resolution
 	}
-	return rangeQuery{matchers: matchers, start: start.UnixMilli(), end: end.UnixMilli(), step: stepMs}, nil
+	return rangeQuery{matchers: matchers, newest: isNewest, start: start.UnixMilli(), end: end.UnixMilli(), step: stepMs}, nil
+}
+
+// newestOf reads max(timestamp(selector)), the one expression the fake
+// evaluates besides a plain selector, and returns the selector.
+func newestOf(query string) (string, bool) {
+	expr, err := parser.NewParser(parser.Options{}).ParseExpr(query)
+	if err != nil {
+		return query, false
+	}
+	agg, ok := expr.(*parser.AggregateExpr)
+	if !ok || agg.Op != parser.MAX || agg.Param != nil || len(agg.Grouping) > 0 || agg.Without {
+		return query, false
+	}
+	call, ok := agg.Expr.(*parser.Call)
+	if !ok || call.Func.Name != "timestamp" || len(call.Args) != 1 {
+		return query, false
+	}
+	return call.Args[0].String(), true
+}
+
+// newest is max(timestamp(…)) of the selected series: one series without
+// labels whose value at each step is the time of the newest sample seen
+// there, in seconds.
+func newest(values [][]point) ([]labels.Labels, [][]point) {
+	at := map[int64]int64{}
+	for _, ps := range values {
+		for _, p := range ps {
+			at[p.t] = max(at[p.t], p.sampled)
+		}
+	}
+	if len(at) == 0 {
+		return nil, nil
+	}
+	var ps []point
+	for t, sampled := range at {
+		ps = append(ps, point{t: t, v: float64(sampled) / 1000})
+	}
+	slices.SortFunc(ps, func(a, b point) int { return cmp.Compare(a.t, b.t) })
+	return []labels.Labels{labels.EmptyLabels()}, [][]point{ps}
 }
 
 func invalidParam(name string, err error) error {

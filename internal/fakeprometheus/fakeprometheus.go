@@ -7,11 +7,14 @@
 //
 //   - /api/v1/query_range of a plain series selector (name{label="value"},
 //     any of =, !=, =~ and !~), each step seeing a series' latest sample
-//     of the last five minutes, as Prometheus's lookback does;
+//     of the last five minutes, as Prometheus's lookback does, and of
+//     max(timestamp(selector)), the time of the newest of those samples,
+//     by which the provider tells a fresh value from one the lookback
+//     carried over a gap in scraping;
 //   - /api/v1/status/config, whose scrape interval the provider reads.
 //
-// Any other query (a function, an aggregation, a range) is a 400 bad_data
-// error that says so: the fake does not evaluate PromQL.
+// Any other query (another function, an aggregation, a range) is a 400
+// bad_data error that says so: the fake does not evaluate PromQL.
 //
 // Scrapes behave as Prometheus's: each sample gets the scrape's time and
 // the target's job and instance labels, a target that fails its scrape
@@ -247,6 +250,8 @@ func targetLabels(l labels.Labels, t Target) labels.Labels {
 type point struct {
 	t int64
 	v float64
+	// sampled is when the value was scraped (milliseconds).
+	sampled int64
 }
 
 // selectRange evaluates a plain selector at start, start+step, … end
@@ -268,8 +273,8 @@ func (s *Server) selectRange(matchers []*labels.Matcher, start, end, step int64)
 		var ps []point
 		for k := int64(0); k <= (end-start)/step; k++ {
 			t := start + k*step
-			if v, ok := sr.at(t); ok {
-				ps = append(ps, point{t, v})
+			if sampled, v, ok := sr.at(t); ok {
+				ps = append(ps, point{t: t, v: v, sampled: sampled})
 			}
 		}
 		if len(ps) > 0 {
@@ -279,17 +284,18 @@ func (s *Server) selectRange(matchers []*labels.Matcher, start, end, step int64)
 	return names, values
 }
 
-// at is the series' value seen at t: its latest sample at or before t and
-// after t minus the lookback, unless that sample marks it stale.
-func (sr *series) at(t int64) (float64, bool) {
+// at is the series' value seen at t and when it was scraped: its latest
+// sample at or before t and after t minus the lookback, unless that
+// sample marks it stale.
+func (sr *series) at(t int64) (int64, float64, bool) {
 	i, found := slices.BinarySearch(sr.ts, t)
 	if !found {
 		i--
 	}
 	if i < 0 || sr.ts[i] <= t-Lookback.Milliseconds() || value.IsStaleNaN(sr.vs[i]) {
-		return 0, false
+		return 0, 0, false
 	}
-	return sr.vs[i], true
+	return sr.ts[i], sr.vs[i], true
 }
 
 func matches(l labels.Labels, matchers []*labels.Matcher) bool {
