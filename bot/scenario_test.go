@@ -285,10 +285,10 @@ func TestScenarioCommands(t *testing.T) {
 			s.gh.FailNext("GET", "/repos/*/*/collaborators/*/permission", 1, fakegithub.ServerError)
 		}, load: func(s *scenario) map[string]any { return s.comment(1, "alice", "/help") },
 			calls: []string{token, react, permission("alice"), permission("alice"), reply(1)}, reply: "modelgate commands", state: "done"},
-		{name: "502 on the reply is retried", setup: func(s *scenario) {
-			s.gh.FailNext("POST", "/repos/*/*/issues/*/comments", 2, fakegithub.BadGateway)
+		{name: "502 on a read is retried", setup: func(s *scenario) {
+			s.gh.FailNext("GET", "/repos/*/*/collaborators/*/permission", 2, fakegithub.BadGateway)
 		}, load: func(s *scenario) map[string]any { return s.comment(1, "alice", "/help") },
-			calls: []string{token, react, permission("alice"), reply(1), reply(1), reply(1)}, reply: "modelgate commands", state: "done"},
+			calls: []string{token, react, permission("alice"), permission("alice"), permission("alice"), reply(1)}, reply: "modelgate commands", state: "done"},
 		{name: "primary rate limit waits for the reset", setup: func(s *scenario) {
 			s.gh.FailNext("GET", "/repos/*/*/collaborators/*/permission", 1, fakegithub.RateLimited)
 		}, load: func(s *scenario) map[string]any { return s.comment(1, "alice", "/help") },

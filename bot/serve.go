@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/modelgate/modelgate/bot/handler"
+	"github.com/modelgate/modelgate/pkg/canary"
 	"github.com/modelgate/modelgate/pkg/canary/command"
 	"github.com/modelgate/modelgate/pkg/canary/effect"
 	canaryengine "github.com/modelgate/modelgate/pkg/canary/engine"
@@ -25,6 +26,7 @@ import (
 	"github.com/modelgate/modelgate/pkg/gh"
 	"github.com/modelgate/modelgate/pkg/githubapp"
 	"github.com/modelgate/modelgate/pkg/governance"
+	"github.com/modelgate/modelgate/pkg/instrument"
 	"github.com/modelgate/modelgate/pkg/judge"
 	"github.com/modelgate/modelgate/pkg/metrics"
 	"github.com/modelgate/modelgate/pkg/queue"
@@ -201,6 +203,8 @@ func newServer(ctx context.Context, cfg serveConfig, log *slog.Logger, reg *prom
 		return nil, err
 	}
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	instrument.NewGauges(reg, gauges{st})
+	queues := instrument.NewQueues(reg)
 	// The authorization rules are the bot's own (the embedded bundle), not
 	// anything a pull request could change.
 	policy, err := governance.Load(ctx, governance.Options{DefaultBundle: true})
@@ -222,7 +226,8 @@ func newServer(ctx context.Context, cfg serveConfig, log *slog.Logger, reg *prom
 	rollouts := canaryengine.New(canaryengine.Config{Store: st, Jobs: st.Queue(), Providers: providers, Judge: judgement,
 		Clients:  effect.ClientsFunc(func(id int64) (effect.GitHub, error) { return installs.ForInstallation(id) }),
 		BotLogin: cfg.BotLogin, WebURL: cfg.WebURL, ChecksPattern: cfg.Checks, Poll: cfg.Poll,
-		Worker: workerName(), Logger: log, Now: cfg.now})
+		Worker: workerName(), Logger: log, Now: cfg.now,
+		Observer: instrument.NewEngine(reg), JobObserver: queues.For(canary.JobQueue, nil)})
 	commands := &chatops.Service{
 		Store: st, Policy: policy, Rollouts: rollouts.Commands, BotLogin: cfg.BotLogin, WebURL: cfg.WebURL,
 		Calls: githubapp.CallsFrom, Logger: log,
@@ -241,10 +246,18 @@ func newServer(ctx context.Context, cfg serveConfig, log *slog.Logger, reg *prom
 		events: dispatcher, registry: reg,
 		readiness: &readiness{store: st, token: clients.CheckToken, worker: workerName(), every: readyEvery, now: time.Now}}
 	s.worker = githubapp.NewWorker(st.Queue(), dispatcher)
-	s.worker.Concurrency, s.worker.Logger, s.worker.Observer = cfg.Workers, log, githubapp.NewWorkerMetrics(reg)
+	s.worker.Concurrency, s.worker.Logger = cfg.Workers, log
+	s.worker.Observer = queues.For(githubapp.DeliveryQueue, githubapp.NewWorkerMetrics(reg))
 	s.webhook = &githubapp.WebhookHandler{Secret: []byte(cfg.WebhookSecret), MaxBody: cfg.MaxBody, Queue: s.worker,
 		Handles: dispatcher.Handles, Logger: log, Metrics: githubapp.NewWebhookMetrics(reg)}
 	return s, nil
+}
+
+// gauges are what the rollout and queue gauges read at each scrape.
+type gauges struct{ store.Store }
+
+func (g gauges) Backlogs(ctx context.Context) ([]queue.Backlog, error) {
+	return g.Queue().Backlogs(ctx)
 }
 
 // metricProviders configures the default Prometheus provider; without a

@@ -45,7 +45,12 @@
 // Faults: FailNext makes the next n requests matching a method and a path
 // pattern answer 500, 502, 404, or 403 with primary (x-ratelimit-remaining: 0,
 // x-ratelimit-reset 2 s ahead) or secondary (retry-after: 1) rate-limit
-// headers; the waits are GitHub's form with test-sized values. Every other
+// headers; the waits are GitHub's form with test-sized values. LostAnswer
+// carries a write out and answers 502, as a front end that timed out on a
+// write that landed. For soaks, SetChaos fails a share of all requests
+// with faults drawn from a seeded generator, SetDown answers 503 to
+// everything until GitHub is up again, and Injected counts what was
+// answered so, by fault. Every other
 // answer carries x-ratelimit-* headers whose remaining count goes down from
 // 5000 but never reaches 0.
 //

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math/rand/v2"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -39,6 +40,10 @@ type Server struct {
 	requests   []Request
 	violations []string
 	faults     []*faultRule
+	chaos      Chaos
+	chaosRand  *rand.Rand
+	down       bool
+	injected   map[Fault]int
 	rateReset  time.Time // when the rate-limit window of x-ratelimit-reset ends
 	app        appAuth
 	tokens     map[string]token
@@ -125,15 +130,26 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		writeError(rw, status, msg)
 		return
 	}
+	if s.isDown() {
+		Unavailable.write(rw)
+		return
+	}
 	if status, msg := s.authorize(c); status != 0 {
 		writeError(rw, status, msg)
 		return
 	}
-	if f := s.takeFault(r.Method, rec.Path); f != nil {
-		f.write(rw)
-		return
+	f := s.takeFault(r.Method, rec.Path)
+	if f == nil {
+		f = s.drawChaos(r.Method)
 	}
-	s.handle(rw, rec, c)
+	switch {
+	case f == nil:
+		s.handle(rw, rec, c)
+	case *f == LostAnswer:
+		s.loseAnswer(rw, rec, c)
+	default:
+		f.write(rw)
+	}
 }
 
 // setHeaders sets the headers GitHub puts on every answer.

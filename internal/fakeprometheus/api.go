@@ -1,11 +1,13 @@
 package fakeprometheus
 
 import (
+	"cmp"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"math"
 	"net/http"
+	"slices"
 	"strconv"
 	"time"
 
@@ -62,6 +64,9 @@ type rangeQuery struct {
 type selection struct {
 	matchers []*labels.Matcher
 	last     time.Duration
+	// newest asks for max(timestamp(selector)): the time of the newest
+	// sample seen at each step.
+	newest bool
 }
 
 func (s *Server) queryRange(w http.ResponseWriter, r *http.Request) {
@@ -75,6 +80,9 @@ func (s *Server) queryRange(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	names, values := s.selectRange(q.sel, q.start, q.end, q.step)
+	if q.sel.newest {
+		names, values = newest(values)
+	}
 	result := make([]matrixSeries, len(names))
 	for i := range names {
 		result[i] = matrixSeries{Metric: names[i].Map(), Values: values[i]}
@@ -117,6 +125,41 @@ func parseRangeQuery(query, startParam, endParam, stepParam string) (rangeQuery,
 	return rangeQuery{sel: sel, start: start.UnixMilli(), end: end.UnixMilli(), step: stepMs}, nil
 }
 
+// newestOf reads max(timestamp(selector)), the one aggregation the fake
+// evaluates, and returns the selector.
+func newestOf(expr parser.Expr) (parser.Expr, bool) {
+	agg, ok := expr.(*parser.AggregateExpr)
+	if !ok || agg.Op != parser.MAX || agg.Param != nil || len(agg.Grouping) > 0 || agg.Without {
+		return expr, false
+	}
+	call, ok := agg.Expr.(*parser.Call)
+	if !ok || call.Func.Name != "timestamp" || len(call.Args) != 1 {
+		return expr, false
+	}
+	return call.Args[0], true
+}
+
+// newest is max(timestamp(…)) of the selected series: one series without
+// labels whose value at each step is the time of the newest sample seen
+// there, in seconds.
+func newest(values [][]point) ([]labels.Labels, [][]point) {
+	at := map[int64]int64{}
+	for _, ps := range values {
+		for _, p := range ps {
+			at[p.t] = max(at[p.t], p.sampled)
+		}
+	}
+	if len(at) == 0 {
+		return nil, nil
+	}
+	var ps []point
+	for t, sampled := range at {
+		ps = append(ps, point{t: t, v: float64(sampled) / 1000})
+	}
+	slices.SortFunc(ps, func(a, b point) int { return cmp.Compare(a.t, b.t) })
+	return []labels.Labels{labels.EmptyLabels()}, [][]point{ps}
+}
+
 func invalidParam(name string, err error) error {
 	return fmt.Errorf("invalid parameter %q: %w", name, err)
 }
@@ -131,6 +174,9 @@ func parseSelection(query string) (selection, error) {
 		return selection{}, err
 	}
 	var sel selection
+	if inner, ok := newestOf(expr); ok {
+		expr, sel.newest = inner, true
+	}
 	if call, ok := expr.(*parser.Call); ok && call.Func.Name == "last_over_time" && len(call.Args) == 1 {
 		if ms, ok := call.Args[0].(*parser.MatrixSelector); ok && ms.Range > 0 {
 			expr, sel.last = ms.VectorSelector, ms.Range

@@ -9,7 +9,10 @@
 //     any of =, !=, =~ and !~), each step seeing a series' latest sample
 //     of the last five minutes, as Prometheus's lookback does, or of
 //     last_over_time(selector[range]), each step seeing a series' latest
-//     sample in the range that is not a staleness marker;
+//     sample in the range that is not a staleness marker, and of
+//     max(timestamp(selector)), the time of the newest of those samples,
+//     by which the provider tells a fresh value from one the lookback
+//     carried over a gap in scraping;
 //   - /api/v1/status/config, whose scrape interval the provider reads.
 //
 // Any other query (another function, an aggregation, a range) is a 400
@@ -249,6 +252,8 @@ func targetLabels(l labels.Labels, t Target) labels.Labels {
 type point struct {
 	t int64
 	v float64
+	// sampled is when the value was scraped (milliseconds).
+	sampled int64
 }
 
 // selectRange evaluates a selection at start, start+step, … end
@@ -270,8 +275,8 @@ func (s *Server) selectRange(sel selection, start, end, step int64) ([]labels.La
 		var ps []point
 		for k := int64(0); k <= (end-start)/step; k++ {
 			t := start + k*step
-			if v, ok := sr.at(t, sel.last); ok {
-				ps = append(ps, point{t, v})
+			if sampled, v, ok := sr.at(t, sel.last); ok {
+				ps = append(ps, point{t: t, v: v, sampled: sampled})
 			}
 		}
 		if len(ps) > 0 {
@@ -281,28 +286,28 @@ func (s *Server) selectRange(sel selection, start, end, step int64) ([]labels.La
 	return names, values
 }
 
-// at is the series' value seen at t. Read as an instant selector (last
+// at is the series' value seen at t, and when it was scraped. Read as an instant selector (last
 // 0): its latest sample at or before t and after t minus the lookback,
 // unless that sample marks it stale. Read as last_over_time over last:
 // its latest sample at or before t and after t minus last that is not a
 // staleness marker, since a range selector skips them.
-func (sr *series) at(t int64, last time.Duration) (float64, bool) {
+func (sr *series) at(t int64, last time.Duration) (sampled int64, v float64, ok bool) {
 	i, found := slices.BinarySearch(sr.ts, t)
 	if !found {
 		i--
 	}
 	if last == 0 {
 		if i < 0 || sr.ts[i] <= t-Lookback.Milliseconds() || value.IsStaleNaN(sr.vs[i]) {
-			return 0, false
+			return 0, 0, false
 		}
-		return sr.vs[i], true
+		return sr.ts[i], sr.vs[i], true
 	}
 	for ; i >= 0 && sr.ts[i] > t-last.Milliseconds(); i-- {
 		if !value.IsStaleNaN(sr.vs[i]) {
-			return sr.vs[i], true
+			return sr.ts[i], sr.vs[i], true
 		}
 	}
-	return 0, false
+	return 0, 0, false
 }
 
 func matches(l labels.Labels, matchers []*labels.Matcher) bool {

@@ -146,6 +146,36 @@ func TestTheProviderBridgesAFailedScrape(t *testing.T) {
 	assert.Equal(t, []float64{200}, next.Groups[""], "the next window counts the failed scrape's requests")
 }
 
+// When Prometheus itself stops scraping (it is down), no staleness marker
+// is written: for five minutes the lookback shows the last values from
+// before the gap. The provider reads the newest sample's time beside the
+// counters, and a window that opens before the first scrape after the gap
+// is not counted from a value of before it.
+func TestTheProviderSeesAGapInScraping(t *testing.T) {
+	s, tgt := scraped(t, 2)
+	for k := 60; k <= 64; k++ { // down from t0+2s to t0+60s; the target kept counting
+		tgt.set(requests("1.0.0", k), 0)
+		require.Empty(t, s.Scrape(context.Background(), t0.Add(time.Duration(k)*time.Second)))
+	}
+	p := provider(t, s)
+	q := metrics.CountQuery{Selector: `model_requests_total{model="{{.Model}}",version="{{.Version}}"}`, Model: "fraud", Version: "1.0.0",
+		Start: t0.Add(59500 * time.Millisecond), Slice: time.Second, Slices: 4}
+	_, err := p.Counts(context.Background(), q)
+	require.ErrorIs(t, err, metrics.ErrNoCounts)
+	assert.ErrorContains(t, err, "the newest sample is 57.5s old, Prometheus was not scraping")
+
+	code, body := get(t, s, rangeQueryURL(`max(timestamp(model_requests_total{code="200"}))`, t0.Add(59500*time.Millisecond), t0.Add(60500*time.Millisecond), "1"))
+	require.Equal(t, http.StatusOK, code)
+	assert.Equal(t, []any{map[string]any{"metric": map[string]any{}, "values": []any{[]any{1796119259.5, "1796119202"}, []any{1796119260.5, "1796119260"}}}},
+		body["data"].(map[string]any)["result"], "the newest sample's time, in seconds")
+
+	q.Start = t0.Add(60500 * time.Millisecond)
+	q.Slices = 3
+	total, err := p.Counts(context.Background(), q)
+	require.NoError(t, err)
+	assert.Equal(t, map[string][]float64{"": {100, 100, 100}}, total.Groups, "from the first scrape after the gap")
+}
+
 func rangeQueryURL(query string, start, end time.Time, step string) string {
 	v := url.Values{"query": {query}, "start": {fmt.Sprint(float64(start.UnixMilli()) / 1000)},
 		"end": {end.Format(time.RFC3339Nano)}, "step": {step}}
@@ -237,6 +267,7 @@ func TestRefusals(t *testing.T) {
 		{"a function", rangeQueryURL(`rate(model_requests_total[1m])`, t0, end, "1"), 400, "bad_data",
 			`invalid parameter "query": rate(model_requests_total[1m]) is not a plain series selector: the fake Prometheus evaluates no PromQL`},
 		{"an aggregation", rangeQueryURL(`sum by (le) (model_latency_seconds_bucket)`, t0, end, "1"), 400, "bad_data", "is not a plain series selector"},
+		{"another aggregation of timestamp", rangeQueryURL(`max by (le) (timestamp(model_latency_seconds_bucket))`, t0, end, "1"), 400, "bad_data", "is not a plain series selector"},
 		{"a range", rangeQueryURL(`model_requests_total[1m]`, t0, end, "1"), 400, "bad_data", "is not a plain series selector"},
 		{"another function of a range", rangeQueryURL(`max_over_time(model_requests_total[1m])`, t0, end, "1"), 400, "bad_data", "is not a plain series selector"},
 		{"last_over_time of a subquery", rangeQueryURL(`last_over_time(model_requests_total[1m:10s])`, t0, end, "1"), 400, "bad_data", "is not a plain series selector"},

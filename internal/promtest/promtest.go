@@ -200,7 +200,11 @@ func start(prometheus, configFile, data string) (*server, error) {
 	if err != nil {
 		return nil, err
 	}
-	addr := fmt.Sprintf("127.0.0.1:%d", port)
+	return startOn(prometheus, configFile, data, fmt.Sprintf("127.0.0.1:%d", port))
+}
+
+// startOn runs prometheus listening on addr and waits until it is ready.
+func startOn(prometheus, configFile, data, addr string) (*server, error) {
 	s := &server{url: "http://" + addr, logs: &syncBuffer{}, done: make(chan struct{})}
 	s.cmd = exec.Command(prometheus,
 		"--config.file="+configFile,

@@ -5,9 +5,11 @@ import (
 	"flag"
 	"fmt"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -108,3 +110,24 @@ type recorder struct {
 func (r *recorder) Fatalf(format string, args ...any) { r.msg = fmt.Sprintf(format, args...); panic(r) }
 func (r *recorder) Fatal(args ...any)                 { r.msg = fmt.Sprint(args...); panic(r) }
 func (r *recorder) Skip(args ...any)                  { r.msg, r.skipped = fmt.Sprint(args...), true; panic(r) }
+
+func TestRestartableAnswersAgainAfterAStop(t *testing.T) {
+	target := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		fmt.Fprintln(w, "# TYPE soak_up gauge\nsoak_up 1")
+	}))
+	t.Cleanup(target.Close)
+	p := StartRestartable(t, strings.TrimPrefix(target.URL, "http://"), 100*time.Millisecond)
+	query := func() error {
+		resp, err := http.Get(p.URL + "/api/v1/query?query=soak_up")
+		if err != nil {
+			return err
+		}
+		resp.Body.Close()
+		return nil
+	}
+	require.NoError(t, query())
+	p.Stop()
+	require.Error(t, query(), "stopped")
+	require.NoError(t, p.Start())
+	require.NoError(t, query(), "on the same address again")
+}

@@ -93,7 +93,9 @@ var generators = map[string]func(t *testing.T, indent string) string{
 	"validate-broken": validateBroken,
 	"dryrun":          goldenQuote(filepath.Join(root, "pkg/canary/testdata/dryrun.md")),
 	"govbench":        measured(filepath.Join(root, "testdata/bench/govbench.md")),
+	"soak":            measured(filepath.Join(root, "bot/testdata/soak.md")),
 	"history":         history,
+	"alert-rules":     alertRules,
 	"judge":           judgeExample,
 	"action-flags":    actionFlags,
 	"bot-flags":       botFlags,
@@ -179,9 +181,18 @@ func goldenQuote(path string) func(t *testing.T, indent string) string {
 	}
 }
 
+// alertRules is the bot's alert rules file, which bot's metrics tests
+// check with promtool.
+func alertRules(t *testing.T, indent string) string {
+	src, err := os.ReadFile(filepath.Join(root, "deploy/alerts.yml"))
+	require.NoError(t, err)
+	return Indent("```yaml\n"+string(src)+"```\n", indent)
+}
+
 // measured is a table of figures a command measured and wrote to path
-// (go run ./tools/govbench -out path): no test can measure them again, so
-// the README shows that file as it is, and changes only when it does.
+// (go run ./tools/govbench -out path, the whole soak's -soak.out): no test
+// can measure them again, so the README shows that file as it is, and
+// changes only when it does.
 func measured(path string) func(t *testing.T, indent string) string {
 	return func(t *testing.T, indent string) string {
 		src, err := os.ReadFile(path)

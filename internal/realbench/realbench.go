@@ -36,6 +36,7 @@ import (
 	"github.com/modelgate/modelgate/internal/exporter"
 	"github.com/modelgate/modelgate/internal/fakeprometheus"
 	"github.com/modelgate/modelgate/internal/promtest"
+	"github.com/modelgate/modelgate/internal/sysload"
 	"github.com/modelgate/modelgate/pkg/analysis"
 	"github.com/modelgate/modelgate/pkg/judge"
 	"github.com/modelgate/modelgate/pkg/metrics"
@@ -292,7 +293,7 @@ func Run(ctx context.Context, opts Options) (Results, error) {
 	if err := judgeAll(ctx, opts, prov, rec, scenarios, &res, logf); err != nil {
 		return res, err
 	}
-	res.Load = loadAverage()
+	res.Load = sysload.Averages()
 	return res, nil
 }
 
@@ -491,12 +492,4 @@ feed:
 		return ctx.Err()
 	}
 	return firstErr
-}
-
-func loadAverage() string {
-	b, err := os.ReadFile("/proc/loadavg")
-	if err != nil {
-		return "unknown"
-	}
-	return string(b[:min(len(b), 14)])
 }

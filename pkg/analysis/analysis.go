@@ -82,6 +82,9 @@ type Judged struct {
 	// Split is the canary's share of the requests, when a count metric
 	// measured it.
 	Split *Split
+	// Answered says a NoData look had the provider's answer, without
+	// enough data in it: the provider itself is up.
+	Answered bool
 }
 
 // Read says how one metric was read.
@@ -190,7 +193,7 @@ func (a Analyzer) Decide(r Request, d Data) Judged {
 		}
 	}
 	if why := allNoData(rep); why != "" {
-		out.Outcome, out.Reason = NoData, why
+		out.Outcome, out.Reason, out.Answered = NoData, why, true
 		if allEarly(d.Reads) {
 			out.Outcome = Inconclusive
 		}
@@ -225,7 +228,7 @@ func allNoData(rep judge.Report) string {
 func (j Judged) Event() rollout.Event {
 	switch j.Outcome {
 	case NoData:
-		return rollout.AnalysisUnavailable{Look: j.Look.Index, Reason: j.Reason}
+		return rollout.AnalysisUnavailable{Look: j.Look.Index, Reason: j.Reason, NoData: j.Answered}
 	case TrafficMismatch:
 		return rollout.TrafficMismatch{Look: j.Look.Index, Reason: j.Reason}
 	}

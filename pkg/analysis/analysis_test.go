@@ -309,3 +309,18 @@ func TestCheckPlan(t *testing.T) {
 		assert.True(t, strings.Contains(err.Error(), tt.want), err.Error())
 	}
 }
+
+// A look without data says whether the provider answered it: the state
+// machine ends an outage's pause on an answer, and only on one.
+func TestNoDataSaysWhetherTheProviderAnswered(t *testing.T) {
+	down := Judged{Outcome: NoData, Reason: "connection refused", Look: judge.Look{Index: 2, Planned: 3}}
+	assert.Equal(t, rollout.AnalysisUnavailable{Look: 2, Reason: "connection refused"}, down.Event())
+	empty := Judged{Outcome: NoData, Reason: "no data", Look: judge.Look{Index: 2, Planned: 3}, Answered: true}
+	assert.Equal(t, rollout.AnalysisUnavailable{Look: 2, Reason: "no data", NoData: true}, empty.Event())
+
+	j, err := judge.New(judge.DefaultConfig())
+	require.NoError(t, err)
+	r := Request{Look: judge.Look{Index: 1, Planned: 3}}
+	unavailable := Analyzer{Judge: j}.Decide(r, Data{Unavailable: "connection refused"})
+	assert.False(t, unavailable.Answered, "a provider that did not answer")
+}

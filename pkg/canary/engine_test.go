@@ -177,6 +177,42 @@ func TestProviderDownPauses(t *testing.T) {
 	assert.Len(t, h.gh.tasks(), 2)
 }
 
+func TestOutageEndsOnItsOwn(t *testing.T) {
+	h := newHarness(t)
+	// One failed look pauses: the pause must end without anyone's /resume,
+	// and the first look after it, short of samples, must not pause again.
+	h.canary(strings.Replace(autoPlan, "interval: 10s", "interval: 10s\n      consecutive_error_limit: 1", 1))
+	h.answer("success")
+	h.prov.down = true
+	h.wait(10 * time.Second)
+	require.Equal(t, "paused", h.phase())
+	notices := len(h.gh.bodies())
+	assert.Contains(t, h.gh.bodies()[notices-1], "paused until it answers again")
+	h.wait(time.Minute)
+	assert.Equal(t, "paused", h.phase(), "still down: still paused")
+	assert.Len(t, h.gh.bodies(), notices, "probing a provider that is down says nothing more")
+
+	h.prov.down, h.prov.thin = false, 4 // back, with nothing collected for the probe and the first look
+	h.wait(10 * time.Second)
+	assert.Equal(t, "analyzing", h.phase(), "the pause ended on its own")
+	require.Len(t, h.gh.bodies(), notices+1)
+	assert.Contains(t, h.gh.bodies()[notices], markdown.Text("the metrics provider answers again: the analysis of stage 1 (5 %) restarts on its own"))
+	h.wait(10 * time.Second)
+	assert.Equal(t, "analyzing", h.phase(), "a first look short of samples does not pause again")
+	h.wait(40 * time.Second)
+	assert.Equal(t, []string{"deploy:canary@5", "deploy:canary@25"}, h.gh.tasks(), "the restarted window passed")
+
+	rows, err := h.st.ListAudit(context.Background(), store.AuditFilter{RolloutID: 1})
+	require.NoError(t, err)
+	var trail []string
+	for _, a := range rows {
+		if a.Action == store.ActionRolloutPaused || a.Action == store.ActionRolloutResumed {
+			trail = append(trail, a.Action+" by "+a.Actor)
+		}
+	}
+	assert.Equal(t, []string{"rollout.paused by modelgate", "rollout.resumed by modelgate"}, trail)
+}
+
 func TestNoDataPausesAfterTheConfiguredLimit(t *testing.T) {
 	h := newHarness(t)
 	h.prov.empty = true
@@ -322,6 +358,27 @@ func TestRedeliveredCanaryFindsItsRollout(t *testing.T) {
 	assert.Contains(t, again.Reply, "it was started by this comment")
 	h.drain()
 	assert.Len(t, h.gh.tasks(), 1)
+}
+
+// A /canary whose delivery is tried again after the rollout it started
+// has ended (its reply failed while GitHub was down, and the rollout was
+// rolled back meanwhile) does not start a second one (found by the soak).
+func TestRetriedCanaryAfterItsRolloutEndedStartsNothing(t *testing.T) {
+	h := newHarness(t)
+	req := h.request("/canary", autoPlan)
+	req.DeliveryID = "d-42"
+	out, err := h.eng.Commands.Canary(context.Background(), req)
+	require.NoError(t, err)
+	require.False(t, out.Refused)
+	h.drain()
+	require.False(t, h.command("/rollback").Refused)
+	require.Equal(t, "rolled_back", h.phase())
+	again, err := h.eng.Commands.Canary(context.Background(), req)
+	require.NoError(t, err)
+	assert.Contains(t, again.Reply, "was started by this comment")
+	rows, err := h.st.ListRollouts(context.Background(), store.RolloutFilter{})
+	require.NoError(t, err)
+	assert.Len(t, rows, 1, "no second rollout")
 }
 
 func TestConcurrentCanariesOneWins(t *testing.T) {
@@ -697,4 +754,95 @@ func TestCanaryRefusesWhatTheDryRunShowsClosed(t *testing.T) {
 			assert.Contains(t, dry.Reply, "1 gate(s) would block")
 		})
 	}
+}
+
+// auditThenFail fails the first rollout update after each audit entry
+// appended, as a process killed between the two would leave it.
+type auditThenFail struct {
+	store.Store
+	armed bool
+}
+
+func (s *auditThenFail) AppendAudit(ctx context.Context, e store.AuditEntry) (int64, error) {
+	s.armed = true
+	return s.Store.AppendAudit(ctx, e)
+}
+
+func (s *auditThenFail) UpdateRollout(ctx context.Context, r store.Rollout) (store.Rollout, error) {
+	if s.armed {
+		s.armed = false
+		return store.Rollout{}, fmt.Errorf("killed")
+	}
+	return s.Store.UpdateRollout(ctx, r)
+}
+
+// Every audit entry of a rollout is written once, though the process dies
+// after writing it and before the outbox says so; a stage's entry is
+// queued in the write that records its deployment, so that a death after
+// that write loses none (found by the soak).
+func TestAuditEntriesOnceThroughDeaths(t *testing.T) {
+	h := newHarness(t)
+	h.eng = h.engineOn(&auditThenFail{Store: h.st}, "w1")
+	out, err := h.eng.Commands.Canary(context.Background(), h.request("/canary", autoPlan))
+	require.NoError(t, err)
+	require.False(t, out.Refused, out.Reply)
+	for range 3 {
+		h.clock.Add(20 * time.Second)
+		for range 10 {
+			_, _ = h.eng.Scheduler.RunDue(context.Background())
+		}
+		if len(h.gh.tasks()) > 0 {
+			d := h.gh.last()
+			_ = h.eng.Events.HandleDeploymentStatus(context.Background(), event.DeploymentStatus{
+				Repo: gh.Repo{Owner: "acme", Name: "models"}, DeploymentID: d.ID, Task: d.Task, Creator: "modelgate[bot]",
+				Payload: mustJSON(t, d.Payload), State: "success", Sender: "github-actions[bot]"})
+		}
+	}
+	for range 12 {
+		h.clock.Add(10 * time.Second)
+		for range 10 {
+			_, _ = h.eng.Scheduler.RunDue(context.Background())
+		}
+	}
+	rows, err := h.st.ListAudit(context.Background(), store.AuditFilter{RolloutID: 1})
+	require.NoError(t, err)
+	n := map[string]int{}
+	for _, a := range rows {
+		n[a.Action]++
+	}
+	require.NotEmpty(t, h.gh.tasks())
+	assert.Equal(t, 1, n[store.ActionRolloutStarted], "started once: %v", n)
+	stages := 0
+	for _, task := range h.gh.tasks() {
+		if !strings.HasPrefix(task, "deploy:rollback") {
+			stages++
+		}
+	}
+	assert.Equal(t, stages, n[store.ActionRolloutStage], "one entry per stage deployed: %v, deployments %v", n, h.gh.tasks())
+}
+
+// A status comment whose first post lost its answer, and which a later
+// refresh made moot before it was tried again, is found, not posted a
+// second time (found by the soak).
+func TestMootStatusCommentIsNotPostedTwice(t *testing.T) {
+	h := newHarness(t)
+	h.gh.lose["PostComment"] = 1
+	out, err := h.eng.Commands.Canary(context.Background(), h.request("/canary", autoPlan))
+	require.NoError(t, err)
+	require.False(t, out.Refused, out.Reply)
+	_, err = h.eng.Scheduler.RunDue(context.Background())
+	require.ErrorContains(t, err, "connection reset")
+	d := h.gh.last()
+	require.NoError(t, h.eng.Events.HandleDeploymentStatus(context.Background(), event.DeploymentStatus{
+		Repo: gh.Repo{Owner: "acme", Name: "models"}, DeploymentID: d.ID, Task: d.Task, Creator: "modelgate[bot]",
+		Payload: mustJSON(t, d.Payload), State: "success", Sender: "github-actions[bot]"}), "a refresh queued behind it")
+	h.clock.Add(time.Minute)
+	h.drain()
+	status := 0
+	for _, b := range h.gh.bodies() {
+		if strings.Contains(b, "<!-- modelgate:rollout=1:status -->") {
+			status++
+		}
+	}
+	assert.Equal(t, 1, status, "one status comment")
 }

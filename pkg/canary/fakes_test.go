@@ -182,6 +182,9 @@ type fakeProvider struct {
 	down    bool
 	empty   bool
 	queries int
+	// thin answers this many more queries with no samples, as a provider
+	// that has just come back and collected nothing yet.
+	thin int
 }
 
 func (p *fakeProvider) Lookup(name string) (metrics.Provider, error) {
@@ -207,7 +210,8 @@ func (p *fakeProvider) Samples(_ context.Context, q metrics.Query) (metrics.Seri
 	if p.down {
 		return metrics.Series{}, &metrics.Error{Kind: metrics.ErrUnavailable, Msg: "connection refused"}
 	}
-	if p.empty {
+	if p.empty || p.thin > 0 {
+		p.thin = max(p.thin-1, 0)
 		return metrics.Series{}, nil
 	}
 	f, ok := p.factor[q.Version]

@@ -4,7 +4,10 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"strconv"
+	"time"
 
+	"github.com/modelgate/modelgate/internal/failpoint"
 	"github.com/modelgate/modelgate/pkg/rollout"
 	"github.com/modelgate/modelgate/pkg/store"
 )
@@ -33,14 +36,16 @@ type Analysis struct {
 }
 
 // Run judges look of rollout id's current window. A look that is no longer
-// awaited does nothing.
+// awaited does nothing. While an outage of the provider pauses the rollout,
+// the awaited look is a probe: whether the provider answers it decides.
 func (a *Analysis) Run(ctx context.Context, id int64, look int) error {
 	l, err := a.Transitions.Load(ctx, id)
 	if err != nil {
 		return err
 	}
 	st := l.Record.State
-	if st.Phase != rollout.Analyzing || st.Look != look {
+	probe := st.Phase == rollout.Paused && st.Outage
+	if (st.Phase != rollout.Analyzing && !probe) || st.Look != look {
 		Log(a.Logger).Debug("stale analysis skipped", "rollout", id, "look", look, "phase", st.Phase, "awaited", st.Look)
 		return nil
 	}
@@ -48,6 +53,9 @@ func (a *Analysis) Run(ctx context.Context, id int64, look int) error {
 	if err != nil {
 		return err
 	}
+	failpoint.Hit(failpoint.LookJudged, strconv.FormatInt(id, 10))
+	planned := st.Since.Add(time.Duration(look) * l.Plan.Analysis.Interval)
+	Observe(a.Transitions.Observer).Judged(judged, max(a.Transitions.Clock.Now().Sub(planned), 0))
 	_, err = a.Transitions.Apply(ctx, id, ev, Bot, func(l *Rollout) {
 		l.Record.Analysis = judged
 		l.Push(Effect{Kind: EffectAudit, Action: store.ActionRolloutLook, Actor: Bot, Stage: st.Stage, Look: look,

@@ -62,6 +62,8 @@ type Effect struct {
 	// Details are an audit entry's own details (a judged look's replay
 	// line), merged with the rollout and stage.
 	Details json.RawMessage `json:"details,omitempty"`
+	// Deployment is the deployment a stage's audit entry names.
+	Deployment int64 `json:"deployment,omitempty"`
 	// Tried says an attempt began: the effect may have reached GitHub,
 	// so the next attempt looks for it before writing again.
 	Tried bool `json:"tried,omitempty"`

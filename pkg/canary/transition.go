@@ -61,6 +61,8 @@ type Transitions struct {
 	Wake   func()
 	Logger *slog.Logger
 	Clock  Clock
+	// Observer hears the rollouts that end; nil for none.
+	Observer Observer
 }
 
 // Start stores a new rollout with its first effects, then schedules them.
@@ -83,8 +85,9 @@ func (t *Transitions) Start(ctx context.Context, l Rollout) (store.Rollout, erro
 // rollout.ErrRefused) leaves the rollout as it was. mutate, when set, also
 // changes the record in the same write.
 func (t *Transitions) Apply(ctx context.Context, id int64, ev rollout.Event, actor string, mutate func(*Rollout)) (Rollout, error) {
+	var before rollout.State
 	saved, err := t.Update(ctx, id, func(l *Rollout) error {
-		before := l.Record.State
+		before = l.Record.State
 		if p, ok := ev.(rollout.Promote); ok {
 			p.Passing = l.judgePassing()
 			ev = p
@@ -106,6 +109,9 @@ func (t *Transitions) Apply(ctx context.Context, id int64, ev rollout.Event, act
 	})
 	if err != nil {
 		return saved, err
+	}
+	if after := saved.Record.State; after.Terminal() && !before.Terminal() {
+		Observe(t.Observer).Ended(string(after.Phase), EndReason(ev, actor))
 	}
 	t.ScheduleEffects(ctx, saved.Row.ID)
 	return saved, nil

@@ -16,6 +16,9 @@ import (
 type GitHub interface {
 	AddReaction(ctx context.Context, repo gh.Repo, commentID int64, content string) error
 	PostComment(ctx context.Context, repo gh.Repo, number int, body string) (int64, error)
+	// FindComment returns the first comment on number that contains
+	// marker, or 0.
+	FindComment(ctx context.Context, repo gh.Repo, number int, marker string) (int64, error)
 	// Permission returns admin, maintain, write, triage, read or none.
 	Permission(ctx context.Context, repo gh.Repo, login string) (string, error)
 	PullRequest(ctx context.Context, repo gh.Repo, number int) (gh.PullRequest, error)

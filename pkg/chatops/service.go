@@ -9,8 +9,10 @@ import (
 	"strings"
 	"time"
 
+	"github.com/modelgate/modelgate/internal/failpoint"
 	"github.com/modelgate/modelgate/pkg/gh"
 	"github.com/modelgate/modelgate/pkg/markdown"
+	"github.com/modelgate/modelgate/pkg/rolloutcomment"
 	"github.com/modelgate/modelgate/pkg/store"
 )
 
@@ -58,7 +60,10 @@ type run struct {
 	gh     GitHub
 	cmd    Command
 	record store.Command
-	log    *slog.Logger
+	// again says the command was recorded by an earlier attempt, which
+	// may have replied already.
+	again bool
+	log   *slog.Logger
 }
 
 // HandleComment handles one comment event. It returns an error only for
@@ -86,7 +91,7 @@ func (s *Service) HandleComment(ctx context.Context, client GitHub, ev CommentEv
 		r.log.Info("command already handled", "state", rec.State)
 		return nil
 	}
-	r.record = rec
+	r.record, r.again = rec, !created
 	if err := client.AddReaction(ctx, ev.Repo, ev.CommentID, ReactionSeen); err != nil && !errors.Is(err, gh.ErrNotFound) {
 		return fmt.Errorf("react to comment %d: %w", ev.CommentID, err)
 	}
@@ -167,12 +172,10 @@ func (s *Service) finish(ctx context.Context, r *run, out Outcome) error {
 	if out.Refused {
 		state = store.CommandRefused
 	}
-	reply := fmt.Sprintf("> %s\n\n%s", markdown.Text(r.cmd.Line), out.Reply)
-	if _, err := r.gh.PostComment(ctx, r.ev.Repo, r.ev.Number, reply); errors.Is(err, gh.ErrNotFound) {
-		r.log.Warn("reply impossible: the pull request is gone", "err", err)
-	} else if err != nil {
-		return fmt.Errorf("reply: %w", err)
+	if err := s.reply(ctx, r, out); err != nil {
+		return err
 	}
+	failpoint.Hit(failpoint.CommandReplied, r.ev.DeliveryID)
 	calls := 0
 	if s.Calls != nil {
 		calls = s.Calls(ctx)
@@ -192,6 +195,30 @@ func (s *Service) finish(ctx context.Context, r *run, out Outcome) error {
 		return err
 	}
 	r.log.Info("command "+state, "reason", reason, "api_calls", calls)
+	return nil
+}
+
+// reply answers the command once: an attempt after one that may have
+// replied (its answer lost, or the process killed after it) looks for
+// the reply's marker first.
+func (s *Service) reply(ctx context.Context, r *run, out Outcome) error {
+	marker := rolloutcomment.ReplyMarker(r.record.ID)
+	if r.again {
+		found, err := r.gh.FindComment(ctx, r.ev.Repo, r.ev.Number, marker)
+		if err != nil && !errors.Is(err, gh.ErrNotFound) {
+			return fmt.Errorf("look for the reply: %w", err)
+		}
+		if found != 0 {
+			r.log.Info("already replied", "comment", found)
+			return nil
+		}
+	}
+	reply := fmt.Sprintf("> %s\n\n%s\n\n%s", markdown.Text(r.cmd.Line), out.Reply, marker)
+	if _, err := r.gh.PostComment(ctx, r.ev.Repo, r.ev.Number, reply); errors.Is(err, gh.ErrNotFound) {
+		r.log.Warn("reply impossible: the pull request is gone", "err", err)
+	} else if err != nil {
+		return fmt.Errorf("reply: %w", err)
+	}
 	return nil
 }
 

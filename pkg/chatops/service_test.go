@@ -30,6 +30,9 @@ type memGitHub struct {
 	reactions []string
 	comments  []string
 	failReply error
+	// loseReply posts the next replies and answers with an error, as a
+	// GitHub whose answer was lost.
+	loseReply int
 }
 
 func (g *memGitHub) call(s string) { g.mu.Lock(); g.calls = append(g.calls, s); g.mu.Unlock() }
@@ -45,7 +48,21 @@ func (g *memGitHub) PostComment(_ context.Context, _ gh.Repo, _ int, body string
 		return 0, g.failReply
 	}
 	g.comments = append(g.comments, body)
+	if g.loseReply > 0 {
+		g.loseReply--
+		return 0, errors.New("github: 502 Bad Gateway")
+	}
 	return int64(len(g.comments)), nil
+}
+
+func (g *memGitHub) FindComment(_ context.Context, _ gh.Repo, _ int, marker string) (int64, error) {
+	g.call("find")
+	for i, c := range g.comments {
+		if strings.Contains(c, marker) {
+			return int64(i + 1), nil
+		}
+	}
+	return 0, nil
 }
 
 func (g *memGitHub) CheckRuns(context.Context, gh.Repo, string) ([]gh.CheckRun, error) {
@@ -260,6 +277,26 @@ func TestHandleCommentTransientFailuresAreRetried(t *testing.T) {
 	pol.err = fmt.Errorf("policy bundle broken")
 	err = svc.HandleComment(context.Background(), fake, event("d2", "alice", "/canary"))
 	assert.ErrorContains(t, err, "authorize /canary: policy bundle broken")
+}
+
+// A reply that reached GitHub though its answer was lost, or whose
+// process died before it stored the outcome, is not posted again when
+// the delivery is tried again.
+func TestHandleCommentRepliesOnceWhenAnAnswerIsLost(t *testing.T) {
+	svc, st, _ := newService(t)
+	fake := newGitHub()
+	fake.loseReply = 1
+	ev := event("d", "alice", "/help")
+	require.Error(t, svc.HandleComment(context.Background(), fake, ev))
+	require.NoError(t, svc.HandleComment(context.Background(), fake, ev), "the retry finds the reply")
+	assert.Len(t, fake.comments, 1, "one reply")
+	assert.Contains(t, fake.comments[0], "<!-- modelgate:command=1:reply -->")
+	cmds, _ := st.ListCommands(context.Background(), "octo/models", 7, 0)
+	assert.Equal(t, "done", cmds[0].State)
+
+	require.NoError(t, svc.HandleComment(context.Background(), fake, event("d2", "alice", "/help")))
+	assert.Len(t, fake.comments, 2, "a new command is answered")
+	assert.NotContains(t, fake.calls[len(fake.calls)-2:], "find", "a first attempt looks for nothing")
 }
 
 func TestHandleCommentReplyToVanishedPR(t *testing.T) {

@@ -82,6 +82,10 @@ func (m *WorkerMetrics) Ran(j queue.Job, result string, took time.Duration) {
 	m.duration.Observe(took.Seconds())
 }
 
+// TookOver does nothing: the queue's take-overs are counted for every
+// queue alike (pkg/instrument).
+func (m *WorkerMetrics) TookOver(queue.Job) {}
+
 var _ queue.Observer = (*WorkerMetrics)(nil)
 
 // APIMetrics counts GitHub API calls.
@@ -99,8 +103,8 @@ func NewAPIMetrics(reg prometheus.Registerer) *APIMetrics {
 		}, []string{"method", "code"}),
 		retries: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "modelgate_github_retries_total",
-			Help: "GitHub API requests retried, by reason (server_error, rate_limit, network).",
-		}, []string{"reason"}),
+			Help: "GitHub API requests retried, by reason (server_error, rate_limit, network) and the status code that made them retry (error for none).",
+		}, []string{"reason", "code"}),
 	}
 	reg.MustRegister(m.calls, m.retries)
 	return m

@@ -18,7 +18,11 @@ import (
 // reason: 5xx answers and network errors with exponential backoff, primary
 // and secondary rate limits by waiting as GitHub asks (Retry-After,
 // x-ratelimit-reset). A wait longer than MaxWait is not sat out: the
-// response goes back to the caller, which reschedules the work.
+// response goes back to the caller, which reschedules the work. A POST
+// that creates something is not sent again after a 5xx or a network
+// error, which it may have outlived on GitHub's side (a comment or a
+// deployment made twice): its caller looks for what landed before it
+// tries again.
 type RetryTransport struct {
 	Next       http.RoundTripper
 	MaxRetries int           // retries after a 5xx or network error; default 3
@@ -35,7 +39,7 @@ func (t *RetryTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	serverRetries, limitRetries := 0, 0
 	for {
 		resp, err := t.next().RoundTrip(req)
-		wait, reason := t.decide(resp, err, serverRetries, limitRetries)
+		wait, reason := t.decide(req, resp, err, serverRetries, limitRetries)
 		if reason == "" || (req.Body != nil && req.GetBody == nil) {
 			return resp, err
 		}
@@ -45,7 +49,11 @@ func (t *RetryTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 			serverRetries++
 		}
 		if t.Metrics != nil {
-			t.Metrics.retries.WithLabelValues(reason).Inc()
+			code := "error"
+			if resp != nil {
+				code = strconv.Itoa(resp.StatusCode)
+			}
+			t.Metrics.retries.WithLabelValues(reason, code).Inc()
 		}
 		if resp != nil {
 			io.Copy(io.Discard, io.LimitReader(resp.Body, 1<<16))
@@ -61,12 +69,14 @@ func (t *RetryTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 }
 
 // decide says how long to wait and why, or "" for no retry.
-func (t *RetryTransport) decide(resp *http.Response, err error, serverRetries, limitRetries int) (time.Duration, string) {
+func (t *RetryTransport) decide(req *http.Request, resp *http.Response, err error, serverRetries, limitRetries int) (time.Duration, string) {
 	maxRetries := t.MaxRetries
 	if maxRetries == 0 {
 		maxRetries = 3
 	}
 	switch {
+	case (err != nil || resp.StatusCode >= 500) && !repeatable(req):
+		return 0, ""
 	case err != nil:
 		if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) || serverRetries >= maxRetries {
 			return 0, ""
@@ -85,6 +95,17 @@ func (t *RetryTransport) decide(resp *http.Response, err error, serverRetries, l
 		return wait, "rate_limit"
 	}
 	return 0, ""
+}
+
+// repeatable says a request may be sent again though it may have landed:
+// every method but POST, and the POSTs GitHub answers a repeat of with
+// what the first made (a reaction) or that make nothing (a token).
+func repeatable(req *http.Request) bool {
+	if req.Method != http.MethodPost {
+		return true
+	}
+	p := req.URL.Path
+	return strings.HasSuffix(p, "/reactions") || strings.HasSuffix(p, "/access_tokens")
 }
 
 // RateLimitWait reads how long GitHub asks to wait from a 403 or 429:

@@ -53,19 +53,25 @@ func TestRetryTransport(t *testing.T) {
 		want     int
 		requests int32
 		waits    []time.Duration
+		post     string // a POST to this path; a PATCH, which repeats safely, when empty
 	}{
-		{"500 then ok", []func(http.ResponseWriter){status(500)}, 200, 2, nil},
-		{"502 three times then ok", []func(http.ResponseWriter){status(502), status(502), status(502)}, 200, 4, nil},
-		{"5xx gives up after 3 retries", []func(http.ResponseWriter){status(500), status(502), status(503), status(504)}, 504, 4, nil},
-		{"404 is not retried", []func(http.ResponseWriter){status(404)}, 404, 1, nil},
-		{"403 permission is not retried", []func(http.ResponseWriter){status(403)}, 403, 1, nil},
-		{"secondary limit waits Retry-After", []func(http.ResponseWriter){status(403, "Retry-After", "30")}, 200, 2, []time.Duration{30 * time.Second}},
+		{"500 then ok", []func(http.ResponseWriter){status(500)}, 200, 2, nil, ""},
+		{"502 three times then ok", []func(http.ResponseWriter){status(502), status(502), status(502)}, 200, 4, nil, ""},
+		{"5xx gives up after 3 retries", []func(http.ResponseWriter){status(500), status(502), status(503), status(504)}, 504, 4, nil, ""},
+		{"404 is not retried", []func(http.ResponseWriter){status(404)}, 404, 1, nil, ""},
+		{"403 permission is not retried", []func(http.ResponseWriter){status(403)}, 403, 1, nil, ""},
+		{"secondary limit waits Retry-After", []func(http.ResponseWriter){status(403, "Retry-After", "30")}, 200, 2, []time.Duration{30 * time.Second}, ""},
 		{"primary limit waits for reset", []func(http.ResponseWriter){
 			status(403, "X-RateLimit-Remaining", "0", "X-RateLimit-Reset", fmt.Sprint(now.Add(20*time.Second).Unix()))}, 200, 2,
-			[]time.Duration{21 * time.Second}},
-		{"429 waits a minute", []func(http.ResponseWriter){status(429)}, 200, 2, []time.Duration{time.Minute}},
+			[]time.Duration{21 * time.Second}, ""},
+		{"a POST's 502 may have landed: not retried", []func(http.ResponseWriter){status(502)}, 502, 1, nil, "/repos/o/r/issues/1/comments"},
+		{"a POST's rate limit did not land: retried", []func(http.ResponseWriter){status(403, "Retry-After", "1")}, 200, 2,
+			[]time.Duration{time.Second}, "/repos/o/r/deployments"},
+		{"a reaction repeats safely", []func(http.ResponseWriter){status(500)}, 200, 2, nil, "/repos/o/r/issues/comments/9/reactions"},
+		{"a token request repeats safely", []func(http.ResponseWriter){status(502)}, 200, 2, nil, "/app/installations/1/access_tokens"},
+		{"429 waits a minute", []func(http.ResponseWriter){status(429)}, 200, 2, []time.Duration{time.Minute}, ""},
 		{"a reset beyond MaxWait goes back to the caller", []func(http.ResponseWriter){
-			status(403, "X-RateLimit-Remaining", "0", "X-RateLimit-Reset", fmt.Sprint(now.Add(time.Hour).Unix()))}, 403, 1, nil},
+			status(403, "X-RateLimit-Remaining", "0", "X-RateLimit-Reset", fmt.Sprint(now.Add(time.Hour).Unix()))}, 403, 1, nil, ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -84,7 +90,11 @@ func TestRetryTransport(t *testing.T) {
 				},
 			}
 			ctx, calls := WithCallCounter(context.Background())
-			req, _ := http.NewRequestWithContext(ctx, http.MethodPost, srv.URL+"/x", strings.NewReader("hello"))
+			method, path := http.MethodPatch, "/x"
+			if tt.post != "" {
+				method, path = http.MethodPost, tt.post
+			}
+			req, _ := http.NewRequestWithContext(ctx, method, srv.URL+path, strings.NewReader("hello"))
 			resp, err := rt.RoundTrip(req)
 			require.NoError(t, err)
 			defer resp.Body.Close()

@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/modelgate/modelgate/internal/failpoint"
 	"github.com/modelgate/modelgate/pkg/queue"
 )
 
@@ -46,9 +47,14 @@ func (h *WebhookHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if status >= 400 {
 		http.Error(w, msg, status)
 	} else {
+		failpoint.Hit(failpoint.IntakeStored, r.Header.Get("X-GitHub-Delivery"))
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		w.WriteHeader(status)
 		io.WriteString(w, msg+"\n")
+		if f, ok := w.(http.Flusher); ok && failpoint.Enabled {
+			f.Flush()
+			failpoint.Hit(failpoint.IntakeAnswered, r.Header.Get("X-GitHub-Delivery"))
+		}
 	}
 	h.Metrics.observe(status, msg, time.Since(start))
 }

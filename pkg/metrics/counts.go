@@ -81,10 +81,11 @@ type Increments struct {
 // the series has a value, values that are not numbers, and a selector
 // with no series at the window's start are ErrNoCounts.
 func (p *Prometheus) Counts(ctx context.Context, q CountQuery) (Increments, error) {
-	query, err := countQuery(q)
+	sel, err := countSelector(q)
 	if err != nil {
 		return Increments{}, err
 	}
+	query := bridged(sel, q.Lookback)
 	if q.Slices < 1 || q.Slice < time.Millisecond {
 		return Increments{}, &Error{Kind: ErrBadQuery, Query: query, Msg: fmt.Sprintf("%d slices of %v: want at least one of positive length", q.Slices, q.Slice)}
 	}
@@ -93,19 +94,70 @@ func (p *Prometheus) Counts(ctx context.Context, q CountQuery) (Increments, erro
 	if err := window.check(MaxPoints); err != nil {
 		return Increments{}, &Error{Kind: ErrBadQuery, Query: query, Msg: err.Error()}
 	}
-	matrix, err := p.matrix(ctx, query, v1.Range{Start: q.Start, End: end, Step: q.Slice})
+	r := v1.Range{Start: q.Start, End: end, Step: q.Slice}
+	matrix, err := p.matrix(ctx, query, r)
 	if err != nil {
 		return Increments{}, err
 	}
-	incs, err := increments(matrix, q)
+	var ages []time.Duration
+	if !q.Sparse {
+		// Of the plain selector: timestamp() of last_over_time would be
+		// the evaluation's time, not the sample's.
+		if ages, err = p.ages(ctx, sel, r, q.Slices+1); err != nil {
+			return Increments{}, err
+		}
+	}
+	incs, err := increments(matrix, q, ages)
 	if err != nil {
 		return Increments{}, &Error{Kind: ErrNoCounts, Query: query, Msg: err.Error(), Err: err}
 	}
 	return incs, nil
 }
 
-// countQuery renders q's selector, as its _bucket series for a histogram.
-func countQuery(q CountQuery) (string, error) {
+// StaleSlices is how many slices old the newest sample at a slice end may
+// be: a slice is at least the scrape interval long, so a target scraped
+// on time always has a sample that recent.
+const StaleSlices = 2
+
+// ages reads, at each of n slice ends, how old the newest sample of the
+// query's series is (-1 where none is seen). Prometheus's lookback shows a
+// series' last value for minutes; when Prometheus itself stopped scraping
+// (it was down), no staleness marker ends that, and a value carried over
+// the gap would count its requests in the slice after it.
+func (p *Prometheus) ages(ctx context.Context, query string, r v1.Range, n int) ([]time.Duration, error) {
+	matrix, err := p.matrix(ctx, newestQuery(query), r)
+	if err != nil {
+		return nil, err
+	}
+	ages := make([]time.Duration, n)
+	for i := range ages {
+		ages[i] = -1
+	}
+	for _, s := range matrix {
+		for _, v := range s.Values {
+			k := endIndex(v.Timestamp, r.Start, r.Step)
+			if k < 0 || k >= n || math.IsNaN(float64(v.Value)) {
+				continue
+			}
+			end := r.Start.Add(time.Duration(k) * r.Step)
+			ages[k] = max(end.Sub(time.UnixMilli(int64(math.Round(float64(v.Value)*1000)))), 0)
+		}
+	}
+	return ages, nil
+}
+
+// newestQuery is the time of the newest sample of query's series.
+func newestQuery(query string) string { return "max(timestamp(" + query + "))" }
+
+// endIndex is the slice end nearest a sample's timestamp: Prometheus
+// evaluates a range at start + k·step, to the millisecond.
+func endIndex(ts model.Time, start time.Time, step time.Duration) int {
+	return int(math.Round(float64(int64(ts)-start.UnixMilli()) / float64(step.Milliseconds())))
+}
+
+// countSelector renders q's selector, as its _bucket series for a
+// histogram.
+func countSelector(q CountQuery) (string, error) {
 	query, err := Render(q.Selector, q.Model, q.Version)
 	if err != nil {
 		return "", err
@@ -117,11 +169,17 @@ func countQuery(q CountQuery) (string, error) {
 	} else if _, err := selector(query); err != nil {
 		return "", err
 	}
-	if q.Lookback > 0 {
-		// A range selector skips staleness markers: the latest real sample.
-		query = fmt.Sprintf("last_over_time(%s[%s])", query, model.Duration(q.Lookback.Truncate(time.Millisecond)))
-	}
 	return query, nil
+}
+
+// bridged is the query read at the slice ends: with a lookback, each
+// series' latest sample within it, since a range selector skips the
+// staleness markers a failed scrape leaves.
+func bridged(sel string, lookback time.Duration) string {
+	if lookback <= 0 {
+		return sel
+	}
+	return fmt.Sprintf("last_over_time(%s[%s])", sel, model.Duration(lookback.Truncate(time.Millisecond)))
 }
 
 // matrix runs a range query and returns its series, float samples only.
@@ -148,11 +206,17 @@ func (p *Prometheus) matrix(ctx context.Context, query string, r v1.Range) (mode
 }
 
 // increments turns the counters' values at the slice ends into the
-// increments per slice and group.
-func increments(matrix model.Matrix, q CountQuery) (Increments, error) {
+// increments per slice and group. ages (nil: not read) are how old the
+// newest sample is at each end: an end whose newest is more than
+// StaleSlices old has no value, as after a failed scrape.
+func increments(matrix model.Matrix, q CountQuery, ages []time.Duration) (Increments, error) {
 	ends := make([]time.Time, q.Slices+1)
 	for i := range ends {
 		ends[i] = q.Start.Add(time.Duration(i) * q.Slice)
+	}
+	stale := make([]bool, len(ends))
+	for i := range stale {
+		stale[i] = i < len(ages) && ages[i] > StaleSlices*q.Slice
 	}
 	out := Increments{Groups: map[string][]float64{}, Series: len(matrix)}
 	seen := make([]bool, len(ends)) // some series has a value at end i
@@ -166,7 +230,7 @@ func increments(matrix model.Matrix, q CountQuery) (Increments, error) {
 			incs = make([]float64, q.Slices)
 			out.Groups[group] = incs
 		}
-		if err := addSeries(incs, s, ends, seen); err != nil {
+		if err := addSeries(incs, s, ends, seen, stale); err != nil {
 			return Increments{}, err
 		}
 	}
@@ -180,7 +244,12 @@ func increments(matrix model.Matrix, q CountQuery) (Increments, error) {
 	if first < 0 {
 		return Increments{}, fmt.Errorf("%w: the selector's series have no value in the window", ErrNoSeries)
 	}
-	if first > 0 {
+	switch {
+	case first > 0 && stale[0]:
+		return Increments{}, fmt.Errorf("no series has a value at the window's start %s: the newest sample is %v old, "+
+			"Prometheus was not scraping (down, or just restarted); the first fresh value appears %v later",
+			stamp(ends[0]), ages[0].Round(time.Millisecond), ends[first].Sub(ends[0]))
+	case first > 0:
 		return Increments{}, fmt.Errorf("no series has a value at the window's start %s; the first appears %v later: "+
 			"the version was not scraped when its window opened", stamp(ends[0]), ends[first].Sub(ends[0]))
 	}
@@ -199,15 +268,13 @@ func increments(matrix model.Matrix, q CountQuery) (Increments, error) {
 	return out, nil
 }
 
-// addSeries adds one series' increments to incs. A sample belongs to the
-// slice end nearest its timestamp: Prometheus evaluates a range at start +
-// k·step, to the millisecond.
-func addSeries(incs []float64, s *model.SampleStream, ends []time.Time, seen []bool) error {
+// addSeries adds one series' increments to incs, skipping its values at
+// stale ends.
+func addSeries(incs []float64, s *model.SampleStream, ends []time.Time, seen, stale []bool) error {
 	values := make(map[int]float64, len(s.Values))
-	step := float64(ends[1].Sub(ends[0]).Milliseconds())
 	for _, v := range s.Values {
-		k := int(math.Round(float64(int64(v.Timestamp)-ends[0].UnixMilli()) / step))
-		if k >= 0 && k < len(ends) {
+		k := endIndex(v.Timestamp, ends[0], ends[1].Sub(ends[0]))
+		if k >= 0 && k < len(ends) && !stale[k] {
 			values[k] = float64(v.Value)
 		}
 	}

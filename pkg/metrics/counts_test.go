@@ -70,12 +70,12 @@ func TestCountQuery(t *testing.T) {
 			`last_over_time(model_latency_seconds_bucket{version="1.0.0"}[1s500ms])`},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
-			got, err := countQuery(tt.q)
+			sel, err := countSelector(tt.q)
 			require.NoError(t, err)
-			assert.Equal(t, tt.want, got)
+			assert.Equal(t, tt.want, bridged(sel, tt.q.Lookback))
 		})
 	}
-	_, err := countQuery(CountQuery{Selector: `rate(model_requests_total[1m])`, Model: "m", Version: "1.0.0", Lookback: time.Second})
+	_, err := countSelector(CountQuery{Selector: `rate(model_requests_total[1m])`, Model: "m", Version: "1.0.0", Lookback: time.Second})
 	assert.ErrorIs(t, err, ErrBadQuery, "still only a selector")
 }
 
@@ -102,24 +102,39 @@ func TestIncrements(t *testing.T) {
 			stream(pod("a"), start, q.Slice, 100, 110, 130, 160),
 			stream(pod("b"), start, q.Slice, none, 5, 9, none),
 			stream(pod("c"), start, q.Slice, 7, 8, none, none),
-		}, q)
+		}, q, nil)
 		require.NoError(t, err)
 		assert.Equal(t, map[string][]float64{"": {10 + 5 + 1, 20 + 4, 30}}, got.Groups)
 		assert.Equal(t, 3, got.Series)
 	})
 	t.Run("a failed scrape moves a slice's requests to the next", func(t *testing.T) {
-		got, err := increments(model.Matrix{stream(pod("a"), start, q.Slice, 100, 110, none, 120)}, q)
+		got, err := increments(model.Matrix{stream(pod("a"), start, q.Slice, 100, 110, none, 120)}, q, nil)
 		require.NoError(t, err)
 		assert.Equal(t, map[string][]float64{"": {10, 0, 10}}, got.Groups)
 		assert.Equal(t, 1, got.Gaps)
 	})
+	t.Run("a value the lookback carried over a gap in Prometheus's own scraping is no value", func(t *testing.T) {
+		fresh := 500 * time.Millisecond
+		got, err := increments(model.Matrix{stream(pod("a"), start, q.Slice, 100, 100, 130, 160)}, q,
+			[]time.Duration{fresh, time.Minute, fresh, fresh})
+		require.NoError(t, err)
+		assert.Equal(t, map[string][]float64{"": {0, 30, 30}}, got.Groups)
+		assert.Equal(t, 1, got.Gaps)
+		_, err = increments(model.Matrix{stream(pod("a"), start, q.Slice, 100, 100, 130, 160)}, q,
+			[]time.Duration{time.Minute, time.Minute + 2*time.Second, fresh, fresh})
+		assert.ErrorContains(t, err, "no series has a value at the window's start 2025-11-25T10:00:00Z: the newest sample is 1m0s old, "+
+			"Prometheus was not scraping (down, or just restarted); the first fresh value appears 4s later")
+		_, err = increments(model.Matrix{stream(pod("a"), start, q.Slice, 100, 110, 130, 160)}, q,
+			[]time.Duration{StaleSlices * q.Slice, 0, -1, fresh})
+		assert.NoError(t, err, "as old as StaleSlices is fresh")
+	})
 	t.Run("a sparse selector's series may appear late", func(t *testing.T) {
 		qs := q
 		qs.Sparse = true
-		got, err := increments(model.Matrix{stream(pod("a"), start, q.Slice, none, none, 3, 10)}, qs)
+		got, err := increments(model.Matrix{stream(pod("a"), start, q.Slice, none, none, 3, 10)}, qs, nil)
 		require.NoError(t, err)
 		assert.Equal(t, map[string][]float64{"": {0, 3, 7}}, got.Groups, "counted from 0 at its first value")
-		_, err = increments(model.Matrix{stream(pod("a"), start, q.Slice, none, none, 3, 10)}, q)
+		_, err = increments(model.Matrix{stream(pod("a"), start, q.Slice, none, none, 3, 10)}, q, nil)
 		assert.ErrorContains(t, err, "no series has a value at the window's start", "a total may not start late")
 	})
 	t.Run("buckets by le", func(t *testing.T) {
@@ -128,7 +143,7 @@ func TestIncrements(t *testing.T) {
 		got, err := increments(model.Matrix{
 			stream(model.LabelSet{"le": "0.1"}, start, q.Slice, 1, 2, 3, 4),
 			stream(model.LabelSet{"le": "+Inf"}, start, q.Slice, 1, 3, 5, 7),
-		}, qb)
+		}, qb, nil)
 		require.NoError(t, err)
 		assert.Equal(t, map[string][]float64{"0.1": {1, 1, 1}, "+Inf": {2, 2, 2}}, got.Groups)
 		les, names, err := got.Bounds()
@@ -153,7 +168,7 @@ func TestIncrements(t *testing.T) {
 			"the selector's series have no value in the window"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
-			_, err := increments(tt.matrix, q)
+			_, err := increments(tt.matrix, q, nil)
 			require.Error(t, err)
 			assert.Contains(t, err.Error(), tt.want)
 		})
@@ -208,7 +223,7 @@ func FuzzIncrements(f *testing.F) {
 			}
 			matrix = append(matrix, stream(model.LabelSet{"i": model.LabelValue(strconv.Itoa(i))}, start, time.Second, vals...))
 		}
-		got, err := increments(matrix, q)
+		got, err := increments(matrix, q, nil)
 		if err != nil {
 			return
 		}

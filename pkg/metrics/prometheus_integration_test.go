@@ -126,3 +126,33 @@ func TestRealPrometheusGone(t *testing.T) {
 	require.ErrorIs(t, err, ErrUnavailable, "a wrong URL is a configuration problem, not a bad query")
 	assert.ErrorContains(t, err, "404")
 }
+
+// TestRealPrometheusGapInScraping: a counter scraped every 15 s with two
+// minutes missing, as when Prometheus itself was down. Its lookback shows
+// the value of before the gap at the times inside it; a window opened
+// there is not counted from that value, one opened after the gap is.
+func TestRealPrometheusGapInScraping(t *testing.T) {
+	now := time.Now().Truncate(time.Minute)
+	from, gap, back, to := now.Add(-60*time.Minute), now.Add(-40*time.Minute), now.Add(-38*time.Minute), now.Add(-30*time.Minute)
+	var points []promtest.Point
+	for at, n := from, 0.0; !at.After(to); at, n = at.Add(15*time.Second), n+150 { // 10 requests a second
+		if at.After(gap) && at.Before(back) {
+			continue
+		}
+		points = append(points, promtest.Point{Time: at, Value: n})
+	}
+	var om promtest.OpenMetrics
+	om.Counter("model_requests", promtest.Labels{"model": "fraud", "version": "1.0.0"}, points)
+	p, err := NewPrometheus(promtest.Start(t, om.String()), 10*time.Second)
+	require.NoError(t, err)
+	q := CountQuery{Selector: `model_requests_total{model="{{.Model}}",version="{{.Version}}"}`, Model: "fraud", Version: "1.0.0",
+		Start: back.Add(-30 * time.Second), Slice: 15 * time.Second, Slices: 4}
+	_, err = p.Counts(context.Background(), q)
+	require.ErrorIs(t, err, ErrNoCounts)
+	assert.ErrorContains(t, err, "the newest sample is 1m30s old, Prometheus was not scraping")
+
+	q.Start = back.Add(5 * time.Second)
+	got, err := p.Counts(context.Background(), q)
+	require.NoError(t, err)
+	assert.Equal(t, map[string][]float64{"": {150, 150, 150, 150}}, got.Groups)
+}

@@ -3,6 +3,7 @@ package queue
 import (
 	"context"
 	"database/sql"
+	"strings"
 	"time"
 
 	"github.com/modelgate/modelgate/internal/dbtime"
@@ -34,9 +35,10 @@ func claimSQLite(ctx context.Context, s *Store, queue string, now time.Time, lim
 	var out []Job
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
 		rows, err := tx.QueryContext(ctx, `UPDATE queue_jobs
-			SET state = 'running', attempts = attempts + 1, lease_owner = $1, due_at = $2
+			SET state = 'running', attempts = attempts + 1, lease_owner = $1, due_at = $2,
+				last_error = CASE WHEN state = 'running' THEN $6 || lease_owner ELSE last_error END
 			WHERE id IN (`+freeJobs+`) RETURNING `+jobColumns(""),
-			l.Worker, dbtime.Millis(l.Until), queue, dbtime.Millis(now), limit)
+			l.Worker, dbtime.Millis(l.Until), queue, dbtime.Millis(now), limit, TakenOverFrom)
 		if err != nil {
 			return err
 		}
@@ -56,15 +58,25 @@ func claimPostgres(ctx context.Context, s *Store, queue string, now time.Time, l
 	// MATERIALIZED: the locking select runs once, whatever the plan.
 	rows, err := s.write.QueryContext(ctx, `WITH free AS MATERIALIZED (`+freeJobs+` FOR UPDATE SKIP LOCKED),
 		claimed AS (
-			UPDATE queue_jobs j SET state = 'running', attempts = j.attempts + 1, lease_owner = $1, due_at = $2
+			UPDATE queue_jobs j SET state = 'running', attempts = j.attempts + 1, lease_owner = $1, due_at = $2,
+				last_error = CASE WHEN j.state = 'running' THEN $6::text || j.lease_owner ELSE j.last_error END
 			FROM free WHERE j.id = free.id RETURNING j.*)
 		SELECT `+jobColumns("c.")+`, p.payload FROM claimed c LEFT JOIN queue_payloads p ON p.id = c.id`,
-		l.Worker, dbtime.Millis(l.Until), queue, dbtime.Millis(now), limit)
+		l.Worker, dbtime.Millis(l.Until), queue, dbtime.Millis(now), limit, TakenOverFrom)
 	if err != nil {
 		return nil, err
 	}
 	return scanJobs(rows, true)
 }
+
+// TakenOverFrom begins the LastError of a job claimed because the lease of
+// the worker that ran it ran out (the worker died): the worker's name
+// follows.
+const TakenOverFrom = "taken over from the lapsed lease of "
+
+// TakenOver says a claimed job was taken over from a worker whose lease
+// ran out.
+func (j Job) TakenOver() bool { return strings.HasPrefix(j.LastError, TakenOverFrom) }
 
 // scanJobs reads every row of jobColumns, and a payload after them when
 // withPayload.

@@ -240,8 +240,59 @@ func TestAddLeased(t *testing.T) {
 		require.Len(t, got, 1)
 		assert.JSONEq(t, `{"id":"lost"}`, string(got[0].Payload))
 		assert.Equal(t, 2, got[0].Attempts)
+		assert.True(t, got[0].TakenOver(), "claimed from a lapsed lease")
+		assert.Equal(t, queue.TakenOverFrom+"dead", got[0].LastError)
+		m, err = q.Get(ctx, "webhook", "m")
+		require.NoError(t, err)
+		assert.False(t, m.TakenOver(), "a job claimed as usual was not taken over")
 		_, _, err = q.AddLeased(ctx, delivery("x"), queue.Lease{})
 		assert.ErrorContains(t, err, "a lease without a worker")
+	})
+}
+
+func TestHoldersCountsTheRunningJobsOfEachWorker(t *testing.T) {
+	eachQueue(t, func(t *testing.T, q *queue.Store, c *clock) {
+		ctx := context.Background()
+		for _, k := range []string{"a", "b", "c"} {
+			_, err := q.Add(ctx, delivery(k))
+			require.NoError(t, err)
+		}
+		_, _, err := q.AddLeased(ctx, delivery("m"), lease("w2", c, time.Minute))
+		require.NoError(t, err)
+		got, err := q.Claim(ctx, "webhook", c.Now(), 2, lease("w1", c, time.Minute))
+		require.NoError(t, err)
+		require.Len(t, got, 2)
+		held, err := q.Holders(ctx)
+		require.NoError(t, err)
+		assert.Equal(t, map[string]int{"w1": 2, "w2": 1}, held)
+		require.NoError(t, q.Complete(ctx, "w1", []queue.Outcome{{ID: got[0].ID}, {ID: got[1].ID}}))
+		held, err = q.Holders(ctx)
+		require.NoError(t, err)
+		assert.Equal(t, map[string]int{"w2": 1}, held, "done jobs are held by no one")
+	})
+}
+
+func TestBacklogsByQueueAndKind(t *testing.T) {
+	eachQueue(t, func(t *testing.T, q *queue.Store, c *clock) {
+		ctx := context.Background()
+		for _, k := range []string{"a", "b", "c"} {
+			_, err := q.Add(ctx, delivery(k))
+			require.NoError(t, err)
+		}
+		_, err := q.Schedule(ctx, queue.Job{Queue: "rollout", Kind: "rollout.analysis", Key: "1", DueAt: c.Now().Add(time.Minute)})
+		require.NoError(t, err)
+		c.Add(30 * time.Second)
+		_, err = q.Claim(ctx, "webhook", c.Now(), 1, lease("w", c, time.Minute))
+		require.NoError(t, err)
+		got, err := q.Backlogs(ctx)
+		require.NoError(t, err)
+		require.Len(t, got, 2)
+		assert.Equal(t, queue.Backlog{Queue: "rollout", Kind: "rollout.analysis", Pending: 1}, got[0], "not due yet")
+		assert.Equal(t, "webhook", got[1].Queue)
+		assert.Equal(t, 2, got[1].Pending)
+		assert.Equal(t, 1, got[1].Running)
+		assert.Equal(t, 2, got[1].Due)
+		assert.Equal(t, 30*time.Second, got[1].OldestDue, "due since they were added")
 	})
 }
 

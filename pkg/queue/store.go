@@ -256,6 +256,69 @@ func (s *Store) Stats(ctx context.Context, queue string) (Stats, error) {
 	return st, nil
 }
 
+// Holders counts the running jobs of every queue by the worker whose lease
+// holds them, for a soak to see when a dead worker's jobs are taken over.
+func (s *Store) Holders(ctx context.Context) (map[string]int, error) {
+	rows, err := s.read.QueryContext(ctx, `SELECT lease_owner, count(*) FROM queue_jobs WHERE state = 'running' GROUP BY lease_owner`)
+	if err != nil {
+		return nil, fmt.Errorf("lease holders: %w", err)
+	}
+	defer rows.Close()
+	out := map[string]int{}
+	for rows.Next() {
+		var owner string
+		var n int
+		if err := rows.Scan(&owner, &n); err != nil {
+			return nil, fmt.Errorf("lease holders: %w", err)
+		}
+		out[owner] = n
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("lease holders: %w", err)
+	}
+	return out, nil
+}
+
+// Backlog is the jobs of one kind waiting in a queue.
+type Backlog struct {
+	Queue, Kind string
+	// Pending jobs wait, Running ones are leased; Due of the pending are
+	// past their due time, the oldest of them since OldestDue.
+	Pending, Running, Due int
+	OldestDue             time.Duration
+}
+
+// Backlogs lists the waiting and running jobs of every queue by kind, for
+// the metrics.
+func (s *Store) Backlogs(ctx context.Context) ([]Backlog, error) {
+	now := s.now()
+	rows, err := s.read.QueryContext(ctx, `SELECT queue, kind,
+		sum(CASE WHEN state = 'pending' THEN 1 ELSE 0 END), sum(CASE WHEN state = 'running' THEN 1 ELSE 0 END),
+		sum(CASE WHEN state = 'pending' AND due_at <= $1 THEN 1 ELSE 0 END),
+		min(CASE WHEN state = 'pending' AND due_at <= $1 THEN due_at END)
+		FROM queue_jobs WHERE state IN ('pending', 'running') GROUP BY queue, kind ORDER BY queue, kind`, dbtime.Millis(now))
+	if err != nil {
+		return nil, fmt.Errorf("backlogs: %w", err)
+	}
+	defer rows.Close()
+	var out []Backlog
+	for rows.Next() {
+		var b Backlog
+		var oldest sql.NullInt64
+		if err := rows.Scan(&b.Queue, &b.Kind, &b.Pending, &b.Running, &b.Due, &oldest); err != nil {
+			return nil, fmt.Errorf("backlogs: %w", err)
+		}
+		if oldest.Valid {
+			b.OldestDue = max(now.Sub(dbtime.FromMillis(oldest.Int64)), 0)
+		}
+		out = append(out, b)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("backlogs: %w", err)
+	}
+	return out, nil
+}
+
 // list reads the jobs where selects, with their payloads, newest first.
 func (s *Store) list(ctx context.Context, where string, args ...any) ([]Job, error) {
 	rows, err := s.read.QueryContext(ctx, `SELECT `+jobColumns("j.")+`, p.payload FROM queue_jobs j

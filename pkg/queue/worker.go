@@ -32,6 +32,8 @@ type Observer interface {
 	// Ran reports a job run and what became of it: done, retry, failed,
 	// or lost (its lease passed to another worker, which runs it).
 	Ran(j Job, result string, took time.Duration)
+	// TookOver reports a job claimed from a worker whose lease ran out.
+	TookOver(j Job)
 }
 
 // Worker defaults.
@@ -242,6 +244,11 @@ func (w *Worker) hold(jobs []Job) {
 	}
 	if w.Observer != nil {
 		w.Observer.Holding(len(jobs))
+		for _, j := range jobs {
+			if j.TakenOver() {
+				w.Observer.TookOver(j)
+			}
+		}
 	}
 }
 

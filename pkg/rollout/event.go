@@ -32,10 +32,13 @@ type AnalysisResult struct {
 	Critical bool
 }
 
-// AnalysisUnavailable: the metrics provider could not answer the look.
+// AnalysisUnavailable: the metrics provider could not answer the look, or
+// answered it without enough samples to judge (NoData).
 type AnalysisUnavailable struct {
 	Look   int
 	Reason string
+	// NoData says the provider answered, with too few samples.
+	NoData bool
 }
 
 // TrafficMismatch: at this look, the canary's share of the requests is far

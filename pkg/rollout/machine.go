@@ -48,6 +48,23 @@ type State struct {
 	Extended bool
 	// Unavailable counts the provider's consecutive failures.
 	Unavailable int
+	// Outage says the rollout is paused because the metrics provider
+	// failed too many looks in a row: the awaited look is still tried
+	// every interval, as a probe, and the first answer restarts the
+	// stage's window on its own.
+	Outage bool
+	// Recovering says the window restarted after an outage and its first
+	// look is not judged yet: a look that finds too few samples (the
+	// provider has only begun to collect again) moves the window on
+	// instead of counting as a failure, as many times as the limit of
+	// failed looks.
+	Recovering bool
+	// Down says a failure of the current run of them was the provider's
+	// own (it did not answer): when the run reaches the limit with looks
+	// that find no data (a restarted Prometheus that has not scraped
+	// yet), it is still an outage, which ends on its own, not a pause for
+	// a person.
+	Down bool
 	// Resume is the phase /resume returns to while Paused.
 	Resume Phase
 	// Reason says why the rollout is paused or has ended.
@@ -182,6 +199,7 @@ func (m machine) startStage() (State, []Action, error) {
 		return m.passStage()
 	}
 	m.s.Phase, m.s.Since, m.s.Look, m.s.Extended, m.s.Unavailable, m.s.Resume = Analyzing, m.now, 1, false, 0, ""
+	m.s.Outage, m.s.Recovering, m.s.Down = false, false, false
 	desc := fmt.Sprintf("analysing %s: %d looks every %s", m.stage(), m.plan.Looks(m.s.Stage), m.plan.Analysis.Interval)
 	return m.s, []Action{
 		SetDeploymentStatus{State: StatusInProgress, Description: desc},
@@ -208,6 +226,7 @@ func (m machine) passStage() (State, []Action, error) {
 func (m machine) advance() (State, []Action, error) {
 	if m.s.Stage == len(m.plan.Stages)-1 {
 		m.s.Phase, m.s.Reason = Promoted, fmt.Sprintf("all %d stages passed", len(m.plan.Stages))
+		m.s.Outage, m.s.Recovering = false, false
 		return m.s, []Action{
 			SetDeploymentStatus{State: StatusSuccess, Description: "promoted to 100 %"},
 			UpdateComment{},
@@ -219,10 +238,16 @@ func (m machine) advance() (State, []Action, error) {
 }
 
 func (m machine) result(r AnalysisResult) (State, []Action, error) {
+	if m.probing() {
+		if err := m.checkProbe(r.Look); err != nil {
+			return m.s, nil, err
+		}
+		return m.recover()
+	}
 	if err := m.checkLook(r.Look); err != nil {
 		return m.s, nil, err
 	}
-	m.s.Unavailable = 0
+	m.s.Unavailable, m.s.Recovering, m.s.Down = 0, false, false
 	end := m.s.Look >= m.plan.Looks(m.s.Stage)
 	switch {
 	case r.Decision == DecisionFail && (r.Critical || end):
@@ -251,28 +276,107 @@ func (m machine) extend(reason string) (State, []Action, error) {
 }
 
 func (m machine) unavailable(u AnalysisUnavailable) (State, []Action, error) {
+	if m.probing() {
+		return m.probed(u)
+	}
 	if err := m.checkLook(u.Look); err != nil {
 		return m.s, nil, err
 	}
-	m.s.Unavailable++
 	limit := m.plan.Analysis.ConsecutiveErrorLimit
 	if limit <= 0 {
 		limit = DefaultConsecutiveErrorLimit
 	}
+	if m.s.Recovering && u.NoData && m.s.Look == 1 {
+		// The provider answers but has not collected a look's worth
+		// since it came back (a restarted Prometheus scrapes again only
+		// after its discovery delay): the window starts now, up to the
+		// limit's number of times, before such looks count.
+		m.s.Unavailable++
+		if m.s.Unavailable >= limit {
+			m.s.Recovering, m.s.Unavailable = false, 0
+		}
+		m.s.Since = m.now
+		return m.s, []Action{m.schedule(), UpdateComment{}}, nil
+	}
+	m.s.Unavailable++
+	m.s.Down = m.s.Down || !u.NoData
 	if m.s.Unavailable >= limit {
 		why := fmt.Sprintf("the metrics provider failed %d times in a row (%s)", m.s.Unavailable, orDefault(u.Reason, "no reason given"))
-		return m.pauseFor(why)
+		if u.NoData && !m.s.Down {
+			// It answers, without data: no outage to wait out, a person
+			// must look at the queries (else the pause would end and
+			// begin again for ever).
+			return m.pauseFor(why)
+		}
+		return m.outage(why)
+	}
+	if u.NoData && m.s.Look == 1 {
+		// The provider holds no samples of the window yet (it was down
+		// or had not scraped): the look reads from now on, not again a
+		// start it will never have data of.
+		m.s.Since = m.now
 	}
 	// The same look is tried again an interval later.
 	return m.s, []Action{m.schedule(), UpdateComment{}}, nil
 }
 
+// outage pauses a stage whose provider keeps failing, and goes on trying
+// the awaited look as a probe.
+func (m machine) outage(why string) (State, []Action, error) {
+	m.s.Phase, m.s.Resume, m.s.Reason, m.s.Outage = Paused, Analyzing, why, true
+	text := why + "; paused until it answers again, when the stage's analysis restarts on its own: " +
+		"/resume to restart it now, /promote to go on, /rollback to stop."
+	return m.s, []Action{UpdateComment{}, PostComment{Text: text}, m.schedule()}, nil
+}
+
+// probing says the rollout is paused by an outage and probes the provider.
+func (m machine) probing() bool { return m.s.Phase == Paused && m.s.Outage }
+
+// checkProbe refuses a probe's outcome that is not the awaited look's.
+func (m machine) checkProbe(look int) error {
+	if look != m.s.Look {
+		return refuse("stale analysis of look %d: look %d is awaited as a probe", look, m.s.Look)
+	}
+	return nil
+}
+
+// probed follows a probe the provider could not answer, or answered
+// without enough samples to judge: an answer all the same.
+func (m machine) probed(u AnalysisUnavailable) (State, []Action, error) {
+	if err := m.checkProbe(u.Look); err != nil {
+		return m.s, nil, err
+	}
+	if u.NoData {
+		return m.recover()
+	}
+	m.s.Unavailable++
+	return m.s, []Action{m.schedule()}, nil
+}
+
+// recover restarts the window of a stage paused by an outage, now that
+// the provider answers again, and says so on the pull request.
+func (m machine) recover() (State, []Action, error) {
+	m.s.Reason = ""
+	s, actions, err := m.startStage()
+	s.Recovering = true
+	text := fmt.Sprintf("the metrics provider answers again: the analysis of %s restarts on its own, %d looks every %s.",
+		m.stage(), m.plan.Looks(m.s.Stage), m.plan.Analysis.Interval)
+	return s, append(actions, PostComment{Text: text}), err
+}
+
 // mismatch pauses a stage whose canary does not serve its share.
 func (m machine) mismatch(t TrafficMismatch) (State, []Action, error) {
+	if m.probing() {
+		// The provider answered the probe.
+		if err := m.checkProbe(t.Look); err != nil {
+			return m.s, nil, err
+		}
+		return m.recover()
+	}
 	if err := m.checkLook(t.Look); err != nil {
 		return m.s, nil, err
 	}
-	m.s.Unavailable = 0
+	m.s.Unavailable, m.s.Down = 0, false
 	return m.pauseFor(fmt.Sprintf("the traffic of %s is not where the plan puts it (%s)", m.stage(), orDefault(t.Reason, "no reason given")))
 }
 
@@ -332,7 +436,7 @@ func (m machine) resume() (State, []Action, error) {
 
 // end rolls traffic back to the baseline and ends the rollout as phase.
 func (m machine) end(phase Phase, reason string) (State, []Action, error) {
-	m.s.Phase, m.s.Reason = phase, reason
+	m.s.Phase, m.s.Reason, m.s.Outage, m.s.Recovering = phase, reason, false, false
 	verb := "rolled back"
 	if phase == Aborted {
 		verb = "aborted"

@@ -112,6 +112,22 @@ func prefix(t *testing.T, plan Plan, steps []step) State {
 	return s
 }
 
+// play feeds the steps to the machine from s, holding each outcome to
+// the step's phase and, when it gives them, its actions.
+func play(t *testing.T, plan Plan, s State, steps []step) State {
+	t.Helper()
+	for i, st := range steps {
+		next, actions, err := Next(plan, s, st.ev, at(st.now))
+		require.NoError(t, err, "step %d", i)
+		assert.Equal(t, st.phase, next.Phase, "step %d", i)
+		if st.actions != nil {
+			assert.Equal(t, st.actions, actions, "step %d", i)
+		}
+		s = next
+	}
+	return s
+}
+
 func TestTransitions(t *testing.T) {
 	plan := testPlan(t)
 	critical := AnalysisResult{Decision: DecisionFail, Look: 1, Critical: true, Reason: "critical metric failed: errors"}
@@ -162,8 +178,9 @@ func TestTransitions(t *testing.T) {
 			{AnalysisUnavailable{Look: 1, Reason: "connection refused"}, 22, Analyzing,
 				[]Action{ScheduleAnalysis{At: at(27), Look: 1}, UpdateComment{}}},
 			{AnalysisUnavailable{Look: 1, Reason: "connection refused"}, 27, Paused, []Action{UpdateComment{},
-				PostComment{Text: "the metrics provider failed 3 times in a row (connection refused); paused: " +
-					"/resume to analyse the stage again, /promote to go on, /rollback to stop."}}}}},
+				PostComment{Text: "the metrics provider failed 3 times in a row (connection refused); paused until it answers again, " +
+					"when the stage's analysis restarts on its own: /resume to restart it now, /promote to go on, /rollback to stop."},
+				ScheduleAnalysis{At: at(32), Look: 1}}}}},
 		{"a traffic mismatch pauses with its reason, /resume restarts the window", toStage2, []step{
 			{AnalysisUnavailable{Look: 1}, 17, Analyzing, nil},
 			{TrafficMismatch{Look: 1, Reason: "the canary served 0.0 % of the requests, the stage puts 25 % on it"}, 22, Paused, []Action{UpdateComment{},
@@ -204,18 +221,146 @@ func TestTransitions(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			s := prefix(t, plan, tt.setup)
-			for i, st := range tt.steps {
-				next, actions, err := Next(plan, s, st.ev, at(st.now))
-				require.NoError(t, err, "step %d", i)
-				assert.Equal(t, st.phase, next.Phase, "step %d", i)
-				if st.actions != nil {
-					assert.Equal(t, st.actions, actions, "step %d", i)
-				}
-				s = next
+			play(t, plan, prefix(t, plan, tt.setup), tt.steps)
+		})
+	}
+}
+
+// outage brings stage 2 (25 %) to a pause for three failed looks.
+var outage = append(toStage2[:4:4],
+	step{AnalysisUnavailable{Look: 1}, 17, Analyzing, nil},
+	step{AnalysisUnavailable{Look: 1}, 22, Analyzing, nil},
+	step{AnalysisUnavailable{Look: 1, Reason: "connection refused"}, 27, Paused, nil})
+
+// restarted is what the first answer after an outage at minute now does.
+func restarted(now int) []Action {
+	return []Action{inProgress("analysing stage 2 (25 %): 2 looks every 5m0s"), ScheduleAnalysis{At: at(now + 5), Look: 1}, UpdateComment{},
+		PostComment{Text: "the metrics provider answers again: the analysis of stage 2 (25 %) restarts on its own, 2 looks every 5m0s."}}
+}
+
+// Looks that fail because the provider is down, then find no data once it
+// answers again (it has not scraped yet), are an outage that ends on its
+// own, not a pause for a person (found by the soak).
+func TestAnOutageThatEndsWithoutDataIsAnOutage(t *testing.T) {
+	plan := testPlan(t)
+	play(t, plan, prefix(t, plan, toStage2[:4:4]), []step{
+		{AnalysisUnavailable{Look: 1, Reason: "connection refused"}, 17, Analyzing, nil},
+		{AnalysisUnavailable{Look: 1, NoData: true}, 22, Analyzing, nil},
+		{AnalysisUnavailable{Look: 1, NoData: true, Reason: "no data"}, 27, Paused, []Action{UpdateComment{},
+			PostComment{Text: "the metrics provider failed 3 times in a row (no data); paused until it answers again, " +
+				"when the stage's analysis restarts on its own: /resume to restart it now, /promote to go on, /rollback to stop."},
+			ScheduleAnalysis{At: at(32), Look: 1}}},
+		{AnalysisUnavailable{Look: 1, NoData: true}, 32, Analyzing, restarted(32)}})
+}
+
+func TestOutageEndsOnItsOwn(t *testing.T) {
+	plan := testPlan(t)
+	tests := []struct {
+		name  string
+		steps []step
+	}{
+		{"a probe that fails keeps the pause and probes again, quietly", []step{
+			{AnalysisUnavailable{Look: 1, Reason: "connection refused"}, 32, Paused, []Action{ScheduleAnalysis{At: at(37), Look: 1}}},
+			{AnalysisUnavailable{Look: 1, Reason: "connection refused"}, 37, Paused, []Action{ScheduleAnalysis{At: at(42), Look: 1}}}}},
+		{"the first answer restarts the window with a note, whatever it judged", []step{
+			{AnalysisUnavailable{Look: 1}, 32, Paused, nil},
+			{AnalysisResult{Decision: DecisionFail, Critical: true, Look: 1}, 37, Analyzing, restarted(37)},
+			{pass(1), 42, Analyzing, []Action{ScheduleAnalysis{At: at(47), Look: 2}, UpdateComment{}}},
+			{pass(2), 47, Deploying, nil}}},
+		{"an answer without enough samples is an answer", []step{
+			{AnalysisUnavailable{Look: 1, NoData: true, Reason: "no data"}, 32, Analyzing, restarted(32)}}},
+		{"first looks after the restart finding too few samples move the window on, up to the limit, then count", []step{
+			{pass(1), 32, Analyzing, restarted(32)},
+			{AnalysisUnavailable{Look: 1, NoData: true}, 37, Analyzing, []Action{ScheduleAnalysis{At: at(42), Look: 1}, UpdateComment{}}},
+			{AnalysisUnavailable{Look: 1, NoData: true}, 42, Analyzing, []Action{ScheduleAnalysis{At: at(47), Look: 1}, UpdateComment{}}},
+			{AnalysisUnavailable{Look: 1, NoData: true}, 47, Analyzing, nil},
+			{AnalysisUnavailable{Look: 1, NoData: true}, 52, Analyzing, nil},
+			{AnalysisUnavailable{Look: 1, NoData: true}, 57, Analyzing, nil},
+			{AnalysisUnavailable{Look: 1, NoData: true, Reason: "no data"}, 62, Paused, nil}}},
+		{"a provider error on the first look after the restart counts", []step{
+			{pass(1), 32, Analyzing, nil},
+			{AnalysisUnavailable{Look: 1}, 37, Analyzing, nil},
+			{AnalysisUnavailable{Look: 1}, 42, Analyzing, nil},
+			{AnalysisUnavailable{Look: 1}, 47, Paused, nil}}},
+		{"/resume during the outage restarts the window at once", []step{
+			{Resume{}, 30, Analyzing, []Action{
+				inProgress("analysing stage 2 (25 %): 2 looks every 5m0s"), ScheduleAnalysis{At: at(35), Look: 1}, UpdateComment{}}},
+			{AnalysisUnavailable{Look: 1, NoData: true}, 35, Analyzing, []Action{ScheduleAnalysis{At: at(40), Look: 1}, UpdateComment{}}}}},
+		{"/rollback during the outage ends it", []step{
+			{Rollback{Reason: "enough"}, 30, RolledBack, rollbackTo(1, "2 (25 %)", "enough", "rolled back")}}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s := prefix(t, plan, outage)
+			require.True(t, s.Outage)
+			s = play(t, plan, s, tt.steps)
+			if s.Terminal() {
+				assert.False(t, s.Outage || s.Recovering, "an ended rollout keeps no outage")
 			}
 		})
 	}
+}
+
+// A first look short of samples, after an outage's restart or not, reads
+// a window that starts when it was judged, as the provider has only begun
+// to collect: read again from the old start it would find the same gap.
+// After the restart such looks count only once the limit's number of them
+// have moved the window on.
+func TestFirstLooksWithoutDataMoveTheWindow(t *testing.T) {
+	plan := testPlan(t)
+	tests := []struct {
+		name       string
+		setup      []step
+		recovering []bool
+	}{
+		{"after an outage", append(outage, step{pass(1), 32, Analyzing, nil}), []bool{true, true, false, false, false}},
+		{"without one", toStage2[:4:4], []bool{false, false}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s := prefix(t, plan, tt.setup)
+			now := tt.setup[len(tt.setup)-1].now
+			for i, want := range tt.recovering {
+				now += 5
+				var err error
+				s, _, err = Next(plan, s, AnalysisUnavailable{Look: 1, NoData: true}, at(now))
+				require.NoError(t, err, "look %d", i)
+				require.Equal(t, Analyzing, s.Phase, "look %d", i)
+				assert.Equal(t, at(now), s.Since, "look %d", i)
+				assert.Equal(t, want, s.Recovering, "look %d", i)
+			}
+		})
+	}
+}
+
+// A provider that answers without data is no outage: the pause is for a
+// person, and does not end and begin again on its own.
+func TestNoDataPauseIsNoOutage(t *testing.T) {
+	plan := testPlan(t)
+	s := prefix(t, plan, append(toStage2[:4:4],
+		step{AnalysisUnavailable{Look: 1, NoData: true}, 17, Analyzing, nil},
+		step{AnalysisUnavailable{Look: 1, NoData: true}, 22, Analyzing, nil}))
+	s, actions, err := Next(plan, s, AnalysisUnavailable{Look: 1, NoData: true, Reason: "no data"}, at(27))
+	require.NoError(t, err)
+	assert.Equal(t, Paused, s.Phase)
+	assert.False(t, s.Outage)
+	assert.Equal(t, []Action{UpdateComment{}, PostComment{Text: "the metrics provider failed 3 times in a row (no data); paused: " +
+		"/resume to analyse the stage again, /promote to go on, /rollback to stop."}}, actions, "no probe")
+	_, _, err = Next(plan, s, AnalysisUnavailable{Look: 1, NoData: true}, at(32))
+	assert.ErrorIs(t, err, ErrRefused, "no look runs while a person decides")
+}
+
+func TestOutageGraceIsForTheFirstLookOnly(t *testing.T) {
+	plan := testPlan(t)
+	plan.Analysis.ConsecutiveErrorLimit = 1
+	s := prefix(t, plan, append(toStage2[:4:4], step{AnalysisUnavailable{Look: 1}, 17, Paused, nil}, step{pass(1), 22, Analyzing, nil}))
+	s, _, err := Next(plan, s, AnalysisUnavailable{Look: 1, NoData: true}, at(27))
+	require.NoError(t, err)
+	assert.Equal(t, Analyzing, s.Phase, "a limit of one does not pause the restarted window for its first thin look")
+	assert.Equal(t, at(27), s.Since, "the window starts when the thin look was taken")
+	s, _, err = Next(plan, s, AnalysisUnavailable{Look: 1, NoData: true}, at(32))
+	require.NoError(t, err)
+	assert.Equal(t, Paused, s.Phase, "the second thin look counts")
 }
 
 func TestRefused(t *testing.T) {
@@ -246,6 +391,8 @@ func TestRefused(t *testing.T) {
 		{"analysis while paused", paused, pass(1), "refused: no analysis is running: stage 2 (25 %) is paused"},
 		{"provider down while waiting", waiting, AnalysisUnavailable{Look: 2}, "refused: no analysis is running: stage 3 (50 %) waits for /promote"},
 		{"stale look", toStage2, pass(2), "refused: stale analysis of look 2: look 1 is awaited"},
+		{"stale probe", outage, pass(2), "refused: stale analysis of look 2: look 1 is awaited as a probe"},
+		{"stale failed probe", outage, AnalysisUnavailable{Look: 3}, "refused: stale analysis of look 3: look 1 is awaited as a probe"},
 		{"unknown decision", toStage2, AnalysisResult{Decision: "maybe", Look: 1}, `refused: unknown analysis decision "maybe"`},
 		{"unknown event", toStage2, nil, "refused: unknown event <nil>"},
 	}

@@ -29,6 +29,13 @@ func NoteMarker(rolloutID int64, seq int) string {
 	return fmt.Sprintf("<!-- modelgate:rollout=%d:note=%d -->", rolloutID, seq)
 }
 
+// ReplyMarker is the hidden marker of the reply to command id (the
+// command's row in the store), e.g. "<!-- modelgate:command=7:reply -->":
+// a command tried again looks for it before replying twice.
+func ReplyMarker(commandID int64) string {
+	return fmt.Sprintf("<!-- modelgate:command=%d:reply -->", commandID)
+}
+
 // View is what the status comment shows of a rollout. Every string in it
 // may come from the pull request and is escaped when rendered.
 type View struct {
@@ -48,6 +55,9 @@ type View struct {
 	Phase string
 	// Reason says why the rollout is paused or has ended.
 	Reason string
+	// Outage says the pause is the metrics provider's, and ends on its
+	// own once it answers again.
+	Outage bool
 	// Stages is the plan.
 	Stages []Stage
 	// Current is the index of the current stage.

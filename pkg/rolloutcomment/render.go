@@ -220,6 +220,10 @@ func nextStep(v View) string {
 		}
 		return "This stage has a manual gate: `/promote` goes on, `/rollback` returns to the baseline."
 	case rollout.Paused:
+		if v.Outage {
+			return fmt.Sprintf("The analysis restarts on its own once the metrics provider answers again (tried every %s); "+
+				"`/resume` restarts it now, `/rollback` returns to the baseline.", v.Interval)
+		}
 		return "`/resume` goes on where the rollout stopped, `/rollback` returns to the baseline."
 	}
 	return ""

@@ -110,7 +110,7 @@ func waiting() View {
 func pausedProvider() View {
 	v := base()
 	v.Phase, v.Current, v.Look, v.Looks = "paused", 1, 4, 12
-	v.Reason = "the metrics provider failed 3 times in a row (prometheus: connection refused)"
+	v.Reason, v.Outage = "the metrics provider failed 3 times in a row (prometheus: connection refused)", true
 	v.UpdatedAt = t0().Add(75 * time.Minute)
 	v.Analysis = &Analysis{
 		At: v.UpdatedAt, Look: 4, Looks: 12, Decision: "nodata",

@@ -147,6 +147,28 @@ func (s *records) ListRollouts(ctx context.Context, f RolloutFilter) ([]Rollout,
 	return s.queryRollouts(ctx, w.sql+" ORDER BY id DESC LIMIT "+itoa(limitOr(f.Limit, 100)), w.args...)
 }
 
+// CountRollouts counts the rollouts in each state.
+func (s *records) CountRollouts(ctx context.Context) (map[RolloutState]int, error) {
+	rows, err := s.read.QueryContext(ctx, `SELECT state, count(*) FROM rollouts GROUP BY state`)
+	if err != nil {
+		return nil, fmt.Errorf("count rollouts: %w", err)
+	}
+	defer rows.Close()
+	out := map[RolloutState]int{}
+	for rows.Next() {
+		var state string
+		var n int
+		if err := rows.Scan(&state, &n); err != nil {
+			return nil, fmt.Errorf("count rollouts: %w", err)
+		}
+		out[state] = n
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("count rollouts: %w", err)
+	}
+	return out, nil
+}
+
 func (s *records) queryRollouts(ctx context.Context, where string, args ...any) ([]Rollout, error) {
 	return listSQL(ctx, s.read, "list rollouts", scanRollout, `SELECT `+rolloutColumns+` FROM rollouts `+where, args...)
 }

@@ -174,6 +174,8 @@ type Rollouts interface {
 	// environment; ErrNotFound when there is no such rollout.
 	UpdateRollout(ctx context.Context, r Rollout) (Rollout, error)
 	GetRollout(ctx context.Context, id int64) (Rollout, error)
+	// CountRollouts counts the rollouts in each state, for the metrics.
+	CountRollouts(ctx context.Context) (map[RolloutState]int, error)
 	// ListRollouts returns the rollouts f selects, newest (highest id) first.
 	ListRollouts(ctx context.Context, f RolloutFilter) ([]Rollout, error)
 	PutStage(ctx context.Context, s Stage) error

@@ -39,6 +39,7 @@ import (
 	"time"
 
 	"github.com/modelgate/modelgate/internal/repogen"
+	"github.com/modelgate/modelgate/internal/sysload"
 )
 
 func main() {
@@ -153,7 +154,7 @@ func (b bench) row(ctx context.Context, n int) (row, error) {
 		return r, err
 	}
 	defer os.RemoveAll(dir)
-	r.LoadBefore = loadAverage()
+	r.LoadBefore = sysload.OneMinute()
 	var err error
 	if r.Validator, err = measure(ctx, b.runs, command{b.bin, "validate", dir, "--format", "json", "--no-default-policy"}); err != nil {
 		return r, err
@@ -174,7 +175,7 @@ func (b bench) row(ctx context.Context, n int) (row, error) {
 		}
 		r.Conftest = &c
 	}
-	r.LoadAfter = loadAverage()
+	r.LoadAfter = sysload.OneMinute()
 	return r, nil
 }
 
@@ -264,15 +265,4 @@ func runOnce(ctx context.Context, c command) (sample, error) {
 		s.rss = ru.Maxrss
 	}
 	return s, nil
-}
-
-// loadAverage is the system's one-minute load average, or "?" where
-// /proc/loadavg cannot be read.
-func loadAverage() string {
-	b, err := os.ReadFile("/proc/loadavg")
-	if err != nil {
-		return "?"
-	}
-	first, _, _ := strings.Cut(string(b), " ")
-	return first
 }

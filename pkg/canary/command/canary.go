@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/modelgate/modelgate/pkg/analysis"
 	"github.com/modelgate/modelgate/pkg/canary"
@@ -113,6 +114,16 @@ func (c *Commands) liveVersion(ctx context.Context, repo, model, env string) (st
 // start stores the rollout with its first effects. The store decides the
 // lock and one-rollout gates in the same write.
 func (c *Commands) start(ctx context.Context, req chatops.Request, p prepared, r *reply) error {
+	if earlier, err := c.startedEarlier(ctx, req, p); err != nil || earlier != nil {
+		switch {
+		case earlier != nil && earlier.Active():
+			r.ok("Canary of %s %s is running; it was started by this comment.", markdown.Code(p.target.Model), markdown.Code(p.target.Version))
+		case earlier != nil:
+			r.ok("Canary of %s %s was started by this comment and has ended: %s.", markdown.Code(p.target.Model),
+				markdown.Code(p.target.Version), strings.ReplaceAll(earlier.State, "_", " "))
+		}
+		return err
+	}
 	planJSON, err := json.Marshal(p.plan)
 	if err != nil {
 		return fmt.Errorf("encode plan: %w", err)
@@ -185,6 +196,26 @@ func (c *Commands) resolveConflict(ctx context.Context, req chatops.Request, l c
 		return false, fmt.Errorf("store the rollout of %s: %w", p.target.Model, err)
 	}
 	return true, nil
+}
+
+// startedEarlier is the rollout of the target that this command's
+// delivery started already, active or ended, or nil: a delivery tried
+// again after its rollout ended must not start another.
+func (c *Commands) startedEarlier(ctx context.Context, req chatops.Request, p prepared) (*store.Rollout, error) {
+	if req.DeliveryID == "" {
+		return nil, nil
+	}
+	rows, err := c.Store.ListRollouts(ctx, store.RolloutFilter{Repo: req.Repo.FullName(), PR: req.PullRequest.Number,
+		Model: p.target.Model, Environment: p.plan.Environment, Limit: 20})
+	if err != nil {
+		return nil, fmt.Errorf("rollouts of %s: %w", p.target.Model, err)
+	}
+	for _, ro := range rows {
+		if startedBy(ro, req.DeliveryID) {
+			return &ro, nil
+		}
+	}
+	return nil, nil
 }
 
 // activeHolder is the active rollout of ro's model and environment, or nil.

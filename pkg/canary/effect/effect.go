@@ -9,8 +9,10 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strconv"
 	"time"
 
+	"github.com/modelgate/modelgate/internal/failpoint"
 	"github.com/modelgate/modelgate/pkg/canary"
 	"github.com/modelgate/modelgate/pkg/gh"
 	"github.com/modelgate/modelgate/pkg/markdown"
@@ -60,6 +62,7 @@ type Store interface {
 	ListStages(ctx context.Context, rolloutID int64) ([]store.Stage, error)
 	PutStage(ctx context.Context, s store.Stage) error
 	AppendAudit(ctx context.Context, e store.AuditEntry) (int64, error)
+	ListAudit(ctx context.Context, f store.AuditFilter) ([]store.AuditEntry, error)
 }
 
 // Records reads and changes rollout records, and schedules their looks
@@ -82,6 +85,8 @@ type Executor struct {
 	WebURL string
 	Logger *slog.Logger
 	Clock  canary.Clock
+	// Observer hears the stages deployed; nil for none.
+	Observer canary.Observer
 }
 
 func (e *Executor) webURL() string {
@@ -132,10 +137,12 @@ func (e *Executor) Run(ctx context.Context, id int64) error {
 				return err
 			}
 		}
+		failpoint.Hit(failpoint.EffectMarked, strconv.FormatInt(id, 10))
 		out, err := e.do(ctx, l, ef)
 		if err != nil {
 			return fmt.Errorf("rollout %d: %s effect %d: %w", id, ef.Kind, ef.Seq, err)
 		}
+		failpoint.Hit(failpoint.EffectDone, strconv.FormatInt(id, 10))
 		if err := e.finishEffect(ctx, id, ef.Seq, out); err != nil {
 			return err
 		}
@@ -156,11 +163,12 @@ func laterComment(rest []canary.Effect) bool {
 	return false
 }
 
-// guarded says whether an effect creates something on GitHub that must
-// not be created twice: those are marked tried before the first attempt.
+// guarded says whether an effect creates something that must not be
+// created twice (on GitHub, or in the audit log): those are marked tried
+// before the first attempt.
 func guarded(ef canary.Effect, rec canary.Record) bool {
 	switch ef.Kind {
-	case canary.EffectDeploy, canary.EffectNote:
+	case canary.EffectDeploy, canary.EffectNote, canary.EffectAudit:
 		return true
 	case canary.EffectComment:
 		return rec.CommentID == 0
@@ -179,6 +187,10 @@ func (e *Executor) finishEffect(ctx context.Context, id int64, seq int, out outc
 		ef = l.Record.Outbox[0]
 		l.Record.Outbox = l.Record.Outbox[1:]
 		apply(l, ef, out)
+		if ef.Kind == canary.EffectDeploy && out.deployment != 0 && ef.Task != rollout.TaskRollback {
+			// In the same write: a kill after it loses no entry.
+			l.Push(stageAudit(ef, out.deployment))
+		}
 		return nil
 	})
 	if err != nil {
@@ -256,6 +268,7 @@ func (e *Executor) recordDeployment(ctx context.Context, l canary.Rollout, ef ca
 	if ef.Kind != canary.EffectDeploy || out.deployment == 0 || ef.Task == rollout.TaskRollback {
 		return nil
 	}
+	canary.Observe(e.Observer).StageStarted(ef.Task)
 	traffic := int(ef.Traffic + 0.5)
 	if err := e.Store.PutStage(ctx, store.Stage{RolloutID: l.Row.ID, Index: ef.Stage, TrafficPercent: traffic,
 		DeploymentID: out.deployment, State: store.StageDeploying, StartedAt: e.Clock.Now()}); err != nil {
@@ -267,11 +280,46 @@ func (e *Executor) recordDeployment(ctx context.Context, l canary.Rollout, ef ca
 			return err
 		}
 	}
-	// "stage" in audit details is the stage's index, from 0, as in store.Stage.
-	details, _ := json.Marshal(map[string]any{"rollout_id": l.Row.ID, "stage": ef.Stage,
-		"traffic_percent": ef.Traffic, "deployment_id": out.deployment})
-	return e.audit(ctx, l, store.AuditEntry{Actor: canary.Bot, Action: store.ActionRolloutStage, Decision: store.DecisionDone,
-		Reason: fmt.Sprintf("stage %d (%g %%) deployed as deployment %d", ef.Stage+1, ef.Traffic, out.deployment), Details: details})
+	return nil
+}
+
+// stageAudit is the audit effect of a stage deployed. "stage" in audit
+// details is the stage's index, from 0, as in store.Stage.
+func stageAudit(ef canary.Effect, deployment int64) canary.Effect {
+	return canary.Effect{Kind: canary.EffectAudit, Action: store.ActionRolloutStage, Actor: canary.Bot, Stage: ef.Stage,
+		Traffic: ef.Traffic, Deployment: deployment,
+		Text: fmt.Sprintf("stage %d (%g %%) deployed as deployment %d", ef.Stage+1, ef.Traffic, deployment)}
+}
+
+// auditEffect appends an audit entry once: its details name the effect,
+// and an attempt after one that may have appended it looks for it first.
+func (e *Executor) auditEffect(ctx context.Context, l canary.Rollout, ef canary.Effect) error {
+	details := map[string]any{"rollout_id": l.Row.ID, "stage": ef.Stage, "effect": ef.Seq}
+	if ef.Look > 0 {
+		details["look"] = ef.Look
+	}
+	if len(ef.Details) > 0 {
+		details["line"] = ef.Details // replays the look: bot judge < line
+	}
+	if ef.Deployment != 0 {
+		details["deployment_id"], details["traffic_percent"] = ef.Deployment, ef.Traffic
+	}
+	if ef.Tried {
+		entries, err := e.Store.ListAudit(ctx, store.AuditFilter{RolloutID: l.Row.ID})
+		if err != nil {
+			return fmt.Errorf("rollout %d: look for audit %s: %w", l.Row.ID, ef.Action, err)
+		}
+		for _, a := range entries {
+			var d struct {
+				Effect int `json:"effect"`
+			}
+			if a.Action == ef.Action && json.Unmarshal(a.Details, &d) == nil && d.Effect == ef.Seq {
+				return nil
+			}
+		}
+	}
+	b, _ := json.Marshal(details)
+	return e.audit(ctx, l, store.AuditEntry{Actor: ef.Actor, Action: ef.Action, Decision: store.DecisionDone, Reason: ef.Text, Details: b})
 }
 
 func (e *Executor) audit(ctx context.Context, l canary.Rollout, a store.AuditEntry) error {
@@ -287,15 +335,7 @@ func (e *Executor) do(ctx context.Context, l canary.Rollout, ef canary.Effect) (
 	case canary.EffectAnalyse:
 		return outcome{}, e.Records.ScheduleAnalysis(ctx, l.Row.ID, ef.Look, ef.At)
 	case canary.EffectAudit:
-		d := map[string]any{"rollout_id": l.Row.ID, "stage": ef.Stage}
-		if ef.Look > 0 {
-			d["look"] = ef.Look
-		}
-		if len(ef.Details) > 0 {
-			d["line"] = ef.Details // replays the look: bot judge < line
-		}
-		details, _ := json.Marshal(d)
-		return outcome{}, e.audit(ctx, l, store.AuditEntry{Actor: ef.Actor, Action: ef.Action, Decision: store.DecisionDone, Reason: ef.Text, Details: details})
+		return outcome{}, e.auditEffect(ctx, l, ef)
 	}
 	client, err := e.Clients.ForInstallation(l.Row.InstallationID)
 	if err != nil {
@@ -379,7 +419,9 @@ func (e *Executor) status(ctx context.Context, client GitHub, repo gh.Repo, l ca
 func (e *Executor) refreshComment(ctx context.Context, client GitHub, repo gh.Repo, l canary.Rollout, ef canary.Effect) (outcome, error) {
 	body := rolloutcomment.Status(e.view(l))
 	id := l.Record.CommentID
-	if id == 0 && ef.Tried {
+	if id == 0 {
+		// An earlier attempt of this effect, or of one made moot by it,
+		// may have posted the comment though its answer was lost.
 		found, err := client.FindComment(ctx, repo, l.Row.PR, rolloutcomment.Marker(l.Row.ID))
 		if err != nil {
 			return outcome{}, fmt.Errorf("look for the status comment: %w", err)

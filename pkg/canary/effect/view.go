@@ -13,7 +13,7 @@ func (e *Executor) view(l canary.Rollout) rolloutcomment.View {
 	v := rolloutcomment.View{
 		RolloutID: l.Row.ID, Model: l.Row.Model, Version: st.Version, Baseline: st.Baseline,
 		Environment: l.Row.Environment, HeadSHA: l.Row.HeadSHA, RepoURL: e.webURL() + "/" + l.Row.Repo,
-		StartedBy: l.Row.StartedBy, Phase: string(st.Phase), Reason: st.Reason, Current: st.Stage,
+		StartedBy: l.Row.StartedBy, Phase: string(st.Phase), Reason: st.Reason, Outage: st.Outage, Current: st.Stage,
 		Interval: l.Plan.Analysis.Interval, UpdatedAt: e.Clock.Now(), StartedAt: l.Row.CreatedAt,
 	}
 	if st.Phase == rollout.Analyzing {

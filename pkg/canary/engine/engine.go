@@ -53,6 +53,10 @@ type Config struct {
 	Logger *slog.Logger
 	// Now is the clock; tests move it.
 	Now func() time.Time
+	// Observer hears the engine's decisions and JobObserver its queue's
+	// work, for the metrics; nil for none.
+	Observer    canary.Observer
+	JobObserver queue.Observer
 }
 
 // Engine is the wired engine: Commands for chatops, Events for the
@@ -67,12 +71,13 @@ type Engine struct {
 
 // New wires the parts.
 func New(c Config) *Engine {
-	t := &canary.Transitions{Store: c.Store, Jobs: c.Jobs, Logger: c.Logger, Clock: c.Now}
+	t := &canary.Transitions{Store: c.Store, Jobs: c.Jobs, Logger: c.Logger, Clock: c.Now, Observer: c.Observer}
 	analysis := &canary.Analysis{Transitions: t, Logger: c.Logger,
 		Analyzer: &canary.MetricsAnalyzer{Providers: c.Providers, Judge: c.Judge, Clock: c.Now}}
-	executor := &effect.Executor{Store: c.Store, Records: t, Clients: c.Clients, WebURL: c.WebURL, Logger: c.Logger, Clock: c.Now}
+	executor := &effect.Executor{Store: c.Store, Records: t, Clients: c.Clients, WebURL: c.WebURL, Logger: c.Logger, Clock: c.Now,
+		Observer: c.Observer}
 	sched := &schedule.Scheduler{Jobs: c.Jobs, Rollouts: c.Store, Outboxes: executor, Analyses: analysis, Effects: t,
-		Poll: c.Poll, Lease: c.Lease, Worker: c.Worker, Logger: c.Logger, Clock: c.Now}
+		Poll: c.Poll, Lease: c.Lease, Worker: c.Worker, Logger: c.Logger, Clock: c.Now, Observer: c.JobObserver}
 	t.Wake = sched.Wake
 	return &Engine{
 		Transitions: t,

@@ -83,6 +83,8 @@ type Scheduler struct {
 	Worker string
 	Logger *slog.Logger
 	Clock  canary.Clock
+	// Observer hears what the queue worker does, for the metrics.
+	Observer queue.Observer
 
 	once   sync.Once
 	worker *queue.Worker
@@ -97,7 +99,7 @@ func (e *Scheduler) jobs() *queue.Worker {
 		}
 		e.worker = &queue.Worker{Store: e.Jobs, Queue: canary.JobQueue, Handle: e.runJob, Backoff: retries(), Classify: classify,
 			Concurrency: concurrency, Batch: 1, Lease: e.Lease, Poll: poll, Timeout: jobTimeout, Name: e.Worker,
-			Logger: canary.Log(e.Logger), Now: e.Clock.Now}
+			Logger: canary.Log(e.Logger), Now: e.Clock.Now, Observer: e.Observer}
 	})
 	return e.worker
 }
