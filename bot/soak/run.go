@@ -38,8 +38,10 @@ type soak struct {
 	replicas []*replica
 	deaths   chan death
 	killLog  string
-	rng      *rand.Rand
-	launches []*launch
+	// rng draws the chaos's kills, pauses the restarts' delays: one source
+	// per goroutine, since a rand.Rand is not safe for concurrent use.
+	rng, pauses *rand.Rand
+	launches    []*launch
 
 	mu       sync.Mutex
 	res      Result
@@ -52,7 +54,8 @@ type soak struct {
 func Run(t testing.TB, c Config) Result {
 	t.Helper()
 	s := &soak{t: t, c: c, start: time.Now(), deaths: make(chan death, 16), rng: rand.New(rand.NewPCG(c.Seed, 7)),
-		res: Result{Name: c.Name, Faults: map[string]int{}}}
+		pauses: rand.New(rand.NewPCG(c.Seed, 8)),
+		res:    Result{Name: c.Name, Faults: map[string]int{}}}
 	s.world()
 	s.run()
 	s.res.Took = time.Since(s.start)
@@ -285,7 +288,7 @@ func (s *soak) restarts(ctx context.Context) {
 			s.fault(cause)
 			s.logf("bot %d (pid %d): %s", d.slot, d.pid, cause)
 			s.takeOver.Go(func() { s.timeTakeOver(d) })
-			time.Sleep(time.Duration(200+s.rng.IntN(1500)) * time.Millisecond)
+			time.Sleep(time.Duration(200+s.pauses.IntN(1500)) * time.Millisecond)
 			if err := s.replicas[d.slot].start(s.failpointEnv(), s.deaths); errors.Is(err, errExited) {
 				continue // killed at a failpoint while starting: its death restarts it
 			} else if errors.Is(err, errRunning) {
