@@ -166,7 +166,10 @@ func refuse(format string, args ...any) Outcome {
 	return Outcome{Refused: true, Reply: msg, Reason: msg}
 }
 
-// finish replies, and records the outcome in the command row and the audit log.
+// finish replies, and records the outcome in the audit log, then in the
+// command row: a process killed between the two leaves the command
+// received, and the retry finds the entry instead of writing it twice
+// (in the other order the command read as done without its entry).
 func (s *Service) finish(ctx context.Context, r *run, out Outcome) error {
 	state := store.CommandDone
 	if out.Refused {
@@ -184,17 +187,38 @@ func (s *Service) finish(ctx context.Context, r *run, out Outcome) error {
 	if reason == "" {
 		reason = firstLine(out.Reply)
 	}
-	if err := s.Store.UpdateCommand(ctx, r.record.ID, state, reason, calls); err != nil {
-		return err
-	}
-	if _, err := s.Store.AppendAudit(ctx, store.AuditEntry{
+	if err := s.audit(ctx, r, store.AuditEntry{
 		At: s.now(), Actor: r.ev.Commenter, Action: store.CommandAction(r.cmd.Name), Repo: r.ev.Repo.FullName(),
 		PR: r.ev.Number, Model: strings.Join(r.cmd.Models, ","), Environment: r.cmd.Environment,
 		Decision: state, Reason: reason, DeliveryID: r.ev.DeliveryID, Details: detailsJSON(r.cmd),
 	}); err != nil {
 		return err
 	}
+	if err := s.Store.UpdateCommand(ctx, r.record.ID, state, reason, calls); err != nil {
+		return err
+	}
 	r.log.Info("command "+state, "reason", reason, "api_calls", calls)
+	return nil
+}
+
+// audit appends the command's entry once: an attempt after one that may
+// have written it looks for it first.
+func (s *Service) audit(ctx context.Context, r *run, e store.AuditEntry) error {
+	if r.again {
+		entries, err := s.Store.ListAudit(ctx, store.AuditFilter{Repo: e.Repo, PR: e.PR, Limit: 10000})
+		if err != nil {
+			return fmt.Errorf("look for the command's audit entry: %w", err)
+		}
+		for _, old := range entries {
+			if old.DeliveryID == e.DeliveryID && old.Action == e.Action {
+				r.log.Info("audit entry already written", "entry", old.ID)
+				return nil
+			}
+		}
+	}
+	if _, err := s.Store.AppendAudit(ctx, e); err != nil {
+		return err
+	}
 	return nil
 }
 

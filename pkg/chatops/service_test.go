@@ -353,3 +353,62 @@ func TestTargetsFollowTheRepositorysGlob(t *testing.T) {
 		})
 	}
 }
+
+// dyingStore fails the first write named by failOn, as a process killed
+// just before it would leave the store.
+type dyingStore struct {
+	*store.SQLite
+	failOn string
+}
+
+func (s *dyingStore) fail(name string) error {
+	if s.failOn != name {
+		return nil
+	}
+	s.failOn = ""
+	return errors.New("killed before " + name)
+}
+
+func (s *dyingStore) UpdateCommand(ctx context.Context, id int64, state, outcome string, apiCalls int) error {
+	if err := s.fail("update"); err != nil {
+		return err
+	}
+	return s.SQLite.UpdateCommand(ctx, id, state, outcome, apiCalls)
+}
+
+func (s *dyingStore) AppendAudit(ctx context.Context, e store.AuditEntry) (int64, error) {
+	if err := s.fail("audit"); err != nil {
+		return 0, err
+	}
+	return s.SQLite.AppendAudit(ctx, e)
+}
+
+// A command whose attempt died between its reply and its last write
+// ends, when the delivery is tried again, done with one audit entry: the
+// soak found a command done without its entry.
+func TestHandleCommentAuditsOnceThroughADeath(t *testing.T) {
+	for _, failOn := range []string{"audit", "update"} {
+		t.Run("killed before the "+failOn, func(t *testing.T) {
+			svc, st, _ := newService(t)
+			svc.Store = &dyingStore{SQLite: st, failOn: failOn}
+			fake := newGitHub()
+			ev := event("d", "alice", "/help")
+			require.ErrorContains(t, svc.HandleComment(context.Background(), fake, ev), "killed before "+failOn)
+			require.NoError(t, svc.HandleComment(context.Background(), fake, ev), "the retry")
+
+			assert.Len(t, fake.comments, 1, "one reply")
+			cmds, err := st.ListCommands(context.Background(), "octo/models", 7, 0)
+			require.NoError(t, err)
+			assert.Equal(t, "done", cmds[0].State)
+			entries, err := st.ListAudit(context.Background(), store.AuditFilter{Repo: "octo/models", PR: 7})
+			require.NoError(t, err)
+			var help []store.AuditEntry
+			for _, e := range entries {
+				if e.Action == store.CommandAction("help") {
+					help = append(help, e)
+				}
+			}
+			assert.Len(t, help, 1, "one audit entry of the command")
+		})
+	}
+}
