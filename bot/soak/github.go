@@ -23,12 +23,9 @@ const (
 
 // manifest is a rollout's model: 10 %, then 50 %, then 100 %, looks
 // every two seconds on the request counts the exporter serves, as the
-// contract's example plan reads them. Ten looks in a row may find
+// contract's example plan reads them. Five looks in a row may find
 // nothing, not three: the looks are closer together than a restarted
-// Prometheus takes to scrape again (its discovery runs after 5 s, and
-// under go test -race with every package beside it a restart took longer
-// than five looks: a stage whose analysis began just after the outage
-// paused for a person, in two runs of CI's load out of four).
+// Prometheus takes to scrape again (its discovery runs after 5 s).
 const manifest = `apiVersion: modelgate.dev/v1
 kind: Model
 metadata: {name: %s, version: 2.0.0, owner: soak@example.com}
@@ -44,7 +41,7 @@ spec:
       - {traffic: 100}
     analysis:
       interval: 2s
-      consecutive_error_limit: 10
+      consecutive_error_limit: 5
       metrics:
         - name: error_rate
           kind: ratio

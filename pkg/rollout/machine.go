@@ -316,6 +316,17 @@ func (m machine) unavailable(u AnalysisUnavailable) (State, []Action, error) {
 		// start it will never have data of.
 		m.s.Since = m.now
 	}
+	if u.NoData && m.s.Look > 1 {
+		// The provider holds no samples at the look's end (Prometheus
+		// was not scraping then: a bot that was down through its outage
+		// saw no failure of it), and a look at that same end would read
+		// the same hole for ever: the window restarts now.
+		look := m.s.Look
+		m.s.Since, m.s.Look, m.s.Extended = m.now, 1, false
+		text := fmt.Sprintf("look %d of %s found no data at its end (%s): the stage's analysis restarts, %d looks every %s.",
+			look, m.stage(), orDefault(u.Reason, "no reason given"), m.plan.Looks(m.s.Stage), m.plan.Analysis.Interval)
+		return m.s, []Action{m.schedule(), UpdateComment{}, PostComment{Text: text}}, nil
+	}
 	// The same look is tried again an interval later.
 	return m.s, []Action{m.schedule(), UpdateComment{}}, nil
 }

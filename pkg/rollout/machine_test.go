@@ -350,6 +350,21 @@ func TestNoDataPauseIsNoOutage(t *testing.T) {
 	assert.ErrorIs(t, err, ErrRefused, "no look runs while a person decides")
 }
 
+// A look after the first that finds no data at its end (a hole in
+// Prometheus's scraping that no failed look saw) restarts the window:
+// the same end would read the same hole at every retry (found by the
+// soak, whose bot was killed through a Prometheus outage).
+func TestAHoleAtALooksEndRestartsTheWindow(t *testing.T) {
+	plan := testPlan(t)
+	play(t, plan, prefix(t, plan, append(toStage2[:4:4], step{pass(1), 17, Analyzing, nil})), []step{
+		{AnalysisUnavailable{Look: 2, NoData: true, Reason: "no series has a value at the end of the window"}, 24, Analyzing, []Action{
+			ScheduleAnalysis{At: at(29), Look: 1}, UpdateComment{},
+			PostComment{Text: "look 2 of stage 2 (25 %) found no data at its end (no series has a value at the end of the window): " +
+				"the stage's analysis restarts, 2 looks every 5m0s."}}},
+		{pass(1), 29, Analyzing, nil},
+		{pass(2), 34, Deploying, nil}})
+}
+
 func TestOutageGraceIsForTheFirstLookOnly(t *testing.T) {
 	plan := testPlan(t)
 	plan.Analysis.ConsecutiveErrorLimit = 1
