@@ -65,6 +65,12 @@ type State struct {
 	// yet), it is still an outage, which ends on its own, not a pause for
 	// a person.
 	Down bool
+	// Restarted says the stage's window restarted once already for a look
+	// that found no data at its end: a second such look is retried, as
+	// any failed look, so that a hole that is not left behind (a window
+	// replayed, a query that never has data at that length) cannot
+	// restart the window for ever.
+	Restarted bool
 	// Resume is the phase /resume returns to while Paused.
 	Resume Phase
 	// Reason says why the rollout is paused or has ended.
@@ -199,7 +205,7 @@ func (m machine) startStage() (State, []Action, error) {
 		return m.passStage()
 	}
 	m.s.Phase, m.s.Since, m.s.Look, m.s.Extended, m.s.Unavailable, m.s.Resume = Analyzing, m.now, 1, false, 0, ""
-	m.s.Outage, m.s.Recovering, m.s.Down = false, false, false
+	m.s.Outage, m.s.Recovering, m.s.Down, m.s.Restarted = false, false, false, false
 	desc := fmt.Sprintf("analysing %s: %d looks every %s", m.stage(), m.plan.Looks(m.s.Stage), m.plan.Analysis.Interval)
 	return m.s, []Action{
 		SetDeploymentStatus{State: StatusInProgress, Description: desc},
@@ -316,13 +322,13 @@ func (m machine) unavailable(u AnalysisUnavailable) (State, []Action, error) {
 		// start it will never have data of.
 		m.s.Since = m.now
 	}
-	if u.NoData && m.s.Look > 1 {
+	if u.NoData && m.s.Look > 1 && !m.s.Restarted {
 		// The provider holds no samples at the look's end (Prometheus
 		// was not scraping then: a bot that was down through its outage
 		// saw no failure of it), and a look at that same end would read
 		// the same hole for ever: the window restarts now.
 		look := m.s.Look
-		m.s.Since, m.s.Look, m.s.Extended = m.now, 1, false
+		m.s.Since, m.s.Look, m.s.Extended, m.s.Restarted = m.now, 1, false, true
 		text := fmt.Sprintf("look %d of %s found no data at its end (%s): the stage's analysis restarts, %d looks every %s.",
 			look, m.stage(), orDefault(u.Reason, "no reason given"), m.plan.Looks(m.s.Stage), m.plan.Analysis.Interval)
 		return m.s, []Action{m.schedule(), UpdateComment{}, PostComment{Text: text}}, nil

@@ -365,6 +365,23 @@ func TestAHoleAtALooksEndRestartsTheWindow(t *testing.T) {
 		{pass(2), 34, Deploying, nil}})
 }
 
+// The window restarts once a stage for such a hole: a hole that is not
+// left behind (a replayed window) is retried as any failed look and ends
+// in a pause, instead of restarting the window for ever.
+func TestAHoleRestartsTheWindowOnce(t *testing.T) {
+	plan := testPlan(t)
+	hole := AnalysisUnavailable{Look: 2, NoData: true, Reason: "no data"}
+	s := prefix(t, plan, append(toStage2[:4:4], step{pass(1), 17, Analyzing, nil}, step{hole, 22, Analyzing, nil},
+		step{pass(1), 27, Analyzing, nil}))
+	for i, minute := range []int{32, 37, 42} {
+		var err error
+		s, _, err = Next(plan, s, hole, at(minute))
+		require.NoError(t, err)
+		assert.Equal(t, 2, s.Look, "look %d: the same look is retried", i)
+	}
+	assert.Equal(t, Paused, s.Phase, "the limit of failed looks pauses the stage")
+}
+
 func TestOutageGraceIsForTheFirstLookOnly(t *testing.T) {
 	plan := testPlan(t)
 	plan.Analysis.ConsecutiveErrorLimit = 1
