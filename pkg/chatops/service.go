@@ -205,12 +205,12 @@ func (s *Service) finish(ctx context.Context, r *run, out Outcome) error {
 // have written it looks for it first.
 func (s *Service) audit(ctx context.Context, r *run, e store.AuditEntry) error {
 	if r.again {
-		entries, err := s.Store.ListAudit(ctx, store.AuditFilter{Repo: e.Repo, PR: e.PR, Limit: 10000})
+		entries, err := s.Store.ListAudit(ctx, store.AuditFilter{Repo: e.Repo, PR: e.PR, DeliveryID: e.DeliveryID})
 		if err != nil {
 			return fmt.Errorf("look for the command's audit entry: %w", err)
 		}
 		for _, old := range entries {
-			if old.DeliveryID == e.DeliveryID && old.Action == e.Action {
+			if old.Action == e.Action {
 				r.log.Info("audit entry already written", "entry", old.ID)
 				return nil
 			}

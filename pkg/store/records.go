@@ -239,6 +239,7 @@ func (s *records) ListAudit(ctx context.Context, f AuditFilter) ([]AuditEntry, e
 	w.add("model =", f.Model, f.Model != "")
 	w.add("environment =", f.Environment, f.Environment != "")
 	w.add("rollout_id =", f.RolloutID, f.RolloutID != 0)
+	w.add("delivery_id =", f.DeliveryID, f.DeliveryID != "")
 	return listSQL(ctx, s.read, "list audit", scanAudit,
 		`SELECT `+auditColumns+` FROM audit `+w.sql+` ORDER BY id LIMIT `+itoa(limitOr(f.Limit, 1000)), w.args...)
 }

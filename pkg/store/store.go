@@ -270,6 +270,7 @@ type AuditFilter struct {
 	Model       string
 	Environment string
 	RolloutID   int64
+	DeliveryID  string
 	Since       time.Time
 	Limit       int // 1000 when zero
 }

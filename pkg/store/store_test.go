@@ -397,7 +397,7 @@ func TestAuditByRolloutAndModel(t *testing.T) {
 			{Actor: "modelgate", Action: "rollout.stage", Repo: "o/r", Model: "fraud", RolloutID: 7, Decision: "done",
 				Details: []byte(`{"rollout_id":7,"stage":1}`)},
 			{Actor: "bob", Action: "rollout.started", Repo: "o/r", Model: "churn", RolloutID: 8, Decision: "accepted"},
-			{Actor: "carol", Action: "command.status", Repo: "o/r", Model: "fraud", Decision: "done"},
+			{Actor: "carol", Action: "command.status", Repo: "o/r", Model: "fraud", Decision: "done", DeliveryID: "d1"},
 		}
 		for _, e := range entries {
 			_, err := s.AppendAudit(ctx, e)
@@ -413,6 +413,8 @@ func TestAuditByRolloutAndModel(t *testing.T) {
 			{"no such rollout", AuditFilter{RolloutID: 9}, nil},
 			{"model", AuditFilter{Repo: "o/r", Model: "fraud"}, []string{"rollout.started", "rollout.stage", "command.status"}},
 			{"model and rollout", AuditFilter{Model: "churn", RolloutID: 7}, nil},
+			{"delivery", AuditFilter{Repo: "o/r", DeliveryID: "d1"}, []string{"command.status"}},
+			{"no such delivery", AuditFilter{Repo: "o/r", DeliveryID: "d2"}, nil},
 		}
 		for _, tt := range tests {
 			t.Run(tt.name, func(t *testing.T) {
