@@ -51,14 +51,22 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-// rangeQuery is a parsed range query: a selector's matchers and the
+// rangeQuery is a parsed range query: what it selects and the
 // evaluation times in milliseconds.
 type rangeQuery struct {
+	sel              selection
+	start, end, step int64
+}
+
+// selection is what a query the fake answers selects: a plain
+// selector's matchers, read each step as an instant selector, or, when
+// last is set, as last_over_time(selector[last]).
+type selection struct {
 	matchers []*labels.Matcher
+	last     time.Duration
 	// newest asks for max(timestamp(selector)): the time of the newest
 	// sample seen at each step.
-	newest           bool
-	start, end, step int64
+	newest bool
 }
 
 func (s *Server) queryRange(w http.ResponseWriter, r *http.Request) {
@@ -71,8 +79,8 @@ func (s *Server) queryRange(w http.ResponseWriter, r *http.Request) {
 		apiError(w, http.StatusBadRequest, "bad_data", err.Error())
 		return
 	}
-	names, values := s.selectRange(q.matchers, q.start, q.end, q.step)
-	if q.newest {
+	names, values := s.selectRange(q.sel, q.start, q.end, q.step)
+	if q.sel.newest {
 		names, values = newest(values)
 	}
 	result := make([]matrixSeries, len(names))
@@ -83,7 +91,7 @@ func (s *Server) queryRange(w http.ResponseWriter, r *http.Request) {
 }
 
 // parseRangeQuery reads a range query's parameters as Prometheus does,
-// with its error messages, and refuses what is not a plain selector.
+// with its error messages, and refuses what the fake does not evaluate.
 func parseRangeQuery(query, startParam, endParam, stepParam string) (rangeQuery, error) {
 	start, err := parseTime(startParam)
 	if err != nil {
@@ -106,8 +114,7 @@ func parseRangeQuery(query, startParam, endParam, stepParam string) (rangeQuery,
 	if end.Sub(start)/step > maxPoints {
 		return rangeQuery{}, errors.New("exceeded maximum resolution of 11,000 points per timeseries. Try decreasing the query resolution (?step=XX)")
 	}
-	inner, isNewest := newestOf(query)
-	matchers, err := parseSelector(inner)
+	sel, err := parseSelection(query)
 	if err != nil {
 		return rangeQuery{}, invalidParam("query", err)
 	}
@@ -115,25 +122,21 @@ func parseRangeQuery(query, startParam, endParam, stepParam string) (rangeQuery,
 	if stepMs < 1 {
 		stepMs = 1 // Prometheus evaluates at millisecond resolution
 	}
-	return rangeQuery{matchers: matchers, newest: isNewest, start: start.UnixMilli(), end: end.UnixMilli(), step: stepMs}, nil
+	return rangeQuery{sel: sel, start: start.UnixMilli(), end: end.UnixMilli(), step: stepMs}, nil
 }
 
-// newestOf reads max(timestamp(selector)), the one expression the fake
-// evaluates besides a plain selector, and returns the selector.
-func newestOf(query string) (string, bool) {
-	expr, err := parser.NewParser(parser.Options{}).ParseExpr(query)
-	if err != nil {
-		return query, false
-	}
+// newestOf reads max(timestamp(selector)), the one aggregation the fake
+// evaluates, and returns the selector.
+func newestOf(expr parser.Expr) (parser.Expr, bool) {
 	agg, ok := expr.(*parser.AggregateExpr)
 	if !ok || agg.Op != parser.MAX || agg.Param != nil || len(agg.Grouping) > 0 || agg.Without {
-		return query, false
+		return expr, false
 	}
 	call, ok := agg.Expr.(*parser.Call)
 	if !ok || call.Func.Name != "timestamp" || len(call.Args) != 1 {
-		return query, false
+		return expr, false
 	}
-	return call.Args[0].String(), true
+	return call.Args[0], true
 }
 
 // newest is max(timestamp(…)) of the selected series: one series without
@@ -161,22 +164,34 @@ func invalidParam(name string, err error) error {
 	return fmt.Errorf("invalid parameter %q: %w", name, err)
 }
 
-// parseSelector reads query with Prometheus's parser and returns its
-// matchers when it is a plain series selector; anything else is refused
-// with what it is, since the fake evaluates no PromQL.
-func parseSelector(query string) ([]*labels.Matcher, error) {
+// parseSelection reads query with Prometheus's parser: a plain series
+// selector, or last_over_time of one over a range (the provider's reads
+// of counters at slice ends); anything else is refused with what it is,
+// since the fake evaluates no other PromQL.
+func parseSelection(query string) (selection, error) {
 	expr, err := parser.NewParser(parser.Options{}).ParseExpr(query)
 	if err != nil {
-		return nil, err
+		return selection{}, err
+	}
+	var sel selection
+	if inner, ok := newestOf(expr); ok {
+		expr, sel.newest = inner, true
+	}
+	if call, ok := expr.(*parser.Call); ok && call.Func.Name == "last_over_time" && len(call.Args) == 1 {
+		if ms, ok := call.Args[0].(*parser.MatrixSelector); ok && ms.Range > 0 {
+			expr, sel.last = ms.VectorSelector, ms.Range
+		}
 	}
 	vs, ok := expr.(*parser.VectorSelector)
 	switch {
 	case !ok:
-		return nil, fmt.Errorf("%s is not a plain series selector: the fake Prometheus evaluates no PromQL, it answers only selectors such as name{label=\"value\"}", query)
+		return selection{}, fmt.Errorf("%s is not a plain series selector: the fake Prometheus evaluates no PromQL, "+
+			"it answers only selectors such as name{label=\"value\"} and last_over_time(name{label=\"value\"}[1m])", query)
 	case vs.OriginalOffset != 0 || vs.Timestamp != nil || vs.StartOrEnd != 0:
-		return nil, fmt.Errorf("%s has an offset or @ modifier: the fake Prometheus answers only plain series selectors", query)
+		return selection{}, fmt.Errorf("%s has an offset or @ modifier: the fake Prometheus answers only plain series selectors", query)
 	}
-	return vs.LabelMatchers, nil
+	sel.matchers = vs.LabelMatchers
+	return sel, nil
 }
 
 // parseTime reads Unix seconds (to the millisecond) or an RFC 3339 time,

@@ -7,7 +7,9 @@
 //
 //   - /api/v1/query_range of a plain series selector (name{label="value"},
 //     any of =, !=, =~ and !~), each step seeing a series' latest sample
-//     of the last five minutes, as Prometheus's lookback does, and of
+//     of the last five minutes, as Prometheus's lookback does, or of
+//     last_over_time(selector[range]), each step seeing a series' latest
+//     sample in the range that is not a staleness marker, and of
 //     max(timestamp(selector)), the time of the newest of those samples,
 //     by which the provider tells a fresh value from one the lookback
 //     carried over a gap in scraping;
@@ -254,15 +256,15 @@ type point struct {
 	sampled int64
 }
 
-// selectRange evaluates a plain selector at start, start+step, … end
+// selectRange evaluates a selection at start, start+step, … end
 // (milliseconds): each series that matches, with its values where it has
-// a sample within the lookback that is not a staleness marker.
-func (s *Server) selectRange(matchers []*labels.Matcher, start, end, step int64) ([]labels.Labels, [][]point) {
+// one (series.at).
+func (s *Server) selectRange(sel selection, start, end, step int64) ([]labels.Labels, [][]point) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	var found []*series
 	for _, sr := range s.series {
-		if matches(sr.labels, matchers) {
+		if matches(sr.labels, sel.matchers) {
 			found = append(found, sr)
 		}
 	}
@@ -273,7 +275,7 @@ func (s *Server) selectRange(matchers []*labels.Matcher, start, end, step int64)
 		var ps []point
 		for k := int64(0); k <= (end-start)/step; k++ {
 			t := start + k*step
-			if sampled, v, ok := sr.at(t); ok {
+			if sampled, v, ok := sr.at(t, sel.last); ok {
 				ps = append(ps, point{t: t, v: v, sampled: sampled})
 			}
 		}
@@ -284,18 +286,28 @@ func (s *Server) selectRange(matchers []*labels.Matcher, start, end, step int64)
 	return names, values
 }
 
-// at is the series' value seen at t and when it was scraped: its latest
-// sample at or before t and after t minus the lookback, unless that
-// sample marks it stale.
-func (sr *series) at(t int64) (int64, float64, bool) {
+// at is the series' value seen at t, and when it was scraped. Read as an instant selector (last
+// 0): its latest sample at or before t and after t minus the lookback,
+// unless that sample marks it stale. Read as last_over_time over last:
+// its latest sample at or before t and after t minus last that is not a
+// staleness marker, since a range selector skips them.
+func (sr *series) at(t int64, last time.Duration) (sampled int64, v float64, ok bool) {
 	i, found := slices.BinarySearch(sr.ts, t)
 	if !found {
 		i--
 	}
-	if i < 0 || sr.ts[i] <= t-Lookback.Milliseconds() || value.IsStaleNaN(sr.vs[i]) {
-		return 0, 0, false
+	if last == 0 {
+		if i < 0 || sr.ts[i] <= t-Lookback.Milliseconds() || value.IsStaleNaN(sr.vs[i]) {
+			return 0, 0, false
+		}
+		return sr.ts[i], sr.vs[i], true
 	}
-	return sr.ts[i], sr.vs[i], true
+	for ; i >= 0 && sr.ts[i] > t-last.Milliseconds(); i-- {
+		if !value.IsStaleNaN(sr.vs[i]) {
+			return sr.ts[i], sr.vs[i], true
+		}
+	}
+	return 0, 0, false
 }
 
 func matches(l labels.Labels, matchers []*labels.Matcher) bool {

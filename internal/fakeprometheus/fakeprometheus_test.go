@@ -122,6 +122,30 @@ func TestTheProviderReadsTheFake(t *testing.T) {
 	assert.ErrorIs(t, err, metrics.ErrNoSeries, "a version it does not hold: no series, as from Prometheus")
 }
 
+// A failed scrape at a window's end: the provider's lookback reads the
+// counters' last value before it, as from Prometheus.
+func TestTheProviderBridgesAFailedScrape(t *testing.T) {
+	s, tgt := scraped(t, 2)
+	tgt.set("", http.StatusInternalServerError)
+	require.Len(t, s.Scrape(context.Background(), t0.Add(3*time.Second)), 1)
+	tgt.set(requests("1.0.0", 4), 0)
+	require.Empty(t, s.Scrape(context.Background(), t0.Add(4*time.Second)))
+	p := provider(t, s)
+	q := metrics.CountQuery{Selector: `model_requests_total{model="{{.Model}}",version="{{.Version}}"}`, Model: "fraud", Version: "1.0.0",
+		Start: t0.Add(500 * time.Millisecond), Slice: time.Second, Slices: 3}
+	_, err := p.Counts(context.Background(), q)
+	require.ErrorIs(t, err, metrics.ErrNoCounts, "without a lookback the window's end is the staleness marker")
+	q.Lookback = 3 * time.Second
+	total, err := p.Counts(context.Background(), q)
+	require.NoError(t, err)
+	assert.Equal(t, []float64{100, 100, 0}, total.Groups[""])
+	q.Start = q.Start.Add(3 * time.Second)
+	q.Slices = 1
+	next, err := p.Counts(context.Background(), q)
+	require.NoError(t, err)
+	assert.Equal(t, []float64{200}, next.Groups[""], "the next window counts the failed scrape's requests")
+}
+
 // When Prometheus itself stops scraping (it is down), no staleness marker
 // is written: for five minutes the lookback shows the last values from
 // before the gap. The provider reads the newest sample's time beside the
@@ -211,6 +235,12 @@ func TestStalenessAndLookback(t *testing.T) {
 		"nothing after the failed scrape's staleness marker until the next sample")
 	assert.Equal(t, [][]any{{1796119503.0, "8"}}, values(`model_requests_total{code="500"}`, t0.Add(303*time.Second), t0.Add(305*time.Second), "1s"),
 		"the last sample is seen for five minutes, not longer")
+	assert.Equal(t, [][]any{{1796119202.0, "4"}, {1796119202.5, "4"}, {1796119203.0, "4"}, {1796119203.5, "4"}, {1796119204.0, "8"}},
+		values(`last_over_time(model_requests_total{code="500"}[2s])`, t0.Add(2*time.Second), t0.Add(4*time.Second), "500ms"),
+		"last_over_time skips the failed scrape's staleness marker")
+	assert.Equal(t, [][]any{{1796119202.0, "4"}, {1796119202.5, "4"}, {1796119204.0, "8"}},
+		values(`last_over_time(model_requests_total{code="500"}[1s])`, t0.Add(2*time.Second), t0.Add(4*time.Second), "500ms"),
+		"nothing older than the range: its start is open")
 }
 
 // Labels of the target's names in the exposition are kept as exported_*.
@@ -239,6 +269,9 @@ func TestRefusals(t *testing.T) {
 		{"an aggregation", rangeQueryURL(`sum by (le) (model_latency_seconds_bucket)`, t0, end, "1"), 400, "bad_data", "is not a plain series selector"},
 		{"another aggregation of timestamp", rangeQueryURL(`max by (le) (timestamp(model_latency_seconds_bucket))`, t0, end, "1"), 400, "bad_data", "is not a plain series selector"},
 		{"a range", rangeQueryURL(`model_requests_total[1m]`, t0, end, "1"), 400, "bad_data", "is not a plain series selector"},
+		{"another function of a range", rangeQueryURL(`max_over_time(model_requests_total[1m])`, t0, end, "1"), 400, "bad_data", "is not a plain series selector"},
+		{"last_over_time of a subquery", rangeQueryURL(`last_over_time(model_requests_total[1m:10s])`, t0, end, "1"), 400, "bad_data", "is not a plain series selector"},
+		{"last_over_time with an offset", rangeQueryURL(`last_over_time(model_requests_total[1m] offset 1m)`, t0, end, "1"), 400, "bad_data", "has an offset or @ modifier"},
 		{"an offset", rangeQueryURL(`model_requests_total offset 1m`, t0, end, "1"), 400, "bad_data", "has an offset or @ modifier"},
 		{"no PromQL", rangeQueryURL(`model_requests_total{`, t0, end, "1"), 400, "bad_data", `invalid parameter "query": 1:22: parse error`},
 		{"a bad start", QueryRangePath + "?query=up&start=soon&end=1&step=1", 400, "bad_data", `invalid parameter "start": cannot parse "soon" to a valid timestamp`},
@@ -270,12 +303,18 @@ func TestTheProviderSeesARefusal(t *testing.T) {
 	assert.Contains(t, err.Error(), "the fake Prometheus evaluates no PromQL")
 }
 
-func TestParseSelector(t *testing.T) {
-	matchers, err := parseSelector(` m{a="x", b!="y\"z", c=~"5..", d!~"a|b"} `)
+func TestParseSelection(t *testing.T) {
+	sel, err := parseSelection(` m{a="x", b!="y\"z", c=~"5..", d!~"a|b"} `)
 	require.NoError(t, err)
-	assert.ElementsMatch(t, []string{`__name__="m"`, `a="x"`, `b!="y\"z"`, `c=~"5.."`, `d!~"a|b"`}, matcherStrings(matchers))
-	for _, bad := range []string{`sum(m)`, `m{a="x"`, `{a=~".*"}`, `m @ 100`, `m[5m]`, `1`, `"m"`, `m + m`, ``} {
-		_, err := parseSelector(bad)
+	assert.ElementsMatch(t, []string{`__name__="m"`, `a="x"`, `b!="y\"z"`, `c=~"5.."`, `d!~"a|b"`}, matcherStrings(sel.matchers))
+	assert.Zero(t, sel.last, "an instant selector")
+	sel, err = parseSelection(`last_over_time(m{a="x"}[1500ms])`)
+	require.NoError(t, err)
+	assert.ElementsMatch(t, []string{`__name__="m"`, `a="x"`}, matcherStrings(sel.matchers))
+	assert.Equal(t, 1500*time.Millisecond, sel.last)
+	for _, bad := range []string{`sum(m)`, `m{a="x"`, `{a=~".*"}`, `m @ 100`, `m[5m]`, `1`, `"m"`, `m + m`, ``,
+		`last_over_time(m[5m:1m])`, `last_over_time(m[5m] @ 100)`, `first_over_time(m[5m])`, `last_over_time(rate(m[1m])[5m:])`} {
+		_, err := parseSelection(bad)
 		assert.Error(t, err, bad)
 	}
 }
@@ -288,22 +327,22 @@ func matcherStrings(ms []*labels.Matcher) []string {
 	return out
 }
 
-// FuzzParseSelector: any query is read or refused, never a panic, and a
+// FuzzParseSelection: any query is read or refused, never a panic, and a
 // selector read comes back with the same matchers when written out again.
-func FuzzParseSelector(f *testing.F) {
+func FuzzParseSelection(f *testing.F) {
 	for _, s := range []string{`m{a="x"}`, `m`, `m{a="x",b="y\"z"}`, `sum(m)`, `m{a=~"x"}`, `{__name__="m",le!~"1|2"}`,
-		`m offset 5m`, `m{a="x"}[1m]`, `{"utf8.name"}`, `m{a=~"("}`} {
+		`m offset 5m`, `m{a="x"}[1m]`, `{"utf8.name"}`, `m{a=~"("}`, `last_over_time(m{a="x"}[3s])`, `last_over_time(m[1m:])`} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, q string) {
-		matchers, err := parseSelector(q)
+		sel, err := parseSelection(q)
 		if err != nil {
 			return
 		}
-		written := (&parser.VectorSelector{LabelMatchers: matchers}).String()
-		again, err := parseSelector(written)
+		written := (&parser.VectorSelector{LabelMatchers: sel.matchers}).String()
+		again, err := parseSelection(written)
 		require.NoError(t, err, "%q written as %q", q, written)
-		assert.ElementsMatch(t, matcherStrings(matchers), matcherStrings(again), written)
+		assert.ElementsMatch(t, matcherStrings(sel.matchers), matcherStrings(again.matchers), written)
 	})
 }
 

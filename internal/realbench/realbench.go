@@ -11,6 +11,13 @@
 // cut into back-to-back windows, each one stage plus its one possible
 // extension, and every window of every pair is judged after the fact, at
 // its historical look times.
+//
+// With Options.Simulated, the fake Prometheus (internal/fakeprometheus)
+// scrapes the same exporter in simulated time instead: the recording takes
+// seconds rather than Options.Record, no scrape ever fails, and the same
+// seed gives the same counts, so that two versions of the judge can be
+// compared on the same data. The fake answers only the count kinds'
+// reads: the query plans are left out.
 package realbench
 
 import (
@@ -22,10 +29,12 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"slices"
 	"sync"
 	"time"
 
 	"github.com/modelgate/modelgate/internal/exporter"
+	"github.com/modelgate/modelgate/internal/fakeprometheus"
 	"github.com/modelgate/modelgate/internal/promtest"
 	"github.com/modelgate/modelgate/internal/sysload"
 	"github.com/modelgate/modelgate/pkg/analysis"
@@ -153,6 +162,20 @@ type Plan struct {
 	Metrics []rollout.Metric
 }
 
+// plans are the plans a run judges: the count kinds only when simulated.
+func (o Options) plans() []Plan {
+	if !o.Simulated {
+		return Plans()
+	}
+	var out []Plan
+	for _, p := range Plans() {
+		if !slices.ContainsFunc(p.Metrics, func(m rollout.Metric) bool { return m.MetricKind() == rollout.KindQuery }) {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
 // Plans are the plans judged on every window.
 func Plans() []Plan {
 	return []Plan{
@@ -189,6 +212,9 @@ type Options struct {
 	Scenarios []Scenario
 	// Dir holds Prometheus's data; a temporary directory when empty.
 	Dir string
+	// Simulated records with the fake Prometheus in simulated time, the
+	// count kinds only (see the package comment).
+	Simulated bool
 	// Logf reports progress; may be nil.
 	Logf func(format string, args ...any)
 }
@@ -247,15 +273,20 @@ func Run(ctx context.Context, opts Options) (Results, error) {
 	if len(scenarios) == 0 {
 		scenarios = Scenarios()
 	}
-	res := Results{Options: opts, Scenarios: scenarios, Cells: map[Key]Cell{}, Judges: judgeNames()}
+	res := Results{Options: opts, Scenarios: scenarios, Cells: map[Key]Cell{}, Judges: judgeNames(opts.plans())}
 	res.Refused = refusal(opts)
 
-	rec, err := record(ctx, opts, scenarios, logf)
+	versions := pairs(opts, scenarios)
+	record := record
+	if opts.Simulated {
+		record = recordSimulated
+	}
+	rec, err := record(ctx, opts, versions, logf)
 	if err != nil {
 		return res, err
 	}
 	defer rec.close()
-	prov, err := metrics.NewPrometheus(rec.prometheus.URL, 30*time.Second)
+	prov, err := metrics.NewPrometheus(rec.url, 30*time.Second)
 	if err != nil {
 		return res, err
 	}
@@ -276,31 +307,19 @@ func refusal(opts Options) string {
 	return "accepted"
 }
 
-// recording is a Prometheus that recorded the pairs.
+// recording is a Prometheus, real or fake, that recorded the pairs: its
+// URL, the span recorded, and what stops it.
 type recording struct {
-	prometheus *promtest.Scraper
-	server     *http.Server
-	dir        string
-	ownDir     bool
-	from, to   time.Time
-	stop       func()
-}
-
-func (r *recording) close() {
-	r.stop()
-	r.prometheus.Close()
-	_ = r.server.Close()
-	if r.ownDir {
-		_ = os.RemoveAll(r.dir)
-	}
+	url      string
+	from, to time.Time
+	close    func()
 }
 
 // model names pair p of scenario s.
 func model(s, p int) string { return fmt.Sprintf("s%d-p%d", s, p) }
 
-// record serves the pairs, has Prometheus scrape them for opts.Record,
-// and returns the recording.
-func record(ctx context.Context, opts Options, scenarios []Scenario, logf func(string, ...any)) (*recording, error) {
+// pairs are the streams of every pair of every scenario.
+func pairs(opts Options, scenarios []Scenario) []exporter.Version {
 	r := rand.New(rand.NewPCG(opts.Seed, 11))
 	var versions []exporter.Version
 	for si, sc := range scenarios {
@@ -308,30 +327,42 @@ func record(ctx context.Context, opts Options, scenarios []Scenario, logf func(s
 			versions = append(versions, sc.streams(model(si, p), r)...)
 		}
 	}
+	return versions
+}
+
+// record serves the pairs, has Prometheus scrape them for opts.Record,
+// and returns the recording.
+func record(ctx context.Context, opts Options, versions []exporter.Version, logf func(string, ...any)) (*recording, error) {
 	exp := exporter.New(versions, 100*time.Millisecond, opts.Seed, time.Now())
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return nil, fmt.Errorf("listen: %w", err)
-	}
 	runCtx, stopExporter := context.WithCancel(context.Background())
 	go exp.Run(runCtx)
-	rec := &recording{server: &http.Server{Handler: exp, ReadHeaderTimeout: 10 * time.Second}, dir: opts.Dir, stop: stopExporter}
-	go func() { _ = rec.server.Serve(ln) }()
-	if rec.dir == "" {
-		if rec.dir, err = os.MkdirTemp("", "realbench-"); err != nil {
-			stopExporter()
-			_ = rec.server.Close()
-			return nil, err
-		}
-		rec.ownDir = true
-	}
-	rec.prometheus, err = promtest.StartScraper(rec.dir, ln.Addr().String(), opts.Scrape)
+	stopServer, addr, err := serve(exp)
 	if err != nil {
 		stopExporter()
-		_ = rec.server.Close()
 		return nil, err
 	}
-	rec.from = time.Now().Add(2 * opts.Scrape)
+	dir, removeDir := opts.Dir, func() {}
+	if dir == "" {
+		if dir, err = os.MkdirTemp("", "realbench-"); err != nil {
+			stopExporter()
+			stopServer()
+			return nil, err
+		}
+		removeDir = func() { _ = os.RemoveAll(dir) }
+	}
+	prom, err := promtest.StartScraper(dir, addr, opts.Scrape)
+	if err != nil {
+		stopExporter()
+		stopServer()
+		removeDir()
+		return nil, err
+	}
+	rec := &recording{url: prom.URL, from: time.Now().Add(2 * opts.Scrape), close: func() {
+		stopExporter()
+		prom.Close()
+		stopServer()
+		removeDir()
+	}}
 	logf("recording %d pairs (%d series) for %v", len(versions)/2, len(versions)*44, opts.Record)
 	select {
 	case <-time.After(opts.Record):
@@ -342,6 +373,49 @@ func record(ctx context.Context, opts Options, scenarios []Scenario, logf func(s
 	rec.to = time.Now().Add(-2 * opts.Scrape)
 	time.Sleep(2 * opts.Scrape) // the last scrapes reach the TSDB
 	return rec, nil
+}
+
+// scrapeOffset is where the simulated scrapes fall within a scrape
+// interval, so that slice ends and scrapes do not coincide (Prometheus
+// spreads its targets' scrapes over the interval).
+const scrapeOffset = 0.37
+
+// recordSimulated has the fake Prometheus scrape the pairs every
+// opts.Scrape of simulated time, for opts.Record ending now, and serves
+// its answers.
+func recordSimulated(ctx context.Context, opts Options, versions []exporter.Version, logf func(string, ...any)) (*recording, error) {
+	end := time.Now().Truncate(time.Second)
+	start := end.Add(-opts.Record)
+	exp := exporter.New(versions, 100*time.Millisecond, opts.Seed, start)
+	target := http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { _ = exp.Write(w) })
+	fake := fakeprometheus.New(opts.Scrape, fakeprometheus.Target{Job: "exporter", Instance: "simulated", Handler: target})
+	logf("recording %d pairs (%d series) for %v of simulated time", len(versions)/2, len(versions)*44, opts.Record)
+	offset := time.Duration(scrapeOffset * float64(opts.Scrape))
+	for t := start.Add(offset); t.Before(end); t = t.Add(opts.Scrape) {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		exp.Advance(t)
+		if errs := fake.Scrape(ctx, t); len(errs) > 0 {
+			return nil, errors.Join(errs...)
+		}
+	}
+	stop, addr, err := serve(fake)
+	if err != nil {
+		return nil, err
+	}
+	return &recording{url: "http://" + addr, from: start.Add(2 * opts.Scrape), to: end.Add(-2 * opts.Scrape), close: stop}, nil
+}
+
+// serve serves h on a local port until stop is called.
+func serve(h http.Handler) (stop func(), addr string, err error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, "", fmt.Errorf("listen: %w", err)
+	}
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
+	go func() { _ = srv.Serve(ln) }()
+	return func() { _ = srv.Close() }, ln.Addr().String(), nil
 }
 
 // job is one window of one pair.
@@ -374,7 +448,7 @@ func judgeAll(ctx context.Context, opts Options, prov *metrics.Prometheus, rec *
 	total := len(scenarios) * opts.Pairs * len(windows)
 	for range max(opts.Workers, 1) {
 		wg.Go(func() {
-			w := windowJudge{a: analysis.Analyzer{Judge: j}, prov: prov, interval: interval, looks: opts.Looks, stage: opts.Stage}
+			w := windowJudge{a: analysis.Analyzer{Judge: j}, prov: prov, interval: interval, looks: opts.Looks, stage: opts.Stage, plans: opts.plans()}
 			for jb := range jobs {
 				out, err := w.judge(ctx, scenarios[jb.si], model(jb.si, jb.pair), jb.since)
 				mu.Lock()

@@ -13,8 +13,12 @@ import (
 func (r Results) WriteMarkdown(w io.Writer) error {
 	var b strings.Builder
 	o := r.Options
-	fmt.Fprintf(&b, "Rollback rate %% per stage (%v stages of %d looks, %v scrapes, %d pairs per scenario recorded for %v; "+
-		"load average at the end %s)\n\n", o.Stage, o.Looks, o.Scrape, o.Pairs, o.Record, strings.TrimSpace(r.Load))
+	by := "a real Prometheus"
+	if o.Simulated {
+		by = "the fake Prometheus in simulated time"
+	}
+	fmt.Fprintf(&b, "Rollback rate %% per stage (%v stages of %d looks, %v scrapes, %d pairs per scenario recorded for %v by %s, seed %d; "+
+		"load average at the end %s)\n\n", o.Stage, o.Looks, o.Scrape, o.Pairs, o.Record, by, o.Seed, strings.TrimSpace(r.Load))
 	b.WriteString("| scenario | windows (gaps left out) |")
 	for _, j := range r.Judges {
 		fmt.Fprintf(&b, " %s |", j)

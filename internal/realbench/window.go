@@ -18,6 +18,7 @@ type windowJudge struct {
 	prov            analysis.Provider
 	interval, stage time.Duration
 	looks           int
+	plans           []Plan
 }
 
 // reads caches each metric's reading per look: the plans share them, as
@@ -60,12 +61,12 @@ func (w windowJudge) judge(ctx context.Context, sc Scenario, model string, since
 	r := &reads{w: w, sc: sc, model: model, since: since, cache: map[string]analysis.Data{}}
 	out := map[string]Cell{}
 	if gap, err := w.gap(ctx, r); err != nil || gap {
-		for _, name := range judgeNames() {
+		for _, name := range judgeNames(w.plans) {
 			out[name] = Cell{Gaps: 1}
 		}
 		return out, err
 	}
-	for _, p := range Plans() {
+	for _, p := range w.plans {
 		c, err := w.stageOf(ctx, r, p)
 		if err != nil {
 			return nil, fmt.Errorf("%s %s %s: %w", sc.Name, model, p.Name, err)
@@ -97,9 +98,9 @@ func (w windowJudge) gap(ctx context.Context, r *reads) (bool, error) {
 	return false, nil
 }
 
-func judgeNames() []string {
+func judgeNames(plans []Plan) []string {
 	var out []string
-	for _, p := range Plans() {
+	for _, p := range plans {
 		out = append(out, p.Name)
 	}
 	return append(out, KayentaErrors, KayentaP99, KayentaBoth, ExactBinomial)

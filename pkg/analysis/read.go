@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"math"
 	"time"
 
 	"github.com/modelgate/modelgate/pkg/judge"
@@ -17,6 +16,14 @@ import (
 // interval): enough slices at the first look to estimate the dispersion
 // between them.
 const SlicesPerInterval = 10
+
+// BridgedScrapes is how many scrape intervals a counter's value at a
+// slice end may be old: a scrape that failed at a slice end (a target too
+// slow to answer once) leaves a staleness marker there, and without the
+// bridge the look would have no value at its end, or its window none at
+// its start, for good (retrying the look reads the same instant). A target
+// not scraped for this long is a gap all the same.
+const BridgedScrapes = 3
 
 // SamplesPerInterval caps a query's samples per interval: its step is at
 // least the interval divided by this, its longest range and the scrape
@@ -67,7 +74,7 @@ func (rd reader) counts(ctx context.Context, selector, version string, buckets, 
 		return metrics.Increments{}, fmt.Errorf("%w: the window %v is shorter than a slice (%v)", metrics.ErrNoCounts, rd.r.End().Sub(rd.r.Since), slice)
 	}
 	return rd.p.Counts(ctx, metrics.CountQuery{Selector: selector, Model: rd.r.Model, Version: version,
-		Start: rd.r.Since, Slice: slice, Slices: n, Buckets: buckets, Sparse: sparse})
+		Start: rd.r.Since, Slice: slice, Slices: n, Buckets: buckets, Sparse: sparse, Lookback: BridgedScrapes * rd.scrape})
 }
 
 // sliced records the slices in read: their length and ends.
@@ -214,28 +221,14 @@ func BatchMeans(base, canary []float64) ([]float64, []float64, int) {
 }
 
 // batchSize is how many consecutive samples a batch mean averages so that
-// batch means are close to independent: with ρ the lag-1 autocorrelation
-// of the samples (both sides pooled, each about its own mean, corrected
-// for the downward bias of the estimate in a short series, (1+4ρ)/n), the
-// variance of a mean of n samples of an AR(1) series is (1+ρ)/(1−ρ) times
-// that of n independent ones; a batch that long, rounded up, carries about
-// one independent sample's information. ρ is clipped to [0, 0.9]. Below
-// judge.MinPlannedSamples samples a side, no batching.
-// Measured (judgebench -overlap): rounding to the nearest length and no
-// bias correction left 1.3 to 4.7 % of A/A canaries rolled back on AR(1)
-// gauges and overlapping rates; this rule, 0 to 1.1 %.
+// batch means are close to independent: judge.BatchLength of the samples'
+// lag-1 autocorrelation, both sides pooled, each about its own mean.
 func batchSize(sides ...[]float64) int {
 	n := 0
 	for _, s := range sides {
 		n = max(n, len(s))
 	}
-	if n < judge.MinPlannedSamples {
-		return 1 // too short to tell, and a look this short cannot fail anyway
-	}
-	rho := lag1(sides...)
-	rho += (1 + 4*rho) / float64(n) // the estimate's bias in a short series (Kendall)
-	rho = min(max(rho, 0), 0.9)
-	return max(1, int(math.Ceil((1+rho)/(1-rho))))
+	return judge.BatchLength(lag1(sides...), n)
 }
 
 // lag1 is the pooled lag-1 autocorrelation of the series.

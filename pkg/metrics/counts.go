@@ -45,6 +45,13 @@ type CountQuery struct {
 	// a gap. The total a ratio's errors are counted among must not be
 	// sparse, so that a gap is still seen there.
 	Sparse bool
+	// Lookback is how old a counter's value at a slice end may be: each
+	// end reads every series' latest sample within Lookback before it, so
+	// that a scrape that failed at that instant (which leaves a staleness
+	// marker in every series of the target) does not hide the counter. The
+	// engine bridges a few scrape intervals; 0 reads the instant's value,
+	// which a failed scrape hides.
+	Lookback time.Duration
 }
 
 // Increments are the counts a CountQuery found: per group (the le bound
@@ -61,21 +68,24 @@ type Increments struct {
 
 // Counts reads the counters q selects at the end of every slice (the
 // window's start included) and returns their increments, summed over the
-// series. The values at the slice ends are the counters themselves, as
-// an instant query sees them, so the slices are disjoint and together
-// cover every request between the first and the last read: unlike
-// increase() over disjoint ranges, nothing between two ranges is lost and
-// nothing is extrapolated. A series that appears during the window is
+// series. The values at the slice ends are the counters themselves, each
+// series' latest sample at or before the end (within q.Lookback, so that
+// a failed scrape there moves the slice's requests to the next slice
+// instead of leaving the end without a value), so the slices are disjoint
+// and together cover every request between the first and the last read:
+// unlike increase() over disjoint ranges, nothing between two ranges is
+// lost and nothing is extrapolated. A series that appears during the window is
 // counted from 0 (client libraries create a labelled counter at its first
 // increment); one that goes away adds nothing after its last value. A
 // counter that goes down (a restarted process), a slice end where none of
 // the series has a value, values that are not numbers, and a selector
 // with no series at the window's start are ErrNoCounts.
 func (p *Prometheus) Counts(ctx context.Context, q CountQuery) (Increments, error) {
-	query, err := countQuery(q)
+	sel, err := countSelector(q)
 	if err != nil {
 		return Increments{}, err
 	}
+	query := bridged(sel, q.Lookback)
 	if q.Slices < 1 || q.Slice < time.Millisecond {
 		return Increments{}, &Error{Kind: ErrBadQuery, Query: query, Msg: fmt.Sprintf("%d slices of %v: want at least one of positive length", q.Slices, q.Slice)}
 	}
@@ -91,7 +101,9 @@ func (p *Prometheus) Counts(ctx context.Context, q CountQuery) (Increments, erro
 	}
 	var ages []time.Duration
 	if !q.Sparse {
-		if ages, err = p.ages(ctx, query, r, q.Slices+1); err != nil {
+		// Of the plain selector: timestamp() of last_over_time would be
+		// the evaluation's time, not the sample's.
+		if ages, err = p.ages(ctx, sel, r, q.Slices+1); err != nil {
 			return Increments{}, err
 		}
 	}
@@ -143,19 +155,31 @@ func endIndex(ts model.Time, start time.Time, step time.Duration) int {
 	return int(math.Round(float64(int64(ts)-start.UnixMilli()) / float64(step.Milliseconds())))
 }
 
-// countQuery renders q's selector, as its _bucket series for a histogram.
-func countQuery(q CountQuery) (string, error) {
+// countSelector renders q's selector, as its _bucket series for a
+// histogram.
+func countSelector(q CountQuery) (string, error) {
 	query, err := Render(q.Selector, q.Model, q.Version)
 	if err != nil {
 		return "", err
 	}
 	if q.Buckets {
-		return bucketSelector(query)
-	}
-	if _, err := selector(query); err != nil {
+		if query, err = bucketSelector(query); err != nil {
+			return "", err
+		}
+	} else if _, err := selector(query); err != nil {
 		return "", err
 	}
 	return query, nil
+}
+
+// bridged is the query read at the slice ends: with a lookback, each
+// series' latest sample within it, since a range selector skips the
+// staleness markers a failed scrape leaves.
+func bridged(sel string, lookback time.Duration) string {
+	if lookback <= 0 {
+		return sel
+	}
+	return fmt.Sprintf("last_over_time(%s[%s])", sel, model.Duration(lookback.Truncate(time.Millisecond)))
 }
 
 // matrix runs a range query and returns its series, float samples only.

@@ -54,6 +54,31 @@ func TestBucketSelector(t *testing.T) {
 	assert.ErrorContains(t, err, "selects on le")
 }
 
+// The count query reads the counters themselves; with a lookback, each
+// series' latest sample within it, which skips staleness markers.
+func TestCountQuery(t *testing.T) {
+	for _, tt := range []struct {
+		name string
+		q    CountQuery
+		want string
+	}{
+		{"a counter", CountQuery{Selector: `model_requests_total{version="{{.Version}}"}`, Model: "m", Version: "1.0.0"},
+			`model_requests_total{version="1.0.0"}`},
+		{"a counter with a lookback", CountQuery{Selector: `model_requests_total{version="{{.Version}}"}`, Model: "m", Version: "1.0.0", Lookback: 3 * time.Second},
+			`last_over_time(model_requests_total{version="1.0.0"}[3s])`},
+		{"buckets with a lookback", CountQuery{Selector: `model_latency_seconds{version="{{.Version}}"}`, Model: "m", Version: "1.0.0", Buckets: true, Lookback: 1500 * time.Millisecond},
+			`last_over_time(model_latency_seconds_bucket{version="1.0.0"}[1s500ms])`},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			sel, err := countSelector(tt.q)
+			require.NoError(t, err)
+			assert.Equal(t, tt.want, bridged(sel, tt.q.Lookback))
+		})
+	}
+	_, err := countSelector(CountQuery{Selector: `rate(model_requests_total[1m])`, Model: "m", Version: "1.0.0", Lookback: time.Second})
+	assert.ErrorIs(t, err, ErrBadQuery, "still only a selector")
+}
+
 // stream is a series with values at the given slice ends (NaN: none).
 func stream(labels model.LabelSet, start time.Time, step time.Duration, values ...float64) *model.SampleStream {
 	s := &model.SampleStream{Metric: model.Metric(labels)}

@@ -155,4 +155,13 @@ func TestRealPrometheusGapInScraping(t *testing.T) {
 	got, err := p.Counts(context.Background(), q)
 	require.NoError(t, err)
 	assert.Equal(t, map[string][]float64{"": {150, 150, 150, 150}}, got.Groups)
+
+	// With the bridge over failed scrapes, the newest sample's time is
+	// still the sample's: timestamp() of last_over_time would be the
+	// evaluation's, and a value of before the gap would pass for fresh.
+	q.Lookback = 2 * time.Minute
+	q.Start = back.Add(-30 * time.Second)
+	_, err = p.Counts(context.Background(), q)
+	require.ErrorIs(t, err, ErrNoCounts)
+	assert.ErrorContains(t, err, "the newest sample is 1m30s old, Prometheus was not scraping")
 }

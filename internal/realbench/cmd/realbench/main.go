@@ -32,6 +32,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs.DurationVar(&opts.Scrape, "scrape", opts.Scrape, "Prometheus's scrape interval")
 	fs.IntVar(&opts.Workers, "workers", opts.Workers, "parallel workers judging windows")
 	fs.Uint64Var(&opts.Seed, "seed", opts.Seed, "random seed of the exporter")
+	fs.BoolVar(&opts.Simulated, "simulated", false, "record with the fake Prometheus in simulated time (count kinds only)")
 	only := fs.String("only", "", "run only the scenarios whose name contains this")
 	if err := fs.Parse(args); err != nil {
 		return 2
