@@ -96,5 +96,5 @@ func TestWhatHoldsForCounts(t *testing.T) {
 	assert.Empty(t, b.String(), "nothing to say of samples alone")
 	writeWhatHolds(&b, []Metric{{Name: "p", Kind: "query"}, {Name: "e", Kind: "ratio", Requests: [2]float64{1234567, 61}}})
 	assert.Contains(t, b.String(), "(baseline 1,234,567, canary 61 so far)")
-	assert.Contains(t, b.String(), "at most 1 % of the time over all its looks and metrics (bursts of latency can take it to 3–4 %)")
+	assert.Contains(t, b.String(), "at most 1 % of the time over all its looks and metrics (bursts of latency can take it to 2–3 %)")
 }

@@ -307,7 +307,7 @@ func writeWhatHolds(b *strings.Builder, ms []Metric) {
 		}
 		fmt.Fprintf(b, "\n<sub>Errors and latency are judged on the requests counted over disjoint slices of the window "+
 			"(baseline %s, canary %s so far); measured, an unchanged canary fails a stage at most 1 %% of the time over all its looks "+
-			"and metrics (bursts of latency can take it to 3–4 %%). `query` metrics are judged on samples taken no closer than their range.</sub>\n",
+			"and metrics (bursts of latency can take it to 2–3 %%). `query` metrics are judged on samples taken no closer than their range.</sub>\n",
 			count(m.Requests[0]), count(m.Requests[1]))
 		return
 	}
