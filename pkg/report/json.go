@@ -7,13 +7,12 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"runtime"
 	"time"
 
+	"github.com/modelgate/modelgate/internal/parallel"
 	"github.com/modelgate/modelgate/pkg/finding"
 	"github.com/modelgate/modelgate/pkg/gate"
 	"github.com/modelgate/modelgate/pkg/lineage"
-	"golang.org/x/sync/errgroup"
 )
 
 // JSONSchema returns the JSON Schema of the report, which documents it.
@@ -140,24 +139,27 @@ const jsonBlock = 1024
 // every core: at 10,000 models the indented marshalling was the longest
 // step after the evaluation, done on one core while the other waited.
 func writeJSONArray(w *bufio.Writer, n int, item func(i int) any) error {
-	return writeJSONBlocks(w, n, jsonBlock, runtime.GOMAXPROCS(0), item)
+	return writeJSONBlocks(w, n, jsonBlock, item)
 }
 
-// writeJSONBlocks is writeJSONArray with its block size and the number of
-// goroutines that marshal a block, each a contiguous run of its items.
-func writeJSONBlocks(w *bufio.Writer, n, block, workers int, item func(i int) any) error {
+// writeJSONBlocks is writeJSONArray with its block size.
+func writeJSONBlocks(w *bufio.Writer, n, block int, item func(i int) any) error {
 	if n == 0 {
 		_, err := w.WriteString("[]")
 		return err
 	}
 	w.WriteString("[")
 	encoded := make([][]byte, min(n, block))
+	errs := make([]error, len(encoded))
 	for start := 0; start < n; start += block {
 		items := encoded[:min(block, n-start)]
-		if err := marshalIndented(items, start, workers, item); err != nil {
-			return err
-		}
+		parallel.ForEach(len(items), func(i int) {
+			items[i], errs[i] = json.MarshalIndent(item(start+i), "    ", "  ")
+		})
 		for i, b := range items {
+			if errs[i] != nil {
+				return fmt.Errorf("item %d: %w", start+i, errs[i])
+			}
 			if start+i > 0 {
 				w.WriteString(",")
 			}
@@ -167,27 +169,6 @@ func writeJSONBlocks(w *bufio.Writer, n, block, workers int, item func(i int) an
 	}
 	_, err := w.WriteString("\n  ]")
 	return err
-}
-
-// marshalIndented fills out[i] with item(first+i) marshalled at the
-// report's depth, split into runs among workers goroutines.
-func marshalIndented(out [][]byte, first, workers int, item func(i int) any) error {
-	var g errgroup.Group
-	run := max(1, (len(out)+workers-1)/workers)
-	for lo := 0; lo < len(out); lo += run {
-		hi := min(lo+run, len(out))
-		g.Go(func() error {
-			for i := lo; i < hi; i++ {
-				b, err := json.MarshalIndent(item(first+i), "    ", "  ")
-				if err != nil {
-					return fmt.Errorf("item %d: %w", first+i, err)
-				}
-				out[i] = b
-			}
-			return nil
-		})
-	}
-	return g.Wait()
 }
 
 // change is a model's change against the base, or "" without a base.

@@ -13,7 +13,7 @@ import (
 )
 
 // TestJSONBlocksWriteWhatAnEncoderWrites: however the items are cut into
-// blocks and shared among goroutines, the array holds them in their order,
+// blocks, each marshalled on every core, the array holds them in their order,
 // as one indented encoding of the whole array would.
 func TestJSONBlocksWriteWhatAnEncoderWrites(t *testing.T) {
 	type item struct {
@@ -27,19 +27,18 @@ func TestJSONBlocksWriteWhatAnEncoderWrites(t *testing.T) {
 		}
 		return out
 	}
-	tests := []struct{ n, block, workers int }{
-		{0, 4, 2}, {1, 4, 2}, {4, 4, 2}, {5, 4, 2}, {9, 4, 3}, {10, 1, 1},
-		{10, 3, 8}, {7, 100, 2}, {1000, 64, 2},
+	tests := []struct{ n, block int }{
+		{0, 4}, {1, 4}, {4, 4}, {5, 4}, {9, 4}, {10, 1}, {10, 3}, {7, 100}, {1000, 64},
 	}
 	for _, tt := range tests {
-		t.Run(fmt.Sprintf("%d items, blocks of %d, %d workers", tt.n, tt.block, tt.workers), func(t *testing.T) {
+		t.Run(fmt.Sprintf("%d items, blocks of %d", tt.n, tt.block), func(t *testing.T) {
 			in := items(tt.n)
 			want, err := json.MarshalIndent(map[string][]item{"a": in}, "", "  ")
 			require.NoError(t, err)
 			var got bytes.Buffer
 			w := bufio.NewWriter(&got)
 			w.WriteString("{\n  \"a\": ")
-			require.NoError(t, writeJSONBlocks(w, len(in), tt.block, tt.workers, func(i int) any { return in[i] }))
+			require.NoError(t, writeJSONBlocks(w, len(in), tt.block, func(i int) any { return in[i] }))
 			w.WriteString("\n}")
 			require.NoError(t, w.Flush())
 			assert.Equal(t, string(want), got.String())
@@ -52,7 +51,7 @@ func TestJSONBlocksWriteWhatAnEncoderWrites(t *testing.T) {
 func TestJSONBlocksReportTheItemThatFails(t *testing.T) {
 	vals := []float64{1, 2, 3, 4, 5, math.NaN(), 7}
 	var b bytes.Buffer
-	err := writeJSONBlocks(bufio.NewWriter(&b), len(vals), 2, 2, func(i int) any { return vals[i] })
+	err := writeJSONBlocks(bufio.NewWriter(&b), len(vals), 2, func(i int) any { return vals[i] })
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "item 5")
 	assert.Contains(t, err.Error(), "unsupported value: NaN")
